@@ -1,0 +1,89 @@
+"""AmazonClient: the one gateway to Amazon, for production and the sandbox alike.
+
+A facade over the modules that each speak one part of the protocol: `consent` (browser
+redirects), `lwa` (token endpoint), `sellers` (SP-API account checks) and `ads` (Ads API
+profiles). Every failure is an `AmazonError` carrying a catalogue code.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from adapters.amazon import ads, consent, lwa, sellers
+from adapters.amazon.ads import AdvertisingProfile
+from adapters.amazon.lwa import Tokens
+from adapters.amazon.settings import AmazonSettings
+
+__all__ = ["AdvertisingProfile", "AmazonClient", "Tokens"]
+
+
+class AmazonClient:
+    def __init__(self, settings: AmazonSettings, http: httpx.Client | None = None) -> None:
+        self.settings = settings
+        self._owns_http = http is None
+        self._http = http if http is not None else httpx.Client(timeout=settings.timeout)
+
+    def __repr__(self) -> str:
+        return f"AmazonClient(application_id={self.settings.application_id!r})"
+
+    # SP-API authorization
+
+    def consent_url(self, region: str, state: str) -> str:
+        return consent.sp_consent_url(self.settings, region, state)
+
+    def callback_error_code(self, error: str, description: str | None) -> str:
+        return consent.callback_error_code(error, description)
+
+    def exchange_code(self, code: str) -> Tokens:
+        return lwa.exchange_code(
+            self._http, self.settings, code,
+            credentials=(self.settings.lwa_client_id, self.settings.lwa_client_secret),
+            redirect_uri=self.settings.redirect_uri,
+        )
+
+    def refresh(self, refresh_token: str) -> Tokens:
+        return lwa.refresh(
+            self._http, self.settings, refresh_token,
+            credentials=(self.settings.lwa_client_id, self.settings.lwa_client_secret),
+        )
+
+    def check_account(self, access_token: str, region: str, marketplace_ids: list[str]) -> None:
+        sellers.check_account(self._http, self.settings, access_token, region, marketplace_ids)
+
+    # Amazon Ads authorization
+
+    def ads_consent_url(self, region: str, state: str) -> str:
+        return consent.ads_consent_url(self.settings, region, state)
+
+    def exchange_ads_code(self, code: str) -> Tokens:
+        return lwa.exchange_code(
+            self._http, self.settings, code,
+            credentials=self.settings.ads_credentials,
+            redirect_uri=self.settings.ads_redirect_uri,
+        )
+
+    def refresh_ads(self, refresh_token: str) -> Tokens:
+        return lwa.refresh(
+            self._http, self.settings, refresh_token, credentials=self.settings.ads_credentials
+        )
+
+    def check_advertising(
+        self,
+        access_token: str,
+        region: str,
+        marketplace_ids: list[str],
+        selling_partner_id: str,
+    ) -> AdvertisingProfile:
+        return ads.check_advertising(
+            self._http, self.settings, access_token, region, marketplace_ids, selling_partner_id
+        )
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> AmazonClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -1,0 +1,60 @@
+"""Maps `DATABASE_URL` to the eventsourcing library's persistence settings.
+
+Storage is chosen here, by configuration only: the rest of the code never asks which
+database it runs on. `TABLES_MODULE` names the module holding this service's own tables
+(read models, API keys, idempotency records) for the same database.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+
+class DatabaseUrlError(ValueError):
+    pass
+
+
+def eventsourcing_env(database_url: str, *, pool_size: int = 10) -> dict[str, str]:
+    url = urlparse(database_url)
+    if url.scheme == "sqlite":
+        # sqlite:///relative/path, sqlite:////absolute/path, sqlite:///:memory:
+        path = unquote(database_url[len("sqlite:///"):]) if database_url.startswith(
+            "sqlite:///") else ""
+        if not path:
+            raise DatabaseUrlError("expected sqlite:///path/to/file.db")
+        if path == ":memory:":
+            path = "file::memory:?mode=memory&cache=shared"
+        else:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": path,
+            "SQLITE_LOCK_TIMEOUT": "10",
+            "TABLES_MODULE": "adapters.sqlite_tables",
+        }
+    if url.scheme in ("postgresql", "postgres"):
+        dbname = url.path.lstrip("/")
+        if not dbname:
+            raise DatabaseUrlError("expected postgresql://user[:password]@host[:port]/dbname")
+        query = parse_qs(url.query)
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": dbname,
+            "POSTGRES_HOST": url.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(url.port or 5432),
+            "POSTGRES_USER": unquote(url.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(url.password or ""),
+            "POSTGRES_POOL_SIZE": str(pool_size),
+            "POSTGRES_MAX_OVERFLOW": str(pool_size),
+            "POSTGRES_CONNECT_TIMEOUT": "5",
+            "POSTGRES_LOCK_TIMEOUT": "5",
+            "POSTGRES_PRE_PING": "y",
+            "TABLES_MODULE": "adapters.postgres_tables",
+        }
+        if "schema" in query:
+            env["POSTGRES_SCHEMA"] = query["schema"][0]
+        return env
+    raise DatabaseUrlError(
+        f"unsupported scheme {url.scheme!r}: use sqlite:///path or postgresql://…"
+    )

@@ -1,0 +1,54 @@
+"""The litestar application."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from service.api import connections, meta, oauth
+from service.api.problems import EXCEPTION_HANDLERS
+from service.api.request_id import request_id_middleware
+from service.container import Services
+from service.sandbox_amazon import build_sandbox_router
+
+VERSION = "1.0.0"
+
+
+def openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="Marketplace connection service",
+        version=VERSION,
+        description=(
+            "Tracks the lifecycle of connecting a seller's Amazon account to an integrator. "
+            "Errors are RFC 9457 problems (application/problem+json) with a stable `code`; "
+            "see GET /v1/errors."
+        ),
+        path="/docs",
+        render_plugins=[SwaggerRenderPlugin(path="/")],
+        components=Components(security_schemes={
+            "apiKey": SecurityScheme(type="http", scheme="bearer", description="API key")}),
+        security=[{"apiKey": []}],
+        use_handler_docstrings=False,
+    )
+
+
+def create_app(services: Services, *, extra_routes: list | None = None) -> Litestar:
+    settings = services.settings
+    routes = [*connections.ROUTES, *meta.ROUTES, *oauth.ROUTES, *(extra_routes or [])]
+    if settings.sandbox:
+        routes.append(build_sandbox_router(
+            f"{settings.public_base_url}/v1/oauth/amazon/callback",
+            f"{settings.public_base_url}/v1/oauth/amazon-ads/callback"))
+    return Litestar(
+        route_handlers=routes,
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[request_id_middleware],
+        openapi_config=openapi_config(),
+        state=State({"services": services}),
+        request_max_body_size=settings.max_body_bytes,
+        debug=False,
+    )
+

@@ -1,0 +1,199 @@
+"""Connection routes: thin controllers over ConnectionService."""
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from service.api.threads import blocking
+from litestar import Request, Response, get, post
+from litestar.params import Parameter
+
+from adapters.tables import ListQuery, iso
+from domain import lifecycle as lc
+from domain.errors import entry
+from domain.exceptions import ValidationFailed
+from domain.guide import next_steps, who_acts
+from domain.lifecycle import PUBLIC_ACTIONS
+from domain.marketplaces import REGIONS
+from service.api.auth import caller_of, requires
+from service.api.idempotency import idempotent, respond
+from service.api.schemas import ACTION_BODIES, CreateConnection
+from service.presenters import connection_json, event_json, rfc3339
+
+READ, WRITE = requires("connections:read"), requires("connections:write")
+TAGS = ["connections"]
+
+
+def _services(request: Request) -> Any:
+    return request.app.state.services
+
+
+def _etag(version: int) -> dict[str, str]:
+    return {"ETag": f'"{version}"'}
+
+
+def _if_match(request: Request) -> int | None:
+    raw = request.headers.get("if-match")
+    if raw is None:
+        return None
+    value = raw.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise ValidationFailed("If-Match must be the connection's ETag, e.g. \"3\".")
+    return int(value)
+
+
+def _when(name: str, raw: str | None) -> datetime | None:
+    if raw is None:
+        return None
+    try:
+        at = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ValidationFailed(f"{name} must be an RFC 3339 timestamp, e.g. "
+                               "2026-01-31T12:00:00Z.") from None
+    if at.tzinfo is None:
+        raise ValidationFailed(f"{name} must include a time zone (Z or ±hh:mm).")
+    return at
+
+
+@post("/v1/connections", guards=[WRITE], operation_id="createConnection", tags=TAGS,
+      status_code=201, summary="Invite an owner to connect")
+@blocking
+def create_connection(request: Request, data: CreateConnection) -> Response:
+    caller = caller_of(request)
+    foreign = [m for m in data.marketplace_ids if m not in REGIONS[data.region]]
+    if foreign:
+        raise ValidationFailed(
+            f"marketplace_ids {', '.join(foreign)} are not marketplaces of region "
+            f"'{data.region}' (known: {', '.join(REGIONS[data.region])}).")
+
+    def produce() -> tuple[int, dict, dict]:
+        spec = msgspec.structs.asdict(data)
+        if data.invited_by is not None:
+            spec["invited_by"] = msgspec.structs.asdict(data.invited_by)
+        connection = _services(request).connections.create(caller, **spec)
+        headers = {"Location": f"/v1/connections/{connection.id}", **_etag(connection.version)}
+        return 201, connection_json(connection), headers
+
+    return idempotent(request, caller, data, produce)
+
+
+@get("/v1/connections", guards=[READ], operation_id="listConnections", tags=TAGS,
+     summary="List connections, newest first")
+@blocking
+def list_connections(
+    request: Request,
+    limit: int = Parameter(default=20, ge=1, le=100),
+    starting_after: str | None = None,
+    state_filter: str | None = Parameter(query="state", default=None),
+    region: str | None = None,
+    selling_partner_id: str | None = None,
+    owner_email: str | None = None,
+    reauth_due_before: str | None = None,
+) -> dict[str, Any]:
+    caller = caller_of(request)
+    if state_filter is not None and state_filter not in lc.STATES:
+        raise ValidationFailed(f"state must be one of {', '.join(lc.STATES)}.")
+    if region is not None and region not in REGIONS:
+        raise ValidationFailed(f"region must be one of {', '.join(REGIONS)}.")
+    service = _services(request).connections
+    cursor = service.cursor_of(caller, starting_after) if starting_after else None
+    due = _when("reauth_due_before", reauth_due_before)
+    rows = service.list(ListQuery(
+        tenant_id=caller.tenant_id, limit=limit + 1, starting_after=cursor, state=state_filter,
+        region=region, selling_partner_id=selling_partner_id, owner_email=owner_email,
+        reauth_due_before=iso(due)))
+    data = [connection_json(c) for c in rows[:limit]]
+    return {"object": "list", "data": data, "has_more": len(rows) > limit,
+            "next_cursor": data[-1]["id"] if len(rows) > limit else None}
+
+
+@get("/v1/connections/{connection_id:str}", guards=[READ], operation_id="getConnection",
+     tags=TAGS, summary="Read a connection, now or as it was")
+@blocking
+def get_connection(request: Request, connection_id: str, version: int | None = None,
+                   as_of: str | None = None) -> Response:
+    caller = caller_of(request)
+    if version is not None and as_of is not None:
+        raise ValidationFailed("Use either version or as_of, not both.")
+    connection = _services(request).connections.get(
+        caller, connection_id, version=version, as_of=_when("as_of", as_of))
+    return respond(200, connection_json(connection), _etag(connection.version))
+
+
+@get("/v1/connections/{connection_id:str}/events", guards=[READ],
+     operation_id="listConnectionEvents", tags=TAGS,
+     summary="The connection's history, oldest first")
+@blocking
+def list_events(request: Request, connection_id: str,
+                limit: int = Parameter(default=50, ge=1, le=500),
+                starting_after: int = Parameter(default=0, ge=0)) -> dict[str, Any]:
+    events = _services(request).connections.history(
+        caller_of(request), connection_id, after_version=starting_after, limit=limit + 1)
+    data = [event_json(e) for e in events[:limit]]
+    return {"object": "list", "data": data, "has_more": len(events) > limit,
+            "next_cursor": data[-1]["version"] if len(events) > limit else None}
+
+
+@get("/v1/connections/{connection_id:str}/guide", guards=[READ], operation_id="getGuide",
+     tags=TAGS, summary="What happens next, and support details")
+@blocking
+def get_guide(request: Request, connection_id: str) -> dict[str, Any]:
+    c = _services(request).connections.get(caller_of(request), connection_id)
+    last_error = None
+    if c.last_error:
+        item = entry(c.last_error["code"])
+        last_error = {**c.last_error, "message": item.message,
+                      "remediation": list(item.remediation), "retryable": item.retryable}
+    return {
+        "object": "guide",
+        "connection_id": str(c.id),
+        "state": c.state,
+        "who_acts": who_acts(c),
+        "next_steps": next_steps(c),
+        "allowed_actions": c.allowed_actions,
+        "last_error": last_error,
+        "support": {
+            "connection_id": str(c.id),
+            "selling_partner_id": c.selling_partner_id,
+            "last_attempt_at": rfc3339(c.last_attempt_at),
+            "region": c.region,
+            "marketplace_ids": list(c.marketplace_ids),
+        },
+    }
+
+
+def _action_handler(action: str) -> Any:
+    body_type = ACTION_BODIES[action]
+
+    def handler(request: Request, connection_id: str, data: Any = None) -> Response:
+        caller = caller_of(request)
+        body = msgspec.structs.asdict(data) if data is not None else {}
+        expected = _if_match(request)
+
+        def produce() -> tuple[int, dict, dict]:
+            result = _services(request).connections.act(caller, connection_id, action, body,
+                                                         expected)
+            extras = {k: rfc3339(v) if isinstance(v, datetime) else v
+                      for k, v in result.extras.items()}
+            return 200, {**connection_json(result.connection), **extras}, _etag(
+                result.connection.version)
+
+        return idempotent(request, caller, {"connection_id": connection_id, **body}, produce)
+
+    handler.__annotations__ = {"request": Request, "connection_id": str,
+                               "data": body_type | None, "return": Response}
+    handler.__name__ = f"action_{action}"
+    return post(f"/v1/connections/{{connection_id:str}}/{action}", guards=[WRITE],
+                operation_id=_camel(action),
+                tags=TAGS, status_code=200,
+                summary=action.replace("_", " ").capitalize())(blocking(handler))
+
+
+def _camel(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(w.capitalize() for w in rest)
+
+
+ACTION_HANDLERS = [_action_handler(a) for a in PUBLIC_ACTIONS]
+ROUTES = [create_connection, list_connections, get_connection, list_events, get_guide,
+          *ACTION_HANDLERS]

@@ -1,0 +1,57 @@
+"""API keys: one tenant and a set of scopes each; stored as a hash, shown once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import uuid4
+
+from adapters.crypto import hash_api_key, new_token
+from adapters.tables import ApiKeyRecord, Tables, iso
+
+SCOPES: tuple[str, ...] = (
+    "connections:read",
+    "connections:write",
+    "webhooks:manage",
+    "audit:read",
+    "admin",
+)
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    record: ApiKeyRecord
+    secret: str  # shown once, never stored
+
+
+class ApiKeys:
+    def __init__(self, tables: Tables, clock: object) -> None:
+        self.tables = tables
+        self.clock = clock
+
+    def create(self, tenant_id: str, scopes: list[str], name: str = "") -> IssuedKey:
+        unknown = sorted(set(scopes) - set(SCOPES))
+        if unknown or not scopes:
+            raise ValueError(f"scopes must be among {', '.join(SCOPES)} (got {unknown or 'none'})")
+        if not tenant_id.strip():
+            raise ValueError("tenant must not be empty")
+        secret = new_token("sk_", 32)
+        record = ApiKeyRecord(
+            id=f"key_{uuid4().hex[:16]}", tenant_id=tenant_id, name=name or "default",
+            scopes=tuple(dict.fromkeys(scopes)), created_at=iso(self.clock.now()) or "",
+            last_used_at=None, revoked_at=None)
+        self.tables.insert_api_key(record, hash_api_key(secret))
+        return IssuedKey(record, secret)
+
+    def authenticate(self, secret: str) -> ApiKeyRecord | None:
+        """The live key with this secret. Lookup is by hash (an index probe), so the
+        secret itself is never compared byte by byte."""
+        record = self.tables.api_key_by_hash(hash_api_key(secret))
+        if record is None or record.revoked_at is not None:
+            return None
+        return record
+
+    def touch(self, record: ApiKeyRecord) -> None:
+        self.tables.touch_api_key(record.id, iso(self.clock.now()) or "")
+
+    def revoke(self, key_id: str) -> bool:
+        return self.tables.revoke_api_key(key_id, iso(self.clock.now()) or "")

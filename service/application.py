@@ -1,0 +1,41 @@
+"""The event-sourced application: where Connection aggregates are saved and loaded."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError
+
+from domain.connection import Connection
+from domain.exceptions import NotFound, VersionConflict
+
+
+class ConnectionsApp(Application[UUID]):
+    name = "connections"
+    # A long-lived connection (years of reminders and refresh warnings) loads from its
+    # latest snapshot plus a few events instead of its whole history.
+    snapshotting_intervals = {Connection: 50}  # noqa: RUF012 - the library's class attribute
+
+    def load(self, tenant_id: str, connection_id: str, version: int | None = None) -> Connection:
+        """The tenant's connection; another tenant's is as absent as a missing one."""
+        try:
+            aggregate = self.repository.get(UUID(connection_id), version=version)
+        except (ValueError, AggregateNotFoundError):
+            raise NotFound(f"No connection {connection_id!r}.") from None
+        if not isinstance(aggregate, Connection) or aggregate.tenant_id != tenant_id:
+            raise NotFound(f"No connection {connection_id!r}.")
+        return aggregate
+
+    def store(self, aggregate: Any) -> int | None:
+        """Saves pending events; returns the last notification id. A lost race on the
+        aggregate's version is a VersionConflict, never a storage error."""
+        try:
+            recordings = self.save(aggregate)
+        except IntegrityError:
+            raise VersionConflict(
+                "The connection was changed by another request at the same time; "
+                "read it again and retry."
+            ) from None
+        return recordings[-1].notification.id if recordings else None

@@ -1,0 +1,186 @@
+"""Application services for connections: load → command → save, for HTTP, CLI and workers."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from adapters.tables import ConnectionsViewTables, ListQuery, iso
+from domain.connection import Connection, Context, Durations
+from domain.exceptions import NotFound, ValidationFailed, VersionConflict
+from domain.marketplaces import REGIONS
+from service.application import ConnectionsApp
+from service.projections import ConnectionsProjection
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: a tenant's API key, the owner's browser, or the service itself."""
+
+    tenant_id: str
+    actor: str
+    request_id: str | None = None
+    scopes: frozenset[str] = field(default_factory=frozenset)
+    correlation_id: str | None = None
+
+
+@dataclass
+class ActionResult:
+    connection: Connection
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+class ConnectionService:
+    def __init__(
+        self,
+        app: ConnectionsApp,
+        view: ConnectionsViewTables,
+        projection: ConnectionsProjection,
+        clock: Any,
+        consent: Any,
+        durations: Durations,
+        seller_central_user_email: str,
+    ) -> None:
+        self.app = app
+        self.view = view
+        self.projection = projection
+        self.clock = clock
+        self.consent = consent  # builds consent URLs with signed state (service.oauth)
+        self.durations = durations
+        self.seller_central_user_email = seller_central_user_email
+        self._actions: dict[str, Callable[[Connection, Context, dict[str, Any]],
+                                          dict[str, Any]]] = {
+            "resend_invitation": self._resend_invitation,
+            "start_authorization": self._start_authorization,
+            "invite_seller_central_user": self._invite_seller_central_user,
+            "confirm_seller_central_user": self._confirm_seller_central_user,
+            "fail_seller_central_authorization": self._fail_seller_central_authorization,
+            "start_advertising_authorization": self._start_advertising_authorization,
+            "activate": lambda c, ctx, body: c.activate(ctx) or {},
+            "start_reauthorization": self._start_reauthorization,
+            "disconnect": lambda c, ctx, body: c.disconnect(ctx, body.get("reason") or
+                                                            "requested") or {},
+        }
+
+    # ------------------------------------------------------------------ plumbing
+
+    def context(self, caller: Caller) -> Context:
+        return Context(actor=caller.actor, at=self.clock.now(), request_id=caller.request_id,
+                       correlation_id=caller.correlation_id or caller.request_id)
+
+    def save(self, aggregate: Connection) -> None:
+        position = self.app.store(aggregate)
+        try:
+            # Read-your-writes: the list endpoint sees this change as soon as we answer.
+            self.projection.catch_up(until=position)
+        except Exception:  # the event is committed; the projection catches up later
+            log.exception("read model catch-up failed; it will resume on the next pass")
+
+    # ------------------------------------------------------------------ commands
+
+    def create(self, caller: Caller, **spec: Any) -> Connection:
+        connection = Connection.invite(self.context(caller), tenant_id=caller.tenant_id,
+                                       durations=self.durations, **spec)
+        self.save(connection)
+        return connection
+
+    def act(self, caller: Caller, connection_id: str, action: str, body: dict[str, Any],
+            expected_version: int | None = None) -> ActionResult:
+        connection = self.app.load(caller.tenant_id, connection_id)
+        if expected_version is not None and expected_version != connection.version:
+            raise VersionConflict(
+                f"If-Match expected version {expected_version}, but the connection is at "
+                f"version {connection.version}.", status=412, current_version=connection.version)
+        extras = self._actions[action](connection, self.context(caller), body)
+        self.save(connection)
+        return ActionResult(connection, extras)
+
+    def _resend_invitation(self, c: Connection, ctx: Context, body: dict) -> dict:
+        c.resend_invitation(ctx, self.durations)
+        return {"invitation_expires_at": c.invitation_expires_at}
+
+    def _start_authorization(self, c: Connection, ctx: Context, body: dict) -> dict:
+        attempt, expires_at = self._attempt(ctx)
+        c.start_authorization(ctx, attempt, expires_at)
+        return {"consent_url": self.consent.spapi_url(c, attempt, expires_at),
+                "expires_at": expires_at}
+
+    def _start_reauthorization(self, c: Connection, ctx: Context, body: dict) -> dict:
+        attempt, expires_at = self._attempt(ctx)
+        c.start_reauthorization(ctx, attempt, expires_at)
+        return {"consent_url": self.consent.spapi_url(c, attempt, expires_at),
+                "expires_at": expires_at}
+
+    def _start_advertising_authorization(self, c: Connection, ctx: Context, body: dict) -> dict:
+        attempt, expires_at = self._attempt(ctx)
+        c.start_advertising_authorization(ctx, attempt, expires_at)
+        return {"consent_url": self.consent.ads_url(c, attempt, expires_at),
+                "expires_at": expires_at}
+
+    def _invite_seller_central_user(self, c: Connection, ctx: Context, body: dict) -> dict:
+        c.invite_seller_central_user(ctx, self.seller_central_user_email, self.durations)
+        return {"seller_central_user_email": self.seller_central_user_email,
+                "required_permissions": c.seller_central["required_permissions"]}
+
+    def _confirm_seller_central_user(self, c: Connection, ctx: Context, body: dict) -> dict:
+        verified = c.confirm_seller_central_user(ctx, dict(body["permissions"]))
+        return {"permissions_verified": verified}
+
+    def _fail_seller_central_authorization(self, c: Connection, ctx: Context,
+                                           body: dict) -> dict:
+        c.fail_seller_central_authorization(ctx, body.get("detail"))
+        return {}
+
+    def _attempt(self, ctx: Context) -> tuple[str, datetime]:
+        return secrets.token_urlsafe(12), ctx.at + self.durations.authorization_window
+
+    # ------------------------------------------------------------------- queries
+
+    def get(self, caller: Caller, connection_id: str, *, version: int | None = None,
+            as_of: datetime | None = None) -> Connection:
+        if as_of is not None:
+            version = self._version_at(caller, connection_id, as_of)
+        connection = self.app.load(caller.tenant_id, connection_id)
+        if version is None or version == connection.version:
+            return connection
+        if not 1 <= version <= connection.version:
+            raise NotFound(f"Connection {connection_id} has no version {version}; its latest "
+                           f"is {connection.version}.")
+        return self.app.load(caller.tenant_id, connection_id, version=version)
+
+    def _version_at(self, caller: Caller, connection_id: str, as_of: datetime) -> int:
+        self.app.load(caller.tenant_id, connection_id)  # tenant check
+        version = None
+        for e in self.app.events.get(UUID(connection_id)):
+            if e.timestamp > as_of:
+                break
+            version = e.originator_version
+        if version is None:
+            raise NotFound(f"Connection {connection_id} did not exist at {iso(as_of)}.")
+        return version
+
+    def list(self, query: ListQuery) -> list[Connection]:
+        return [self.projection.from_row(row) for row in self.view.list(query)]
+
+    def cursor_of(self, caller: Caller, connection_id: str) -> tuple[str, str]:
+        row = self.view.get(caller.tenant_id, connection_id)
+        if row is None:
+            raise ValidationFailed(f"starting_after names no connection {connection_id!r}.")
+        return row.created_at, row.id
+
+    def history(self, caller: Caller, connection_id: str, *, after_version: int = 0,
+                limit: int = 100) -> list[Any]:
+        self.app.load(caller.tenant_id, connection_id)
+        return list(self.app.events.get(UUID(connection_id), gt=after_version or None,
+                                        limit=limit))
+
+
+def known_marketplace(region: str, marketplace_id: str) -> bool:
+    return marketplace_id in REGIONS.get(region, {})

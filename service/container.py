@@ -1,0 +1,84 @@
+"""Builds the service's parts from Settings: one place that wires adapters to services."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+from adapters.amazon import AmazonClient, AmazonSettings
+from adapters.clock import Clock, SystemClock
+from adapters.crypto import SecretBox, Signer
+from adapters.tables import ConnectionsViewTables, Tables
+from service.api_keys import ApiKeys
+from service.application import ConnectionsApp
+from service.connections import ConnectionService
+from service.oauth import Consent, OAuthCallbacks
+from service.projections import ConnectionsProjection
+from service.settings import Settings
+
+@dataclass
+class Services:
+    settings: Settings
+    clock: Any
+    app: ConnectionsApp
+    tables: Tables
+    view: ConnectionsViewTables
+    projection: ConnectionsProjection
+    connections: ConnectionService
+    callbacks: OAuthCallbacks
+    api_keys: ApiKeys
+    amazon: AmazonClient
+    box: SecretBox
+
+    def close(self) -> None:
+        self.amazon.close()
+        self.app.close()
+
+
+def amazon_settings(settings: Settings) -> AmazonSettings:
+    redirect = f"{settings.public_base_url}/v1/oauth/amazon/callback"
+    ads_redirect = f"{settings.public_base_url}/v1/oauth/amazon-ads/callback"
+    if settings.sandbox:
+        return AmazonSettings.sandbox(settings.public_base_url, redirect_uri=redirect,
+                                      ads_redirect_uri=ads_redirect)
+    return AmazonSettings.production(
+        application_id=settings.spapi_application_id,
+        lwa_client_id=settings.lwa_client_id,
+        lwa_client_secret=settings.lwa_client_secret,
+        redirect_uri=redirect,
+        ads_redirect_uri=ads_redirect,
+        draft=settings.spapi_draft_app,
+    )
+
+
+def build(settings: Settings, clock: Clock | None = None) -> Services:
+    clock = clock or SystemClock()
+    env = settings.eventsourcing_env
+    app = ConnectionsApp(env=env)
+    tables_module = importlib.import_module(env["TABLES_MODULE"])
+    tables: Tables = tables_module.TABLES_CLASS(app.recorder.datastore)
+    tables.create()
+    view = ConnectionsViewTables(tables)
+    projection = ConnectionsProjection(app, view)
+    amazon = AmazonClient(amazon_settings(settings))
+    signer = Signer(settings.state_signing_key)
+    box = SecretBox(settings.fernet_keys)
+    consent = Consent(amazon, signer)
+    connections = ConnectionService(
+        app, view, projection, clock, consent, settings.durations,
+        seller_central_user_email=settings.seller_central_user_email,
+    )
+    return Services(
+        settings=settings,
+        clock=clock,
+        app=app,
+        tables=tables,
+        view=view,
+        projection=projection,
+        connections=connections,
+        callbacks=OAuthCallbacks(connections, consent, amazon, box),
+        api_keys=ApiKeys(tables, clock),
+        amazon=amazon,
+        box=box,
+    )

@@ -1,0 +1,171 @@
+"""Amazon consent: signed `state` values and the two OAuth callbacks.
+
+`state` is `<connection id>.<signed payload>`: the payload names the connection, the
+attempt and the flow, and is signed with the service's key. It is single use because the
+aggregate keeps only the open attempt: once completed, failed or replaced, the same state
+matches nothing. A tampered, replayed or foreign state records nothing on any connection.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+
+from adapters.amazon import AmazonClient, AmazonError
+from adapters.crypto import SecretBox, Signer
+from domain import lifecycle as lc
+from domain.connection import Connection
+from domain.exceptions import DomainError
+from service.connections import Caller, ConnectionService
+
+log = logging.getLogger(__name__)
+
+SPAPI, REAUTH, ADS = "spapi", "reauth", "ads"
+
+
+class InvalidState(DomainError):
+    """The `state` is not one this service issued for an open attempt."""
+
+    code = "AUTHORIZATION_EXPIRED"
+
+
+@dataclass(frozen=True)
+class CallbackResult:
+    connection: Connection
+    succeeded: bool
+    error: dict[str, Any] | None
+
+    def redirect_url(self) -> str | None:
+        if not self.connection.return_url:
+            return None
+        params = {"connection_id": str(self.connection.id), "state": self.connection.state,
+                  "status": "succeeded" if self.succeeded else "failed"}
+        if self.error:
+            params["error_code"] = self.error["code"]
+        separator = "&" if "?" in self.connection.return_url else "?"
+        return f"{self.connection.return_url}{separator}{urlencode(params)}"
+
+
+class Consent:
+    """Builds consent URLs; the state's lifetime is the attempt's window."""
+
+    def __init__(self, amazon: AmazonClient, signer: Signer) -> None:
+        self.amazon = amazon
+        self.signer = signer
+
+    def state(self, c: Connection, attempt: str, kind: str, expires_at: datetime) -> str:
+        payload = {"c": str(c.id), "a": attempt, "k": kind, "x": int(expires_at.timestamp())}
+        return f"{c.id}.{self.signer.sign(payload)}"
+
+    def spapi_url(self, c: Connection, attempt: str, expires_at: datetime) -> str:
+        kind = REAUTH if c.state == lc.REAUTH_DUE else SPAPI
+        return self.amazon.consent_url(c.region, self.state(c, attempt, kind, expires_at))
+
+    def ads_url(self, c: Connection, attempt: str, expires_at: datetime) -> str:
+        return self.amazon.ads_consent_url(c.region, self.state(c, attempt, ADS, expires_at))
+
+    def parse(self, state: str) -> dict[str, Any]:
+        connection_id, _, signed = state.partition(".")
+        payload = self.signer.unsign(signed)
+        if payload is None or payload.get("c") != connection_id:
+            raise InvalidState("This authorization link is not valid. Start the connection "
+                               "again from the integrator's page.")
+        return payload
+
+
+class OAuthCallbacks:
+    def __init__(self, service: ConnectionService, consent: Consent, amazon: AmazonClient,
+                 box: SecretBox) -> None:
+        self.service = service
+        self.consent = consent
+        self.amazon = amazon
+        self.box = box
+
+    def _open(self, state: str, kinds: tuple[str, ...], request_id: str | None
+              ) -> tuple[Connection, dict[str, Any], Caller, bool]:
+        """The connection and payload of a valid state; whether its window is still open."""
+        payload = self.consent.parse(state)
+        if payload["k"] not in kinds:
+            raise InvalidState("This authorization link belongs to another consent flow.")
+        try:
+            connection = self.service.app.repository.get(UUID(payload["c"]))
+        except (ValueError, AggregateNotFoundError):
+            raise InvalidState("This authorization link names no connection.") from None
+        caller = Caller(tenant_id=connection.tenant_id, actor="owner", request_id=request_id)
+        now = self.service.clock.now()
+        open_attempt = (connection.advertising_authorization if payload["k"] == ADS
+                        else connection.authorization)
+        if not open_attempt or open_attempt["attempt_id"] != payload["a"]:
+            raise InvalidState("This authorization link was already used or replaced by a "
+                               "newer one. Start the connection again.")
+        return connection, payload, caller, now < open_attempt["expires_at"]
+
+    def spapi(self, params: dict[str, str | None], request_id: str | None) -> CallbackResult:
+        c, payload, caller, in_window = self._open(params.get("state") or "", (SPAPI, REAUTH),
+                                                   request_id)
+        ctx = self.service.context(caller)
+        reauth = payload["k"] == REAUTH
+        fail = c.fail_reauthorization if reauth else c.fail_authorization
+        try:
+            if not in_window:
+                raise AmazonError("AUTHORIZATION_EXPIRED",
+                                  "The 15-minute window to finish the Amazon consent passed.")
+            if params.get("error"):
+                code = self.amazon.callback_error_code(params["error"] or "",
+                                                       params.get("error_description"))
+                raise AmazonError(code, params.get("error_description") or params["error"] or "")
+            spid, code = params.get("selling_partner_id"), params.get("spapi_oauth_code")
+            if not spid or not code:
+                raise AmazonError("TOKEN_EXCHANGE_FAILED",
+                                  "Amazon's redirect carried no authorization code.")
+            tokens = self.amazon.exchange_code(code)
+            self.amazon.check_account(tokens.access_token, c.region, list(c.marketplace_ids))
+            encrypted = self.box.encrypt(tokens.refresh_token)
+            if reauth:
+                c.complete_reauthorization(ctx, selling_partner_id=spid,
+                                           refresh_token_encrypted=encrypted,
+                                           durations=self.service.durations)
+            else:
+                other = self.service.view.connected_elsewhere(c.tenant_id, spid, str(c.id))
+                if other:
+                    raise AmazonError("SELLING_PARTNER_ALREADY_CONNECTED",
+                                      f"Selling partner {spid} is already connected "
+                                      f"(connection {other}).")
+                c.complete_authorization(ctx, selling_partner_id=spid,
+                                         refresh_token_encrypted=encrypted,
+                                         durations=self.service.durations)
+        except (AmazonError, DomainError) as e:
+            fail(ctx, e.code, e.detail)
+        self.service.save(c)
+        return CallbackResult(c, succeeded=c.last_error is None, error=c.last_error)
+
+    def ads(self, params: dict[str, str | None], request_id: str | None) -> CallbackResult:
+        c, _, caller, in_window = self._open(params.get("state") or "", (ADS,), request_id)
+        ctx = self.service.context(caller)
+        try:
+            if not in_window:
+                raise AmazonError("AUTHORIZATION_EXPIRED",
+                                  "The 15-minute window to finish the Amazon Ads consent passed.")
+            if params.get("error"):
+                code = self.amazon.callback_error_code(params["error"] or "",
+                                                       params.get("error_description"))
+                raise AmazonError(code, params.get("error_description") or params["error"] or "")
+            if not params.get("code"):
+                raise AmazonError("TOKEN_EXCHANGE_FAILED",
+                                  "Amazon's redirect carried no authorization code.")
+            tokens = self.amazon.exchange_ads_code(params["code"] or "")
+            profile = self.amazon.check_advertising(tokens.access_token, c.region,
+                                                    list(c.marketplace_ids),
+                                                    c.selling_partner_id or "")
+            c.complete_advertising_authorization(ctx, profile.profile_id,
+                                                 self.box.encrypt(tokens.refresh_token))
+        except AmazonError as e:
+            c.fail_advertising_authorization(ctx, e.code, e.detail)
+        self.service.save(c)
+        return CallbackResult(c, succeeded=c.advertising == "connected", error=c.last_error)

@@ -1,0 +1,87 @@
+"""JSON shapes of connections and events: what the API, webhooks and exports show.
+
+Secrets never get here: ciphertext fields are left out by name.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from domain.connection import SECRET_FIELDS, Connection, event_type
+
+
+def rfc3339(at: datetime | None) -> str | None:
+    return None if at is None else at.isoformat().replace("+00:00", "Z")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return rfc3339(value)
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items() if k not in SECRET_FIELDS}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def connection_json(c: Connection) -> dict[str, Any]:
+    return {
+        "id": str(c.id),
+        "object": "connection",
+        "state": c.state,
+        "version": c.version,
+        "account_type": c.account_type,
+        "region": c.region,
+        "marketplace_ids": list(c.marketplace_ids),
+        "selling_partner_id": c.selling_partner_id,
+        "owner_email": c.owner_email,
+        "invited_by": c.invited_by,
+        "return_url": c.return_url,
+        "metadata": dict(c.metadata),
+        "requirements": {
+            "seller_central_user": c.requires_seller_central_user,
+            "advertising": c.requires_advertising,
+        },
+        "advertising": c.advertising,
+        "seller_central": _jsonable(c.seller_central),
+        "allowed_actions": c.allowed_actions,
+        "last_error": _jsonable(c.last_error),
+        "warning": _jsonable(c.warning),
+        "authorized_at": rfc3339(c.authorized_at),
+        "reauth_due_at": rfc3339(c.reauth_due_at),
+        "lapses_at": rfc3339(c.lapses_at),
+        "invitation_expires_at": rfc3339(c.invitation_expires_at),
+        "last_attempt_at": rfc3339(c.last_attempt_at),
+        "disconnect_reason": c.disconnect_reason,
+        "created_at": rfc3339(c.created_on),
+        "updated_at": rfc3339(c.modified_on),
+    }
+
+
+def event_id(originator_id: UUID, version: int) -> str:
+    """A stable id per event, the same in history, webhooks and exports."""
+    return f"evt_{uuid5(NAMESPACE_URL, f'{originator_id}/{version}').hex}"
+
+
+_ENVELOPE = {"originator_id", "originator_version", "originator_topic", "timestamp", "meta"}
+
+
+def event_json(e: Any) -> dict[str, Any]:
+    meta = e.meta or {}
+    data = {k: v for k, v in e.__dict__.items() if k not in _ENVELOPE}
+    return {
+        "id": event_id(e.originator_id, e.originator_version),
+        "object": "event",
+        "connection_id": str(e.originator_id),
+        "version": e.originator_version,
+        "type": f"connection.{event_type(e)}",
+        "occurred_at": rfc3339(e.timestamp),
+        "actor": meta.get("actor"),
+        "request_id": meta.get("request_id"),
+        "correlation_id": meta.get("correlation_id"),
+        "data": _jsonable(data),
+    }

@@ -1,0 +1,93 @@
+"""The connections read model follows the event log.
+
+Each pass reads notifications after the projection's position, applies them to the rows'
+stored aggregate state with the aggregate's own event code, and moves the position and
+the rows in one transaction (compare-and-set on the position), so any number of processes
+may run it concurrently and each event is applied exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Snapshot
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.utils import get_topic
+
+from adapters.tables import ConnectionsViewTables, ViewRow, iso
+from domain.connection import Connection
+from service.application import ConnectionsApp
+
+log = logging.getLogger(__name__)
+_SNAPSHOT_TOPIC = get_topic(Snapshot)
+
+
+class ConnectionsProjection:
+    name = "connections_view"
+
+    def __init__(self, app: ConnectionsApp, view: ConnectionsViewTables, batch: int = 500):
+        self.app = app
+        self.view = view
+        self.batch = batch
+
+    def catch_up(self, until: int | None = None) -> int:
+        """Processes everything recorded so far (or up to `until`); returns how many
+        notifications this call applied."""
+        applied = 0
+        while True:
+            position = self.view.position(self.name)
+            if until is not None and position >= until:
+                return applied
+            notifications = self.app.recorder.select_notifications(
+                start=position + 1, limit=self.batch
+            )
+            if not notifications:
+                return applied
+            rows = self._rows_after(notifications)
+            if self.view.apply(self.name, position, notifications[-1].id, rows):
+                applied += len(notifications)
+            # else: another process applied this batch; read the position again.
+
+    def rebuild(self) -> int:
+        self.view.reset(self.name)
+        return self.catch_up()
+
+    def _rows_after(self, notifications: Any) -> list[ViewRow]:
+        events = [self.app.mapper.to_domain_event(n) for n in notifications]
+        events = [e for e in events if isinstance(e, Connection.Event)]
+        ids = list(dict.fromkeys(str(e.originator_id) for e in events))
+        aggregates: dict[str, Connection | None] = {
+            row.id: self.from_row(row) for row in self.view.rows(ids)
+        }
+        for e in events:
+            key = str(e.originator_id)
+            aggregates[key] = e.mutate(aggregates.get(key))
+        return [self.to_row(a) for a in aggregates.values() if a is not None]
+
+    def to_row(self, aggregate: Connection) -> ViewRow:
+        snapshot = Snapshot.take(aggregate)
+        document = self.app.mapper.to_stored_event(snapshot).state.decode()
+        return ViewRow(
+            id=str(aggregate.id),
+            tenant_id=aggregate.tenant_id,
+            state=aggregate.state,
+            region=aggregate.region,
+            selling_partner_id=aggregate.selling_partner_id,
+            owner_email=aggregate.owner_email,
+            version=aggregate.version,
+            created_at=iso(aggregate.created_on) or "",
+            updated_at=iso(aggregate.modified_on) or "",
+            reauth_due_at=iso(aggregate.reauth_due_at),
+            document=document,
+        )
+
+    def from_row(self, row: ViewRow) -> Connection:
+        stored = StoredEvent(
+            originator_id=UUID(row.id),
+            originator_version=row.version,
+            topic=_SNAPSHOT_TOPIC,
+            state=row.document.encode(),
+        )
+        return self.app.mapper.to_domain_event(stored).mutate(None)

@@ -1,0 +1,191 @@
+"""Configuration, from environment variables, validated once at start.
+
+A wrong or missing value stops the process with one line naming the variable and what is
+expected (`ConfigError`). Secrets are kept out of `repr` and out of `masked()`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from adapters.eventstore import DatabaseUrlError, eventsourcing_env
+from domain.connection import Durations
+
+
+class ConfigError(ValueError):
+    def __init__(self, variable: str, expected: str, value: str | None = None) -> None:
+        shown = "" if value is None else f" (got {value!r})"
+        super().__init__(f"{variable}: expected {expected}{shown}")
+        self.variable = variable
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///var/connections.db"
+    public_base_url: str = "http://127.0.0.1:8000"
+    sandbox: bool = True
+    spapi_application_id: str = ""
+    lwa_client_id: str = ""
+    lwa_client_secret: str = field(default="", repr=False)
+    spapi_draft_app: bool = False
+    secret_key: str = field(default="", repr=False)
+    encryption_keys: tuple[str, ...] = field(default=(), repr=False)
+    webhook_allow_private: bool = False
+    run_worker: bool = True
+    durations: Durations = Durations()
+    max_body_bytes: int = 64 * 1024
+    pool_size: int = 10
+    log_format: str = "console"
+    # The integrator's own Seller Central user that owners invite (ChannelAdvisor's step 1).
+    seller_central_user_email: str = "seller-central@integrator.example"
+
+    @property
+    def eventsourcing_env(self) -> dict[str, str]:
+        return eventsourcing_env(self.database_url, pool_size=self.pool_size)
+
+    @property
+    def state_signing_key(self) -> str:
+        return _derive(self.secret_key, "oauth-state").hex()
+
+    @property
+    def fernet_keys(self) -> list[str]:
+        if self.encryption_keys:
+            return list(self.encryption_keys)
+        return [base64.urlsafe_b64encode(_derive(self.secret_key, "fernet")).decode()]
+
+    def masked(self) -> dict[str, Any]:
+        """The effective configuration, secrets replaced by a marker."""
+        shown: dict[str, Any] = {}
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if name in _SECRET_FIELDS:
+                value = "********" if value else ""
+            elif isinstance(value, Durations):
+                value = {k: str(getattr(value, k)) for k in value.__dataclass_fields__}
+            shown[name] = value
+        shown["database_url"] = re.sub(r"//([^:/@]+):[^@]*@", r"//\1:********@",
+                                       self.database_url)
+        return shown
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        database_url = env.get("DATABASE_URL", cls.database_url)
+        try:
+            eventsourcing_env(database_url)
+        except DatabaseUrlError as e:
+            raise ConfigError("DATABASE_URL", str(e), database_url) from None
+        lwa_client_id = env.get("LWA_CLIENT_ID", "")
+        sandbox = _bool(env, "SANDBOX", default=not lwa_client_id)
+        if not sandbox:
+            for name in ("SPAPI_APPLICATION_ID", "LWA_CLIENT_ID", "LWA_CLIENT_SECRET"):
+                if not env.get(name):
+                    raise ConfigError(name, "a value when SANDBOX=0 (real Amazon)")
+        secret_key = env.get("SECRET_KEY", "")
+        if not secret_key:
+            if not sandbox:
+                raise ConfigError("SECRET_KEY", "at least 32 random characters")
+            secret_key = _local_secret(database_url)
+        elif len(secret_key) < 32:
+            raise ConfigError("SECRET_KEY", "at least 32 characters")
+        keys = tuple(k.strip() for k in env.get("ENCRYPTION_KEYS", "").split(",") if k.strip())
+        for key in keys:
+            if len(base64.urlsafe_b64decode(key + "=" * (-len(key) % 4))) != 32:
+                raise ConfigError("ENCRYPTION_KEYS", "comma-separated Fernet keys")
+        public = env.get("PUBLIC_BASE_URL", cls.public_base_url).rstrip("/")
+        if not re.match(r"^https?://[^/\s]+", public):
+            raise ConfigError("PUBLIC_BASE_URL", "an http(s) URL", public)
+        log_format = env.get("LOG_FORMAT", "console")
+        if log_format not in ("console", "json"):
+            raise ConfigError("LOG_FORMAT", "console or json", log_format)
+        return cls(
+            database_url=database_url,
+            public_base_url=public,
+            sandbox=sandbox,
+            spapi_application_id=env.get("SPAPI_APPLICATION_ID", ""),
+            lwa_client_id=lwa_client_id,
+            lwa_client_secret=env.get("LWA_CLIENT_SECRET", ""),
+            spapi_draft_app=_bool(env, "SPAPI_DRAFT_APP", default=False),
+            secret_key=secret_key,
+            encryption_keys=keys,
+            webhook_allow_private=_bool(env, "WEBHOOK_ALLOW_PRIVATE", default=False),
+            run_worker=_bool(env, "RUN_WORKER", default=True),
+            durations=Durations(
+                authorization_window=_duration(env, "AUTHORIZATION_WINDOW", "15m"),
+                invitation_ttl=_duration(env, "INVITATION_TTL", "14d"),
+                sc_invite_ttl=_duration(env, "SC_INVITE_TTL", "14d"),
+                reauth_interval=_duration(env, "REAUTH_INTERVAL", "365d"),
+                reauth_notice=_duration(env, "REAUTH_NOTICE", "30d"),
+            ),
+            max_body_bytes=_int(env, "MAX_BODY_BYTES", 64 * 1024),
+            pool_size=_int(env, "DB_POOL_SIZE", 10),
+            log_format=log_format,
+            seller_central_user_email=_email(env, "SELLER_CENTRAL_USER_EMAIL",
+                                             cls.seller_central_user_email),
+        )
+
+
+_SECRET_FIELDS = {"lwa_client_secret", "secret_key", "encryption_keys"}
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _derive(secret: str, purpose: str) -> bytes:
+    return hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).digest()
+
+
+def _bool(env: Mapping[str, str], name: str, *, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(name, "1 or 0", raw)
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) <= 0:
+        raise ConfigError(name, "a positive whole number", raw)
+    return int(raw)
+
+
+def _email(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(name) or default
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", raw):
+        raise ConfigError(name, "an e-mail address", raw)
+    return raw
+
+
+def _duration(env: Mapping[str, str], name: str, default: str) -> timedelta:
+    raw = env.get(name) or default
+    match = re.fullmatch(r"(\d+)([smhd])", raw.strip())
+    if not match or int(match.group(1)) == 0:
+        raise ConfigError(name, "a duration such as 15m, 14d or 365d", raw)
+    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+
+
+def _local_secret(database_url: str) -> str:
+    """Sandbox convenience: one random key kept beside the SQLite file (or in var/)."""
+    folder = Path("var")
+    if database_url.startswith("sqlite:///") and ":memory:" not in database_url:
+        folder = Path(database_url[len("sqlite:///"):]).parent
+    path = folder / "secret.key"
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,44 @@
+"""The background loop: keeps read models caught up with events written anywhere.
+
+`connections worker` runs it alone (one or many processes against one PostgreSQL);
+`connections serve` runs it as a thread in the embedded default.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from service.container import Services
+
+log = logging.getLogger(__name__)
+
+
+class Worker:
+    def __init__(self, services: Services, interval: float = 1.0) -> None:
+        self.services = services
+        self.interval = interval
+        self.stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> int:
+        return self.services.projection.catch_up()
+
+    def run_forever(self) -> None:
+        log.info("worker started")
+        while not self.stopping.is_set():
+            try:
+                self.run_once()
+            except Exception:
+                log.exception("worker pass failed; retrying")
+            self.stopping.wait(self.interval)
+        log.info("worker stopped")
+
+    def start_thread(self) -> None:
+        self._thread = threading.Thread(target=self.run_forever, name="worker", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)

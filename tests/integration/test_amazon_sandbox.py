@@ -1,0 +1,388 @@
+"""The real AmazonClient against the sandbox Amazon, served by uvicorn over loopback HTTP."""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+import uvicorn
+from litestar import Litestar
+
+from adapters.amazon import AmazonClient, AmazonError, AmazonSettings, Tokens
+from service.sandbox_amazon import (
+    ADS_OUTCOMES,
+    MARKETPLACE_IDS,
+    SANDBOX_OUTCOMES,
+    SP_OUTCOMES,
+    build_sandbox_router,
+    selling_partner_id_for,
+)
+
+CALLBACK = "https://connections.example/v1/oauth/amazon/callback"
+ADS_CALLBACK = "https://connections.example/v1/oauth/amazon-ads/callback"
+STATE = "con_7f3a9c.signature"
+# The owner's browser: one client, so each test does not build a fresh TLS context.
+browser = httpx.Client(follow_redirects=False)
+
+
+@pytest.fixture(scope="module")
+def base_url() -> Iterator[str]:
+    app = Litestar(route_handlers=[build_sandbox_router(CALLBACK, ADS_CALLBACK)])
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "sandbox server did not start"
+        time.sleep(0.01)
+    yield f"http://127.0.0.1:{port}"
+    browser.close()
+    server.should_exit = True
+    thread.join(timeout=10)
+    sock.close()
+
+
+@pytest.fixture
+def client(base_url: str) -> Iterator[AmazonClient]:
+    with AmazonClient(AmazonSettings.sandbox(base_url)) as amazon:
+        yield amazon
+
+
+def redirect_of(url: str) -> dict[str, str]:
+    response = browser.get(url)
+    assert response.status_code == 302, response.text
+    location = response.headers["location"]
+    assert location.startswith((CALLBACK, ADS_CALLBACK))
+    return {key: values[0] for key, values in parse_qs(urlsplit(location).query).items()}
+
+
+def sp_flow(amazon: AmazonClient, region: str, outcome: str, state: str = STATE) -> Tokens:
+    """Consent, code exchange, account checks and one refresh, as the service runs them."""
+    callback = redirect_of(f"{amazon.consent_url(region, state)}&sandbox_outcome={outcome}")
+    assert callback["state"] == state
+    if "error" in callback:
+        raise AmazonError(
+            amazon.callback_error_code(callback["error"], callback.get("error_description")),
+            "consent redirect",
+        )
+    tokens = amazon.exchange_code(callback["spapi_oauth_code"])
+    amazon.check_account(tokens.access_token, region, list(MARKETPLACE_IDS[region][:1]))
+    return amazon.refresh(tokens.refresh_token)
+
+
+def ads_flow(amazon: AmazonClient, region: str, outcome: str, partner: str):
+    callback = redirect_of(f"{amazon.ads_consent_url(region, STATE)}&sandbox_outcome={outcome}")
+    assert callback["state"] == STATE
+    tokens = amazon.exchange_ads_code(callback["code"])
+    marketplaces = list(MARKETPLACE_IDS[region][:1])
+    return amazon.check_advertising(tokens.access_token, region, marketplaces, partner)
+
+
+# Consent URLs
+
+
+@pytest.mark.parametrize(
+    ("region", "host"),
+    [
+        ("na", "sellercentral.amazon.com"),
+        ("eu", "sellercentral-europe.amazon.com"),
+        ("fe", "sellercentral.amazon.co.jp"),
+    ],
+)
+def test_consent_url_opens_the_regions_seller_central_with_version_beta_for_drafts(
+    region: str, host: str
+) -> None:
+    settings = AmazonSettings.production(
+        application_id="amzn1.sp.solution.app", lwa_client_id="cid", lwa_client_secret="s",
+        redirect_uri="https://svc.example/cb", draft=True,
+    )
+    url = urlsplit(AmazonClient(settings).consent_url(region, STATE))
+    query = parse_qs(url.query)
+    assert (url.scheme, url.netloc, url.path) == ("https", host, "/apps/authorize/consent")
+    assert query == {
+        "application_id": ["amzn1.sp.solution.app"], "state": [STATE], "version": ["beta"],
+        "redirect_uri": ["https://svc.example/cb"],
+    }
+    published = dataclasses.replace(settings, draft=False, redirect_uri=None)
+    assert "version" not in AmazonClient(published).consent_url(region, STATE)
+
+
+def test_ads_consent_url_asks_login_with_amazon_for_campaign_management() -> None:
+    settings = AmazonSettings.production(
+        application_id="app", lwa_client_id="cid", lwa_client_secret="s",
+        ads_redirect_uri="https://svc.example/ads",
+    )
+    url = urlsplit(AmazonClient(settings).ads_consent_url("eu", STATE))
+    assert f"{url.netloc}{url.path}" == "eu.account.amazon.com/ap/oa"
+    assert parse_qs(url.query) == {
+        "client_id": ["cid"], "scope": ["advertising::campaign_management"],
+        "response_type": ["code"], "redirect_uri": ["https://svc.example/ads"], "state": [STATE],
+    }
+
+
+# The happy path
+
+
+@pytest.mark.parametrize("region", ["na", "eu", "fe"])
+def test_approved_owner_passes_every_check_and_advertising_matches(
+    client: AmazonClient, region: str
+) -> None:
+    callback = redirect_of(f"{client.consent_url(region, STATE)}&sandbox_outcome=approve")
+    assert callback["selling_partner_id"] == selling_partner_id_for(STATE)
+    assert callback["mws_auth_token"].startswith("amzn.mws.")
+
+    tokens = client.exchange_code(callback["spapi_oauth_code"])
+    assert tokens.expires_in == 3600
+    client.check_account(tokens.access_token, region, list(MARKETPLACE_IDS[region]))
+    refreshed = client.refresh(tokens.refresh_token)
+    assert refreshed.access_token != tokens.access_token
+    assert refreshed.refresh_token == tokens.refresh_token
+
+    profile = ads_flow(client, region, "approve", callback["selling_partner_id"])
+    assert profile.account_id == callback["selling_partner_id"]
+    assert profile.marketplace_id == MARKETPLACE_IDS[region][0]
+    assert profile.account_type == "seller"
+    assert profile.profile_id.isdigit()
+
+
+def test_the_same_connection_reauthorizing_gets_the_same_selling_partner_id(
+    client: AmazonClient,
+) -> None:
+    first = redirect_of(f"{client.consent_url('na', 'con_1.sig-a')}&sandbox_outcome=approve")
+    again = redirect_of(f"{client.consent_url('na', 'con_1.sig-b')}&sandbox_outcome=approve")
+    other = redirect_of(f"{client.consent_url('na', 'con_2.sig-a')}&sandbox_outcome=approve")
+    assert first["selling_partner_id"] == again["selling_partner_id"]
+    assert first["selling_partner_id"] != other["selling_partner_id"]
+
+
+def test_a_chosen_selling_partner_id_is_carried_through_to_the_ads_profiles(
+    client: AmazonClient,
+) -> None:
+    url = f"{client.consent_url('na', STATE)}&sandbox_outcome=approve"
+    assert redirect_of(f"{url}&sandbox_selling_partner_id=A1SELLER")["selling_partner_id"] == (
+        "A1SELLER"
+    )
+    ads_url = f"{client.ads_consent_url('na', STATE)}&sandbox_outcome=approve"
+    code = redirect_of(f"{ads_url}&sandbox_selling_partner_id=A1SELLER")["code"]
+    tokens = client.exchange_ads_code(code)
+    profile = client.check_advertising(tokens.access_token, "na", ["ATVPDKIKX0DER"], "A1SELLER")
+    assert profile.account_id == "A1SELLER"
+
+
+# Every outcome
+
+
+@pytest.mark.parametrize("outcome", [o for o in SP_OUTCOMES if o != "approve"])
+@pytest.mark.parametrize("region", ["na", "eu"])
+def test_each_sandbox_outcome_ends_in_its_catalogue_code(
+    client: AmazonClient, outcome: str, region: str
+) -> None:
+    with pytest.raises(AmazonError) as raised:
+        sp_flow(client, region, outcome)
+    assert raised.value.code == outcome
+
+
+@pytest.mark.parametrize("outcome", [o for o in ADS_OUTCOMES if o != "approve"])
+def test_each_ads_outcome_ends_in_its_catalogue_code(client: AmazonClient, outcome: str) -> None:
+    with pytest.raises(AmazonError) as raised:
+        ads_flow(client, "fe", outcome, selling_partner_id_for(STATE))
+    assert raised.value.code == outcome
+
+
+def test_access_revoked_lets_the_authorization_complete_and_fails_the_refresh(
+    client: AmazonClient,
+) -> None:
+    callback = redirect_of(f"{client.consent_url('na', STATE)}&sandbox_outcome=ACCESS_REVOKED")
+    tokens = client.exchange_code(callback["spapi_oauth_code"])
+    client.check_account(tokens.access_token, "na", ["ATVPDKIKX0DER"])
+    with pytest.raises(AmazonError) as raised:
+        client.refresh(tokens.refresh_token)
+    assert raised.value.code == "ACCESS_REVOKED"
+    assert tokens.refresh_token not in str(raised.value)
+
+
+def test_a_marketplace_of_another_region_is_not_participating(client: AmazonClient) -> None:
+    tokens = sp_flow(client, "na", "approve")
+    with pytest.raises(AmazonError) as raised:
+        client.check_account(tokens.access_token, "na", ["A1PA6795UKMFR9"])
+    assert raised.value.code == "MARKETPLACE_NOT_PARTICIPATING"
+
+
+def test_a_wrong_client_secret_fails_the_exchange_without_retrying(base_url: str) -> None:
+    settings = dataclasses.replace(AmazonSettings.sandbox(base_url), lwa_client_secret="wrong")
+    sent = []
+    http = httpx.Client(event_hooks={"request": [sent.append]})
+    with AmazonClient(settings, http) as amazon:
+        callback = redirect_of(f"{amazon.consent_url('na', STATE)}&sandbox_outcome=approve")
+        with pytest.raises(AmazonError) as raised:
+            amazon.exchange_code(callback["spapi_oauth_code"])
+    assert raised.value.code == "TOKEN_EXCHANGE_FAILED"
+    assert "invalid_client" in raised.value.detail
+    assert "wrong" not in str(raised.value)
+    assert len(sent) == 1
+
+
+def test_an_unknown_access_token_is_refused_by_the_sellers_api(client: AmazonClient) -> None:
+    with pytest.raises(AmazonError) as raised:
+        client.check_account("Atza|not-from-amazon", "na", ["ATVPDKIKX0DER"])
+    assert raised.value.code == "INTERNAL_ERROR"
+    assert "403 Unauthorized" in raised.value.detail
+
+
+@pytest.mark.parametrize(
+    ("error", "description", "code"),
+    [
+        ("access_denied", "Only the primary account owner can authorize.", "NOT_PRIMARY_OWNER"),
+        ("access_denied", None, "NOT_PRIMARY_OWNER"),
+        ("server_error", "We were unable to complete the authorization.", "INTERNAL_ERROR"),
+        ("temporarily_unavailable", None, "AMAZON_UNAVAILABLE"),
+        ("access_denied", "Your session has expired.", "AUTHORIZATION_EXPIRED"),
+        ("invalid_request", "redirect_uri mismatch", "INTERNAL_ERROR"),
+    ],
+)
+def test_errors_on_the_consent_redirect_map_to_catalogue_codes(
+    client: AmazonClient, error: str, description: str | None, code: str
+) -> None:
+    assert client.callback_error_code(error, description) == code
+
+
+# Retries
+
+
+def test_a_503_is_retried_with_backoff_then_amazon_is_unavailable(base_url: str) -> None:
+    sent: list[httpx.Request] = []
+    http = httpx.Client(event_hooks={"request": [sent.append]})
+    with AmazonClient(AmazonSettings.sandbox(base_url), http) as amazon:
+        callback = redirect_of(
+            f"{amazon.consent_url('na', STATE)}&sandbox_outcome=AMAZON_UNAVAILABLE"
+        )
+        with pytest.raises(AmazonError) as raised:
+            amazon.exchange_code(callback["spapi_oauth_code"])
+    assert raised.value.code == "AMAZON_UNAVAILABLE"
+    assert len(sent) == amazon.settings.max_retries + 1
+    assert callback["spapi_oauth_code"] not in str(raised.value)
+
+
+def test_a_400_is_not_retried(base_url: str) -> None:
+    sent: list[httpx.Request] = []
+    http = httpx.Client(event_hooks={"request": [sent.append]})
+    with AmazonClient(AmazonSettings.sandbox(base_url), http) as amazon:
+        callback = redirect_of(
+            f"{amazon.consent_url('na', STATE)}&sandbox_outcome=AUTHORIZATION_EXPIRED"
+        )
+        with pytest.raises(AmazonError) as raised:
+            amazon.exchange_code(callback["spapi_oauth_code"])
+    assert raised.value.code == "AUTHORIZATION_EXPIRED"
+    assert len(sent) == 1
+
+
+def test_a_refused_connection_is_retried_then_amazon_is_unavailable() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]
+    sent: list[httpx.Request] = []
+    http = httpx.Client(event_hooks={"request": [sent.append]})
+    settings = AmazonSettings.sandbox(f"http://127.0.0.1:{closed_port}")
+    with AmazonClient(settings, http) as amazon, pytest.raises(AmazonError) as raised:
+        amazon.refresh("Atzr|sbx.approve.A1.x")
+    assert raised.value.code == "AMAZON_UNAVAILABLE"
+    assert "ConnectError" in raised.value.detail
+    assert len(sent) == settings.max_retries + 1
+
+
+def test_retry_after_is_honoured_up_to_its_cap() -> None:
+    answers = iter([httpx.Response(429, headers={"retry-after": "3600"})])
+
+    def amazon(request: httpx.Request) -> httpx.Response:
+        return next(answers, None) or httpx.Response(
+            200, json={"access_token": "Atza|a", "refresh_token": "Atzr|r", "expires_in": 3600}
+        )
+
+    settings = dataclasses.replace(
+        AmazonSettings.sandbox("http://amazon.test"), backoff=30.0, max_retry_after=0.05
+    )
+    started = time.monotonic()
+    with AmazonClient(settings, httpx.Client(transport=httpx.MockTransport(amazon))) as client:
+        assert client.refresh("Atzr|r").access_token == "Atza|a"
+    assert time.monotonic() - started < 5
+
+
+def test_a_malformed_token_answer_is_a_failed_exchange() -> None:
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json={"token": "x"}))
+    settings = AmazonSettings.sandbox("http://amazon.test")
+    with AmazonClient(settings, httpx.Client(transport=transport)) as client:
+        with pytest.raises(AmazonError) as raised:
+            client.exchange_code("sbx.approve.A1.x")
+    assert raised.value.code == "TOKEN_EXCHANGE_FAILED"
+
+
+def test_without_get_account_in_the_region_participation_still_decides() -> None:
+    def amazon(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/account"):
+            return httpx.Response(403, json={"errors": [{"code": "Unauthorized", "message": ""}]})
+        participation = {"isParticipating": True, "hasSuspendedListings": True}
+        entry = {"marketplace": {"id": "ATVPDKIKX0DER"}, "participation": participation}
+        return httpx.Response(200, json={"payload": [entry]})
+
+    settings = AmazonSettings.sandbox("http://amazon.test")
+    with AmazonClient(settings, httpx.Client(transport=httpx.MockTransport(amazon))) as client:
+        with pytest.raises(AmazonError) as raised:
+            client.check_account("Atza|a", "na", ["ATVPDKIKX0DER"])
+    assert raised.value.code == "ACCOUNT_IN_STAGING"
+
+
+# The sandbox's consent pages
+
+
+def test_consent_page_without_an_outcome_lets_a_person_pick_every_outcome(
+    client: AmazonClient,
+) -> None:
+    page = browser.get(client.consent_url("eu", STATE))
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "<script" not in page.text and "http" not in page.text.split("<body>")[1]
+    for outcome in SP_OUTCOMES:
+        assert f"sandbox_outcome={outcome}\"" in page.text
+        assert html.escape(SANDBOX_OUTCOMES[outcome]) in page.text
+
+
+def test_ads_consent_page_without_an_outcome_lists_every_ads_outcome(
+    client: AmazonClient,
+) -> None:
+    page = browser.get(client.ads_consent_url("na", STATE))
+    assert page.status_code == 200
+    for outcome in ADS_OUTCOMES:
+        assert f"sandbox_outcome={outcome}\"" in page.text
+
+
+def test_sandbox_outcomes_cover_every_seller_facing_amazon_error() -> None:
+    assert set(SP_OUTCOMES) | set(ADS_OUTCOMES) == set(SANDBOX_OUTCOMES)
+    assert {
+        "NOT_PRIMARY_OWNER", "NOT_PROFESSIONAL_ACCOUNT", "ACCOUNT_SETUP_INCOMPLETE",
+        "ACCOUNT_IN_STAGING", "ACCOUNT_UNDER_REVIEW", "ACCOUNT_DEACTIVATED",
+        "MARKETPLACE_NOT_PARTICIPATING", "AMAZON_UNAVAILABLE", "AUTHORIZATION_EXPIRED",
+        "TOKEN_EXCHANGE_FAILED", "INTERNAL_ERROR", "ACCESS_REVOKED",
+        "ADVERTISING_NOT_ENABLED", "ADVERTISING_ACCOUNT_MISMATCH",
+    } < set(SANDBOX_OUTCOMES)
+
+
+# Secrets
+
+
+def test_tokens_and_secrets_stay_out_of_reprs(client: AmazonClient) -> None:
+    tokens = sp_flow(client, "na", "approve")
+    assert tokens.access_token not in repr(tokens)
+    assert tokens.refresh_token not in repr(tokens)
+    assert "expires_in=3600" in repr(tokens)
+    assert client.settings.lwa_client_secret not in repr(client.settings)
+    assert client.settings.lwa_client_secret not in repr(client)

@@ -1,0 +1,276 @@
+import dataclasses
+import json
+
+import pytest
+
+from domain.errors import (
+    API_LEVEL,
+    CATALOGUE,
+    PERMISSION_LEVELS,
+    REQUIRED_SC_PERMISSIONS,
+    SELLER_FACING,
+    WHO_ACTS,
+    CatalogueEntry,
+    entry,
+    permission_differences,
+)
+
+# Copied from SPEC §3 on purpose: the catalogue must not be the only source of its own test.
+SPEC_SELLER_FACING = (
+    "NOT_PRIMARY_OWNER",
+    "NOT_PROFESSIONAL_ACCOUNT",
+    "ACCOUNT_SETUP_INCOMPLETE",
+    "ACCOUNT_IN_STAGING",
+    "ACCOUNT_UNDER_REVIEW",
+    "ACCOUNT_DEACTIVATED",
+    "MARKETPLACE_NOT_PARTICIPATING",
+    "AMAZON_UNAVAILABLE",
+    "AUTHORIZATION_EXPIRED",
+    "TOKEN_EXCHANGE_FAILED",
+    "SELLING_PARTNER_ALREADY_CONNECTED",
+    "SELLING_PARTNER_MISMATCH",
+    "API_AUTHORIZATION_REQUIRED",
+    "SELLER_CENTRAL_AUTHORIZATION_FAILED",
+    "SELLER_CENTRAL_PERMISSIONS_INCORRECT",
+    "SELLER_CENTRAL_INVITE_EXPIRED",
+    "ADVERTISING_NOT_ENABLED",
+    "ADVERTISING_ACCOUNT_MISMATCH",
+    "REAUTHORIZATION_REQUIRED",
+    "ACCESS_REVOKED",
+    "INVITATION_EXPIRED",
+    "INTERNAL_ERROR",
+)
+
+SPEC_API_LEVEL_STATUS = {
+    "VALIDATION_ERROR": 422,
+    "UNAUTHENTICATED": 401,
+    "FORBIDDEN": 403,
+    "NOT_FOUND": 404,
+    "METHOD_NOT_ALLOWED": 405,
+    "PAYLOAD_TOO_LARGE": 413,
+    "INVALID_TRANSITION": 409,
+    "VERSION_CONFLICT": 409,
+    "IDEMPOTENCY_KEY_REUSED": 422,
+    "RATE_LIMITED": 429,
+    "SERVICE_UNAVAILABLE": 503,
+}
+
+SELLER_FACING_STATUS_EXCEPTIONS = {
+    "AMAZON_UNAVAILABLE": 503,
+    "SELLING_PARTNER_ALREADY_CONNECTED": 409,
+    "SELLING_PARTNER_MISMATCH": 409,
+    "API_AUTHORIZATION_REQUIRED": 409,
+    "INTERNAL_ERROR": 500,
+}
+
+
+def test_every_spec_code_has_seller_facing_message_and_ordered_remediation():
+    for code in SPEC_SELLER_FACING + tuple(SPEC_API_LEVEL_STATUS):
+        found = CATALOGUE[code]
+        assert found.code == code
+        assert found.title.strip()
+        assert found.message.strip()
+        assert isinstance(found.remediation, tuple) and found.remediation
+        assert all(step.strip() for step in found.remediation)
+
+
+def test_seller_facing_codes_are_listed_in_the_spec_order():
+    assert SELLER_FACING == SPEC_SELLER_FACING
+
+
+def test_api_level_codes_are_listed_after_the_seller_facing_ones():
+    assert API_LEVEL == tuple(SPEC_API_LEVEL_STATUS)
+    assert tuple(CATALOGUE) == SELLER_FACING + API_LEVEL
+
+
+def test_catalogue_keys_are_the_entries_own_codes():
+    assert all(code == found.code for code, found in CATALOGUE.items())
+
+
+def test_who_acts_is_always_a_known_party():
+    assert {found.who_acts for found in CATALOGUE.values()} <= set(WHO_ACTS)
+
+
+@pytest.mark.parametrize("code, status", SPEC_API_LEVEL_STATUS.items())
+def test_api_level_errors_use_their_http_status(code, status):
+    assert CATALOGUE[code].http_status == status
+
+
+def test_seller_facing_errors_are_422_unless_documented_otherwise():
+    for code in SELLER_FACING:
+        expected = SELLER_FACING_STATUS_EXCEPTIONS.get(code, 422)
+        assert CATALOGUE[code].http_status == expected, code
+
+
+def test_amazon_outage_is_retryable_and_waits_on_amazon():
+    found = CATALOGUE["AMAZON_UNAVAILABLE"]
+    assert found.retryable and found.who_acts == "amazon"
+
+
+def test_api_authorization_required_is_the_owners_move():
+    assert CATALOGUE["API_AUTHORIZATION_REQUIRED"].who_acts == "owner"
+
+
+def test_retryable_api_errors_are_the_transient_ones():
+    retryable = {code for code in API_LEVEL if CATALOGUE[code].retryable}
+    assert retryable == {"VERSION_CONFLICT", "RATE_LIMITED", "SERVICE_UNAVAILABLE"}
+
+
+def test_unknown_code_falls_back_to_internal_error():
+    assert entry("NO_SUCH_CODE") is CATALOGUE["INTERNAL_ERROR"]
+    assert entry("") is CATALOGUE["INTERNAL_ERROR"]
+
+
+def test_known_code_returns_its_own_entry():
+    assert entry("NOT_PRIMARY_OWNER") is CATALOGUE["NOT_PRIMARY_OWNER"]
+
+
+def test_channeladvisor_api_authorization_message_is_quoted_verbatim():
+    found = CATALOGUE["API_AUTHORIZATION_REQUIRED"]
+    assert found.source == "ChannelAdvisor"
+    assert found.source_message == (
+        "API Authorization Status must be complete before Seller Central Authorization "
+        "may be started"
+    )
+
+
+@pytest.mark.parametrize(
+    "code, source, source_message",
+    [
+        (
+            "NOT_PRIMARY_OWNER",
+            "PayHelm",
+            "You must be the primary owner of a Professional selling account to take "
+            "advantage of this integration.",
+        ),
+        (
+            "NOT_PROFESSIONAL_ACCOUNT",
+            "Codisto",
+            "The account you are connecting to is not a Professional Amazon seller account.",
+        ),
+        (
+            "TOKEN_EXCHANGE_FAILED",
+            "Perpetua",
+            "Failed to retrieve refresh token. Please try again.",
+        ),
+        (
+            "SELLING_PARTNER_ALREADY_CONNECTED",
+            "Perpetua",
+            "This account is already in use. Please Try Again.",
+        ),
+        (
+            "SELLER_CENTRAL_AUTHORIZATION_FAILED",
+            "ChannelAdvisor",
+            "Error: Seller Central Authorization failed. Please update authorization.",
+        ),
+        ("REAUTHORIZATION_REQUIRED", "Perpetua", "We no longer have access to the SP API"),
+        ("INTERNAL_ERROR", "Codisto", "An error has occurred"),
+    ],
+)
+def test_source_messages_quote_the_source_product_verbatim(code, source, source_message):
+    found = CATALOGUE[code]
+    assert (found.source, found.source_message) == (source, source_message)
+
+
+def test_source_and_source_message_come_together():
+    for found in CATALOGUE.values():
+        assert (found.source is None) == (found.source_message is None), found.code
+
+
+def test_api_level_errors_have_no_source_product():
+    assert all(CATALOGUE[code].source is None for code in API_LEVEL)
+
+
+def test_internal_error_tells_what_support_needs_to_escalate():
+    steps = " ".join(CATALOGUE["INTERNAL_ERROR"].remediation)
+    assert "merchant ID" in steps
+    assert "time zone" in steps
+    assert CATALOGUE["INTERNAL_ERROR"].retryable
+
+
+def test_seller_central_failure_says_feeds_are_not_affected():
+    assert "NOT affected" in CATALOGUE["SELLER_CENTRAL_AUTHORIZATION_FAILED"].message
+
+
+def test_not_primary_owner_explains_how_to_find_the_owner():
+    first_step = CATALOGUE["NOT_PRIMARY_OWNER"].remediation[0]
+    assert "Settings > User Permissions" in first_step
+    assert "Primary" in first_step
+
+
+def test_as_dict_is_json_ready_with_remediation_as_a_list():
+    as_dict = CATALOGUE["INTERNAL_ERROR"].as_dict()
+    assert list(as_dict) == [
+        "code",
+        "title",
+        "message",
+        "remediation",
+        "who_acts",
+        "retryable",
+        "http_status",
+        "source_message",
+        "source",
+    ]
+    assert isinstance(as_dict["remediation"], list)
+    assert json.loads(json.dumps(as_dict)) == as_dict
+
+
+def test_entries_cannot_be_changed():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        CATALOGUE["NOT_FOUND"].http_status = 200  # type: ignore[misc]
+
+
+def test_entry_without_source_defaults_to_none():
+    bare = CatalogueEntry("X", "t", "m", ("s",), "nobody", False, 422)
+    assert bare.source is None and bare.source_message is None
+
+
+def test_required_permissions_use_known_levels():
+    assert set(REQUIRED_SC_PERMISSIONS.values()) <= set(PERMISSION_LEVELS)
+
+
+def test_agreements_and_user_permissions_must_be_none():
+    assert REQUIRED_SC_PERMISSIONS["settings_agreements_amendments"] == "none"
+    assert REQUIRED_SC_PERMISSIONS["settings_user_permissions"] == "none"
+
+
+def test_view_is_required_where_view_and_edit_is_not_offered():
+    assert REQUIRED_SC_PERMISSIONS["business_reports"] == "view"
+    assert REQUIRED_SC_PERMISSIONS["payments"] == "view"
+    assert REQUIRED_SC_PERMISSIONS["inventory"] == "view_and_edit"
+
+
+def test_permission_differences_is_empty_for_the_exact_matrix():
+    assert permission_differences(dict(REQUIRED_SC_PERMISSIONS)) == {}
+
+
+def test_permission_differences_finds_exactly_the_wrong_categories():
+    granted = dict(REQUIRED_SC_PERMISSIONS)
+    granted["pricing"] = "view"
+    granted["settings_user_permissions"] = "view_and_edit"
+    granted["orders"] = "admin"  # more than required is wrong too
+    assert permission_differences(granted) == {
+        "pricing": {"required": "view_and_edit", "granted": "view"},
+        "settings_user_permissions": {"required": "none", "granted": "view_and_edit"},
+        "orders": {"required": "view_and_edit", "granted": "admin"},
+    }
+
+
+def test_missing_category_counts_as_none():
+    granted = dict(REQUIRED_SC_PERMISSIONS)
+    del granted["inventory"]
+    del granted["settings_agreements_amendments"]  # "none" is required there anyway
+    assert permission_differences(granted) == {
+        "inventory": {"required": "view_and_edit", "granted": "none"},
+    }
+
+
+def test_unknown_categories_are_ignored():
+    granted = dict(REQUIRED_SC_PERMISSIONS, gift_options="admin")
+    assert permission_differences(granted) == {}
+
+
+def test_nothing_granted_lists_every_category_that_needs_access():
+    assert set(permission_differences({})) == {
+        category for category, level in REQUIRED_SC_PERMISSIONS.items() if level != "none"
+    }
