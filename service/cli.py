@@ -1,0 +1,179 @@
+"""The `connections` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+import yaml
+
+from service.settings import ConfigError, Settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        return args.run(args)
+    except ConfigError as e:
+        print(f"configuration error: {e}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="connections",
+                                     description="Amazon account connection service")
+    sub = parser.add_subparsers(required=True, metavar="command")
+
+    serve = sub.add_parser("serve", help="serve the REST API (and, by default, the worker)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="server processes")
+    serve.set_defaults(run=_serve)
+
+    worker = sub.add_parser("worker", help="run the background worker alone")
+    worker.set_defaults(run=_worker)
+
+    keys = sub.add_parser("api-keys", help="manage API keys").add_subparsers(required=True,
+                                                                            metavar="action")
+    create = keys.add_parser("create", help="create a key; prints the key alone on stdout")
+    create.add_argument("--tenant", required=True)
+    create.add_argument("--scope", action="append", required=True, dest="scopes",
+                        help="repeat for several scopes")
+    create.add_argument("--name", default="")
+    create.set_defaults(run=_create_key)
+    revoke = keys.add_parser("revoke", help="revoke a key by its id")
+    revoke.add_argument("key_id")
+    revoke.set_defaults(run=_revoke_key)
+    listing = keys.add_parser("list", help="list keys (never their secrets)")
+    listing.add_argument("--tenant")
+    listing.set_defaults(run=_list_keys)
+
+    projections = sub.add_parser("projections", help="read models").add_subparsers(
+        required=True, metavar="action")
+    rebuild = projections.add_parser("rebuild", help="drop and rebuild every read model")
+    rebuild.set_defaults(run=_rebuild)
+
+    openapi = sub.add_parser("openapi", help="print the OpenAPI document as YAML")
+    openapi.add_argument("--output", help="write to this file instead of stdout")
+    openapi.set_defaults(run=_openapi)
+
+    config = sub.add_parser("config", help="print the effective configuration, secrets masked")
+    config.set_defaults(run=_config)
+
+    demo = sub.add_parser("demo", help="walk sandbox connections through their life")
+    demo.add_argument("--url", help="a running service (default: start one in-process)")
+    demo.add_argument("--api-key", help="API key for --url")
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def _services():  # noqa: ANN202 - imported lazily so `--help` stays fast
+    from service.container import build
+
+    return build(Settings.from_env())
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = Settings.from_env()  # fail fast, with one clear line
+    logging.getLogger(__name__).info("serving on %s:%s with %s", args.host, args.port,
+                                     json.dumps(settings.masked(), default=str))
+    uvicorn.run("service.asgi:create", factory=True, host=args.host, port=args.port,
+                workers=args.workers, timeout_graceful_shutdown=15, access_log=False)
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from service.worker import Worker
+
+    services = _services()
+    worker = Worker(services)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: worker.stopping.set())
+    worker.run_forever()
+    services.close()
+    return 0
+
+
+def _create_key(args: argparse.Namespace) -> int:
+    services = _services()
+    try:
+        issued = services.api_keys.create(args.tenant, args.scopes, args.name)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"created {issued.record.id} for tenant {issued.record.tenant_id} "
+          f"({' '.join(issued.record.scopes)})", file=sys.stderr)
+    print(issued.secret)
+    return 0
+
+
+def _revoke_key(args: argparse.Namespace) -> int:
+    if _services().api_keys.revoke(args.key_id):
+        print(f"revoked {args.key_id}", file=sys.stderr)
+        return 0
+    print(f"error: no live key {args.key_id}", file=sys.stderr)
+    return 1
+
+
+def _list_keys(args: argparse.Namespace) -> int:
+    for record in _services().tables.api_keys(args.tenant):
+        print(json.dumps({"id": record.id, "tenant": record.tenant_id, "name": record.name,
+                          "scopes": list(record.scopes), "created_at": record.created_at,
+                          "last_used_at": record.last_used_at, "revoked_at": record.revoked_at}))
+    return 0
+
+
+def _rebuild(args: argparse.Namespace) -> int:
+    services = _services()
+    applied = services.projection.rebuild()
+    print(f"rebuilt {services.projection.name} from {applied} events", file=sys.stderr)
+    return 0
+
+
+def openapi_document() -> dict:
+    from service.api.app import create_app
+    from service.container import build
+
+    services = build(Settings.from_env({"DATABASE_URL": "sqlite:///:memory:", "SANDBOX": "1",
+                                        "SECRET_KEY": "x" * 32}))
+    try:
+        return create_app(services).openapi_schema.to_schema()
+    finally:
+        services.close()
+
+
+def openapi_yaml() -> str:
+    return yaml.safe_dump(openapi_document(), sort_keys=False, allow_unicode=True)
+
+
+def _openapi(args: argparse.Namespace) -> int:
+    text = openapi_yaml()
+    if args.output:
+        with open(args.output, "w") as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _config(args: argparse.Namespace) -> int:
+    print(json.dumps(Settings.from_env().masked(), indent=2, default=str))
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from service.demo import run_demo
+
+    return run_demo(args.url, args.api_key)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
