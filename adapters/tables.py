@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 SCHEMA = """
@@ -46,12 +46,15 @@ CREATE TABLE IF NOT EXISTS {p}connections_view (
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     reauth_due_at TEXT,
+    next_due_at TEXT,
     document TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS connections_view_by_tenant
     ON {p}connections_view (tenant_id, created_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS connections_view_by_partner
     ON {p}connections_view (tenant_id, selling_partner_id);
+CREATE INDEX IF NOT EXISTS connections_view_by_deadline
+    ON {p}connections_view (next_due_at);
 CREATE TABLE IF NOT EXISTS {p}projection_positions (
     name TEXT PRIMARY KEY,
     position BIGINT NOT NULL
@@ -60,7 +63,8 @@ CREATE TABLE IF NOT EXISTS {p}projection_positions (
 
 
 def iso(at: datetime | None) -> str | None:
-    return None if at is None else at.isoformat(timespec="microseconds")
+    """Fixed-width UTC text, so string order is time order in both databases."""
+    return None if at is None else at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True)
@@ -201,6 +205,7 @@ class ViewRow:
     created_at: str
     updated_at: str
     reauth_due_at: str | None
+    next_due_at: str | None
     document: str
 
 
@@ -250,15 +255,16 @@ class ConnectionsViewTables:
             statement = self.t.sql(
                 "INSERT INTO {p}connections_view (id, tenant_id, state, region, "
                 "selling_partner_id, owner_email, version, created_at, updated_at, "
-                "reauth_due_at, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "reauth_due_at, next_due_at, document) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (id) DO UPDATE SET state = excluded.state, "
                 "selling_partner_id = excluded.selling_partner_id, version = excluded.version, "
                 "updated_at = excluded.updated_at, reauth_due_at = excluded.reauth_due_at, "
-                "document = excluded.document")
+                "next_due_at = excluded.next_due_at, document = excluded.document")
             for r in rows:
                 c.execute(statement, (r.id, r.tenant_id, r.state, r.region, r.selling_partner_id,
                                       r.owner_email, r.version, r.created_at, r.updated_at,
-                                      r.reauth_due_at, r.document))
+                                      r.reauth_due_at, r.next_due_at, r.document))
             return True
 
     def reset(self, name: str) -> None:
@@ -297,6 +303,13 @@ class ConnectionsViewTables:
             "AND id <> ? AND state <> 'disconnected' LIMIT 1",
             (tenant_id, selling_partner_id, connection_id))
         return rows[0]["id"] if rows else None
+
+    def due_by(self, at: str, limit: int = 500) -> list[str]:
+        """Ids of connections with a deadline at or before `at`, earliest first."""
+        rows = self.t.query(
+            "SELECT id FROM {p}connections_view WHERE next_due_at <= ? "
+            "ORDER BY next_due_at LIMIT ?", (at, limit))
+        return [r["id"] for r in rows]
 
     def count_by_state(self) -> dict[str, int]:
         rows = self.t.query("SELECT state, COUNT(*) AS n FROM {p}connections_view GROUP BY state")

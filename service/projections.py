@@ -18,6 +18,7 @@ from eventsourcing.utils import get_topic
 
 from adapters.tables import ConnectionsViewTables, ViewRow, iso
 from domain.connection import Connection
+from domain.deadlines import next_due_at
 from service.application import ConnectionsApp
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ class ConnectionsProjection:
             created_at=iso(aggregate.created_on) or "",
             updated_at=iso(aggregate.modified_on) or "",
             reauth_due_at=iso(aggregate.reauth_due_at),
+            next_due_at=iso(next_due_at(aggregate)),
             document=document,
         )
 
