@@ -201,6 +201,7 @@ def describe() -> dict[str, Any]:
                     "dest": t["dest"] if t["dest"] is not None else source,
                     "guards": list(t.get("conditions", [])),
                     "public": t["trigger"] in PUBLIC_ACTIONS,
+                    "internal": t["dest"] is None,
                 }
             )
     return {
@@ -214,12 +215,13 @@ def describe() -> dict[str, Any]:
 
 
 def mermaid() -> str:
-    """The diagram as Mermaid `stateDiagram-v2` text; `disconnect` (from every live state)
-    is drawn as a note to keep the picture readable."""
+    """The diagram as Mermaid `stateDiagram-v2` text. To keep the picture readable,
+    `disconnect` (from every live state) is a note, and internal transitions (the
+    advertising track, reminders, warnings) are left to `GET /v1/state-machine`."""
     lines = ["stateDiagram-v2", f"    [*] --> {INVITED}: {CREATE_TRIGGER}"]
     seen: set[tuple[str, str, str]] = set()
     for t in describe()["transitions"][1:]:
-        if t["trigger"] == "disconnect":
+        if t["trigger"] == "disconnect" or t["internal"]:
             continue
         key = (t["source"], t["dest"], t["trigger"])
         if key not in seen:

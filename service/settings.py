@@ -59,9 +59,10 @@ class Settings:
 
     @property
     def fernet_keys(self) -> list[str]:
-        if self.encryption_keys:
-            return list(self.encryption_keys)
-        return [base64.urlsafe_b64encode(_derive(self.secret_key, "fernet")).decode()]
+        """ENCRYPTION_KEYS first (the first encrypts); the key derived from SECRET_KEY
+        last, so tokens written before ENCRYPTION_KEYS was set still decrypt."""
+        derived = base64.urlsafe_b64encode(_derive(self.secret_key, "fernet")).decode()
+        return [*self.encryption_keys, derived]
 
     def masked(self) -> dict[str, Any]:
         """The effective configuration, secrets replaced by a marker."""

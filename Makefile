@@ -1,0 +1,45 @@
+# One obvious command for everything a developer does.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run worker test lint format openapi bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+run: install  ## serve on http://127.0.0.1:8000 with SQLite, the sandbox Amazon and the worker
+	$(VENV)/bin/connections serve --host $(HOST) --port $(PORT)
+
+worker: install
+	$(VENV)/bin/connections worker
+
+test: install  ## the whole suite, on SQLite and on PostgreSQL (TEST_DATABASE_URL)
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check domain adapters service tests
+	$(VENV)/bin/ruff format --check domain adapters service tests
+
+format: install
+	$(VENV)/bin/ruff format domain adapters service tests
+	$(VENV)/bin/ruff check --fix domain adapters service tests
+
+openapi: install  ## regenerate the committed contract from the app
+	$(VENV)/bin/connections openapi --output openapi.yaml
+
+bench: install  ## benchmarks (not part of make test); writes bench/results.json
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .hypothesis
