@@ -55,6 +55,16 @@ CREATE INDEX IF NOT EXISTS connections_view_by_partner
     ON {p}connections_view (tenant_id, selling_partner_id);
 CREATE INDEX IF NOT EXISTS connections_view_by_deadline
     ON {p}connections_view (next_due_at);
+CREATE TABLE IF NOT EXISTS {p}events_index (
+    position BIGINT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    connection_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    occurred_at TEXT NOT NULL,
+    document TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_index_by_tenant ON {p}events_index (tenant_id, position);
+CREATE INDEX IF NOT EXISTS events_index_by_time ON {p}events_index (tenant_id, occurred_at);
 CREATE TABLE IF NOT EXISTS {p}projection_positions (
     name TEXT PRIMARY KEY,
     position BIGINT NOT NULL
@@ -210,6 +220,16 @@ class ViewRow:
 
 
 @dataclass(frozen=True)
+class EventRow:
+    position: int
+    tenant_id: str
+    connection_id: str
+    version: int
+    occurred_at: str
+    document: str
+
+
+@dataclass(frozen=True)
 class ListQuery:
     tenant_id: str
     limit: int = 20
@@ -240,9 +260,10 @@ class ConnectionsViewTables:
                             tuple(ids))
         return [_view_row(r) for r in rows]
 
-    def apply(self, name: str, expected: int, new: int, rows: Sequence[ViewRow]) -> bool:
-        """Moves the projection from `expected` to `new` and writes `rows`, atomically.
-        False (and nothing written) when another process moved it first."""
+    def apply(self, name: str, expected: int, new: int, rows: Sequence[ViewRow],
+              events: Sequence[EventRow] = ()) -> bool:
+        """Moves the projection from `expected` to `new` and writes `rows` and `events`,
+        atomically. False (and nothing written) when another process moved it first."""
         with self.t.transaction(commit=True) as c:
             if expected == 0:
                 c.execute(self.t.sql("INSERT INTO {p}projection_positions (name, position) "
@@ -265,12 +286,36 @@ class ConnectionsViewTables:
                 c.execute(statement, (r.id, r.tenant_id, r.state, r.region, r.selling_partner_id,
                                       r.owner_email, r.version, r.created_at, r.updated_at,
                                       r.reauth_due_at, r.next_due_at, r.document))
+            statement = self.t.sql(
+                "INSERT INTO {p}events_index (position, tenant_id, connection_id, version, "
+                "occurred_at, document) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (position) DO UPDATE SET document = excluded.document")
+            for e in events:
+                c.execute(statement, (e.position, e.tenant_id, e.connection_id, e.version,
+                                      e.occurred_at, e.document))
             return True
 
-    def reset(self, name: str) -> None:
-        with self.t.transaction(commit=True) as c:
-            c.execute(self.t.sql("DELETE FROM {p}connections_view"))
-            c.execute(self.t.sql("DELETE FROM {p}projection_positions WHERE name = ?"), (name,))
+    def rewind(self, name: str) -> None:
+        """Start the projection again from the first event. Rows stay readable meanwhile
+        and are overwritten as their events are applied again."""
+        self.t.execute("UPDATE {p}projection_positions SET position = 0 WHERE name = ?", (name,))
+
+    def events(self, tenant_id: str, *, after: int = 0, limit: int = 100,
+               occurred_from: str | None = None, occurred_to: str | None = None
+               ) -> list[EventRow]:
+        where, params = ["tenant_id = ?", "position > ?"], [tenant_id, after]
+        if occurred_from is not None:
+            where.append("occurred_at >= ?")
+            params.append(occurred_from)
+        if occurred_to is not None:
+            where.append("occurred_at < ?")
+            params.append(occurred_to)
+        rows = self.t.query("SELECT * FROM {p}events_index WHERE " + " AND ".join(where)
+                            + " ORDER BY position LIMIT ?", (*params, limit))
+        return [EventRow(**{k: r[k] for k in EventRow.__dataclass_fields__}) for r in rows]
+
+    def all_ids(self) -> list[str]:
+        return [r["id"] for r in self.t.query("SELECT id FROM {p}connections_view ORDER BY id")]
 
     def get(self, tenant_id: str, connection_id: str) -> ViewRow | None:
         rows = self.t.query("SELECT * FROM {p}connections_view WHERE id = ? AND tenant_id = ?",

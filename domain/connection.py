@@ -14,6 +14,7 @@ from typing import Any
 from eventsourcing.domain import Aggregate, event
 
 from domain import lifecycle as lc
+from domain.chain import GENESIS, seal
 from domain.errors import REQUIRED_SC_PERMISSIONS, entry, permission_differences
 from domain.exceptions import ApiAuthorizationRequired, DomainError, InvalidTransition
 
@@ -49,7 +50,25 @@ def error_of(code: str, detail: str | None = None, **extra: Any) -> dict[str, An
 
 class Connection(Aggregate):
     class Event(Aggregate.Event):
-        meta: dict[str, Any]  # actor, request_id, correlation_id: who caused it, and why
+        meta: dict[str, Any]  # actor, request_id, correlation_id, and the chain's prev/hash
+
+        def mutate(self, aggregate: Any) -> Any:
+            aggregate = super().mutate(aggregate)
+            aggregate.chain_head = self.meta.get("hash", GENESIS)
+            return aggregate
+
+    # Every event is sealed into the connection's hash chain as it is triggered.
+    @classmethod
+    def _create(cls, event_class: Any, *, id: Any = None, **kwargs: Any) -> Any:  # noqa: A002
+        id = id or cls.create_id()  # noqa: A001
+        kwargs["meta"] = seal(event_class.__qualname__, id, cls.INITIAL_VERSION, GENESIS,
+                              kwargs)
+        return super()._create(event_class, id=id, **kwargs)
+
+    def trigger_event(self, event_class: Any, **kwargs: Any) -> None:
+        kwargs["meta"] = seal(event_class.__qualname__, self.id, self.version + 1,
+                              self.chain_head, kwargs)
+        super().trigger_event(event_class, **kwargs)
 
     class Invited(Event, Aggregate.Created):
         tenant_id: str
@@ -137,8 +156,15 @@ class Connection(Aggregate):
         warning: dict[str, Any]
 
     class Disconnected(Event):
+        # Version 1 had no `error`; the upcaster lets old events load without rewriting
+        # history (and without breaking their hash, which covers the recorded shape).
+        class_version = 2
         reason: str
         error: dict[str, Any] | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["error"] = None
 
     # ----------------------------------------------------------------- creation
 

@@ -56,8 +56,22 @@ def _parser() -> argparse.ArgumentParser:
 
     projections = sub.add_parser("projections", help="read models").add_subparsers(
         required=True, metavar="action")
-    rebuild = projections.add_parser("rebuild", help="drop and rebuild every read model")
+    rebuild = projections.add_parser("rebuild", help="rebuild every read model from the log")
     rebuild.set_defaults(run=_rebuild)
+
+    audit = sub.add_parser("audit", help="tamper evidence and exports").add_subparsers(
+        required=True, metavar="action")
+    verify = audit.add_parser("verify", help="recompute hash chains; non-zero if any is broken")
+    verify.add_argument("--connection", help="one connection id (default: all)")
+    verify.set_defaults(run=_audit_verify)
+    export = audit.add_parser("export", help="stream a tenant's history (JSON lines or CSV)")
+    export.add_argument("--tenant", required=True)
+    export.add_argument("--from", dest="occurred_from", help="RFC 3339, inclusive")
+    export.add_argument("--to", dest="occurred_to", help="RFC 3339, exclusive")
+    export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    export.set_defaults(run=_audit_export)
+    heads = audit.add_parser("heads", help="each connection's chain head, to anchor elsewhere")
+    heads.set_defaults(run=_audit_heads)
 
     openapi = sub.add_parser("openapi", help="print the OpenAPI document as YAML")
     openapi.add_argument("--output", help="write to this file instead of stdout")
@@ -133,8 +147,50 @@ def _list_keys(args: argparse.Namespace) -> int:
 
 def _rebuild(args: argparse.Namespace) -> int:
     services = _services()
-    applied = services.projection.rebuild()
-    print(f"rebuilt {services.projection.name} from {applied} events", file=sys.stderr)
+
+    def progress(position: int, latest: int) -> None:
+        done = position / latest if latest else 1.0
+        bar = "#" * int(done * 30)
+        print(f"\rrebuilding [{bar:<30}] {position}/{latest} events", end="", file=sys.stderr)
+
+    applied = services.projection.rebuild(progress=progress)
+    print(f"\nrebuilt connections_view and events_index from {applied} events",
+          file=sys.stderr)
+    return 0
+
+
+def _audit_verify(args: argparse.Namespace) -> int:
+    services = _services()
+    reports = ([services.audit.verify(args.connection)] if args.connection
+               else services.audit.verify_all())
+    checked = broken = 0
+    for report in reports:
+        checked += 1
+        for link in report.broken[:1]:
+            broken += 1
+            print(f"BROKEN connection {report.connection_id} at version {link['version']}: "
+                  f"{link['reason']}")
+    print(f"verified {checked} connection(s): {broken} broken", file=sys.stderr)
+    return 1 if broken else 0
+
+
+def _audit_export(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from adapters.tables import iso
+
+    bounds = {}
+    for name in ("occurred_from", "occurred_to"):
+        raw = getattr(args, name)
+        bounds[name] = iso(datetime.fromisoformat(raw)) if raw else None
+    for line in _services().audit.export(args.tenant, fmt=args.format, **bounds):
+        sys.stdout.write(line)
+    return 0
+
+
+def _audit_heads(args: argparse.Namespace) -> int:
+    for head in _services().audit.heads():
+        print(json.dumps(head))
     return 0
 
 

@@ -12,6 +12,7 @@ from adapters.crypto import SecretBox, Signer
 from adapters.tables import ConnectionsViewTables, Tables
 from service.api_keys import ApiKeys
 from service.application import ConnectionsApp
+from service.audit import Audit
 from service.connections import ConnectionService
 from service.oauth import Consent, OAuthCallbacks
 from service.projections import ConnectionsProjection
@@ -30,6 +31,7 @@ class Services:
     api_keys: ApiKeys
     amazon: AmazonClient
     box: SecretBox
+    audit: Audit
 
     def close(self) -> None:
         self.amazon.close()
@@ -81,4 +83,5 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         api_keys=ApiKeys(tables, clock),
         amazon=amazon,
         box=box,
+        audit=Audit(app, view),
     )

@@ -8,7 +8,9 @@ may run it concurrently and each event is applied exactly once.
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -16,10 +18,11 @@ from eventsourcing.domain import Snapshot
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
-from adapters.tables import ConnectionsViewTables, ViewRow, iso
+from adapters.tables import ConnectionsViewTables, EventRow, ViewRow, iso
 from domain.connection import Connection
 from domain.deadlines import next_due_at
 from service.application import ConnectionsApp
+from service.presenters import event_json
 
 log = logging.getLogger(__name__)
 _SNAPSHOT_TOPIC = get_topic(Snapshot)
@@ -33,9 +36,10 @@ class ConnectionsProjection:
         self.view = view
         self.batch = batch
 
-    def catch_up(self, until: int | None = None) -> int:
+    def catch_up(self, until: int | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> int:
         """Processes everything recorded so far (or up to `until`); returns how many
-        notifications this call applied."""
+        notifications this call applied. `progress(position, latest)` after each batch."""
         applied = 0
         while True:
             position = self.view.position(self.name)
@@ -46,26 +50,38 @@ class ConnectionsProjection:
             )
             if not notifications:
                 return applied
-            rows = self._rows_after(notifications)
-            if self.view.apply(self.name, position, notifications[-1].id, rows):
+            rows, events = self._rows_after(notifications)
+            if self.view.apply(self.name, position, notifications[-1].id, rows, events):
                 applied += len(notifications)
+                if progress is not None:
+                    progress(notifications[-1].id, self.app.recorder.max_notification_id() or 0)
             # else: another process applied this batch; read the position again.
 
-    def rebuild(self) -> int:
-        self.view.reset(self.name)
-        return self.catch_up()
+    def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Applies the whole log again; safe while the service runs (rows stay readable,
+        concurrent passes are serialised by the position's compare-and-set)."""
+        self.view.rewind(self.name)
+        return self.catch_up(progress=progress)
 
-    def _rows_after(self, notifications: Any) -> list[ViewRow]:
-        events = [self.app.mapper.to_domain_event(n) for n in notifications]
-        events = [e for e in events if isinstance(e, Connection.Event)]
-        ids = list(dict.fromkeys(str(e.originator_id) for e in events))
+    def _rows_after(self, notifications: Any) -> tuple[list[ViewRow], list[EventRow]]:
+        pairs = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
+        pairs = [(p, e) for p, e in pairs if isinstance(e, Connection.Event)]
+        ids = list(dict.fromkeys(str(e.originator_id) for _, e in pairs))
         aggregates: dict[str, Connection | None] = {
             row.id: self.from_row(row) for row in self.view.rows(ids)
         }
-        for e in events:
+        indexed: list[EventRow] = []
+        for position, e in pairs:
             key = str(e.originator_id)
-            aggregates[key] = e.mutate(aggregates.get(key))
-        return [self.to_row(a) for a in aggregates.values() if a is not None]
+            # A first event starts the connection afresh (this is what makes rebuilds work).
+            before = None if e.originator_version == 1 else aggregates.get(key)
+            after = aggregates[key] = e.mutate(before)
+            indexed.append(EventRow(
+                position=position, tenant_id=after.tenant_id, connection_id=key,
+                version=e.originator_version, occurred_at=iso(e.timestamp) or "",
+                document=json.dumps(event_json(e), separators=(",", ":"))))
+        rows = [self.to_row(a) for a in aggregates.values() if a is not None]
+        return rows, indexed
 
     def to_row(self, aggregate: Connection) -> ViewRow:
         snapshot = Snapshot.take(aggregate)

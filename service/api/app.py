@@ -8,7 +8,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from service.api import connections, meta, oauth
+from service.api import audit, connections, meta, oauth
 from service.api.problems import EXCEPTION_HANDLERS
 from service.api.request_id import request_id_middleware
 from service.container import Services
@@ -37,7 +37,8 @@ def openapi_config() -> OpenAPIConfig:
 
 def create_app(services: Services, *, extra_routes: list | None = None) -> Litestar:
     settings = services.settings
-    routes = [*connections.ROUTES, *meta.ROUTES, *oauth.ROUTES, *(extra_routes or [])]
+    routes = [*connections.ROUTES, *audit.ROUTES, *meta.ROUTES, *oauth.ROUTES,
+              *(extra_routes or [])]
     if settings.sandbox:
         routes.append(build_sandbox_router(
             f"{settings.public_base_url}/v1/oauth/amazon/callback",

@@ -1,0 +1,82 @@
+"""Audit and admin routes: the tenant's event feed, exports, chain verification, rebuilds."""
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any, Literal
+
+from litestar import Request, Response, get, post
+from litestar.params import Parameter
+from litestar.response import Stream
+
+from adapters.tables import iso
+from domain.exceptions import ValidationFailed
+from service.api.auth import caller_of, requires
+from service.api.threads import blocking
+
+AUDIT, ADMIN = requires("audit:read"), requires("admin")
+TAGS = ["audit"]
+
+
+def _services(request: Request) -> Any:
+    return request.app.state.services
+
+
+def _instant(name: str, raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    try:
+        at = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ValidationFailed(f"{name} must be an RFC 3339 timestamp.") from None
+    if at.tzinfo is None:
+        raise ValidationFailed(f"{name} must include a time zone (Z or ±hh:mm).")
+    return iso(at)
+
+
+@get("/v1/events", guards=[AUDIT], operation_id="listEvents", tags=TAGS,
+     summary="The tenant's events in commit order, for consumers keeping their own copy")
+@blocking
+def list_events(request: Request, after: int = Parameter(default=0, ge=0),
+                limit: int = Parameter(default=100, ge=1, le=1000)) -> dict[str, Any]:
+    rows = _services(request).view.events(caller_of(request).tenant_id, after=after,
+                                          limit=limit + 1)
+    data = [{"position": r.position, **json.loads(r.document)} for r in rows[:limit]]
+    return {"object": "list", "data": data, "has_more": len(rows) > limit,
+            "next_after": data[-1]["position"] if data else after}
+
+
+@get("/v1/audit/export", guards=[AUDIT], operation_id="exportAudit", tags=TAGS,
+     summary="Stream the tenant's history as JSON lines or CSV")
+async def export(request: Request, format: Literal["jsonl", "csv"] = "jsonl",  # noqa: A002
+                 from_: str | None = Parameter(query="from", default=None),
+                 to: str | None = None) -> Stream:
+    caller = caller_of(request)
+    lines: Iterator[str] = _services(request).audit.export(
+        caller.tenant_id, occurred_from=_instant("from", from_), occurred_to=_instant("to", to),
+        fmt=format)
+    media = "text/csv; charset=utf-8" if format == "csv" else "application/x-ndjson"
+    return Stream(lines, media_type=media, headers={
+        "Content-Disposition": f'attachment; filename="events.{format}"'})
+
+
+@get("/v1/connections/{connection_id:str}/audit", guards=[AUDIT],
+     operation_id="verifyConnectionChain", tags=TAGS,
+     summary="Recompute the connection's hash chain and report the first broken version")
+@blocking
+def verify_chain(request: Request, connection_id: str) -> dict[str, Any]:
+    services = _services(request)
+    services.app.load(caller_of(request).tenant_id, connection_id)  # tenant check
+    return services.audit.verify(connection_id).as_dict()
+
+
+@post("/v1/admin/projections/rebuild", guards=[ADMIN], operation_id="rebuildProjections",
+      tags=["admin"], status_code=200, summary="Rebuild every read model from the event log")
+@blocking
+def rebuild(request: Request) -> Response:
+    applied = _services(request).projection.rebuild()
+    return Response({"object": "rebuild", "projections": ["connections_view", "events_index"],
+                     "events_applied": applied})
+
+
+ROUTES = [list_events, export, verify_chain, rebuild]
