@@ -84,7 +84,9 @@ class ConnectionsProjection:
         return rows, indexed
 
     def to_row(self, aggregate: Connection) -> ViewRow:
-        snapshot = Snapshot.take(aggregate)
+        taken = Snapshot.take(aggregate)
+        # Stamped with the aggregate's own time, so a rebuild writes identical documents.
+        snapshot = Snapshot(**{**taken.__dict__, "timestamp": aggregate.modified_on})
         document = self.app.mapper.to_stored_event(snapshot).state.decode()
         return ViewRow(
             id=str(aggregate.id),
