@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 from uuid import uuid4
 
 from adapters.crypto import hash_api_key, new_token
@@ -16,6 +18,8 @@ SCOPES: tuple[str, ...] = (
     "admin",
 )
 
+TOUCH_EVERY = timedelta(minutes=1)
+
 
 @dataclass(frozen=True)
 class IssuedKey:
@@ -24,9 +28,10 @@ class IssuedKey:
 
 
 class ApiKeys:
-    def __init__(self, tables: Tables, clock: object) -> None:
+    def __init__(self, tables: Tables, clock: Any) -> None:
         self.tables = tables
         self.clock = clock
+        self._touched: dict[str, datetime] = {}
 
     def create(self, tenant_id: str, scopes: list[str], name: str = "") -> IssuedKey:
         unknown = sorted(set(scopes) - set(SCOPES))
@@ -51,7 +56,13 @@ class ApiKeys:
         return record
 
     def touch(self, record: ApiKeyRecord) -> None:
-        self.tables.touch_api_key(record.id, iso(self.clock.now()) or "")
+        """Records last use at most once a minute per key, not a write per request."""
+        now = self.clock.now()
+        last = self._touched.get(record.id)
+        if last is not None and now - last < TOUCH_EVERY:
+            return
+        self._touched[record.id] = now
+        self.tables.touch_api_key(record.id, iso(now) or "")
 
     def revoke(self, key_id: str) -> bool:
         return self.tables.revoke_api_key(key_id, iso(self.clock.now()) or "")

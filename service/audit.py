@@ -15,6 +15,7 @@ from eventsourcing.utils import resolve_topic
 from adapters.tables import ConnectionsViewTables
 from domain.chain import GENESIS, recompute
 from service.application import ConnectionsApp
+from service.projections import ConnectionsProjection
 
 _ENVELOPE = ("originator_id", "originator_version", "originator_topic")
 
@@ -38,9 +39,11 @@ class ChainReport:
 
 
 class Audit:
-    def __init__(self, app: ConnectionsApp, view: ConnectionsViewTables) -> None:
+    def __init__(self, app: ConnectionsApp, view: ConnectionsViewTables,
+                 projection: ConnectionsProjection) -> None:
         self.app = app
         self.view = view
+        self.projection = projection
 
     def verify(self, connection_id: str) -> ChainReport:
         """Recomputes the chain from the stored bytes, not from any cache or snapshot."""
@@ -83,6 +86,7 @@ class Audit:
         return resolve_topic(stored.topic).__qualname__, fields
 
     def verify_all(self) -> Iterator[ChainReport]:
+        self.projection.catch_up()  # every connection recorded so far is listed
         for connection_id in self.view.all_ids():
             yield self.verify(connection_id)
 
@@ -95,6 +99,7 @@ class Audit:
     def export(self, tenant_id: str, *, occurred_from: str | None, occurred_to: str | None,
                fmt: str, page: int = 500) -> Iterator[str]:
         """Streams the tenant's events in commit order, one line per event."""
+        self.projection.catch_up()
         if fmt == "csv":
             yield _csv_line(["position", "id", "connection_id", "version", "type",
                              "occurred_at", "actor", "request_id", "data"])

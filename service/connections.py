@@ -76,12 +76,14 @@ class ConnectionService:
                        correlation_id=caller.correlation_id or caller.request_id)
 
     def save(self, aggregate: Connection) -> None:
-        position = self.app.store(aggregate)
-        try:
-            # Read-your-writes: the list endpoint sees this change as soon as we answer.
-            self.projection.catch_up(until=position)
-        except Exception:  # the event is committed; the projection catches up later
-            log.exception("read model catch-up failed; it will resume on the next pass")
+        # One commit per command: read models follow the log (worker, and readers below).
+        self.app.store(aggregate)
+
+    def fresh_view(self) -> ConnectionsViewTables:
+        """The read model, caught up first: whoever reads it sees every change committed
+        before the read, in any process (the worker usually left nothing to do)."""
+        self.projection.catch_up()
+        return self.view
 
     # ------------------------------------------------------------------ commands
 
@@ -167,10 +169,10 @@ class ConnectionService:
         return version
 
     def list(self, query: ListQuery) -> list[Connection]:
-        return [self.projection.from_row(row) for row in self.view.list(query)]
+        return [self.projection.from_row(row) for row in self.fresh_view().list(query)]
 
     def cursor_of(self, caller: Caller, connection_id: str) -> tuple[str, str]:
-        row = self.view.get(caller.tenant_id, connection_id)
+        row = self.fresh_view().get(caller.tenant_id, connection_id)
         if row is None:
             raise ValidationFailed(f"starting_after names no connection {connection_id!r}.")
         return row.created_at, row.id

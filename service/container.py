@@ -83,5 +83,5 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         api_keys=ApiKeys(tables, clock),
         amazon=amazon,
         box=box,
-        audit=Audit(app, view),
+        audit=Audit(app, view, projection),
     )

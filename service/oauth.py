@@ -132,7 +132,7 @@ class OAuthCallbacks:
                                            refresh_token_encrypted=encrypted,
                                            durations=self.service.durations)
             else:
-                other = self.service.view.connected_elsewhere(c.tenant_id, spid, str(c.id))
+                other = self.service.fresh_view().connected_elsewhere(c.tenant_id, spid, str(c.id))
                 if other:
                     raise AmazonError("SELLING_PARTNER_ALREADY_CONNECTED",
                                       f"Selling partner {spid} is already connected "

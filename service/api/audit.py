@@ -39,8 +39,8 @@ def _instant(name: str, raw: str | None) -> str | None:
 @blocking
 def list_events(request: Request, after: int = Parameter(default=0, ge=0),
                 limit: int = Parameter(default=100, ge=1, le=1000)) -> dict[str, Any]:
-    rows = _services(request).view.events(caller_of(request).tenant_id, after=after,
-                                          limit=limit + 1)
+    view = _services(request).connections.fresh_view()
+    rows = view.events(caller_of(request).tenant_id, after=after, limit=limit + 1)
     data = [{"position": r.position, **json.loads(r.document)} for r in rows[:limit]]
     return {"object": "list", "data": data, "has_more": len(rows) > limit,
             "next_after": data[-1]["position"] if data else after}

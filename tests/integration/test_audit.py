@@ -132,6 +132,7 @@ def test_a_rebuilt_read_model_answers_every_filter_as_before(services):
                ListQuery(tenant_id="acme", region="na", limit=2),
                ListQuery(tenant_id="acme", owner_email="owner3@example.com"),
                ListQuery(tenant_id="acme", selling_partner_id="ASELLER1")]
+    services.projection.catch_up()
     before = [services.view.list(q) for q in queries]
     feed_before = services.view.events("acme", limit=1000)
     services.projection.rebuild()
