@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from adapters.amazon import AmazonClient, AmazonSettings
@@ -42,8 +42,9 @@ def amazon_settings(settings: Settings) -> AmazonSettings:
     redirect = f"{settings.public_base_url}/v1/oauth/amazon/callback"
     ads_redirect = f"{settings.public_base_url}/v1/oauth/amazon-ads/callback"
     if settings.sandbox:
-        return AmazonSettings.sandbox(settings.public_base_url, redirect_uri=redirect,
-                                      ads_redirect_uri=ads_redirect)
+        sandbox = AmazonSettings.sandbox(settings.public_base_url, redirect_uri=redirect,
+                                         ads_redirect_uri=ads_redirect)
+        return replace(sandbox, draft=settings.spapi_draft_app)
     return AmazonSettings.production(
         application_id=settings.spapi_application_id,
         lwa_client_id=settings.lwa_client_id,

@@ -50,18 +50,31 @@ SANDBOX_OUTCOMES: dict[str, str] = {
     "ADVERTISING_ACCOUNT_MISMATCH": "The Ads profile belongs to another seller account.",
 }
 SP_OUTCOMES: tuple[str, ...] = (
-    APPROVE, "NOT_PRIMARY_OWNER", "NOT_PROFESSIONAL_ACCOUNT", "ACCOUNT_SETUP_INCOMPLETE",
-    "ACCOUNT_IN_STAGING", "ACCOUNT_UNDER_REVIEW", "ACCOUNT_DEACTIVATED",
-    "MARKETPLACE_NOT_PARTICIPATING", "AMAZON_UNAVAILABLE", "AUTHORIZATION_EXPIRED",
-    "TOKEN_EXCHANGE_FAILED", "INTERNAL_ERROR", "ACCESS_REVOKED",
+    APPROVE,
+    "NOT_PRIMARY_OWNER",
+    "NOT_PROFESSIONAL_ACCOUNT",
+    "ACCOUNT_SETUP_INCOMPLETE",
+    "ACCOUNT_IN_STAGING",
+    "ACCOUNT_UNDER_REVIEW",
+    "ACCOUNT_DEACTIVATED",
+    "MARKETPLACE_NOT_PARTICIPATING",
+    "AMAZON_UNAVAILABLE",
+    "AUTHORIZATION_EXPIRED",
+    "TOKEN_EXCHANGE_FAILED",
+    "INTERNAL_ERROR",
+    "ACCESS_REVOKED",
 )
 ADS_OUTCOMES: tuple[str, ...] = (
-    APPROVE, "ADVERTISING_NOT_ENABLED", "ADVERTISING_ACCOUNT_MISMATCH", "AMAZON_UNAVAILABLE",
+    APPROVE,
+    "ADVERTISING_NOT_ENABLED",
+    "ADVERTISING_ACCOUNT_MISMATCH",
+    "AMAZON_UNAVAILABLE",
 )
 # Outcomes Seller Central reports on the redirect itself, as OAuth's error/error_description.
 _REDIRECT_ERRORS = {
     "NOT_PRIMARY_OWNER": (
-        "access_denied", "Only the primary account owner can authorize this application.",
+        "access_denied",
+        "Only the primary account owner can authorize this application.",
     ),
     "INTERNAL_ERROR": ("server_error", "We were unable to complete the authorization."),
 }
@@ -112,6 +125,10 @@ def selling_partner_id_for(state: str) -> str:
     return "A" + base64.b32encode(digest).decode()[:13]
 
 
+def _is_id(value: str) -> bool:
+    return value.isascii() and value.isalnum() and len(value) <= 32
+
+
 def _mint(prefix: str, grant: _Grant) -> str:
     return f"{prefix}sbx.{grant.outcome}.{grant.selling_partner_id}.{secrets.token_urlsafe(24)}"
 
@@ -119,8 +136,8 @@ def _mint(prefix: str, grant: _Grant) -> str:
 def _read(value: str | None, prefix: str) -> _Grant | None:
     if not value or not value.startswith(f"{prefix}sbx."):
         return None
-    parts = value[len(prefix):].split(".")
-    if len(parts) != 4 or parts[1] not in SANDBOX_OUTCOMES or not parts[2].isalnum():
+    parts = value[len(prefix) :].split(".")
+    if len(parts) != 4 or parts[1] not in SANDBOX_OUTCOMES or not _is_id(parts[2]):
         return None
     return _Grant(parts[1], parts[2])
 
@@ -157,7 +174,10 @@ def _redirect(target: str, params: dict[str, str]) -> Redirect:
 
 
 def _consent_problem(
-    region: str, outcome: str | None, allowed: tuple[str, ...], partner: str | None,
+    region: str,
+    outcome: str | None,
+    allowed: tuple[str, ...],
+    partner: str | None,
     redirect_uri: str,
 ) -> Response[str] | None:
     if region not in REGIONS:
@@ -165,7 +185,7 @@ def _consent_problem(
     if outcome is not None and outcome not in allowed:
         choices = html.escape(", ".join(allowed))
         return _page("Unknown sandbox outcome", f"<p>Choose one of {choices}.</p>", 400)
-    if partner is not None and not (partner.isalnum() and len(partner) <= 32):
+    if partner is not None and not _is_id(partner):
         return _page("Bad selling partner id", "<p>Use letters and digits only.</p>", 400)
     if urlsplit(redirect_uri).scheme not in ("http", "https"):
         return _page("Bad redirect URI", "<p>The redirect URI must be http(s).</p>", 400)
@@ -185,7 +205,8 @@ def _lwa_error(status: int, error: str, description: str) -> Response[Any]:
 
 def _token_answer(form: dict[str, str]) -> Response[Any]:
     if (form.get("client_id"), form.get("client_secret")) != (
-        SANDBOX_LWA_CLIENT_ID, SANDBOX_LWA_CLIENT_SECRET,
+        SANDBOX_LWA_CLIENT_ID,
+        SANDBOX_LWA_CLIENT_SECRET,
     ):
         return _lwa_error(401, "invalid_client", "Client authentication failed")
     grant_type = form.get("grant_type")
@@ -298,7 +319,8 @@ def _account(region: str, grant: _Grant) -> dict[str, Any]:
     }
     if grant.outcome != "ACCOUNT_SETUP_INCOMPLETE":
         account["business"] = {
-            "name": "Sandbox Trading Ltd", "registeredBusinessAddress": address,
+            "name": "Sandbox Trading Ltd",
+            "registeredBusinessAddress": address,
         }
     return account
 
@@ -315,18 +337,20 @@ def _ads_profiles(region: str, grant: _Grant) -> list[dict[str, Any]]:
     profiles = []
     for marketplace_id, country, currency, _, _ in _MARKETPLACES[region]:
         digest = hashlib.sha256(f"{account_id}:{marketplace_id}".encode()).digest()
-        profiles.append({
-            "profileId": int.from_bytes(digest[:6], "big"),
-            "countryCode": country,
-            "currencyCode": currency,
-            "accountInfo": {
-                "marketplaceStringId": marketplace_id,
-                "id": account_id,
-                "type": "seller",
-                "name": f"Sandbox Store {account_id}",
-                "validPaymentMethod": True,
-            },
-        })
+        profiles.append(
+            {
+                "profileId": int.from_bytes(digest[:6], "big"),
+                "countryCode": country,
+                "currencyCode": currency,
+                "accountInfo": {
+                    "marketplaceStringId": marketplace_id,
+                    "id": account_id,
+                    "type": "seller",
+                    "name": f"Sandbox Store {account_id}",
+                    "validPaymentMethod": True,
+                },
+            }
+        )
     return profiles
 
 
@@ -359,12 +383,15 @@ def build_sandbox_router(default_redirect_uri: str, default_ads_redirect_uri: st
                 target, {"state": oauth_state, "error": error, "error_description": description}
             )
         partner = sandbox_selling_partner_id or selling_partner_id_for(oauth_state)
-        return _redirect(target, {
-            "state": oauth_state,
-            "selling_partner_id": partner,
-            "mws_auth_token": f"amzn.mws.{uuid.uuid4()}",
-            "spapi_oauth_code": _mint("", _Grant(sandbox_outcome, partner)),
-        })
+        return _redirect(
+            target,
+            {
+                "state": oauth_state,
+                "selling_partner_id": partner,
+                "mws_auth_token": f"amzn.mws.{uuid.uuid4()}",
+                "spapi_oauth_code": _mint("", _Grant(sandbox_outcome, partner)),
+            },
+        )
 
     @get("/ads/{region:str}/ap/oa", sync_to_thread=False)
     def ads_consent(
@@ -432,7 +459,12 @@ def build_sandbox_router(default_redirect_uri: str, default_ads_redirect_uri: st
     return Router(
         path="/sandbox/amazon",
         route_handlers=[
-            sp_consent, ads_consent, token, marketplace_participations, account, profiles,
+            sp_consent,
+            ads_consent,
+            token,
+            marketplace_participations,
+            account,
+            profiles,
         ],
         include_in_schema=False,
     )

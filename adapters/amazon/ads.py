@@ -46,7 +46,11 @@ def check_advertising(
         "accept": "application/json",
     }
     response = send(
-        http, settings, "GET", f"{base}/v2/profiles", operation="Ads listProfiles",
+        http,
+        settings,
+        "GET",
+        f"{base}/v2/profiles",
+        operation="Ads listProfiles",
         headers=headers,
     )
     if response.status_code != 200:

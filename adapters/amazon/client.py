@@ -7,6 +7,8 @@ profiles). Every failure is an `AmazonError` carrying a catalogue code.
 
 from __future__ import annotations
 
+from typing import Self
+
 import httpx
 
 from adapters.amazon import ads, consent, lwa, sellers
@@ -36,14 +38,18 @@ class AmazonClient:
 
     def exchange_code(self, code: str) -> Tokens:
         return lwa.exchange_code(
-            self._http, self.settings, code,
+            self._http,
+            self.settings,
+            code,
             credentials=(self.settings.lwa_client_id, self.settings.lwa_client_secret),
             redirect_uri=self.settings.redirect_uri,
         )
 
     def refresh(self, refresh_token: str) -> Tokens:
         return lwa.refresh(
-            self._http, self.settings, refresh_token,
+            self._http,
+            self.settings,
+            refresh_token,
             credentials=(self.settings.lwa_client_id, self.settings.lwa_client_secret),
         )
 
@@ -57,7 +63,9 @@ class AmazonClient:
 
     def exchange_ads_code(self, code: str) -> Tokens:
         return lwa.exchange_code(
-            self._http, self.settings, code,
+            self._http,
+            self.settings,
+            code,
             credentials=self.settings.ads_credentials,
             redirect_uri=self.settings.ads_redirect_uri,
         )
@@ -82,7 +90,7 @@ class AmazonClient:
         if self._owns_http:
             self._http.close()
 
-    def __enter__(self) -> AmazonClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

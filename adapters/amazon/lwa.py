@@ -41,7 +41,10 @@ def exchange_code(
 
 
 def refresh(
-    http: httpx.Client, settings: AmazonSettings, refresh_token: str, *,
+    http: httpx.Client,
+    settings: AmazonSettings,
+    refresh_token: str,
+    *,
     credentials: tuple[str, str],
 ) -> Tokens:
     form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
@@ -60,7 +63,12 @@ def _request_tokens(
     client_id, client_secret = credentials
     form = {**form, "client_id": client_id, "client_secret": client_secret}
     response = send(
-        http, settings, "POST", settings.lwa_token_url, operation=operation, data=form,
+        http,
+        settings,
+        "POST",
+        settings.lwa_token_url,
+        operation=operation,
+        data=form,
         headers={"accept": "application/json"},
     )
     if response.status_code != 200:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 
@@ -48,7 +48,11 @@ def send(
             delay = min(retry_after, settings.max_retry_after)
         log.warning(
             "amazon %s: %s; retry %d/%d in %.2fs",
-            operation, reason, attempt, settings.max_retries, delay,
+            operation,
+            reason,
+            attempt,
+            settings.max_retries,
+            delay,
         )
         time.sleep(delay)
     raise AmazonError("AMAZON_UNAVAILABLE", f"{operation}: {reason} after {attempts} attempts")
@@ -71,5 +75,5 @@ def _retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())

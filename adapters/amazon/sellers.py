@@ -42,11 +42,18 @@ def check_account(
     headers = {"x-amz-access-token": access_token, "accept": "application/json"}
 
     participations = _payload(
-        http, settings, f"{base}/sellers/v1/marketplaceParticipations", headers,
+        http,
+        settings,
+        f"{base}/sellers/v1/marketplaceParticipations",
+        headers,
         "getMarketplaceParticipations",
     )
     account = _payload(
-        http, settings, f"{base}/sellers/v1/account", headers, "getAccount",
+        http,
+        settings,
+        f"{base}/sellers/v1/account",
+        headers,
+        "getAccount",
         absent_on=(403, 404),
     )
     try:

@@ -35,21 +35,19 @@ browser = httpx.Client(follow_redirects=False)
 @pytest.fixture(scope="module")
 def base_url() -> Iterator[str]:
     app = Litestar(route_handlers=[build_sandbox_router(CALLBACK, ADS_CALLBACK)])
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    # Port 0: the OS picks a free port; the bound socket tells which.
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:
-        assert time.monotonic() < deadline, "sandbox server did not start"
+        assert thread.is_alive() and time.monotonic() < deadline, "sandbox did not start"
         time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
     yield f"http://127.0.0.1:{port}"
     browser.close()
     server.should_exit = True
     thread.join(timeout=10)
-    sock.close()
 
 
 @pytest.fixture
@@ -103,14 +101,19 @@ def test_consent_url_opens_the_regions_seller_central_with_version_beta_for_draf
     region: str, host: str
 ) -> None:
     settings = AmazonSettings.production(
-        application_id="amzn1.sp.solution.app", lwa_client_id="cid", lwa_client_secret="s",
-        redirect_uri="https://svc.example/cb", draft=True,
+        application_id="amzn1.sp.solution.app",
+        lwa_client_id="cid",
+        lwa_client_secret="s",
+        redirect_uri="https://svc.example/cb",
+        draft=True,
     )
     url = urlsplit(AmazonClient(settings).consent_url(region, STATE))
     query = parse_qs(url.query)
     assert (url.scheme, url.netloc, url.path) == ("https", host, "/apps/authorize/consent")
     assert query == {
-        "application_id": ["amzn1.sp.solution.app"], "state": [STATE], "version": ["beta"],
+        "application_id": ["amzn1.sp.solution.app"],
+        "state": [STATE],
+        "version": ["beta"],
         "redirect_uri": ["https://svc.example/cb"],
     }
     published = dataclasses.replace(settings, draft=False, redirect_uri=None)
@@ -119,14 +122,19 @@ def test_consent_url_opens_the_regions_seller_central_with_version_beta_for_draf
 
 def test_ads_consent_url_asks_login_with_amazon_for_campaign_management() -> None:
     settings = AmazonSettings.production(
-        application_id="app", lwa_client_id="cid", lwa_client_secret="s",
+        application_id="app",
+        lwa_client_id="cid",
+        lwa_client_secret="s",
         ads_redirect_uri="https://svc.example/ads",
     )
     url = urlsplit(AmazonClient(settings).ads_consent_url("eu", STATE))
     assert f"{url.netloc}{url.path}" == "eu.account.amazon.com/ap/oa"
     assert parse_qs(url.query) == {
-        "client_id": ["cid"], "scope": ["advertising::campaign_management"],
-        "response_type": ["code"], "redirect_uri": ["https://svc.example/ads"], "state": [STATE],
+        "client_id": ["cid"],
+        "scope": ["advertising::campaign_management"],
+        "response_type": ["code"],
+        "redirect_uri": ["https://svc.example/ads"],
+        "state": [STATE],
     }
 
 
@@ -320,9 +328,9 @@ def test_retry_after_is_honoured_up_to_its_cap() -> None:
 def test_a_malformed_token_answer_is_a_failed_exchange() -> None:
     transport = httpx.MockTransport(lambda request: httpx.Response(200, json={"token": "x"}))
     settings = AmazonSettings.sandbox("http://amazon.test")
-    with AmazonClient(settings, httpx.Client(transport=transport)) as client:
-        with pytest.raises(AmazonError) as raised:
-            client.exchange_code("sbx.approve.A1.x")
+    http = httpx.Client(transport=transport)
+    with AmazonClient(settings, http) as client, pytest.raises(AmazonError) as raised:
+        client.exchange_code("sbx.approve.A1.x")
     assert raised.value.code == "TOKEN_EXCHANGE_FAILED"
 
 
@@ -335,9 +343,9 @@ def test_without_get_account_in_the_region_participation_still_decides() -> None
         return httpx.Response(200, json={"payload": [entry]})
 
     settings = AmazonSettings.sandbox("http://amazon.test")
-    with AmazonClient(settings, httpx.Client(transport=httpx.MockTransport(amazon))) as client:
-        with pytest.raises(AmazonError) as raised:
-            client.check_account("Atza|a", "na", ["ATVPDKIKX0DER"])
+    http = httpx.Client(transport=httpx.MockTransport(amazon))
+    with AmazonClient(settings, http) as client, pytest.raises(AmazonError) as raised:
+        client.check_account("Atza|a", "na", ["ATVPDKIKX0DER"])
     assert raised.value.code == "ACCOUNT_IN_STAGING"
 
 
@@ -352,7 +360,7 @@ def test_consent_page_without_an_outcome_lets_a_person_pick_every_outcome(
     assert page.headers["content-type"].startswith("text/html")
     assert "<script" not in page.text and "http" not in page.text.split("<body>")[1]
     for outcome in SP_OUTCOMES:
-        assert f"sandbox_outcome={outcome}\"" in page.text
+        assert f'sandbox_outcome={outcome}"' in page.text
         assert html.escape(SANDBOX_OUTCOMES[outcome]) in page.text
 
 
@@ -362,17 +370,26 @@ def test_ads_consent_page_without_an_outcome_lists_every_ads_outcome(
     page = browser.get(client.ads_consent_url("na", STATE))
     assert page.status_code == 200
     for outcome in ADS_OUTCOMES:
-        assert f"sandbox_outcome={outcome}\"" in page.text
+        assert f'sandbox_outcome={outcome}"' in page.text
 
 
 def test_sandbox_outcomes_cover_every_seller_facing_amazon_error() -> None:
     assert set(SP_OUTCOMES) | set(ADS_OUTCOMES) == set(SANDBOX_OUTCOMES)
     assert {
-        "NOT_PRIMARY_OWNER", "NOT_PROFESSIONAL_ACCOUNT", "ACCOUNT_SETUP_INCOMPLETE",
-        "ACCOUNT_IN_STAGING", "ACCOUNT_UNDER_REVIEW", "ACCOUNT_DEACTIVATED",
-        "MARKETPLACE_NOT_PARTICIPATING", "AMAZON_UNAVAILABLE", "AUTHORIZATION_EXPIRED",
-        "TOKEN_EXCHANGE_FAILED", "INTERNAL_ERROR", "ACCESS_REVOKED",
-        "ADVERTISING_NOT_ENABLED", "ADVERTISING_ACCOUNT_MISMATCH",
+        "NOT_PRIMARY_OWNER",
+        "NOT_PROFESSIONAL_ACCOUNT",
+        "ACCOUNT_SETUP_INCOMPLETE",
+        "ACCOUNT_IN_STAGING",
+        "ACCOUNT_UNDER_REVIEW",
+        "ACCOUNT_DEACTIVATED",
+        "MARKETPLACE_NOT_PARTICIPATING",
+        "AMAZON_UNAVAILABLE",
+        "AUTHORIZATION_EXPIRED",
+        "TOKEN_EXCHANGE_FAILED",
+        "INTERNAL_ERROR",
+        "ACCESS_REVOKED",
+        "ADVERTISING_NOT_ENABLED",
+        "ADVERTISING_ACCOUNT_MISMATCH",
     } < set(SANDBOX_OUTCOMES)
 
 
