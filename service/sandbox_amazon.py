@@ -192,6 +192,17 @@ def _consent_problem(
     return None
 
 
+def _unregistered(target: str, registered: str) -> Response[str] | None:
+    """Like Amazon, redirect only to the URI registered for the app (no open redirect)."""
+    if target != registered:
+        return _page(
+            "Redirect URI not registered",
+            "<p>The redirect_uri does not match the application's registered one.</p>",
+            400,
+        )
+    return None
+
+
 # LWA token endpoint
 
 
@@ -368,7 +379,7 @@ def build_sandbox_router(default_redirect_uri: str, default_ads_redirect_uri: st
         sandbox_selling_partner_id: FromQuery[str | None] = None,
     ) -> Response[Any]:
         target = redirect_uri or default_redirect_uri
-        problem = _consent_problem(
+        problem = _unregistered(target, default_redirect_uri) or _consent_problem(
             region, sandbox_outcome, SP_OUTCOMES, sandbox_selling_partner_id, target
         )
         if problem is not None:
@@ -406,7 +417,7 @@ def build_sandbox_router(default_redirect_uri: str, default_ads_redirect_uri: st
         sandbox_selling_partner_id: FromQuery[str | None] = None,
     ) -> Response[Any]:
         target = redirect_uri or default_ads_redirect_uri
-        problem = _consent_problem(
+        problem = _unregistered(target, default_ads_redirect_uri) or _consent_problem(
             region, sandbox_outcome, ADS_OUTCOMES, sandbox_selling_partner_id, target
         )
         if problem is not None:

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+
+import adapters.amazon.settings as settings_module
 import pytest
 import uvicorn
 from litestar import Litestar
@@ -403,3 +405,16 @@ def test_tokens_and_secrets_stay_out_of_reprs(client: AmazonClient) -> None:
     assert "expires_in=3600" in repr(tokens)
     assert client.settings.lwa_client_secret not in repr(client.settings)
     assert client.settings.lwa_client_secret not in repr(client)
+
+
+def test_sandbox_consent_refuses_a_redirect_uri_that_is_not_registered(base_url: str) -> None:
+    for path in (
+        "/sandbox/amazon/na/apps/authorize/consent?application_id="
+        f"{settings_module.SANDBOX_APPLICATION_ID}&state=x.y&sandbox_outcome=approve",
+        "/sandbox/amazon/ads/na/ap/oa?client_id="
+        f"{settings_module.SANDBOX_LWA_CLIENT_ID}&response_type=code"
+        "&scope=advertising::campaign_management&state=x.y&sandbox_outcome=approve",
+    ):
+        response = httpx.get(f"{base_url}{path}&redirect_uri=https://evil.example/steal")
+        assert response.status_code == 400
+        assert "location" not in response.headers
