@@ -53,6 +53,7 @@ CREATE INDEX IF NOT EXISTS connections_view_by_tenant
     ON {p}connections_view (tenant_id, created_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS connections_view_by_partner
     ON {p}connections_view (tenant_id, selling_partner_id);
+CREATE INDEX IF NOT EXISTS connections_view_by_state ON {p}connections_view (state);
 CREATE INDEX IF NOT EXISTS connections_view_by_deadline
     ON {p}connections_view (next_due_at);
 CREATE TABLE IF NOT EXISTS {p}events_index (

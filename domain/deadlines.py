@@ -33,12 +33,14 @@ def _candidates(c: Any) -> list[tuple[datetime, str, dict[str, Any]]]:
             found.append((c.authorization["expires_at"], "fail_reauthorization",
                           {"code": "AUTHORIZATION_EXPIRED",
                            "detail": "The owner did not finish the re-authorization in time."}))
-        for days in REMINDER_DAYS:
-            if days not in c.reminders_sent:
-                found.append((c.lapses_at - timedelta(days=days), "remind_reauthorization",
-                              {"days_left": days}))
         lapsed = c.last_error and c.last_error.get("code") == "REAUTHORIZATION_REQUIRED"
         if not lapsed:
+            # Once lapsed, reminders that were never sent (a run skipped their days) would
+            # only say "will lapse" about a connection that already has.
+            for days in REMINDER_DAYS:
+                if days not in c.reminders_sent:
+                    found.append((c.lapses_at - timedelta(days=days), "remind_reauthorization",
+                                  {"days_left": days}))
             found.append((c.lapses_at, "lapse", {}))
     return found
 

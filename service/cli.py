@@ -39,6 +39,12 @@ def _parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run the background worker alone")
     worker.set_defaults(run=_worker)
 
+    deadlines = sub.add_parser("deadlines", help="lifecycle timers").add_subparsers(
+        required=True, metavar="action")
+    due = deadlines.add_parser("run", help="fire everything due by --now, once, and exit")
+    due.add_argument("--now", required=True, help="RFC 3339 instant, e.g. 2026-01-31T00:00:00Z")
+    due.set_defaults(run=_deadlines_run)
+
     keys = sub.add_parser("api-keys", help="manage API keys").add_subparsers(required=True,
                                                                             metavar="action")
     create = keys.add_parser("create", help="create a key; prints the key alone on stdout")
@@ -114,6 +120,12 @@ def _worker(args: argparse.Namespace) -> int:
     worker.run_forever()
     services.close()
     return 0
+
+
+def _deadlines_run(args: argparse.Namespace) -> int:
+    from service.deadlines import run_deadlines_cli
+
+    return run_deadlines_cli(args.now)
 
 
 def _create_key(args: argparse.Namespace) -> int:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Snapshot
+from eventsourcing.domain import OriginatorVersionError, Snapshot
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
@@ -50,7 +50,10 @@ class ConnectionsProjection:
             )
             if not notifications:
                 return applied
-            rows, events = self._rows_after(notifications)
+            try:
+                rows, events = self._rows_after(notifications)
+            except OriginatorVersionError:
+                continue  # another process applied this batch after we read the position
             if self.view.apply(self.name, position, notifications[-1].id, rows, events):
                 applied += len(notifications)
                 if progress is not None:

@@ -1,4 +1,5 @@
-"""The background loop: keeps read models caught up with events written anywhere.
+"""The background loop: read models, deadlines and refresh health, for events written
+anywhere.
 
 `connections worker` runs it alone (one or many processes against one PostgreSQL);
 `connections serve` runs it as a thread in the embedded default.
@@ -10,6 +11,7 @@ import logging
 import threading
 
 from service.container import Services
+from service.deadlines import Deadlines, RefreshHealth
 
 log = logging.getLogger(__name__)
 
@@ -20,9 +22,15 @@ class Worker:
         self.interval = interval
         self.stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self.deadlines = Deadlines(services)
+        self.refresh = RefreshHealth(services)
 
     def run_once(self) -> int:
-        return self.services.projection.catch_up()
+        """One pass: read models, then deadlines, then refresh health."""
+        done = self.services.projection.catch_up()
+        done += self.deadlines.run_once()
+        done += self.refresh.run_once()
+        return done
 
     def run_forever(self) -> None:
         log.info("worker started")

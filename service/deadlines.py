@@ -1,0 +1,223 @@
+"""Firing deadlines and watching refresh tokens: what the service does when nobody calls.
+
+Both are ordinary commands through the application services (load → command → save) with
+the actor `system:deadlines`, so they land in the history and webhooks follow the log. Any
+number of runners may share one store: a lost race is a VersionConflict, after which the
+connection is reloaded and asked again what is due, so nothing is fired twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+
+from adapters.amazon import AmazonError
+from adapters.refresh_tables import RefreshChecksTables
+from adapters.tables import iso
+from domain import lifecycle as lc
+from domain.connection import Connection, Context
+from domain.deadlines import due_now
+from domain.exceptions import DomainError, VersionConflict
+
+log = logging.getLogger(__name__)
+
+ACTOR = "system:deadlines"
+# Checking a refresh token proves the owner has not revoked access; Amazon's access tokens
+# live an hour, but one check a day per connection finds revocations without hammering LWA.
+REFRESH_CHECK_INTERVAL = timedelta(days=1)
+_MAX_STEPS = 20  # firings plus lost races per connection per run: a guard against loops
+
+
+class Deadlines:
+    def __init__(self, services: Any, batch: int = 100) -> None:
+        self.services = services
+        self.batch = batch
+        self.failed = 0  # connections whose firing raised during the last run
+
+    def run_once(self, now: datetime | None = None) -> int:
+        """Fires everything due by `now` (default: the clock); returns how many commands."""
+        now = now or self.services.clock.now()
+        run_id = f"deadlines_{uuid.uuid4().hex[:16]}"
+        self.services.connections.fresh_view()
+        fired, failed = 0, set()
+        passed: set[str] = set()  # rows still due after their turn (failed, or read model lag)
+        while True:
+            due = self.services.view.due_by(iso(now), self.batch + len(passed))
+            ids = [i for i in due if i not in passed]
+            if not ids:
+                self.failed = len(failed)
+                return fired
+            for connection_id in ids:
+                count, settled = self._fire(connection_id, now, run_id)
+                fired += count
+                if not settled:
+                    failed.add(connection_id)
+                if count == 0 or not settled:
+                    passed.add(connection_id)
+
+    def _fire(self, connection_id: str, now: datetime, run_id: str) -> tuple[int, bool]:
+        """Fires the connection's due deadlines one by one; (how many, whether it settled)."""
+        fired = 0
+        try:
+            for _ in range(_MAX_STEPS):
+                c = _load(self.services, connection_id)
+                due = due_now(c, now) if c is not None else None
+                if due is None:
+                    return fired, True
+                trigger, arguments = due
+                try:
+                    getattr(c, trigger)(_context(c, now, run_id), **arguments)
+                    self.services.connections.save(c)
+                except VersionConflict:
+                    continue  # another runner moved it: reload and ask again
+                log.info("deadline %s fired on %s", trigger, connection_id)
+                fired += 1
+            log.error("deadlines on %s did not settle after %d steps", connection_id, _MAX_STEPS)
+        except Exception:
+            log.exception("firing deadlines on %s failed; the next run retries", connection_id)
+        return fired, False
+
+
+class RefreshHealth:
+    """Refreshes each active connection's access token once per `interval`."""
+
+    def __init__(
+        self,
+        services: Any,
+        interval: timedelta = REFRESH_CHECK_INTERVAL,
+        batch: int = 100,
+        amazon: Any = None,
+    ) -> None:
+        self.services = services
+        self.interval = interval
+        self.batch = batch
+        self.amazon = amazon or services.amazon
+        self.checks = RefreshChecksTables(services.tables)
+        self.checks.create()
+        self.checked = 0  # refreshes attempted during the last run
+
+    def run_once(self, now: datetime | None = None) -> int:
+        """Checks what is stale by `now`; returns how many commands it recorded."""
+        now = now or self.services.clock.now()
+        run_id = f"refresh_{uuid.uuid4().hex[:16]}"
+        self.services.connections.fresh_view()
+        before, recorded, self.checked = iso(now - self.interval), 0, 0
+        while True:
+            claimed = [
+                i
+                for i in self.checks.stale(before, self.batch)
+                if self.checks.claim(i, iso(now), before)
+            ]
+            if not claimed:  # nothing stale, or every one taken by another worker
+                return recorded
+            for connection_id in claimed:
+                self.checked += 1
+                try:
+                    recorded += self._check(connection_id, now, run_id)
+                except Exception:
+                    log.exception("refresh check of %s failed", connection_id)
+
+    def _check(self, connection_id: str, now: datetime, run_id: str) -> int:
+        c = _load(self.services, connection_id)
+        if c is None or c.state != lc.ACTIVE or not c.refresh_token_encrypted:
+            return 0
+        try:
+            self.amazon.refresh(self.services.box.decrypt(c.refresh_token_encrypted))
+        except AmazonError as e:
+            return self._refused(connection_id, now, run_id, e)
+        self.checks.mark_available(connection_id)
+        return 0
+
+    def _refused(self, connection_id: str, now: datetime, run_id: str, e: AmazonError) -> int:
+        if e.code == "ACCESS_REVOKED":  # invalid_grant: the owner or Amazon took access away
+            return self._record(connection_id, now, run_id, "mark_reauth_due", e)
+        if e.code == "AMAZON_UNAVAILABLE":
+            if not self.checks.mark_unavailable(connection_id, iso(now)):
+                return 0  # already warned during this outage
+            return self._record(connection_id, now, run_id, "record_warning", e)
+        log.error("refreshing %s failed: %s", connection_id, e)  # our request, not the seller
+        return 0
+
+    def _record(
+        self, connection_id: str, now: datetime, run_id: str, trigger: str, error: AmazonError
+    ) -> int:
+        for _ in range(_MAX_STEPS):
+            c = _load(self.services, connection_id)
+            if c is None or c.state != lc.ACTIVE:
+                return 0  # it moved on meanwhile (re-authorized, disconnected, marked due)
+            try:
+                getattr(c, trigger)(_context(c, now, run_id), error.code, error.detail)
+                self.services.connections.save(c)
+            except VersionConflict:
+                continue
+            except DomainError:
+                log.exception("refresh health could not record on %s", connection_id)
+                return 0
+            return 1
+        return 0
+
+
+def _load(services: Any, connection_id: str) -> Connection | None:
+    try:
+        return services.app.repository.get(UUID(connection_id))
+    except AggregateNotFoundError:
+        return None
+
+
+def _context(c: Connection, now: datetime, run_id: str) -> Context:
+    # Never before the connection's last event, so the history stays in time order.
+    return Context(
+        actor=ACTOR, at=max(now, c.modified_on), request_id=run_id, correlation_id=run_id
+    )
+
+
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def parse_rfc3339(text: str) -> datetime:
+    """An instant with its offset, e.g. 2026-01-05T09:00:00Z; ValueError saying what is
+    expected otherwise (a date alone or a local time names no instant)."""
+    expected = (
+        f"--now expects an RFC 3339 timestamp with a time zone, such as "
+        f"2026-01-05T09:00:00Z (got {text!r})"
+    )
+    if not _RFC3339.fullmatch(text.strip()):
+        raise ValueError(expected)
+    try:
+        return datetime.fromisoformat(text.strip().upper())
+    except ValueError as e:  # well formed, but no such day or hour
+        raise ValueError(f"{expected}: {e}") from None
+
+
+def run_deadlines_cli(now_text: str) -> int:
+    """`connections deadlines run --now <RFC 3339>`: fires what is due by then, once."""
+    from service.container import build
+    from service.presenters import rfc3339
+    from service.settings import ConfigError, Settings
+
+    try:
+        now = parse_rfc3339(now_text)
+        settings = Settings.from_env()
+    except ConfigError as e:
+        print(f"configuration error: {e}", file=sys.stderr)
+        return 2
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    services = build(settings)
+    try:
+        deadlines = Deadlines(services)
+        fired = deadlines.run_once(now)
+    finally:
+        services.close()
+    failed = f", {deadlines.failed} connection(s) failed" if deadlines.failed else ""
+    when = rfc3339(now.astimezone(UTC))
+    print(f"deadlines: fired {fired} due by {when}{failed}", file=sys.stderr)
+    return 1 if deadlines.failed else 0
