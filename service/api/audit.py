@@ -26,7 +26,7 @@ def _instant(name: str, raw: str | None) -> str | None:
     if raw is None:
         return None
     try:
-        at = datetime.fromisoformat(raw)
+        at = datetime.fromisoformat(raw.upper())  # RFC 3339 allows a lower-case t and z
     except ValueError:
         raise ValidationFailed(f"{name} must be an RFC 3339 timestamp.") from None
     if at.tzinfo is None:

@@ -46,7 +46,7 @@ def _when(name: str, raw: str | None) -> datetime | None:
     if raw is None:
         return None
     try:
-        at = datetime.fromisoformat(raw)
+        at = datetime.fromisoformat(raw.upper())  # RFC 3339 allows a lower-case t and z
     except ValueError:
         raise ValidationFailed(f"{name} must be an RFC 3339 timestamp, e.g. "
                                "2026-01-31T12:00:00Z.") from None
@@ -180,8 +180,13 @@ def _action_handler(action: str) -> Any:
 
         return idempotent(request, caller, {"connection_id": connection_id, **body}, produce)
 
+    # A body is required exactly when its struct has required fields.
+    required = any(f.required for f in msgspec.structs.fields(body_type))
     handler.__annotations__ = {"request": Request, "connection_id": str,
-                               "data": body_type | None, "return": Response}
+                               "data": body_type if required else body_type | None,
+                               "return": Response}
+    if required:
+        handler.__defaults__ = None
     handler.__name__ = f"action_{action}"
     return post(f"/v1/connections/{{connection_id:str}}/{action}", guards=[WRITE],
                 operation_id=_camel(action),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import msgspec
 from eventsourcing.persistence import InterfaceError, OperationalError
 from litestar import Request, Response
 from litestar.exceptions import (
@@ -69,7 +70,25 @@ def _message(field: str | None, message: str) -> str:
     return message
 
 
+def _required_fields(request: Request) -> list[str]:
+    try:
+        body = request.route_handler.parsed_fn_signature.parameters["data"].annotation
+        return [f.name for f in msgspec.structs.fields(body) if f.required]
+    except (KeyError, TypeError, AttributeError):
+        return []
+
+
 def on_validation(request: Request, exc: ValidationException) -> Response:
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    if any(isinstance(e, dict) and e.get("key") == "data" and e.get("message") == "'data'"
+           for e in extra):
+        # Litestar's way of saying the body was empty.
+        fields = _required_fields(request)
+        detail = "A JSON object body is required" + (
+            f" with {', '.join(fields)}." if fields else ".")
+        return problem(request, "VALIDATION_ERROR", detail,
+                       errors=[{"field": f, "message": "required", "source": "body"}
+                               for f in fields])
     errors = [
         {"field": e.get("key"), "message": _message(e.get("key"), str(e.get("message"))),
          "source": e.get("source")}
