@@ -1,22 +1,55 @@
-"""The ASGI entry point for `connections serve` (and any ASGI server): `service.asgi:create`."""
+"""The ASGI entry point for `connections serve` (and any ASGI server): `service.asgi:create`.
+
+Each server process calls `create()`: it configures logging, logs its configuration (masked)
+and, unless `RUN_WORKER=0`, runs the worker as a thread whose heartbeat `/readyz` checks.
+On shutdown the server stops taking requests, lets those in flight finish, then the worker
+stops and the stores close.
+"""
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
+from eventsourcing.persistence import InterfaceError, OperationalError
 from litestar import Litestar
+from psycopg_pool import PoolTimeout
 
 from service.api.app import create_app
 from service.container import build
+from service.logs import log_start
+from service.metrics import STORE_ERRORS, Heartbeat
 from service.settings import Settings
 from service.worker import Worker
 
 
+class EmbeddedWorker(Worker):
+    """The worker thread inside a server process: it beats after every pass, failed or not
+    (a failing store shows in /readyz's own store check), and counts store failures."""
+
+    def __init__(self, *args: Any, heartbeat: Heartbeat, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.heartbeat = heartbeat
+
+    def run_once(self) -> Any:
+        try:
+            return super().run_once()
+        except (OperationalError, InterfaceError, PoolTimeout):
+            STORE_ERRORS.labels("worker").inc()
+            raise
+        finally:
+            self.heartbeat.beat()
+
+
 def create() -> Litestar:
     settings = Settings.from_env()
+    log_start(settings, "api", pid=os.getpid())
     services = build(settings)
-    worker = Worker(services)
-    app = create_app(services)
-    if settings.run_worker:
+    heartbeat = Heartbeat() if settings.run_worker else None
+    app = create_app(services, worker_heartbeat=heartbeat)
+    if heartbeat is not None:
+        worker = EmbeddedWorker(services, heartbeat=heartbeat)
         app.on_startup.append(lambda: worker.start_thread())
-    app.on_shutdown.append(lambda: worker.stop())
+        app.on_shutdown.append(lambda: worker.stop())
     app.on_shutdown.append(lambda: services.close())
     return app

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import signal
 import sys
 from collections.abc import Sequence
@@ -17,7 +16,9 @@ from service.settings import ConfigError, Settings
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from service.logs import configure
+
+    configure()
     try:
         return args.run(args)
     except ConfigError as e:
@@ -93,7 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _services():  # noqa: ANN202 - imported lazily so `--help` stays fast
+def _services():
     from service.container import build
 
     return build(Settings.from_env())
@@ -102,18 +103,23 @@ def _services():  # noqa: ANN202 - imported lazily so `--help` stays fast
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from service.logs import log_start
+
     settings = Settings.from_env()  # fail fast, with one clear line
-    logging.getLogger(__name__).info("serving on %s:%s with %s", args.host, args.port,
-                                     json.dumps(settings.masked(), default=str))
+    log_start(settings, "serve", host=args.host, port=args.port, workers=args.workers)
     uvicorn.run("service.asgi:create", factory=True, host=args.host, port=args.port,
                 workers=args.workers, timeout_graceful_shutdown=15, access_log=False)
     return 0
 
 
 def _worker(args: argparse.Namespace) -> int:
+    from service.logs import log_start
+    from service.metrics import serve_metrics
     from service.worker import Worker
 
     services = _services()
+    log_start(services.settings, "worker")
+    serve_metrics(services.settings.metrics_port)
     worker = Worker(services)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: worker.stopping.set())

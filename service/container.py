@@ -17,6 +17,7 @@ from service.connections import ConnectionService
 from service.oauth import Consent, OAuthCallbacks
 from service.projections import ConnectionsProjection
 from service.settings import Settings
+from service.webhooks import build_webhooks
 
 @dataclass
 class Services:
@@ -32,8 +33,11 @@ class Services:
     amazon: AmazonClient
     box: SecretBox
     audit: Audit
+    webhooks: Any = None  # built from the other parts, just after them
 
     def close(self) -> None:
+        if self.webhooks is not None:
+            self.webhooks.close()  # waits for sends in flight
         self.amazon.close()
         self.app.close()
 
@@ -72,7 +76,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         app, view, projection, clock, consent, settings.durations,
         seller_central_user_email=settings.seller_central_user_email,
     )
-    return Services(
+    services = Services(
         settings=settings,
         clock=clock,
         app=app,
@@ -86,3 +90,5 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         box=box,
         audit=Audit(app, view, projection),
     )
+    services.webhooks = build_webhooks(services)
+    return services

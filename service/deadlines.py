@@ -25,6 +25,7 @@ from domain import lifecycle as lc
 from domain.connection import Connection, Context
 from domain.deadlines import due_now
 from domain.exceptions import DomainError, VersionConflict
+from service.metrics import DEADLINES_FIRED
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ class Deadlines:
                 except VersionConflict:
                     continue  # another runner moved it: reload and ask again
                 log.info("deadline %s fired on %s", trigger, connection_id)
+                DEADLINES_FIRED.labels(trigger).inc()
                 fired += 1
             log.error("deadlines on %s did not settle after %d steps", connection_id, _MAX_STEPS)
         except Exception:

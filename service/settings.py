@@ -1,7 +1,8 @@
-"""Configuration, from environment variables, validated once at start.
+"""Configuration, from environment variables (and an optional `.env`), validated once at start.
 
 A wrong or missing value stops the process with one line naming the variable and what is
-expected (`ConfigError`). Secrets are kept out of `repr` and out of `masked()`.
+expected (`ConfigError`). Secrets are kept out of `repr` and out of `masked()`. The process
+environment wins over `.env`; `ENV_FILE` names another file.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+from dotenv import dotenv_values
 
 from adapters.eventstore import DatabaseUrlError, eventsourcing_env
 from domain.connection import Durations
@@ -46,6 +49,13 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     pool_size: int = 10
     log_format: str = "console"
+    log_level: str = "INFO"
+    # /readyz: how far the read model may trail the event store, and how long the embedded
+    # worker may go without finishing a pass, before the process reports "not ready".
+    readyz_max_lag: int = 1000
+    worker_stale_after: timedelta = timedelta(seconds=30)
+    # `connections worker` serves /metrics on this port when set (the API serves its own).
+    metrics_port: int = 0
     # The integrator's own Seller Central user that owners invite (ChannelAdvisor's step 1).
     seller_central_user_email: str = "seller-central@integrator.example"
 
@@ -74,13 +84,14 @@ class Settings:
             elif isinstance(value, Durations):
                 value = {k: str(getattr(value, k)) for k in value.__dataclass_fields__}
             shown[name] = value
-        shown["database_url"] = re.sub(r"//([^:/@]+):[^@]*@", r"//\1:********@",
-                                       self.database_url)
+        shown["database_url"] = re.sub(r"(?i)(password=)[^&]*", r"\1********", re.sub(
+            r"//([^:/@]+):[^@]*@", r"//\1:********@", self.database_url))
+        shown["worker_stale_after"] = str(self.worker_stale_after)
         return shown
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if env is None else env
+        env = _process_env() if env is None else env
         database_url = env.get("DATABASE_URL", cls.database_url)
         try:
             eventsourcing_env(database_url)
@@ -101,14 +112,18 @@ class Settings:
             raise ConfigError("SECRET_KEY", "at least 32 characters")
         keys = tuple(k.strip() for k in env.get("ENCRYPTION_KEYS", "").split(",") if k.strip())
         for key in keys:
-            if len(base64.urlsafe_b64decode(key + "=" * (-len(key) % 4))) != 32:
-                raise ConfigError("ENCRYPTION_KEYS", "comma-separated Fernet keys")
+            if not _is_fernet_key(key):
+                raise ConfigError("ENCRYPTION_KEYS", "comma-separated Fernet keys "
+                                  "(32 url-safe base64 bytes each)")
         public = env.get("PUBLIC_BASE_URL", cls.public_base_url).rstrip("/")
         if not re.match(r"^https?://[^/\s]+", public):
             raise ConfigError("PUBLIC_BASE_URL", "an http(s) URL", public)
         log_format = env.get("LOG_FORMAT", "console")
         if log_format not in ("console", "json"):
             raise ConfigError("LOG_FORMAT", "console or json", log_format)
+        log_level = env.get("LOG_LEVEL", "INFO").upper()
+        if log_level not in _LEVELS:
+            raise ConfigError("LOG_LEVEL", " or ".join(_LEVELS), env["LOG_LEVEL"])
         return cls(
             database_url=database_url,
             public_base_url=public,
@@ -131,13 +146,37 @@ class Settings:
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 64 * 1024),
             pool_size=_int(env, "DB_POOL_SIZE", 10),
             log_format=log_format,
+            log_level=log_level,
+            readyz_max_lag=_int(env, "READYZ_MAX_LAG", 1000),
+            worker_stale_after=_duration(env, "WORKER_STALE_AFTER", "30s"),
+            metrics_port=_port(env, "METRICS_PORT"),
             seller_central_user_email=_email(env, "SELLER_CENTRAL_USER_EMAIL",
                                              cls.seller_central_user_email),
         )
 
 
 _SECRET_FIELDS = {"lwa_client_secret", "secret_key", "encryption_keys"}
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _process_env() -> dict[str, str]:
+    """`.env` (or `ENV_FILE`) under the process environment, which wins."""
+    name = os.environ.get("ENV_FILE")
+    path = Path(name or ".env")
+    if not path.is_file():
+        if name:
+            raise ConfigError("ENV_FILE", "a readable file", name)
+        return dict(os.environ)
+    from_file = {k: v for k, v in dotenv_values(path).items() if v is not None}
+    return {**from_file, **os.environ}
+
+
+def _is_fernet_key(key: str) -> bool:
+    try:
+        return len(base64.urlsafe_b64decode(key + "=" * (-len(key) % 4))) == 32
+    except ValueError:  # binascii.Error
+        return False
 
 
 def _derive(secret: str, purpose: str) -> bytes:
@@ -162,6 +201,13 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     if not raw.isdigit() or int(raw) <= 0:
         raise ConfigError(name, "a positive whole number", raw)
     return int(raw)
+
+
+def _port(env: Mapping[str, str], name: str) -> int:
+    port = _int(env, name, 0)
+    if port > 65535:
+        raise ConfigError(name, "a TCP port (1 to 65535)", env[name])
+    return port
 
 
 def _email(env: Mapping[str, str], name: str, default: str) -> str:

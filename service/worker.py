@@ -12,6 +12,7 @@ import threading
 
 from service.container import Services
 from service.deadlines import Deadlines, RefreshHealth
+from service.metrics import WORKER_LAST_PASS
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +27,9 @@ class Worker:
         self.refresh = RefreshHealth(services)
 
     def run_once(self) -> int:
-        """One pass: read models, then deadlines, then refresh health."""
+        """One pass: read models, webhooks, deadlines, refresh health."""
         done = self.services.projection.catch_up()
+        done += self.services.webhooks.run_once(wait=False)
         done += self.deadlines.run_once()
         done += self.refresh.run_once()
         return done
@@ -37,6 +39,7 @@ class Worker:
         while not self.stopping.is_set():
             try:
                 self.run_once()
+                WORKER_LAST_PASS.set_to_current_time()
             except Exception:
                 log.exception("worker pass failed; retrying")
             self.stopping.wait(self.interval)

@@ -8,10 +8,11 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from service.api import audit, connections, meta, oauth
+from service.api import audit, connections, meta, oauth, webhooks
 from service.api.problems import EXCEPTION_HANDLERS
 from service.api.request_id import request_id_middleware
 from service.container import Services
+from service.metrics import Heartbeat
 from service.sandbox_amazon import build_sandbox_router
 
 VERSION = "1.0.0"
@@ -35,21 +36,26 @@ def openapi_config() -> OpenAPIConfig:
     )
 
 
-def create_app(services: Services, *, extra_routes: list | None = None) -> Litestar:
+def create_app(services: Services, *, extra_routes: list | None = None,
+               worker_heartbeat: Heartbeat | None = None) -> Litestar:
+    """`worker_heartbeat`: given when this process runs the worker, so /readyz checks it."""
     settings = services.settings
-    routes = [*connections.ROUTES, *audit.ROUTES, *meta.ROUTES, *oauth.ROUTES,
+    routes = [*connections.ROUTES, *webhooks.ROUTES, *audit.ROUTES, *meta.ROUTES, *oauth.ROUTES,
               *(extra_routes or [])]
     if settings.sandbox:
         routes.append(build_sandbox_router(
             f"{settings.public_base_url}/v1/oauth/amazon/callback",
             f"{settings.public_base_url}/v1/oauth/amazon-ads/callback"))
-    return Litestar(
+    app = Litestar(
         route_handlers=routes,
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[request_id_middleware],
         openapi_config=openapi_config(),
-        state=State({"services": services}),
+        state=State({"services": services, "worker_heartbeat": worker_heartbeat}),
         request_max_body_size=settings.max_body_bytes,
         debug=False,
+        logging_config=None,  # service.logs configures logging, once per process
     )
+    # Around the whole app, not per route: unknown paths get an id, a log line, metrics.
+    app.asgi_handler = request_id_middleware(app.asgi_handler)
+    return app
 

@@ -1,0 +1,410 @@
+"""The webhook tables: endpoints, the outbox (events and their deliveries), attempts.
+
+The same SQL text serves SQLite and PostgreSQL through `Tables.sql()`. The one dialect
+difference is how a dispatcher claims work: PostgreSQL locks the rows it claims and skips
+rows another worker holds (`FOR UPDATE SKIP LOCKED`); SQLite has a single writer, so its
+`UPDATE … RETURNING` is already an exclusive claim.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from adapters.postgres_tables import PostgresTables
+from adapters.tables import Tables
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS {p}webhook_endpoints (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    url TEXT NOT NULL,
+    description TEXT,
+    event_types TEXT NOT NULL,
+    enabled INTEGER NOT NULL,
+    disabled_reason TEXT,
+    secret_encrypted TEXT NOT NULL,
+    previous_secret_encrypted TEXT,
+    previous_secret_expires_at TEXT,
+    failing_since TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS webhook_endpoints_by_tenant
+    ON {p}webhook_endpoints (tenant_id, created_at);
+CREATE TABLE IF NOT EXISTS {p}webhook_events (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    connection_id TEXT NOT NULL,
+    occurred_at TEXT NOT NULL,
+    notification_id BIGINT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS webhook_events_by_time
+    ON {p}webhook_events (tenant_id, occurred_at);
+CREATE TABLE IF NOT EXISTS {p}webhook_deliveries (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    endpoint_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempt_count INTEGER NOT NULL,
+    next_attempt_at TEXT,
+    lease_until TEXT,
+    lease_token TEXT,
+    last_status_code INTEGER,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS webhook_deliveries_once_per_event
+    ON {p}webhook_deliveries (endpoint_id, event_id) WHERE origin = 'event';
+CREATE INDEX IF NOT EXISTS webhook_deliveries_due
+    ON {p}webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS webhook_deliveries_by_endpoint
+    ON {p}webhook_deliveries (endpoint_id, created_at, id);
+CREATE TABLE IF NOT EXISTS {p}webhook_attempts (
+    id TEXT PRIMARY KEY,
+    delivery_id TEXT NOT NULL,
+    attempted_at TEXT NOT NULL,
+    status_code INTEGER,
+    latency_ms INTEGER NOT NULL,
+    response_body TEXT,
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS webhook_attempts_by_delivery
+    ON {p}webhook_attempts (delivery_id, attempted_at);
+CREATE TABLE IF NOT EXISTS {p}webhook_tracking (
+    name TEXT PRIMARY KEY,
+    position BIGINT NOT NULL
+);
+"""
+
+_ENDPOINT_COLUMNS = ("id, tenant_id, url, description, event_types, enabled, disabled_reason, "
+                     "secret_encrypted, previous_secret_encrypted, previous_secret_expires_at, "
+                     "failing_since, created_at, updated_at")
+
+
+@dataclass(frozen=True)
+class EndpointRow:
+    id: str
+    tenant_id: str
+    url: str
+    description: str | None
+    event_types: tuple[str, ...]
+    enabled: bool
+    disabled_reason: str | None
+    secret_encrypted: str
+    previous_secret_encrypted: str | None
+    previous_secret_expires_at: str | None
+    failing_since: str | None
+    created_at: str
+    updated_at: str
+
+    def subscribes_to(self, event_type: str) -> bool:
+        return "*" in self.event_types or event_type in self.event_types
+
+
+@dataclass(frozen=True)
+class EventRow:
+    """One connection event as webhooks carry it; `body` is the exact signed payload."""
+
+    id: str
+    tenant_id: str
+    type: str
+    connection_id: str
+    occurred_at: str
+    notification_id: int
+    body: str
+
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    id: str
+    tenant_id: str
+    endpoint_id: str
+    event_id: str
+    origin: str
+    status: str
+    attempt_count: int
+    next_attempt_at: str | None
+    last_status_code: int | None
+    created_at: str
+    updated_at: str
+    event_type: str
+
+
+@dataclass(frozen=True)
+class AttemptRow:
+    id: str
+    delivery_id: str
+    attempted_at: str
+    status_code: int | None
+    latency_ms: int
+    response_body: str | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A leased delivery with what sending it needs."""
+
+    delivery: DeliveryRow
+    endpoint: EndpointRow
+    body: str
+    lease_token: str
+
+
+class WebhookTables:
+    def __init__(self, tables: Tables) -> None:
+        self.t = tables
+        self._row_lock = " FOR UPDATE OF d SKIP LOCKED" if isinstance(
+            tables, PostgresTables) else ""
+
+    def create(self) -> None:
+        with self.t.transaction(commit=True) as c:
+            for statement in self.t.sql(SCHEMA).split(";"):
+                if statement.strip():
+                    c.execute(statement)
+
+    # ---------------------------------------------------------------- endpoints
+
+    def insert_endpoint(self, e: EndpointRow) -> None:
+        self.t.execute(
+            f"INSERT INTO {{p}}webhook_endpoints ({_ENDPOINT_COLUMNS}) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", _endpoint_values(e))
+
+    def endpoint(self, tenant_id: str, endpoint_id: str) -> EndpointRow | None:
+        rows = self.t.query("SELECT * FROM {p}webhook_endpoints WHERE id = ? AND tenant_id = ?",
+                            (endpoint_id, tenant_id))
+        return _endpoint(rows[0]) if rows else None
+
+    def endpoints(self, tenant_id: str, limit: int,
+                  starting_after: EndpointRow | None = None) -> list[EndpointRow]:
+        where, params = "tenant_id = ?", [tenant_id]
+        if starting_after is not None:
+            where += " AND (created_at < ? OR (created_at = ? AND id < ?))"
+            params += [starting_after.created_at, starting_after.created_at, starting_after.id]
+        rows = self.t.query(f"SELECT * FROM {{p}}webhook_endpoints WHERE {where} "
+                            "ORDER BY created_at DESC, id DESC LIMIT ?", (*params, limit))
+        return [_endpoint(r) for r in rows]
+
+    def update_endpoint(self, e: EndpointRow) -> None:
+        self.t.execute(
+            "UPDATE {p}webhook_endpoints SET url = ?, description = ?, event_types = ?, "
+            "enabled = ?, disabled_reason = ?, secret_encrypted = ?, "
+            "previous_secret_encrypted = ?, previous_secret_expires_at = ?, failing_since = ?, "
+            "updated_at = ? WHERE id = ? AND tenant_id = ?",
+            (e.url, e.description, " ".join(e.event_types), int(e.enabled), e.disabled_reason,
+             e.secret_encrypted, e.previous_secret_encrypted, e.previous_secret_expires_at,
+             e.failing_since, e.updated_at, e.id, e.tenant_id))
+
+    def delete_endpoint(self, tenant_id: str, endpoint_id: str) -> bool:
+        """Removes the endpoint with its deliveries and their attempts. Deliveries go
+        first: `finish` locks a delivery and then its endpoint, so the same order here
+        cannot deadlock with it."""
+        if self.endpoint(tenant_id, endpoint_id) is None:
+            return False
+        with self.t.transaction(commit=True) as c:
+            c.execute(self.t.sql(
+                "DELETE FROM {p}webhook_attempts WHERE delivery_id IN "
+                "(SELECT id FROM {p}webhook_deliveries WHERE endpoint_id = ?)"), (endpoint_id,))
+            c.execute(self.t.sql("DELETE FROM {p}webhook_deliveries WHERE endpoint_id = ?"),
+                      (endpoint_id,))
+            c.execute(self.t.sql(
+                "DELETE FROM {p}webhook_endpoints WHERE id = ? AND tenant_id = ? RETURNING id"),
+                (endpoint_id, tenant_id))
+            return bool(_rows(c))
+
+    # ------------------------------------------------------------------- outbox
+
+    def position(self, name: str) -> int:
+        rows = self.t.query("SELECT position FROM {p}webhook_tracking WHERE name = ?", (name,))
+        return int(rows[0]["position"]) if rows else 0
+
+    def record(self, name: str, expected: int, new: int, events: Sequence[EventRow],
+               at: str, new_id: Any) -> int | None:
+        """Moves the tracking position from `expected` to `new` and, in the same transaction,
+        stores `events` with one delivery per subscribed, enabled endpoint. None (nothing
+        written) when another process moved the position first; else deliveries made."""
+        with self.t.transaction(commit=True) as c:
+            if expected == 0:
+                c.execute(self.t.sql("INSERT INTO {p}webhook_tracking (name, position) "
+                                     "VALUES (?, 0) ON CONFLICT DO NOTHING"), (name,))
+            c.execute(self.t.sql("UPDATE {p}webhook_tracking SET position = ? "
+                                 "WHERE name = ? AND position = ? RETURNING name"),
+                      (new, name, expected))
+            if not _rows(c):
+                return None
+            if not events:
+                return 0
+            tenants = sorted({e.tenant_id for e in events})
+            marks = ", ".join("?" for _ in tenants)
+            c.execute(self.t.sql(f"SELECT * FROM {{p}}webhook_endpoints WHERE enabled = 1 "
+                                 f"AND tenant_id IN ({marks})"), tuple(tenants))
+            endpoints = [_endpoint(r) for r in _rows(c)]
+            made = 0
+            for e in events:
+                c.execute(self.t.sql(
+                    "INSERT INTO {p}webhook_events (id, tenant_id, type, connection_id, "
+                    "occurred_at, notification_id, body) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT DO NOTHING"),
+                    (e.id, e.tenant_id, e.type, e.connection_id, e.occurred_at,
+                     e.notification_id, e.body))
+                for endpoint in endpoints:
+                    # An endpoint gets events from its creation on, however far behind the
+                    # outbox runs; older ones are what replay is for.
+                    if (endpoint.tenant_id == e.tenant_id and endpoint.subscribes_to(e.type)
+                            and e.occurred_at >= endpoint.created_at):
+                        c.execute(self.t.sql(_INSERT_DELIVERY + " ON CONFLICT DO NOTHING"),
+                                  (new_id(), e.tenant_id, endpoint.id, e.id, "event", at, at, at))
+                        made += 1
+            return made
+
+    def events_between(self, tenant_id: str, start: str, end: str,
+                       limit: int) -> list[tuple[str, str]]:
+        rows = self.t.query(
+            "SELECT id, type FROM {p}webhook_events WHERE tenant_id = ? AND occurred_at >= ? "
+            "AND occurred_at < ? ORDER BY notification_id LIMIT ?", (tenant_id, start, end, limit))
+        return [(r["id"], r["type"]) for r in rows]
+
+    def add_deliveries(self, tenant_id: str, endpoint_id: str, event_ids: Sequence[str],
+                       origin: str, at: str, new_id: Any) -> list[str]:
+        """Deliveries asked for by a person (redelivery, replay): always new rows."""
+        ids = [new_id() for _ in event_ids]
+        with self.t.transaction(commit=True) as c:
+            for delivery_id, event_id in zip(ids, event_ids, strict=True):
+                c.execute(self.t.sql(_INSERT_DELIVERY),
+                          (delivery_id, tenant_id, endpoint_id, event_id, origin, at, at, at))
+        return ids
+
+    # --------------------------------------------------------------- deliveries
+
+    def delivery(self, tenant_id: str, delivery_id: str) -> DeliveryRow | None:
+        rows = self.t.query(_SELECT_DELIVERY + "WHERE d.id = ? AND d.tenant_id = ?",
+                            (delivery_id, tenant_id))
+        return _delivery(rows[0]) if rows else None
+
+    def deliveries(self, endpoint_id: str, limit: int, starting_after: DeliveryRow | None = None,
+                   status: str | None = None) -> list[DeliveryRow]:
+        where, params = "d.endpoint_id = ?", [endpoint_id]
+        if status is not None:
+            where += " AND d.status = ?"
+            params.append(status)
+        if starting_after is not None:
+            where += " AND (d.created_at < ? OR (d.created_at = ? AND d.id < ?))"
+            params += [starting_after.created_at, starting_after.created_at, starting_after.id]
+        rows = self.t.query(_SELECT_DELIVERY + f"WHERE {where} "
+                            "ORDER BY d.created_at DESC, d.id DESC LIMIT ?", (*params, limit))
+        return [_delivery(r) for r in rows]
+
+    def attempts(self, delivery_ids: Sequence[str]) -> list[AttemptRow]:
+        if not delivery_ids:
+            return []
+        marks = ", ".join("?" for _ in delivery_ids)
+        rows = self.t.query(f"SELECT * FROM {{p}}webhook_attempts WHERE delivery_id IN "
+                            f"({marks}) ORDER BY attempted_at, id", tuple(delivery_ids))
+        return [AttemptRow(**{k: r[k] for k in AttemptRow.__dataclass_fields__}) for r in rows]
+
+    def claim(self, now: str, lease_until: str, token: str, *, limit: int, per_endpoint: int,
+              skip_endpoints: Sequence[str] = ()) -> list[Claimed]:
+        """Leases due deliveries of enabled endpoints, at most `per_endpoint` per endpoint,
+        none of `skip_endpoints`; an expired lease (a worker that died) is claimable."""
+        skip = ""
+        if skip_endpoints:
+            skip = f"AND d.endpoint_id NOT IN ({', '.join('?' for _ in skip_endpoints)}) "
+        self.t.execute(
+            "WITH due AS (SELECT d.id, d.endpoint_id, d.next_attempt_at "
+            "FROM {p}webhook_deliveries d JOIN {p}webhook_endpoints e ON e.id = d.endpoint_id "
+            "WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND e.enabled = 1 "
+            "AND (d.lease_until IS NULL OR d.lease_until <= ?) " + skip
+            + "ORDER BY d.next_attempt_at LIMIT ?" + self._row_lock + "), "
+            "ranked AS (SELECT id, ROW_NUMBER() OVER "
+            "(PARTITION BY endpoint_id ORDER BY next_attempt_at, id) AS n FROM due) "
+            "UPDATE {p}webhook_deliveries SET lease_until = ?, lease_token = ? "
+            "WHERE id IN (SELECT id FROM ranked WHERE n <= ?) RETURNING id",
+            (now, now, *skip_endpoints, limit, lease_until, token, per_endpoint))
+        rows = self.t.query(
+            "SELECT d.*, ev.type AS event_type, ev.body AS body, "
+            + ", ".join(f"e.{c} AS ep_{c}" for c in _ENDPOINT_COLUMNS.split(", "))
+            + " FROM {p}webhook_deliveries d JOIN {p}webhook_events ev ON ev.id = d.event_id "
+            "JOIN {p}webhook_endpoints e ON e.id = d.endpoint_id WHERE d.lease_token = ?",
+            (token,))
+        return [Claimed(delivery=_delivery(r), endpoint=_endpoint(_prefixed(r, "ep_")),
+                        body=r["body"], lease_token=token) for r in rows]
+
+    def finish(self, claimed: Claimed, attempt: AttemptRow, *, status: str,
+               next_attempt_at: str | None, endpoint_outcome: str, failing_cutoff: str) -> None:
+        """Records an attempt and its consequences in one transaction. The delivery is
+        updated only while this worker's lease still holds (a stale worker's late result
+        is logged as an attempt but does not move the delivery). `endpoint_outcome`:
+        'ok' clears the failing streak, 'failing' starts it (and disables the endpoint when
+        it began before `failing_cutoff`), 'gone' disables the endpoint."""
+        d = claimed.delivery
+        with self.t.transaction(commit=True) as c:
+            c.execute(self.t.sql(
+                "UPDATE {p}webhook_deliveries SET status = ?, attempt_count = attempt_count + 1, "
+                "next_attempt_at = ?, lease_until = NULL, lease_token = NULL, "
+                "last_status_code = ?, updated_at = ? WHERE id = ? AND lease_token = ?"),
+                (status, next_attempt_at, attempt.status_code, attempt.attempted_at, d.id,
+                 claimed.lease_token))
+            c.execute(self.t.sql("SELECT id FROM {p}webhook_deliveries WHERE id = ?"), (d.id,))
+            if not _rows(c):
+                return  # the endpoint was deleted while this attempt was in flight
+            c.execute(self.t.sql(
+                "INSERT INTO {p}webhook_attempts (id, delivery_id, attempted_at, status_code, "
+                "latency_ms, response_body, error) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+                (attempt.id, d.id, attempt.attempted_at, attempt.status_code, attempt.latency_ms,
+                 attempt.response_body, attempt.error))
+            at = attempt.attempted_at
+            if endpoint_outcome == "ok":
+                c.execute(self.t.sql("UPDATE {p}webhook_endpoints SET failing_since = NULL "
+                                     "WHERE id = ? AND failing_since IS NOT NULL"),
+                          (d.endpoint_id,))
+                return
+            c.execute(self.t.sql("UPDATE {p}webhook_endpoints SET failing_since = "
+                                 "COALESCE(failing_since, ?) WHERE id = ?"), (at, d.endpoint_id))
+            reason, cutoff = ("gone", at) if endpoint_outcome == "gone" else (
+                "failing", failing_cutoff)
+            c.execute(self.t.sql(
+                "UPDATE {p}webhook_endpoints SET enabled = 0, disabled_reason = ?, updated_at = ? "
+                "WHERE id = ? AND enabled = 1 AND failing_since <= ?"),
+                (reason, at, d.endpoint_id, cutoff))
+
+
+_INSERT_DELIVERY = (
+    "INSERT INTO {p}webhook_deliveries (id, tenant_id, endpoint_id, event_id, origin, status, "
+    "attempt_count, next_attempt_at, created_at, updated_at) "
+    "VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)")
+_SELECT_DELIVERY = (
+    "SELECT d.*, ev.type AS event_type FROM {p}webhook_deliveries d "
+    "JOIN {p}webhook_events ev ON ev.id = d.event_id ")
+
+
+def _rows(cursor: Any) -> list[Any]:
+    # psycopg has no result set after a statement without RETURNING; SQLite returns [].
+    return [] if getattr(cursor, "description", True) is None else list(cursor.fetchall())
+
+
+def _endpoint_values(e: EndpointRow) -> tuple[Any, ...]:
+    return (e.id, e.tenant_id, e.url, e.description, " ".join(e.event_types), int(e.enabled),
+            e.disabled_reason, e.secret_encrypted, e.previous_secret_encrypted,
+            e.previous_secret_expires_at, e.failing_since, e.created_at, e.updated_at)
+
+
+def _endpoint(row: Any) -> EndpointRow:
+    values = {k: row[k] for k in EndpointRow.__dataclass_fields__}
+    values["event_types"] = tuple(values["event_types"].split())
+    values["enabled"] = bool(values["enabled"])
+    return EndpointRow(**values)
+
+
+def _prefixed(row: Any, prefix: str) -> dict[str, Any]:
+    # sqlite3.Row iterates over values, so its keys must be asked for.
+    return {k[len(prefix):]: row[k] for k in row.keys() if k.startswith(prefix)}  # noqa: SIM118
+
+
+def _delivery(row: Any) -> DeliveryRow:
+    return DeliveryRow(**{k: row[k] for k in DeliveryRow.__dataclass_fields__})

@@ -1,0 +1,146 @@
+"""Structured logs: JSON lines in production (`LOG_FORMAT=json`), readable in a terminal.
+
+Every line written while a request is handled, by structlog or by plain `logging`, carries
+the request's `request_id`, `tenant`, `connection_id` and `action`. Values under
+secret-sounding keys, bearer tokens, API keys and database passwords are masked.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar, Token
+from typing import IO, Any
+
+import structlog
+
+from service.settings import Settings
+
+MASK = "********"
+_SECRET_KEY = re.compile(
+    r"secret|token|passw|\bauthorization\b|api_key|apikey|cookie|credential|encryption_key"
+    r"|oauth_code|signature", re.IGNORECASE)
+_SECRET_TEXT = [
+    (re.compile(r"(?i)\b(bearer)\s+\S+"), rf"\1 {MASK}"),
+    (re.compile(r"\b(sk|whsec)_[A-Za-z0-9_\-+/=]{8,}"), rf"\1_{MASK}"),
+    (re.compile(r"(//[^:/@\s]+):[^@\s/]*@"), rf"\1:{MASK}@"),
+    # URLs' query parameters: OAuth codes, signed states, tokens.
+    (re.compile(r"(?i)([?&](?:\w*code|\w*token|state|\w*secret|signature|password)=)"
+                r"[^&#\s\"']+"), rf"\1{MASK}"),
+]
+# Their INFO lines are whole outbound URLs; warnings and errors still show.
+_QUIET = ("httpx", "httpcore")
+
+
+RequestFields = Callable[[], Mapping[str, Any]]
+_current: ContextVar[RequestFields | None] = ContextVar("request_fields", default=None)
+
+
+def enter_request(fields: RequestFields) -> Token:
+    """Every line logged until `leave_request` carries `fields()`, read at each line: the
+    router and the auth guard fill the request in (connection id, tenant) as it goes."""
+    return _current.set(fields)
+
+
+def leave_request(token: Token) -> None:
+    _current.reset(token)
+
+
+def add_request_context(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+    fields = _current.get()
+    if fields is not None:
+        for key, value in fields().items():
+            if value is not None:
+                event.setdefault(key, value)
+    return event
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        for pattern, replacement in _SECRET_TEXT:
+            value = pattern.sub(replacement, value)
+        return value
+    if isinstance(value, dict):
+        return {k: MASK if value[k] and _SECRET_KEY.search(str(k)) else _scrub(value[k])
+                for k in value}
+    if isinstance(value, list | tuple):
+        return [_scrub(v) for v in value]
+    return value
+
+
+def redact(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+    return _scrub(event)
+
+
+# Until `configure` runs (tests, `connections demo`, one-shot commands), structlog lines go to
+# the standard library as key=value text, like any other log line: never to stdout.
+structlog.configure(
+    processors=[structlog.stdlib.filter_by_level, add_request_context, redact,
+                structlog.processors.KeyValueRenderer(key_order=["event"])],
+    logger_factory=structlog.stdlib.LoggerFactory(),
+    wrapper_class=structlog.stdlib.BoundLogger,
+    cache_logger_on_first_use=False,
+)
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time (test runners swap it)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> IO[str]:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: IO[str]) -> None:
+        pass
+
+
+def configure(log_format: str = "console", level: str = "INFO",
+              stream: IO[str] | None = None) -> None:
+    """Routes structlog and the standard library (uvicorn included) through one handler."""
+    shared = [
+        structlog.contextvars.merge_contextvars,
+        add_request_context,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    structlog.configure(
+        processors=[structlog.stdlib.filter_by_level, *shared,
+                    structlog.stdlib.PositionalArgumentsFormatter(),
+                    structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,  # configure() may run again (tests, `serve` reload)
+    )
+    if log_format == "json":
+        tail: list[Any] = [structlog.processors.format_exc_info, redact,
+                           structlog.processors.JSONRenderer()]
+    else:
+        tail = [redact, structlog.dev.ConsoleRenderer(colors=(stream or sys.stderr).isatty())]
+    handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *tail]))
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(level)
+    for name in _QUIET:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        if logger.handlers:  # uvicorn's own; an access log switched off has none
+            logger.handlers = []
+            logger.propagate = True
+
+
+def log_start(settings: Settings, role: str, **details: Any) -> None:
+    """Configures logging from the settings and logs the effective configuration, masked."""
+    configure(settings.log_format, settings.log_level)
+    structlog.get_logger("service").info(f"{role} starting", role=role, **details,
+                                         config=settings.masked())
