@@ -25,10 +25,7 @@ class RefreshChecksTables:
         self.t = tables
 
     def create(self) -> None:
-        with self.t.transaction(commit=True) as c:
-            for statement in self.t.sql(SCHEMA).split(";"):
-                if statement.strip():
-                    c.execute(statement)
+        self.t.create_schema(SCHEMA)
 
     def stale(self, checked_before: str, limit: int) -> list[str]:
         """Active connections not checked since `checked_before`, never-checked first."""

@@ -94,6 +94,7 @@ class Tables:
 
     placeholder = "?"
     prefix = ""
+    skip_locked = ""  # SQLite has a single writer: a plain UPDATE … RETURNING claims
 
     def __init__(self, datastore: Any) -> None:
         self.datastore = datastore
@@ -107,9 +108,18 @@ class Tables:
         text = text.replace("{p}", self.prefix)
         return text if self.placeholder == "?" else text.replace("?", self.placeholder)
 
+    # Serialises schema creation when several processes start at once (PostgreSQL's
+    # CREATE … IF NOT EXISTS is not safe against itself); SQLite has one writer anyway.
+    schema_lock: str | None = None
+
     def create(self) -> None:
+        self.create_schema(SCHEMA)
+
+    def create_schema(self, schema: str) -> None:
         with self.transaction(commit=True) as c:
-            for statement in self.sql(SCHEMA).split(";"):
+            if self.schema_lock:
+                c.execute(self.schema_lock)
+            for statement in self.sql(schema).split(";"):
                 if statement.strip():
                     c.execute(statement)
 

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.postgres_tables import PostgresTables
 from adapters.tables import Tables
 
 SCHEMA = """
@@ -160,14 +159,10 @@ class Claimed:
 class WebhookTables:
     def __init__(self, tables: Tables) -> None:
         self.t = tables
-        self._row_lock = " FOR UPDATE OF d SKIP LOCKED" if isinstance(
-            tables, PostgresTables) else ""
+        self._row_lock = tables.skip_locked.format(alias="d")
 
     def create(self) -> None:
-        with self.t.transaction(commit=True) as c:
-            for statement in self.t.sql(SCHEMA).split(";"):
-                if statement.strip():
-                    c.execute(statement)
+        self.t.create_schema(SCHEMA)
 
     # ---------------------------------------------------------------- endpoints
 
