@@ -6,7 +6,9 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run worker test lint format openapi bench clean
+FUZZ_EXAMPLES ?= 500
+
+.PHONY: install run worker test test-faults test-fuzz lint format openapi bench clean
 
 install: $(STAMP)
 
@@ -24,8 +26,22 @@ run: install  ## serve on http://127.0.0.1:8000 with SQLite, the sandbox Amazon 
 worker: install
 	$(VENV)/bin/connections worker
 
+# The bounded contract fuzz runs first, on its own: schemathesis' pytest plugin reports
+# its cases as subtests and leaves the terminal summary unprinted, so the suite's own
+# closing line ("N passed") comes last.
+FUZZ := tests/e2e/test_contract_fuzz.py
+
 test: install  ## the whole suite, on SQLite and on PostgreSQL (TEST_DATABASE_URL)
-	$(PY) -m pytest
+	$(PY) -m pytest $(FUZZ)
+	$(PY) -m pytest --ignore=$(FUZZ)
+
+# Both write their figures to var/reliability.json (the short runs of `make test` too).
+test-faults: install  ## longer, repeated faults; FAULTS_RESTART_POSTGRES=1 restarts PostgreSQL
+	FAULTS_LONG=1 $(PY) -m pytest tests/faults
+
+test-fuzz: install  ## contract fuzzing, FUZZ_EXAMPLES (500) cases per operation
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest $(FUZZ)
+	@$(PY) -m tests.faults.figures
 
 lint: install
 	$(VENV)/bin/ruff check domain adapters service tests

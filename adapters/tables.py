@@ -66,6 +66,12 @@ CREATE TABLE IF NOT EXISTS {p}events_index (
 );
 CREATE INDEX IF NOT EXISTS events_index_by_tenant ON {p}events_index (tenant_id, position);
 CREATE INDEX IF NOT EXISTS events_index_by_time ON {p}events_index (tenant_id, occurred_at);
+CREATE TABLE IF NOT EXISTS {p}tenant_origins (
+    tenant_id TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, origin)
+);
 CREATE TABLE IF NOT EXISTS {p}projection_positions (
     name TEXT PRIMARY KEY,
     position BIGINT NOT NULL
@@ -163,6 +169,28 @@ class Tables:
             "UPDATE {p}api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL "
             "RETURNING id", (at, key_id))
         return bool(rows)
+
+    # ---------------------------------------------------------- tenant origins
+    # Where a connection's `return_url` may send the owner's browser back to.
+
+    def allow_origin(self, tenant_id: str, origin: str, at: str) -> bool:
+        """False when the origin was already registered."""
+        rows = self.execute(
+            "INSERT INTO {p}tenant_origins (tenant_id, origin, created_at) VALUES (?, ?, ?) "
+            "ON CONFLICT DO NOTHING RETURNING origin", (tenant_id, origin, at))
+        return bool(rows)
+
+    def remove_origin(self, tenant_id: str, origin: str) -> bool:
+        rows = self.execute("DELETE FROM {p}tenant_origins WHERE tenant_id = ? AND origin = ? "
+                            "RETURNING origin", (tenant_id, origin))
+        return bool(rows)
+
+    def origins(self, tenant_id: str | None = None) -> list[tuple[str, str]]:
+        """(tenant, origin) pairs, by tenant then origin."""
+        where, params = ("WHERE tenant_id = ? ", (tenant_id,)) if tenant_id else ("", ())
+        rows = self.query("SELECT tenant_id, origin FROM {p}tenant_origins " + where
+                          + "ORDER BY tenant_id, origin", params)
+        return [(r["tenant_id"], r["origin"]) for r in rows]
 
     # ------------------------------------------------------------- idempotency
     # A key is reserved (status 0) before the request runs, so two concurrent requests

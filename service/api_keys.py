@@ -1,7 +1,12 @@
-"""API keys: one tenant and a set of scopes each; stored as a hash, shown once."""
+"""API keys: one tenant and a set of scopes each; stored as a hash, shown once; each
+limited to a request rate."""
 
 from __future__ import annotations
 
+import math
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -48,8 +53,9 @@ class ApiKeys:
         return IssuedKey(record, secret)
 
     def authenticate(self, secret: str) -> ApiKeyRecord | None:
-        """The live key with this secret. Lookup is by hash (an index probe), so the
-        secret itself is never compared byte by byte."""
+        """The live key with this secret. The secret is never compared: its SHA-256 is
+        looked up, so how long a lookup takes depends on the hash, which an attacker
+        cannot steer towards a stored one (that would take a preimage)."""
         record = self.tables.api_key_by_hash(hash_api_key(secret))
         if record is None or record.revoked_at is not None:
             return None
@@ -66,3 +72,31 @@ class ApiKeys:
 
     def revoke(self, key_id: str) -> bool:
         return self.tables.revoke_api_key(key_id, iso(self.clock.now()) or "")
+
+
+class RateLimiter:
+    """A token bucket per API key, in this process: a key may spend `burst` requests at
+    once and gets `per_second` back each second. `per_second` 0 turns the limit off."""
+
+    def __init__(self, per_second: float, burst: int,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_second = per_second
+        self.burst = max(1, burst)
+        self.clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}  # key id -> (tokens, when)
+        self._lock = threading.Lock()
+
+    def wait(self, key_id: str) -> int:
+        """0 when the request may go ahead (it spends a token); otherwise the whole
+        seconds until the next token, for `Retry-After`."""
+        if self.per_second <= 0:
+            return 0
+        with self._lock:
+            now = self.clock()
+            tokens, then = self._buckets.get(key_id, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - then) * self.per_second)
+            if tokens >= 1:
+                self._buckets[key_id] = (tokens - 1, now)
+                return 0
+            self._buckets[key_id] = (tokens, now)
+            return max(1, math.ceil((1 - tokens) / self.per_second))

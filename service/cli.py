@@ -61,6 +61,21 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--tenant")
     listing.set_defaults(run=_list_keys)
 
+    tenants = sub.add_parser("tenants", help="per-tenant settings").add_subparsers(
+        required=True, metavar="action")
+    allow = tenants.add_parser("allow-origin",
+                               help="let connections' return_url send owners back to ORIGIN")
+    allow.add_argument("--tenant", required=True)
+    allow.add_argument("origin", help="scheme://host[:port], e.g. https://app.example")
+    allow.set_defaults(run=_allow_origin)
+    remove = tenants.add_parser("remove-origin", help="stop allowing ORIGIN (new connections)")
+    remove.add_argument("--tenant", required=True)
+    remove.add_argument("origin")
+    remove.set_defaults(run=_remove_origin)
+    origins = tenants.add_parser("list-origins", help="registered origins, one per line")
+    origins.add_argument("--tenant")
+    origins.set_defaults(run=_list_origins)
+
     projections = sub.add_parser("projections", help="read models").add_subparsers(
         required=True, metavar="action")
     rebuild = projections.add_parser("rebuild", help="rebuild every read model from the log")
@@ -160,6 +175,51 @@ def _list_keys(args: argparse.Namespace) -> int:
         print(json.dumps({"id": record.id, "tenant": record.tenant_id, "name": record.name,
                           "scopes": list(record.scopes), "created_at": record.created_at,
                           "last_used_at": record.last_used_at, "revoked_at": record.revoked_at}))
+    return 0
+
+
+def _origin(raw: str) -> str | None:
+    """The origin `raw` names, or None (with a message) when it is more than an origin."""
+    from urllib.parse import urlsplit
+
+    from service.api.connections import origin_of
+
+    origin = origin_of(raw)
+    parts = urlsplit(raw)
+    if origin is None or parts.path not in ("", "/") or parts.query or parts.fragment:
+        print(f"error: {raw!r} is not an origin; give scheme://host[:port], "
+              "e.g. https://app.example", file=sys.stderr)
+        return None
+    return origin
+
+
+def _allow_origin(args: argparse.Namespace) -> int:
+    from adapters.tables import iso
+
+    origin = _origin(args.origin)
+    if origin is None:
+        return 2
+    services = _services()
+    added = services.tables.allow_origin(args.tenant, origin, iso(services.clock.now()) or "")
+    print(f"{'allowed' if added else 'already allowed'} {origin} for tenant {args.tenant}",
+          file=sys.stderr)
+    return 0
+
+
+def _remove_origin(args: argparse.Namespace) -> int:
+    origin = _origin(args.origin)
+    if origin is None:
+        return 2
+    if _services().tables.remove_origin(args.tenant, origin):
+        print(f"removed {origin} for tenant {args.tenant}", file=sys.stderr)
+        return 0
+    print(f"error: {origin} is not allowed for tenant {args.tenant}", file=sys.stderr)
+    return 1
+
+
+def _list_origins(args: argparse.Namespace) -> int:
+    for tenant, origin in _services().tables.origins(args.tenant):
+        print(f"{tenant}\t{origin}")
     return 0
 
 

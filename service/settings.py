@@ -47,6 +47,10 @@ class Settings:
     run_worker: bool = True
     durations: Durations = Durations()
     max_body_bytes: int = 64 * 1024
+    # Per API key, in this process (a token bucket): the sustained rate and the burst a
+    # key may spend at once. 0 requests per second turns the limit off.
+    rate_limit_per_second: float = 100.0
+    rate_limit_burst: int = 200
     pool_size: int = 10
     log_format: str = "console"
     log_level: str = "INFO"
@@ -144,6 +148,8 @@ class Settings:
                 reauth_notice=_duration(env, "REAUTH_NOTICE", "30d"),
             ),
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 64 * 1024),
+            rate_limit_per_second=_rate(env, "RATE_LIMIT_PER_SECOND", 100.0),
+            rate_limit_burst=_int(env, "RATE_LIMIT_BURST", 200),
             pool_size=_int(env, "DB_POOL_SIZE", 10),
             log_format=log_format,
             log_level=log_level,
@@ -201,6 +207,19 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     if not raw.isdigit() or int(raw) <= 0:
         raise ConfigError(name, "a positive whole number", raw)
     return int(raw)
+
+
+def _rate(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise ConfigError(name, "requests per second, a number >= 0 (0 turns it off)", raw)
+    return value
 
 
 def _port(env: Mapping[str, str], name: str) -> int:

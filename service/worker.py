@@ -15,6 +15,7 @@ from service.deadlines import Deadlines, RefreshHealth
 from service.metrics import WORKER_LAST_PASS
 
 log = logging.getLogger(__name__)
+BUSY_PAUSE = 0.01
 
 
 class Worker:
@@ -37,12 +38,14 @@ class Worker:
     def run_forever(self) -> None:
         log.info("worker started")
         while not self.stopping.is_set():
+            done = 0
             try:
-                self.run_once()
+                done = self.run_once()
                 WORKER_LAST_PASS.set_to_current_time()
             except Exception:
                 log.exception("worker pass failed; retrying")
-            self.stopping.wait(self.interval)
+            # Busy: go again at once (webhooks wait behind each pass); idle: poll gently.
+            self.stopping.wait(BUSY_PAUSE if done else self.interval)
         log.info("worker stopped")
 
     def start_thread(self) -> None:

@@ -15,6 +15,7 @@ from service.api.auth import caller_of, requires
 from service.api.threads import blocking
 
 AUDIT, ADMIN = requires("audit:read"), requires("admin")
+MAX_POSITION = 2**63 - 1  # positions are BIGINT; larger numbers cannot name an event
 TAGS = ["audit"]
 
 
@@ -37,7 +38,7 @@ def _instant(name: str, raw: str | None) -> str | None:
 @get("/v1/events", guards=[AUDIT], operation_id="listEvents", tags=TAGS,
      summary="The tenant's events in commit order, for consumers keeping their own copy")
 @blocking
-def list_events(request: Request, after: int = Parameter(default=0, ge=0),
+def list_events(request: Request, after: int = Parameter(default=0, ge=0, le=MAX_POSITION),
                 limit: int = Parameter(default=100, ge=1, le=1000)) -> dict[str, Any]:
     view = _services(request).connections.fresh_view()
     rows = view.events(caller_of(request).tenant_id, after=after, limit=limit + 1)

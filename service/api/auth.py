@@ -1,15 +1,25 @@
-"""API-key authentication and scope checks, as litestar guards."""
+"""API-key authentication, rate limiting and scope checks, as litestar guards.
+
+Every route but the public ones (ops, reference, the OAuth callbacks) carries exactly one
+`requires(scope)` guard; tests/e2e/test_security.py walks the route table to keep it so.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import anyio.to_thread
 from litestar.connection import ASGIConnection
+from litestar.exceptions import TooManyRequestsException
 from litestar.handlers.base import BaseRouteHandler
 
 from domain.exceptions import DomainError
+from service.api_keys import RateLimiter
 from service.connections import Caller
+
+_LIMITER_LOCK = threading.Lock()
 
 
 class Unauthenticated(DomainError):
@@ -21,6 +31,8 @@ class Forbidden(DomainError):
 
 
 def authenticate(connection: ASGIConnection) -> Caller:
+    """The caller behind the request's API key. Blocking (it reads the store): guards run
+    it in a thread, so an unreachable database stalls this request, not the event loop."""
     state = connection.scope.setdefault("state", {})
     if "caller" in state:
         return state["caller"]
@@ -33,6 +45,11 @@ def authenticate(connection: ASGIConnection) -> Caller:
     if record is None:
         raise Unauthenticated("The API key is unknown or was revoked.")
     services.api_keys.touch(record)
+    wait = _limiter(connection).wait(record.id)
+    if wait:
+        raise TooManyRequestsException(
+            f"This API key sent more than its rate allows; retry in {wait} s.",
+            headers={"Retry-After": str(wait)})
     caller = Caller(
         tenant_id=record.tenant_id,
         actor=f"api_key:{record.tenant_id}/{record.id}",
@@ -43,14 +60,36 @@ def authenticate(connection: ASGIConnection) -> Caller:
     return caller
 
 
-def requires(scope: str) -> Callable[[ASGIConnection, BaseRouteHandler], None]:
-    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-        caller = authenticate(connection)
+def _limiter(connection: ASGIConnection) -> RateLimiter:
+    """One limiter per application, made on first use from its settings."""
+    state = connection.app.state
+    with _LIMITER_LOCK:
+        if state.get("rate_limiter") is None:
+            settings = state.services.settings
+            state.rate_limiter = RateLimiter(settings.rate_limit_per_second,
+                                             settings.rate_limit_burst)
+        return state.rate_limiter
+
+
+Guard = Callable[[ASGIConnection, BaseRouteHandler], Awaitable[None]]
+
+
+def requires(scope: str) -> Guard:
+    async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        caller = await anyio.to_thread.run_sync(authenticate, connection)
         if scope not in caller.scopes:
             raise Forbidden(f"This API key lacks the '{scope}' scope.", required_scope=scope)
 
     guard.__name__ = f"requires_{scope.replace(':', '_')}"
+    guard.scope = scope  # type: ignore[attr-defined]  # read by the route-table test
     return guard
+
+
+def scope_of(handler: BaseRouteHandler) -> str | None:
+    """The scope a route requires, None for a public route."""
+    guards = [g for layer in handler.ownership_layers for g in layer.guards or []]
+    scopes = [g.scope for g in guards if hasattr(g, "scope")]
+    return scopes[0] if scopes else None
 
 
 def caller_of(request: Any) -> Caller:

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import msgspec
 from service.api.threads import blocking
@@ -55,6 +56,42 @@ def _when(name: str, raw: str | None) -> datetime | None:
     return at
 
 
+def origin_of(url: str) -> str | None:
+    """`scheme://host[:port]` of an http(s) URL, lower-case, without a default port. None
+    for a URL a browser might read differently from us: with user info or a backslash
+    (`https://evil.example\\@app.example/` takes a browser to evil.example)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc \
+            or "\\" in url:
+        return None
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    default = 443 if scheme == "https" else 80
+    return f"{scheme}://{host}" + (f":{port}" if port not in (None, default) else "")
+
+
+def _check_return_url(services: Any, tenant_id: str, return_url: str) -> None:
+    """The owner's browser is sent back only to an origin the tenant registered, so a
+    connection cannot turn the service into an open redirect."""
+    allowed = [origin for _, origin in services.tables.origins(tenant_id)]
+    origin = origin_of(return_url)
+    if origin is not None and origin in allowed:
+        return
+    if not allowed:
+        raise ValidationFailed(
+            "return_url: this tenant has registered no origin to return to; an operator "
+            "registers one with `connections tenants allow-origin`.",
+            field="return_url", allowed_origins=[])
+    raise ValidationFailed(
+        f"return_url: its origin {origin or 'cannot be read'} is not registered for this "
+        f"tenant; allowed origins: {', '.join(allowed)}.",
+        field="return_url", allowed_origins=allowed)
+
+
 @post("/v1/connections", guards=[WRITE], operation_id="createConnection", tags=TAGS,
       status_code=201, summary="Invite an owner to connect")
 @blocking
@@ -65,6 +102,8 @@ def create_connection(request: Request, data: CreateConnection) -> Response:
         raise ValidationFailed(
             f"marketplace_ids {', '.join(foreign)} are not marketplaces of region "
             f"'{data.region}' (known: {', '.join(REGIONS[data.region])}).")
+    if data.return_url is not None:
+        _check_return_url(_services(request), caller.tenant_id, data.return_url)
 
     def produce() -> tuple[int, dict, dict]:
         spec = msgspec.structs.asdict(data)
@@ -126,7 +165,8 @@ def get_connection(request: Request, connection_id: str, version: int | None = N
 @blocking
 def list_events(request: Request, connection_id: str,
                 limit: int = Parameter(default=50, ge=1, le=500),
-                starting_after: int = Parameter(default=0, ge=0)) -> dict[str, Any]:
+                starting_after: int = Parameter(default=0, ge=0, le=2**31 - 1)
+                ) -> dict[str, Any]:
     events = _services(request).connections.history(
         caller_of(request), connection_id, after_version=starting_after, limit=limit + 1)
     data = [event_json(e) for e in events[:limit]]

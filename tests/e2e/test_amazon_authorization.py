@@ -557,6 +557,7 @@ def test_expired_state_records_authorization_expired_and_returns_to_invited(
 
 
 def test_callback_redirects_to_return_url_with_connection_status_and_error_code(live, api):
+    live.services.tables.allow_origin("tenant_a", "https://integrator.example", "2026-01-05")
     return_url = "https://integrator.example/amazon/done?tab=connections"
     ok = new_connection(api, return_url=return_url)["id"]
     location = amazon_redirect(start(api, ok)["consent_url"])

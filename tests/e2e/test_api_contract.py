@@ -76,7 +76,8 @@ def parse_time(value: str) -> datetime:
 # ------------------------------------------------------------------ create / read
 
 
-def test_create_answers_201_with_location_and_etag_and_the_whole_connection(api):
+def test_create_answers_201_with_location_and_etag_and_the_whole_connection(live, api):
+    live.services.tables.allow_origin("tenant_a", "https://app.example.com", "2026-01-05")
     body = {"owner_email": "owner@example.com", "region": "eu",
             "marketplace_ids": ["A1PA6795UKMFR9", "A13V1IB3VIYZZH"],
             "invited_by": {"name": "Ada", "email": "ada@agency.example", "role": "agency"},
