@@ -29,8 +29,11 @@ def eventsourcing_env(database_url: str, *, pool_size: int = 10) -> dict[str, st
     url = urlparse(database_url)
     if url.scheme == "sqlite":
         # sqlite:///relative/path, sqlite:////absolute/path, sqlite:///:memory:
-        path = unquote(database_url[len("sqlite:///"):]) if database_url.startswith(
-            "sqlite:///") else ""
+        path = (
+            unquote(database_url[len("sqlite:///") :])
+            if database_url.startswith("sqlite:///")
+            else ""
+        )
         if not path:
             raise DatabaseUrlError("expected sqlite:///path/to/file.db")
         if path == ":memory:":

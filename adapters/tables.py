@@ -145,8 +145,14 @@ class Tables:
         self.execute(
             "INSERT INTO {p}api_keys (id, tenant_id, name, key_hash, scopes, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (record.id, record.tenant_id, record.name, key_hash, " ".join(record.scopes),
-             record.created_at),
+            (
+                record.id,
+                record.tenant_id,
+                record.name,
+                key_hash,
+                " ".join(record.scopes),
+                record.created_at,
+            ),
         )
 
     def api_key_by_hash(self, key_hash: str) -> ApiKeyRecord | None:
@@ -157,8 +163,9 @@ class Tables:
         if tenant_id is None:
             rows = self.query("SELECT * FROM {p}api_keys ORDER BY created_at")
         else:
-            rows = self.query("SELECT * FROM {p}api_keys WHERE tenant_id = ? ORDER BY created_at",
-                              (tenant_id,))
+            rows = self.query(
+                "SELECT * FROM {p}api_keys WHERE tenant_id = ? ORDER BY created_at", (tenant_id,)
+            )
         return [_api_key(r) for r in rows]
 
     def touch_api_key(self, key_id: str, at: str) -> None:
@@ -167,7 +174,9 @@ class Tables:
     def revoke_api_key(self, key_id: str, at: str) -> bool:
         rows = self.execute(
             "UPDATE {p}api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL "
-            "RETURNING id", (at, key_id))
+            "RETURNING id",
+            (at, key_id),
+        )
         return bool(rows)
 
     # ---------------------------------------------------------- tenant origins
@@ -177,54 +186,72 @@ class Tables:
         """False when the origin was already registered."""
         rows = self.execute(
             "INSERT INTO {p}tenant_origins (tenant_id, origin, created_at) VALUES (?, ?, ?) "
-            "ON CONFLICT DO NOTHING RETURNING origin", (tenant_id, origin, at))
+            "ON CONFLICT DO NOTHING RETURNING origin",
+            (tenant_id, origin, at),
+        )
         return bool(rows)
 
     def remove_origin(self, tenant_id: str, origin: str) -> bool:
-        rows = self.execute("DELETE FROM {p}tenant_origins WHERE tenant_id = ? AND origin = ? "
-                            "RETURNING origin", (tenant_id, origin))
+        rows = self.execute(
+            "DELETE FROM {p}tenant_origins WHERE tenant_id = ? AND origin = ? RETURNING origin",
+            (tenant_id, origin),
+        )
         return bool(rows)
 
     def origins(self, tenant_id: str | None = None) -> list[tuple[str, str]]:
         """(tenant, origin) pairs, by tenant then origin."""
         where, params = ("WHERE tenant_id = ? ", (tenant_id,)) if tenant_id else ("", ())
-        rows = self.query("SELECT tenant_id, origin FROM {p}tenant_origins " + where
-                          + "ORDER BY tenant_id, origin", params)
+        rows = self.query(
+            "SELECT tenant_id, origin FROM {p}tenant_origins "
+            + where
+            + "ORDER BY tenant_id, origin",
+            params,
+        )
         return [(r["tenant_id"], r["origin"]) for r in rows]
 
     # ------------------------------------------------------------- idempotency
     # A key is reserved (status 0) before the request runs, so two concurrent requests
     # with one key cannot both execute; the response is stored when it completes.
 
-    def reserve_idempotency_key(self, tenant_id: str, key: str, fingerprint: str,
-                                at: str) -> bool:
+    def reserve_idempotency_key(self, tenant_id: str, key: str, fingerprint: str, at: str) -> bool:
         rows = self.execute(
             "INSERT INTO {p}idempotency_keys "
             "(tenant_id, key, fingerprint, status, body, headers, created_at) "
             "VALUES (?, ?, ?, 0, '', '{}', ?) ON CONFLICT DO NOTHING RETURNING key",
-            (tenant_id, key, fingerprint, at))
+            (tenant_id, key, fingerprint, at),
+        )
         return bool(rows)
 
     def idempotent_response(self, tenant_id: str, key: str) -> dict[str, Any] | None:
         rows = self.query(
             "SELECT fingerprint, status, body, headers FROM {p}idempotency_keys "
-            "WHERE tenant_id = ? AND key = ?", (tenant_id, key))
+            "WHERE tenant_id = ? AND key = ?",
+            (tenant_id, key),
+        )
         if not rows:
             return None
         row = rows[0]
-        return {"fingerprint": row["fingerprint"], "status": row["status"],
-                "body": row["body"], "headers": json.loads(row["headers"])}
+        return {
+            "fingerprint": row["fingerprint"],
+            "status": row["status"],
+            "body": row["body"],
+            "headers": json.loads(row["headers"]),
+        }
 
-    def complete_idempotency_key(self, tenant_id: str, key: str, status: int, body: str,
-                                 headers: dict[str, str]) -> None:
+    def complete_idempotency_key(
+        self, tenant_id: str, key: str, status: int, body: str, headers: dict[str, str]
+    ) -> None:
         self.execute(
             "UPDATE {p}idempotency_keys SET status = ?, body = ?, headers = ? "
             "WHERE tenant_id = ? AND key = ?",
-            (status, body, json.dumps(headers), tenant_id, key))
+            (status, body, json.dumps(headers), tenant_id, key),
+        )
 
     def release_idempotency_key(self, tenant_id: str, key: str) -> None:
-        self.execute("DELETE FROM {p}idempotency_keys WHERE tenant_id = ? AND key = ? "
-                     "AND status = 0", (tenant_id, key))
+        self.execute(
+            "DELETE FROM {p}idempotency_keys WHERE tenant_id = ? AND key = ? AND status = 0",
+            (tenant_id, key),
+        )
 
 
 def _rows(cursor: Any) -> list[Any]:
@@ -236,9 +263,13 @@ def _rows(cursor: Any) -> list[Any]:
 
 def _api_key(row: Any) -> ApiKeyRecord:
     return ApiKeyRecord(
-        id=row["id"], tenant_id=row["tenant_id"], name=row["name"],
-        scopes=tuple(row["scopes"].split()), created_at=row["created_at"],
-        last_used_at=row["last_used_at"], revoked_at=row["revoked_at"],
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        name=row["name"],
+        scopes=tuple(row["scopes"].split()),
+        created_at=row["created_at"],
+        last_used_at=row["last_used_at"],
+        revoked_at=row["revoked_at"],
     )
 
 
@@ -287,29 +318,44 @@ class ConnectionsViewTables:
         self.t = tables
 
     def position(self, name: str) -> int:
-        rows = self.t.query("SELECT position FROM {p}projection_positions WHERE name = ?",
-                            (name,))
+        rows = self.t.query("SELECT position FROM {p}projection_positions WHERE name = ?", (name,))
         return int(rows[0]["position"]) if rows else 0
 
     def rows(self, ids: Sequence[str]) -> list[ViewRow]:
         if not ids:
             return []
         marks = ", ".join("?" for _ in ids)
-        rows = self.t.query(f"SELECT * FROM {{p}}connections_view WHERE id IN ({marks})",
-                            tuple(ids))
+        rows = self.t.query(
+            f"SELECT * FROM {{p}}connections_view WHERE id IN ({marks})", tuple(ids)
+        )
         return [_view_row(r) for r in rows]
 
-    def apply(self, name: str, expected: int, new: int, rows: Sequence[ViewRow],
-              events: Sequence[EventRow] = ()) -> bool:
+    def apply(
+        self,
+        name: str,
+        expected: int,
+        new: int,
+        rows: Sequence[ViewRow],
+        events: Sequence[EventRow] = (),
+    ) -> bool:
         """Moves the projection from `expected` to `new` and writes `rows` and `events`,
         atomically. False (and nothing written) when another process moved it first."""
         with self.t.transaction(commit=True) as c:
             if expected == 0:
-                c.execute(self.t.sql("INSERT INTO {p}projection_positions (name, position) "
-                                     "VALUES (?, 0) ON CONFLICT DO NOTHING"), (name,))
-            c.execute(self.t.sql("UPDATE {p}projection_positions SET position = ? "
-                                 "WHERE name = ? AND position = ? RETURNING name"),
-                      (new, name, expected))
+                c.execute(
+                    self.t.sql(
+                        "INSERT INTO {p}projection_positions (name, position) "
+                        "VALUES (?, 0) ON CONFLICT DO NOTHING"
+                    ),
+                    (name,),
+                )
+            c.execute(
+                self.t.sql(
+                    "UPDATE {p}projection_positions SET position = ? "
+                    "WHERE name = ? AND position = ? RETURNING name"
+                ),
+                (new, name, expected),
+            )
             if not _rows(c):
                 return False
             statement = self.t.sql(
@@ -320,18 +366,43 @@ class ConnectionsViewTables:
                 "ON CONFLICT (id) DO UPDATE SET state = excluded.state, "
                 "selling_partner_id = excluded.selling_partner_id, version = excluded.version, "
                 "updated_at = excluded.updated_at, reauth_due_at = excluded.reauth_due_at, "
-                "next_due_at = excluded.next_due_at, document = excluded.document")
+                "next_due_at = excluded.next_due_at, document = excluded.document"
+            )
             for r in rows:
-                c.execute(statement, (r.id, r.tenant_id, r.state, r.region, r.selling_partner_id,
-                                      r.owner_email, r.version, r.created_at, r.updated_at,
-                                      r.reauth_due_at, r.next_due_at, r.document))
+                c.execute(
+                    statement,
+                    (
+                        r.id,
+                        r.tenant_id,
+                        r.state,
+                        r.region,
+                        r.selling_partner_id,
+                        r.owner_email,
+                        r.version,
+                        r.created_at,
+                        r.updated_at,
+                        r.reauth_due_at,
+                        r.next_due_at,
+                        r.document,
+                    ),
+                )
             statement = self.t.sql(
                 "INSERT INTO {p}events_index (position, tenant_id, connection_id, version, "
                 "occurred_at, document) VALUES (?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (position) DO UPDATE SET document = excluded.document")
+                "ON CONFLICT (position) DO UPDATE SET document = excluded.document"
+            )
             for e in events:
-                c.execute(statement, (e.position, e.tenant_id, e.connection_id, e.version,
-                                      e.occurred_at, e.document))
+                c.execute(
+                    statement,
+                    (
+                        e.position,
+                        e.tenant_id,
+                        e.connection_id,
+                        e.version,
+                        e.occurred_at,
+                        e.document,
+                    ),
+                )
             return True
 
     def rewind(self, name: str) -> None:
@@ -339,9 +410,15 @@ class ConnectionsViewTables:
         and are overwritten as their events are applied again."""
         self.t.execute("UPDATE {p}projection_positions SET position = 0 WHERE name = ?", (name,))
 
-    def events(self, tenant_id: str, *, after: int = 0, limit: int = 100,
-               occurred_from: str | None = None, occurred_to: str | None = None
-               ) -> list[EventRow]:
+    def events(
+        self,
+        tenant_id: str,
+        *,
+        after: int = 0,
+        limit: int = 100,
+        occurred_from: str | None = None,
+        occurred_to: str | None = None,
+    ) -> list[EventRow]:
         where, params = ["tenant_id = ?", "position > ?"], [tenant_id, after]
         if occurred_from is not None:
             where.append("occurred_at >= ?")
@@ -349,16 +426,22 @@ class ConnectionsViewTables:
         if occurred_to is not None:
             where.append("occurred_at < ?")
             params.append(occurred_to)
-        rows = self.t.query("SELECT * FROM {p}events_index WHERE " + " AND ".join(where)
-                            + " ORDER BY position LIMIT ?", (*params, limit))
+        rows = self.t.query(
+            "SELECT * FROM {p}events_index WHERE "
+            + " AND ".join(where)
+            + " ORDER BY position LIMIT ?",
+            (*params, limit),
+        )
         return [EventRow(**{k: r[k] for k in EventRow.__dataclass_fields__}) for r in rows]
 
     def all_ids(self) -> list[str]:
         return [r["id"] for r in self.t.query("SELECT id FROM {p}connections_view ORDER BY id")]
 
     def get(self, tenant_id: str, connection_id: str) -> ViewRow | None:
-        rows = self.t.query("SELECT * FROM {p}connections_view WHERE id = ? AND tenant_id = ?",
-                            (connection_id, tenant_id))
+        rows = self.t.query(
+            "SELECT * FROM {p}connections_view WHERE id = ? AND tenant_id = ?",
+            (connection_id, tenant_id),
+        )
         return _view_row(rows[0]) if rows else None
 
     def list(self, q: ListQuery) -> list[ViewRow]:
@@ -375,24 +458,31 @@ class ConnectionsViewTables:
             where.append("(created_at < ? OR (created_at = ? AND id < ?))")
             params.extend([q.starting_after[0], q.starting_after[0], q.starting_after[1]])
         rows = self.t.query(
-            "SELECT * FROM {p}connections_view WHERE " + " AND ".join(where)
-            + " ORDER BY created_at DESC, id DESC LIMIT ?", (*params, q.limit))
+            "SELECT * FROM {p}connections_view WHERE "
+            + " AND ".join(where)
+            + " ORDER BY created_at DESC, id DESC LIMIT ?",
+            (*params, q.limit),
+        )
         return [_view_row(r) for r in rows]
 
-    def connected_elsewhere(self, tenant_id: str, selling_partner_id: str,
-                            connection_id: str) -> str | None:
+    def connected_elsewhere(
+        self, tenant_id: str, selling_partner_id: str, connection_id: str
+    ) -> str | None:
         """Another live connection of this tenant holding the same selling partner."""
         rows = self.t.query(
             "SELECT id FROM {p}connections_view WHERE tenant_id = ? AND selling_partner_id = ? "
             "AND id <> ? AND state <> 'disconnected' LIMIT 1",
-            (tenant_id, selling_partner_id, connection_id))
+            (tenant_id, selling_partner_id, connection_id),
+        )
         return rows[0]["id"] if rows else None
 
     def due_by(self, at: str, limit: int = 500) -> list[str]:
         """Ids of connections with a deadline at or before `at`, earliest first."""
         rows = self.t.query(
             "SELECT id FROM {p}connections_view WHERE next_due_at <= ? "
-            "ORDER BY next_due_at LIMIT ?", (at, limit))
+            "ORDER BY next_due_at LIMIT ?",
+            (at, limit),
+        )
         return [r["id"] for r in rows]
 
     def count_by_state(self) -> dict[str, int]:

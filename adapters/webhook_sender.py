@@ -47,8 +47,9 @@ def resolve(url: str, *, allow_private: bool) -> tuple[httpx.URL, str]:
         raise UnsafeUrl("url must name a host")
     host = parsed.raw_host.decode("ascii")
     try:
-        infos = socket.getaddrinfo(host, parsed.port or (443 if parsed.scheme == "https" else 80),
-                                   type=socket.SOCK_STREAM)
+        infos = socket.getaddrinfo(
+            host, parsed.port or (443 if parsed.scheme == "https" else 80), type=socket.SOCK_STREAM
+        )
     except (socket.gaierror, UnicodeError):
         raise UnsafeUrl(f"url host {parsed.host!r} does not resolve") from None
     addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
@@ -57,8 +58,10 @@ def resolve(url: str, *, allow_private: bool) -> tuple[httpx.URL, str]:
             ip = ipaddress.ip_address(address.split("%")[0])
             mapped = getattr(ip, "ipv4_mapped", None) or ip
             if not mapped.is_global or mapped.is_multicast:
-                raise UnsafeUrl(f"url host {parsed.host!r} resolves to a private, loopback or "
-                                "link-local address")
+                raise UnsafeUrl(
+                    f"url host {parsed.host!r} resolves to a private, loopback or "
+                    "link-local address"
+                )
     return parsed, addresses[0]
 
 
@@ -88,14 +91,24 @@ class SendResult:
 
 
 class WebhookSender:
-    def __init__(self, *, allow_private: bool, timeout: float = 15.0, body_limit: int = 1024,
-                 verify: ssl.SSLContext | bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        allow_private: bool,
+        timeout: float = 15.0,
+        body_limit: int = 1024,
+        verify: ssl.SSLContext | bool = True,
+    ) -> None:
         self.allow_private = allow_private
         self.body_limit = body_limit
         # trust_env off: a proxy from the environment would bypass the address check.
-        self._client = httpx.Client(timeout=httpx.Timeout(timeout), follow_redirects=False,
-                                    trust_env=False, verify=verify,
-                                    headers={"User-Agent": USER_AGENT})
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(timeout),
+            follow_redirects=False,
+            trust_env=False,
+            verify=verify,
+            headers={"User-Agent": USER_AGENT},
+        )
 
     def check(self, url: str) -> None:
         resolve(url, allow_private=self.allow_private)
@@ -119,19 +132,22 @@ class WebhookSender:
         pinned = parsed.copy_with(host=address)
         extensions = {"sni_hostname": parsed.raw_host.decode("ascii")}
         try:
-            with self._client.stream("POST", pinned, content=body.encode(), headers=headers,
-                                     extensions=extensions) as response:
+            with self._client.stream(
+                "POST", pinned, content=body.encode(), headers=headers, extensions=extensions
+            ) as response:
                 excerpt = self._excerpt(response)
                 retry_after = None
                 if response.status_code in (429, 503):
                     retry_after = retry_after_seconds(response.headers.get("retry-after"), now)
-                return SendResult(response.status_code, _ms_since(started), excerpt, None,
-                                  retry_after)
+                return SendResult(
+                    response.status_code, _ms_since(started), excerpt, None, retry_after
+                )
         except httpx.TimeoutException:
             return SendResult(None, _ms_since(started), None, "timed out")
         except httpx.HTTPError as e:
-            return SendResult(None, _ms_since(started), None,
-                              f"{type(e).__name__}: {e}"[: self.body_limit])
+            return SendResult(
+                None, _ms_since(started), None, f"{type(e).__name__}: {e}"[: self.body_limit]
+            )
 
     def _excerpt(self, response: httpx.Response) -> str:
         """The start of the response body: enough to debug, never a large download."""

@@ -81,9 +81,11 @@ CREATE TABLE IF NOT EXISTS {p}webhook_tracking (
 );
 """
 
-_ENDPOINT_COLUMNS = ("id, tenant_id, url, description, event_types, enabled, disabled_reason, "
-                     "secret_encrypted, previous_secret_encrypted, previous_secret_expires_at, "
-                     "failing_since, created_at, updated_at")
+_ENDPOINT_COLUMNS = (
+    "id, tenant_id, url, description, event_types, enabled, disabled_reason, "
+    "secret_encrypted, previous_secret_encrypted, previous_secret_expires_at, "
+    "failing_since, created_at, updated_at"
+)
 
 
 @dataclass(frozen=True)
@@ -169,21 +171,29 @@ class WebhookTables:
     def insert_endpoint(self, e: EndpointRow) -> None:
         self.t.execute(
             f"INSERT INTO {{p}}webhook_endpoints ({_ENDPOINT_COLUMNS}) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", _endpoint_values(e))
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            _endpoint_values(e),
+        )
 
     def endpoint(self, tenant_id: str, endpoint_id: str) -> EndpointRow | None:
-        rows = self.t.query("SELECT * FROM {p}webhook_endpoints WHERE id = ? AND tenant_id = ?",
-                            (endpoint_id, tenant_id))
+        rows = self.t.query(
+            "SELECT * FROM {p}webhook_endpoints WHERE id = ? AND tenant_id = ?",
+            (endpoint_id, tenant_id),
+        )
         return _endpoint(rows[0]) if rows else None
 
-    def endpoints(self, tenant_id: str, limit: int,
-                  starting_after: EndpointRow | None = None) -> list[EndpointRow]:
+    def endpoints(
+        self, tenant_id: str, limit: int, starting_after: EndpointRow | None = None
+    ) -> list[EndpointRow]:
         where, params = "tenant_id = ?", [tenant_id]
         if starting_after is not None:
             where += " AND (created_at < ? OR (created_at = ? AND id < ?))"
             params += [starting_after.created_at, starting_after.created_at, starting_after.id]
-        rows = self.t.query(f"SELECT * FROM {{p}}webhook_endpoints WHERE {where} "
-                            "ORDER BY created_at DESC, id DESC LIMIT ?", (*params, limit))
+        rows = self.t.query(
+            f"SELECT * FROM {{p}}webhook_endpoints WHERE {where} "
+            "ORDER BY created_at DESC, id DESC LIMIT ?",
+            (*params, limit),
+        )
         return [_endpoint(r) for r in rows]
 
     def update_endpoint(self, e: EndpointRow) -> None:
@@ -192,9 +202,21 @@ class WebhookTables:
             "enabled = ?, disabled_reason = ?, secret_encrypted = ?, "
             "previous_secret_encrypted = ?, previous_secret_expires_at = ?, failing_since = ?, "
             "updated_at = ? WHERE id = ? AND tenant_id = ?",
-            (e.url, e.description, " ".join(e.event_types), int(e.enabled), e.disabled_reason,
-             e.secret_encrypted, e.previous_secret_encrypted, e.previous_secret_expires_at,
-             e.failing_since, e.updated_at, e.id, e.tenant_id))
+            (
+                e.url,
+                e.description,
+                " ".join(e.event_types),
+                int(e.enabled),
+                e.disabled_reason,
+                e.secret_encrypted,
+                e.previous_secret_encrypted,
+                e.previous_secret_expires_at,
+                e.failing_since,
+                e.updated_at,
+                e.id,
+                e.tenant_id,
+            ),
+        )
 
     def delete_endpoint(self, tenant_id: str, endpoint_id: str) -> bool:
         """Removes the endpoint with its deliveries and their attempts. Deliveries go
@@ -203,14 +225,23 @@ class WebhookTables:
         if self.endpoint(tenant_id, endpoint_id) is None:
             return False
         with self.t.transaction(commit=True) as c:
-            c.execute(self.t.sql(
-                "DELETE FROM {p}webhook_attempts WHERE delivery_id IN "
-                "(SELECT id FROM {p}webhook_deliveries WHERE endpoint_id = ?)"), (endpoint_id,))
-            c.execute(self.t.sql("DELETE FROM {p}webhook_deliveries WHERE endpoint_id = ?"),
-                      (endpoint_id,))
-            c.execute(self.t.sql(
-                "DELETE FROM {p}webhook_endpoints WHERE id = ? AND tenant_id = ? RETURNING id"),
-                (endpoint_id, tenant_id))
+            c.execute(
+                self.t.sql(
+                    "DELETE FROM {p}webhook_attempts WHERE delivery_id IN "
+                    "(SELECT id FROM {p}webhook_deliveries WHERE endpoint_id = ?)"
+                ),
+                (endpoint_id,),
+            )
+            c.execute(
+                self.t.sql("DELETE FROM {p}webhook_deliveries WHERE endpoint_id = ?"),
+                (endpoint_id,),
+            )
+            c.execute(
+                self.t.sql(
+                    "DELETE FROM {p}webhook_endpoints WHERE id = ? AND tenant_id = ? RETURNING id"
+                ),
+                (endpoint_id, tenant_id),
+            )
             return bool(_rows(c))
 
     # ------------------------------------------------------------------- outbox
@@ -219,71 +250,119 @@ class WebhookTables:
         rows = self.t.query("SELECT position FROM {p}webhook_tracking WHERE name = ?", (name,))
         return int(rows[0]["position"]) if rows else 0
 
-    def record(self, name: str, expected: int, new: int, events: Sequence[EventRow],
-               at: str, new_id: Any) -> int | None:
+    def record(
+        self, name: str, expected: int, new: int, events: Sequence[EventRow], at: str, new_id: Any
+    ) -> int | None:
         """Moves the tracking position from `expected` to `new` and, in the same transaction,
         stores `events` with one delivery per subscribed, enabled endpoint. None (nothing
         written) when another process moved the position first; else deliveries made."""
         with self.t.transaction(commit=True) as c:
             if expected == 0:
-                c.execute(self.t.sql("INSERT INTO {p}webhook_tracking (name, position) "
-                                     "VALUES (?, 0) ON CONFLICT DO NOTHING"), (name,))
-            c.execute(self.t.sql("UPDATE {p}webhook_tracking SET position = ? "
-                                 "WHERE name = ? AND position = ? RETURNING name"),
-                      (new, name, expected))
+                c.execute(
+                    self.t.sql(
+                        "INSERT INTO {p}webhook_tracking (name, position) "
+                        "VALUES (?, 0) ON CONFLICT DO NOTHING"
+                    ),
+                    (name,),
+                )
+            c.execute(
+                self.t.sql(
+                    "UPDATE {p}webhook_tracking SET position = ? "
+                    "WHERE name = ? AND position = ? RETURNING name"
+                ),
+                (new, name, expected),
+            )
             if not _rows(c):
                 return None
             if not events:
                 return 0
             tenants = sorted({e.tenant_id for e in events})
             marks = ", ".join("?" for _ in tenants)
-            c.execute(self.t.sql(f"SELECT * FROM {{p}}webhook_endpoints WHERE enabled = 1 "
-                                 f"AND tenant_id IN ({marks})"), tuple(tenants))
+            c.execute(
+                self.t.sql(
+                    f"SELECT * FROM {{p}}webhook_endpoints WHERE enabled = 1 "
+                    f"AND tenant_id IN ({marks})"
+                ),
+                tuple(tenants),
+            )
             endpoints = [_endpoint(r) for r in _rows(c)]
             made = 0
             for e in events:
-                c.execute(self.t.sql(
-                    "INSERT INTO {p}webhook_events (id, tenant_id, type, connection_id, "
-                    "occurred_at, notification_id, body) VALUES (?, ?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT DO NOTHING"),
-                    (e.id, e.tenant_id, e.type, e.connection_id, e.occurred_at,
-                     e.notification_id, e.body))
+                c.execute(
+                    self.t.sql(
+                        "INSERT INTO {p}webhook_events (id, tenant_id, type, connection_id, "
+                        "occurred_at, notification_id, body) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                        "ON CONFLICT DO NOTHING"
+                    ),
+                    (
+                        e.id,
+                        e.tenant_id,
+                        e.type,
+                        e.connection_id,
+                        e.occurred_at,
+                        e.notification_id,
+                        e.body,
+                    ),
+                )
                 for endpoint in endpoints:
                     # An endpoint gets events from its creation on, however far behind the
                     # outbox runs; older ones are what replay is for.
-                    if (endpoint.tenant_id == e.tenant_id and endpoint.subscribes_to(e.type)
-                            and e.occurred_at >= endpoint.created_at):
-                        c.execute(self.t.sql(_INSERT_DELIVERY + " ON CONFLICT DO NOTHING"),
-                                  (new_id(), e.tenant_id, endpoint.id, e.id, "event", at, at, at))
+                    if (
+                        endpoint.tenant_id == e.tenant_id
+                        and endpoint.subscribes_to(e.type)
+                        and e.occurred_at >= endpoint.created_at
+                    ):
+                        c.execute(
+                            self.t.sql(_INSERT_DELIVERY + " ON CONFLICT DO NOTHING"),
+                            (new_id(), e.tenant_id, endpoint.id, e.id, "event", at, at, at),
+                        )
                         made += 1
             return made
 
-    def events_between(self, tenant_id: str, start: str, end: str,
-                       limit: int) -> list[tuple[str, str]]:
+    def events_between(
+        self, tenant_id: str, start: str, end: str, limit: int
+    ) -> list[tuple[str, str]]:
         rows = self.t.query(
             "SELECT id, type FROM {p}webhook_events WHERE tenant_id = ? AND occurred_at >= ? "
-            "AND occurred_at < ? ORDER BY notification_id LIMIT ?", (tenant_id, start, end, limit))
+            "AND occurred_at < ? ORDER BY notification_id LIMIT ?",
+            (tenant_id, start, end, limit),
+        )
         return [(r["id"], r["type"]) for r in rows]
 
-    def add_deliveries(self, tenant_id: str, endpoint_id: str, event_ids: Sequence[str],
-                       origin: str, at: str, new_id: Any) -> list[str]:
+    def add_deliveries(
+        self,
+        tenant_id: str,
+        endpoint_id: str,
+        event_ids: Sequence[str],
+        origin: str,
+        at: str,
+        new_id: Any,
+    ) -> list[str]:
         """Deliveries asked for by a person (redelivery, replay): always new rows."""
         ids = [new_id() for _ in event_ids]
         with self.t.transaction(commit=True) as c:
             for delivery_id, event_id in zip(ids, event_ids, strict=True):
-                c.execute(self.t.sql(_INSERT_DELIVERY),
-                          (delivery_id, tenant_id, endpoint_id, event_id, origin, at, at, at))
+                c.execute(
+                    self.t.sql(_INSERT_DELIVERY),
+                    (delivery_id, tenant_id, endpoint_id, event_id, origin, at, at, at),
+                )
         return ids
 
     # --------------------------------------------------------------- deliveries
 
     def delivery(self, tenant_id: str, delivery_id: str) -> DeliveryRow | None:
-        rows = self.t.query(_SELECT_DELIVERY + "WHERE d.id = ? AND d.tenant_id = ?",
-                            (delivery_id, tenant_id))
+        rows = self.t.query(
+            _SELECT_DELIVERY + "WHERE d.id = ? AND d.tenant_id = ?", (delivery_id, tenant_id)
+        )
         return _delivery(rows[0]) if rows else None
 
-    def deliveries(self, endpoint_id: str, limit: int, starting_after: DeliveryRow | None = None,
-                   status: str | None = None) -> list[DeliveryRow]:
+    def deliveries(
+        self,
+        endpoint_id: str,
+        limit: int,
+        starting_after: DeliveryRow | None = None,
+        status: str | None = None,
+    ) -> list[DeliveryRow]:
         where, params = "d.endpoint_id = ?", [endpoint_id]
         if status is not None:
             where += " AND d.status = ?"
@@ -291,20 +370,33 @@ class WebhookTables:
         if starting_after is not None:
             where += " AND (d.created_at < ? OR (d.created_at = ? AND d.id < ?))"
             params += [starting_after.created_at, starting_after.created_at, starting_after.id]
-        rows = self.t.query(_SELECT_DELIVERY + f"WHERE {where} "
-                            "ORDER BY d.created_at DESC, d.id DESC LIMIT ?", (*params, limit))
+        rows = self.t.query(
+            _SELECT_DELIVERY + f"WHERE {where} ORDER BY d.created_at DESC, d.id DESC LIMIT ?",
+            (*params, limit),
+        )
         return [_delivery(r) for r in rows]
 
     def attempts(self, delivery_ids: Sequence[str]) -> list[AttemptRow]:
         if not delivery_ids:
             return []
         marks = ", ".join("?" for _ in delivery_ids)
-        rows = self.t.query(f"SELECT * FROM {{p}}webhook_attempts WHERE delivery_id IN "
-                            f"({marks}) ORDER BY attempted_at, id", tuple(delivery_ids))
+        rows = self.t.query(
+            f"SELECT * FROM {{p}}webhook_attempts WHERE delivery_id IN "
+            f"({marks}) ORDER BY attempted_at, id",
+            tuple(delivery_ids),
+        )
         return [AttemptRow(**{k: r[k] for k in AttemptRow.__dataclass_fields__}) for r in rows]
 
-    def claim(self, now: str, lease_until: str, token: str, *, limit: int, per_endpoint: int,
-              skip_endpoints: Sequence[str] = ()) -> list[Claimed]:
+    def claim(
+        self,
+        now: str,
+        lease_until: str,
+        token: str,
+        *,
+        limit: int,
+        per_endpoint: int,
+        skip_endpoints: Sequence[str] = (),
+    ) -> list[Claimed]:
         """Leases due deliveries of enabled endpoints, at most `per_endpoint` per endpoint,
         none of `skip_endpoints`; an expired lease (a worker that died) is claimable."""
         skip = ""
@@ -314,24 +406,44 @@ class WebhookTables:
             "WITH due AS (SELECT d.id, d.endpoint_id, d.next_attempt_at "
             "FROM {p}webhook_deliveries d JOIN {p}webhook_endpoints e ON e.id = d.endpoint_id "
             "WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND e.enabled = 1 "
-            "AND (d.lease_until IS NULL OR d.lease_until <= ?) " + skip
-            + "ORDER BY d.next_attempt_at LIMIT ?" + self._row_lock + "), "
+            "AND (d.lease_until IS NULL OR d.lease_until <= ?) "
+            + skip
+            + "ORDER BY d.next_attempt_at LIMIT ?"
+            + self._row_lock
+            + "), "
             "ranked AS (SELECT id, ROW_NUMBER() OVER "
             "(PARTITION BY endpoint_id ORDER BY next_attempt_at, id) AS n FROM due) "
             "UPDATE {p}webhook_deliveries SET lease_until = ?, lease_token = ? "
             "WHERE id IN (SELECT id FROM ranked WHERE n <= ?) RETURNING id",
-            (now, now, *skip_endpoints, limit, lease_until, token, per_endpoint))
+            (now, now, *skip_endpoints, limit, lease_until, token, per_endpoint),
+        )
         rows = self.t.query(
             "SELECT d.*, ev.type AS event_type, ev.body AS body, "
             + ", ".join(f"e.{c} AS ep_{c}" for c in _ENDPOINT_COLUMNS.split(", "))
             + " FROM {p}webhook_deliveries d JOIN {p}webhook_events ev ON ev.id = d.event_id "
             "JOIN {p}webhook_endpoints e ON e.id = d.endpoint_id WHERE d.lease_token = ?",
-            (token,))
-        return [Claimed(delivery=_delivery(r), endpoint=_endpoint(_prefixed(r, "ep_")),
-                        body=r["body"], lease_token=token) for r in rows]
+            (token,),
+        )
+        return [
+            Claimed(
+                delivery=_delivery(r),
+                endpoint=_endpoint(_prefixed(r, "ep_")),
+                body=r["body"],
+                lease_token=token,
+            )
+            for r in rows
+        ]
 
-    def finish(self, claimed: Claimed, attempt: AttemptRow, *, status: str,
-               next_attempt_at: str | None, endpoint_outcome: str, failing_cutoff: str) -> None:
+    def finish(
+        self,
+        claimed: Claimed,
+        attempt: AttemptRow,
+        *,
+        status: str,
+        next_attempt_at: str | None,
+        endpoint_outcome: str,
+        failing_cutoff: str,
+    ) -> None:
         """Records an attempt and its consequences in one transaction. The delivery is
         updated only while this worker's lease still holds (a stale worker's late result
         is logged as an attempt but does not move the delivery). `endpoint_outcome`:
@@ -339,43 +451,79 @@ class WebhookTables:
         it began before `failing_cutoff`), 'gone' disables the endpoint."""
         d = claimed.delivery
         with self.t.transaction(commit=True) as c:
-            c.execute(self.t.sql(
-                "UPDATE {p}webhook_deliveries SET status = ?, attempt_count = attempt_count + 1, "
-                "next_attempt_at = ?, lease_until = NULL, lease_token = NULL, "
-                "last_status_code = ?, updated_at = ? WHERE id = ? AND lease_token = ?"),
-                (status, next_attempt_at, attempt.status_code, attempt.attempted_at, d.id,
-                 claimed.lease_token))
+            c.execute(
+                self.t.sql(
+                    "UPDATE {p}webhook_deliveries SET status = ?, "
+                    "attempt_count = attempt_count + 1, "
+                    "next_attempt_at = ?, lease_until = NULL, lease_token = NULL, "
+                    "last_status_code = ?, updated_at = ? WHERE id = ? AND lease_token = ?"
+                ),
+                (
+                    status,
+                    next_attempt_at,
+                    attempt.status_code,
+                    attempt.attempted_at,
+                    d.id,
+                    claimed.lease_token,
+                ),
+            )
             c.execute(self.t.sql("SELECT id FROM {p}webhook_deliveries WHERE id = ?"), (d.id,))
             if not _rows(c):
                 return  # the endpoint was deleted while this attempt was in flight
-            c.execute(self.t.sql(
-                "INSERT INTO {p}webhook_attempts (id, delivery_id, attempted_at, status_code, "
-                "latency_ms, response_body, error) VALUES (?, ?, ?, ?, ?, ?, ?)"),
-                (attempt.id, d.id, attempt.attempted_at, attempt.status_code, attempt.latency_ms,
-                 attempt.response_body, attempt.error))
+            c.execute(
+                self.t.sql(
+                    "INSERT INTO {p}webhook_attempts (id, delivery_id, attempted_at, status_code, "
+                    "latency_ms, response_body, error) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                ),
+                (
+                    attempt.id,
+                    d.id,
+                    attempt.attempted_at,
+                    attempt.status_code,
+                    attempt.latency_ms,
+                    attempt.response_body,
+                    attempt.error,
+                ),
+            )
             at = attempt.attempted_at
             if endpoint_outcome == "ok":
-                c.execute(self.t.sql("UPDATE {p}webhook_endpoints SET failing_since = NULL "
-                                     "WHERE id = ? AND failing_since IS NOT NULL"),
-                          (d.endpoint_id,))
+                c.execute(
+                    self.t.sql(
+                        "UPDATE {p}webhook_endpoints SET failing_since = NULL "
+                        "WHERE id = ? AND failing_since IS NOT NULL"
+                    ),
+                    (d.endpoint_id,),
+                )
                 return
-            c.execute(self.t.sql("UPDATE {p}webhook_endpoints SET failing_since = "
-                                 "COALESCE(failing_since, ?) WHERE id = ?"), (at, d.endpoint_id))
-            reason, cutoff = ("gone", at) if endpoint_outcome == "gone" else (
-                "failing", failing_cutoff)
-            c.execute(self.t.sql(
-                "UPDATE {p}webhook_endpoints SET enabled = 0, disabled_reason = ?, updated_at = ? "
-                "WHERE id = ? AND enabled = 1 AND failing_since <= ?"),
-                (reason, at, d.endpoint_id, cutoff))
+            c.execute(
+                self.t.sql(
+                    "UPDATE {p}webhook_endpoints SET failing_since = "
+                    "COALESCE(failing_since, ?) WHERE id = ?"
+                ),
+                (at, d.endpoint_id),
+            )
+            reason, cutoff = (
+                ("gone", at) if endpoint_outcome == "gone" else ("failing", failing_cutoff)
+            )
+            c.execute(
+                self.t.sql(
+                    "UPDATE {p}webhook_endpoints SET enabled = 0, disabled_reason = ?, "
+                    "updated_at = ? "
+                    "WHERE id = ? AND enabled = 1 AND failing_since <= ?"
+                ),
+                (reason, at, d.endpoint_id, cutoff),
+            )
 
 
 _INSERT_DELIVERY = (
     "INSERT INTO {p}webhook_deliveries (id, tenant_id, endpoint_id, event_id, origin, status, "
     "attempt_count, next_attempt_at, created_at, updated_at) "
-    "VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)")
+    "VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)"
+)
 _SELECT_DELIVERY = (
     "SELECT d.*, ev.type AS event_type FROM {p}webhook_deliveries d "
-    "JOIN {p}webhook_events ev ON ev.id = d.event_id ")
+    "JOIN {p}webhook_events ev ON ev.id = d.event_id "
+)
 
 
 def _rows(cursor: Any) -> list[Any]:
@@ -384,9 +532,21 @@ def _rows(cursor: Any) -> list[Any]:
 
 
 def _endpoint_values(e: EndpointRow) -> tuple[Any, ...]:
-    return (e.id, e.tenant_id, e.url, e.description, " ".join(e.event_types), int(e.enabled),
-            e.disabled_reason, e.secret_encrypted, e.previous_secret_encrypted,
-            e.previous_secret_expires_at, e.failing_since, e.created_at, e.updated_at)
+    return (
+        e.id,
+        e.tenant_id,
+        e.url,
+        e.description,
+        " ".join(e.event_types),
+        int(e.enabled),
+        e.disabled_reason,
+        e.secret_encrypted,
+        e.previous_secret_encrypted,
+        e.previous_secret_expires_at,
+        e.failing_since,
+        e.created_at,
+        e.updated_at,
+    )
 
 
 def _endpoint(row: Any) -> EndpointRow:
@@ -398,7 +558,7 @@ def _endpoint(row: Any) -> EndpointRow:
 
 def _prefixed(row: Any, prefix: str) -> dict[str, Any]:
     # sqlite3.Row iterates over values, so its keys must be asked for.
-    return {k[len(prefix):]: row[k] for k in row.keys() if k.startswith(prefix)}  # noqa: SIM118
+    return {k[len(prefix) :]: row[k] for k in row.keys() if k.startswith(prefix)}
 
 
 def _delivery(row: Any) -> DeliveryRow:

@@ -33,13 +33,19 @@ def canonical(name: str, originator_id: UUID, version: int, fields: dict[str, An
     """The bytes a hash commits to: stable across storage round trips."""
     meta = {k: v for k, v in fields.get("meta", {}).items() if k != "hash"}
     content = {k: v for k, v in fields.items() if k != "meta"}
-    document = {"event": name, "connection": str(originator_id), "version": version,
-                "meta": meta, "fields": content}
+    document = {
+        "event": name,
+        "connection": str(originator_id),
+        "version": version,
+        "meta": meta,
+        "fields": content,
+    }
     return json.dumps(_plain(document), sort_keys=True, separators=(",", ":")).encode()
 
 
-def seal(name: str, originator_id: UUID, version: int, prev: str,
-         fields: dict[str, Any]) -> dict[str, Any]:
+def seal(
+    name: str, originator_id: UUID, version: int, prev: str, fields: dict[str, Any]
+) -> dict[str, Any]:
     """The event's meta with `prev` and its own `hash` added."""
     meta = {**fields["meta"], "prev": prev}
     digest = hashlib.sha256(

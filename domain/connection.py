@@ -44,8 +44,12 @@ class Durations:
 
 def error_of(code: str, detail: str | None = None, **extra: Any) -> dict[str, Any]:
     """A `last_error` value: the catalogue code, its title, and what happened this time."""
-    return {"code": code, "title": entry(code).title, "detail": detail or entry(code).message,
-            **extra}
+    return {
+        "code": code,
+        "title": entry(code).title,
+        "detail": detail or entry(code).message,
+        **extra,
+    }
 
 
 class Connection(Aggregate):
@@ -59,15 +63,15 @@ class Connection(Aggregate):
 
     # Every event is sealed into the connection's hash chain as it is triggered.
     @classmethod
-    def _create(cls, event_class: Any, *, id: Any = None, **kwargs: Any) -> Any:  # noqa: A002
-        id = id or cls.create_id()  # noqa: A001
-        kwargs["meta"] = seal(event_class.__qualname__, id, cls.INITIAL_VERSION, GENESIS,
-                              kwargs)
+    def _create(cls, event_class: Any, *, id: Any = None, **kwargs: Any) -> Any:
+        id = id or cls.create_id()
+        kwargs["meta"] = seal(event_class.__qualname__, id, cls.INITIAL_VERSION, GENESIS, kwargs)
         return super()._create(event_class, id=id, **kwargs)
 
     def trigger_event(self, event_class: Any, **kwargs: Any) -> None:
-        kwargs["meta"] = seal(event_class.__qualname__, self.id, self.version + 1,
-                              self.chain_head, kwargs)
+        kwargs["meta"] = seal(
+            event_class.__qualname__, self.id, self.version + 1, self.chain_head, kwargs
+        )
         super().trigger_event(event_class, **kwargs)
 
     class Invited(Event, Aggregate.Created):
@@ -268,8 +272,10 @@ class Connection(Aggregate):
                 lc.INVITED,
                 lc.OWNER_PENDING,
             ):
-                raise ApiAuthorizationRequired(entry("API_AUTHORIZATION_REQUIRED").message,
-                                               allowed_actions=self.allowed_actions)
+                raise ApiAuthorizationRequired(
+                    entry("API_AUTHORIZATION_REQUIRED").message,
+                    allowed_actions=self.allowed_actions,
+                )
             raise InvalidTransition(trigger, self.state, self.allowed_actions)
         if blocked:
             reason = "; ".join(lc.GUARD_EXPLANATIONS[g] for g in blocked)
@@ -279,8 +285,9 @@ class Connection(Aggregate):
 
     def resend_invitation(self, ctx: Context, durations: Durations = Durations()) -> None:
         self._check("resend_invitation")
-        self._invitation_resent(invitation_expires_at=ctx.at + durations.invitation_ttl,
-                                **_stamp(ctx))
+        self._invitation_resent(
+            invitation_expires_at=ctx.at + durations.invitation_ttl, **_stamp(ctx)
+        )
 
     @event(InvitationResent)
     def _invitation_resent(
@@ -364,7 +371,12 @@ class Connection(Aggregate):
 
     @event(SellerCentralUserInvited)
     def _sc_user_invited(
-        self, email: str, required_permissions: dict[str, str], expires_at: datetime, meta: Meta, timestamp: datetime
+        self,
+        email: str,
+        required_permissions: dict[str, str],
+        expires_at: datetime,
+        meta: Meta,
+        timestamp: datetime,
     ) -> None:
         self.state = lc.SC_USER_INVITED
         self.seller_central = {
@@ -384,8 +396,9 @@ class Connection(Aggregate):
             detail = "These permission categories differ from what is required: " + ", ".join(
                 sorted(differences)
             )
-            error = error_of("SELLER_CENTRAL_PERMISSIONS_INCORRECT", detail,
-                             differences=differences)
+            error = error_of(
+                "SELLER_CENTRAL_PERMISSIONS_INCORRECT", detail, differences=differences
+            )
             self._sc_permissions_rejected(permissions=permissions, error=error, **_stamp(ctx))
             return False
         self._sc_permissions_verified(permissions=permissions, **_stamp(ctx))
@@ -394,8 +407,7 @@ class Connection(Aggregate):
     @event(SellerCentralPermissionsVerified)
     def _sc_permissions_verified(
         self,
-        permissions: dict[str,
-        str],
+        permissions: dict[str, str],
         meta: Meta,
         timestamp: datetime,
     ) -> None:
@@ -417,8 +429,7 @@ class Connection(Aggregate):
     @event(SellerCentralAuthorizationFailed)
     def _sc_authorization_failed(
         self,
-        error: dict[str,
-        Any],
+        error: dict[str, Any],
         meta: Meta,
         timestamp: datetime,
     ) -> None:
@@ -461,8 +472,9 @@ class Connection(Aggregate):
         self, ctx: Context, profile_id: str, refresh_token_encrypted: str
     ) -> None:
         self._check("complete_advertising_authorization")
-        self._ads_connected(profile_id=profile_id,
-                            refresh_token_encrypted=refresh_token_encrypted, **_stamp(ctx))
+        self._ads_connected(
+            profile_id=profile_id, refresh_token_encrypted=refresh_token_encrypted, **_stamp(ctx)
+        )
 
     @event(AdvertisingConnected)
     def _ads_connected(
@@ -500,8 +512,9 @@ class Connection(Aggregate):
         self.state = lc.ACTIVE
         self.last_error = None
 
-    def mark_reauth_due(self, ctx: Context, code: str | None = None,
-                        detail: str | None = None) -> None:
+    def mark_reauth_due(
+        self, ctx: Context, code: str | None = None, detail: str | None = None
+    ) -> None:
         self._check("mark_reauth_due")
         self._reauth_due(error=error_of(code, detail) if code else None, **_stamp(ctx))
 
@@ -567,7 +580,11 @@ class Connection(Aggregate):
 
     @event(Reauthorized)
     def _reauthorized(
-        self, refresh_token_encrypted: str, reauth_due_at: datetime, lapses_at: datetime, meta: Meta,
+        self,
+        refresh_token_encrypted: str,
+        reauth_due_at: datetime,
+        lapses_at: datetime,
+        meta: Meta,
         timestamp: datetime,
     ) -> None:
         self.state = lc.ACTIVE
@@ -598,15 +615,15 @@ class Connection(Aggregate):
 
     def expire_invitation(self, ctx: Context) -> None:
         self._check("expire_invitation")
-        self._disconnected(reason="invitation_expired", error=error_of("INVITATION_EXPIRED"),
-                           **_stamp(ctx))
+        self._disconnected(
+            reason="invitation_expired", error=error_of("INVITATION_EXPIRED"), **_stamp(ctx)
+        )
 
     @event(Disconnected)
     def _disconnected(
         self,
         reason: str,
-        error: dict[str,
-        Any] | None,
+        error: dict[str, Any] | None,
         meta: Meta,
         timestamp: datetime,
     ) -> None:
@@ -631,8 +648,7 @@ class Connection(Aggregate):
 
 
 def _stamp(ctx: Context) -> dict[str, Any]:
-    meta = {"actor": ctx.actor, "request_id": ctx.request_id,
-            "correlation_id": ctx.correlation_id}
+    meta = {"actor": ctx.actor, "request_id": ctx.request_id, "correlation_id": ctx.correlation_id}
     return {"meta": meta, "timestamp": ctx.at}
 
 

@@ -21,26 +21,45 @@ def _candidates(c: Any) -> list[tuple[datetime, str, dict[str, Any]]]:
     if c.state == lc.INVITED and c.invitation_expires_at:
         found.append((c.invitation_expires_at, "expire_invitation", {}))
     if c.state == lc.OWNER_PENDING and c.authorization:
-        found.append((c.authorization["expires_at"], "fail_authorization",
-                      {"code": "AUTHORIZATION_EXPIRED",
-                       "detail": "The owner did not finish the Amazon consent within its window."}))
+        found.append(
+            (
+                c.authorization["expires_at"],
+                "fail_authorization",
+                {
+                    "code": "AUTHORIZATION_EXPIRED",
+                    "detail": "The owner did not finish the Amazon consent within its window.",
+                },
+            )
+        )
     if c.state == lc.SC_USER_INVITED and c.seller_central:
         found.append((c.seller_central["invite_expires_at"], "expire_seller_central_invite", {}))
     if c.state == lc.ACTIVE and c.reauth_due_at:
         found.append((c.reauth_due_at, "mark_reauth_due", {}))
     if c.state == lc.REAUTH_DUE and c.lapses_at:
         if c.authorization:
-            found.append((c.authorization["expires_at"], "fail_reauthorization",
-                          {"code": "AUTHORIZATION_EXPIRED",
-                           "detail": "The owner did not finish the re-authorization in time."}))
+            found.append(
+                (
+                    c.authorization["expires_at"],
+                    "fail_reauthorization",
+                    {
+                        "code": "AUTHORIZATION_EXPIRED",
+                        "detail": "The owner did not finish the re-authorization in time.",
+                    },
+                )
+            )
         lapsed = c.last_error and c.last_error.get("code") == "REAUTHORIZATION_REQUIRED"
         if not lapsed:
             # Once lapsed, reminders that were never sent (a run skipped their days) would
             # only say "will lapse" about a connection that already has.
             for days in REMINDER_DAYS:
                 if days not in c.reminders_sent:
-                    found.append((c.lapses_at - timedelta(days=days), "remind_reauthorization",
-                                  {"days_left": days}))
+                    found.append(
+                        (
+                            c.lapses_at - timedelta(days=days),
+                            "remind_reauthorization",
+                            {"days_left": days},
+                        )
+                    )
             found.append((c.lapses_at, "lapse", {}))
     return found
 

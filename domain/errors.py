@@ -76,7 +76,7 @@ def permission_differences(granted: dict[str, str]) -> dict[str, dict[str, str]]
 
 _SC_MATRIX_STEP = (
     'Set every permission category to "View & Edit" (or "View" where "View & Edit" is not '
-    'offered), except Settings > Agreements/Amendments and Settings > User Permissions, '
+    "offered), except Settings > Agreements/Amendments and Settings > User Permissions, "
     'which must be "None".'
 )
 
@@ -173,8 +173,7 @@ _SELLER_FACING_ENTRIES: tuple[CatalogueEntry, ...] = (
         ),
         remediation=(
             "Wait for Amazon to finish its review; there is nothing to change on your side.",
-            "Watch Seller Central notifications and your e-mail in case Amazon asks for "
-            "anything.",
+            "Watch Seller Central notifications and your e-mail in case Amazon asks for anything.",
             "When Amazon has completed the review, open the connection link again.",
         ),
         who_acts="amazon",
@@ -205,8 +204,7 @@ _SELLER_FACING_ENTRIES: tuple[CatalogueEntry, ...] = (
         ),
         remediation=(
             "Check the region and marketplaces named in the connection request.",
-            "Sign in with the Seller Central login of the account that sells in that "
-            "marketplace.",
+            "Sign in with the Seller Central login of the account that sells in that marketplace.",
             "If the request names the wrong region or marketplace, ask whoever invited you "
             "to send a new invitation with the right ones.",
             "If your account should sell there, check its marketplace registration in Seller "
@@ -282,8 +280,7 @@ _SELLER_FACING_ENTRIES: tuple[CatalogueEntry, ...] = (
         ),
         remediation=(
             "Look for the existing connection for this Amazon account and keep using it.",
-            "If it must be replaced, disconnect the existing connection first, then connect "
-            "again.",
+            "If it must be replaced, disconnect the existing connection first, then connect again.",
             "If you cannot find it, contact support to locate it.",
         ),
         who_acts="integrator",
@@ -417,8 +414,7 @@ _SELLER_FACING_ENTRIES: tuple[CatalogueEntry, ...] = (
         remediation=(
             "Connect a different account: start the advertising connection again and sign in "
             "with the Amazon login that manages advertising for this seller account.",
-            'Make sure that login has "View and Edit" advertising permissions in Seller '
-            "Central.",
+            'Make sure that login has "View and Edit" advertising permissions in Seller Central.',
             "If the permissions are already right and you are an agency, ask the account "
             "owner to remove your users and add them back; this makes Amazon refresh them.",
             "If it still fails, contact support.",

@@ -28,16 +28,18 @@ _STEPS: dict[str, list[str]] = {
         "its permissions exactly as listed in required_permissions.",
         "Then the integrator confirms the permissions (confirm_seller_central_user).",
     ],
-    lc.PERMISSIONS_VERIFIED: ["The Seller Central user is ready; the service activates the "
-                              "connection."],
+    lc.PERMISSIONS_VERIFIED: [
+        "The Seller Central user is ready; the service activates the connection."
+    ],
     lc.ACTIVE: ["Nothing to do: the account is fully connected."],
     lc.REAUTH_DUE: [
         "Amazon asks sellers to re-confirm a developer's access every 12 months.",
         "The primary owner clicks 'Reconnect Selling Partner API' (start_reauthorization), "
         "signs in to Amazon with the same seller account and approves again.",
     ],
-    lc.DISCONNECTED: ["This connection has ended. Create a new connection to connect the "
-                      "account again."],
+    lc.DISCONNECTED: [
+        "This connection has ended. Create a new connection to connect the account again."
+    ],
 }
 
 
@@ -51,8 +53,10 @@ def next_steps(connection: Any) -> list[str]:
             )
         else:
             steps.append("No Seller Central user is required: activate the connection.")
-    if connection.requires_advertising and connection.advertising != "connected" and (
-        connection.state not in (lc.INVITED, lc.OWNER_PENDING, lc.DISCONNECTED)
+    if (
+        connection.requires_advertising
+        and connection.advertising != "connected"
+        and (connection.state not in (lc.INVITED, lc.OWNER_PENDING, lc.DISCONNECTED))
     ):
         steps.append(
             "Connect Amazon Ads: the owner signs in to Amazon Ads with an account that has "

@@ -46,9 +46,14 @@ class ApiKeys:
             raise ValueError("tenant must not be empty")
         secret = new_token("sk_", 32)
         record = ApiKeyRecord(
-            id=f"key_{uuid4().hex[:16]}", tenant_id=tenant_id, name=name or "default",
-            scopes=tuple(dict.fromkeys(scopes)), created_at=iso(self.clock.now()) or "",
-            last_used_at=None, revoked_at=None)
+            id=f"key_{uuid4().hex[:16]}",
+            tenant_id=tenant_id,
+            name=name or "default",
+            scopes=tuple(dict.fromkeys(scopes)),
+            created_at=iso(self.clock.now()) or "",
+            last_used_at=None,
+            revoked_at=None,
+        )
         self.tables.insert_api_key(record, hash_api_key(secret))
         return IssuedKey(record, secret)
 
@@ -78,8 +83,9 @@ class RateLimiter:
     """A token bucket per API key, in this process: a key may spend `burst` requests at
     once and gets `per_second` back each second. `per_second` 0 turns the limit off."""
 
-    def __init__(self, per_second: float, burst: int,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, per_second: float, burst: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.per_second = per_second
         self.burst = max(1, burst)
         self.clock = clock

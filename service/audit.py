@@ -32,15 +32,21 @@ class ChainReport:
         return not self.broken
 
     def as_dict(self) -> dict[str, Any]:
-        return {"object": "audit", "connection_id": self.connection_id, "ok": self.ok,
-                "versions": self.versions, "head": self.head,
-                "first_broken_version": self.broken[0]["version"] if self.broken else None,
-                "broken": self.broken}
+        return {
+            "object": "audit",
+            "connection_id": self.connection_id,
+            "ok": self.ok,
+            "versions": self.versions,
+            "head": self.head,
+            "first_broken_version": self.broken[0]["version"] if self.broken else None,
+            "broken": self.broken,
+        }
 
 
 class Audit:
-    def __init__(self, app: ConnectionsApp, view: ConnectionsViewTables,
-                 projection: ConnectionsProjection) -> None:
+    def __init__(
+        self, app: ConnectionsApp, view: ConnectionsViewTables, projection: ConnectionsProjection
+    ) -> None:
         self.app = app
         self.view = view
         self.projection = projection
@@ -54,18 +60,24 @@ class Audit:
             report.versions = version
             try:
                 name, fields = self._as_recorded(stored)
-            except Exception as exc:  # noqa: BLE001 - undecodable bytes are a broken link
-                report.broken.append({"version": version,
-                                      "reason": f"event cannot be decoded ({type(exc).__name__})"})
+            except Exception as exc:
+                report.broken.append(
+                    {
+                        "version": version,
+                        "reason": f"event cannot be decoded ({type(exc).__name__})",
+                    }
+                )
                 prev = "?"
                 continue
             meta = fields.get("meta") or {}
             if meta.get("prev") != prev:
-                report.broken.append({"version": version,
-                                      "reason": "does not follow the previous event's hash"})
+                report.broken.append(
+                    {"version": version, "reason": "does not follow the previous event's hash"}
+                )
             elif recompute(name, stored.originator_id, version, fields) != meta.get("hash"):
-                report.broken.append({"version": version,
-                                      "reason": "content does not match its hash"})
+                report.broken.append(
+                    {"version": version, "reason": "content does not match its hash"}
+                )
             prev = meta.get("hash", "?")
         report.head = prev
         return report
@@ -93,30 +105,68 @@ class Audit:
     def heads(self) -> Iterator[dict[str, Any]]:
         """Each connection's latest version and hash, for anchoring in another system."""
         for report in self.verify_all():
-            yield {"connection_id": report.connection_id, "version": report.versions,
-                   "head": report.head, "ok": report.ok}
+            yield {
+                "connection_id": report.connection_id,
+                "version": report.versions,
+                "head": report.head,
+                "ok": report.ok,
+            }
 
-    def export(self, tenant_id: str, *, occurred_from: str | None, occurred_to: str | None,
-               fmt: str, page: int = 500) -> Iterator[str]:
+    def export(
+        self,
+        tenant_id: str,
+        *,
+        occurred_from: str | None,
+        occurred_to: str | None,
+        fmt: str,
+        page: int = 500,
+    ) -> Iterator[str]:
         """Streams the tenant's events in commit order, one line per event."""
         self.projection.catch_up()
         if fmt == "csv":
-            yield _csv_line(["position", "id", "connection_id", "version", "type",
-                             "occurred_at", "actor", "request_id", "data"])
+            yield _csv_line(
+                [
+                    "position",
+                    "id",
+                    "connection_id",
+                    "version",
+                    "type",
+                    "occurred_at",
+                    "actor",
+                    "request_id",
+                    "data",
+                ]
+            )
         after = 0
         while True:
-            rows = self.view.events(tenant_id, after=after, limit=page,
-                                    occurred_from=occurred_from, occurred_to=occurred_to)
+            rows = self.view.events(
+                tenant_id,
+                after=after,
+                limit=page,
+                occurred_from=occurred_from,
+                occurred_to=occurred_to,
+            )
             for row in rows:
                 event = json.loads(row.document)
                 if fmt == "csv":
-                    yield _csv_line([row.position, event["id"], event["connection_id"],
-                                     event["version"], event["type"], event["occurred_at"],
-                                     event["actor"], event["request_id"] or "",
-                                     json.dumps(event["data"], separators=(",", ":"))])
+                    yield _csv_line(
+                        [
+                            row.position,
+                            event["id"],
+                            event["connection_id"],
+                            event["version"],
+                            event["type"],
+                            event["occurred_at"],
+                            event["actor"],
+                            event["request_id"] or "",
+                            json.dumps(event["data"], separators=(",", ":")),
+                        ]
+                    )
                 else:
-                    yield json.dumps({"position": row.position, **event},
-                                     separators=(",", ":")) + "\n"
+                    yield (
+                        json.dumps({"position": row.position, **event}, separators=(",", ":"))
+                        + "\n"
+                    )
             if len(rows) < page:
                 return
             after = rows[-1].position

@@ -27,8 +27,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="connections",
-                                     description="Amazon account connection service")
+    parser = argparse.ArgumentParser(
+        prog="connections", description="Amazon account connection service"
+    )
     sub = parser.add_subparsers(required=True, metavar="command")
 
     serve = sub.add_parser("serve", help="serve the REST API (and, by default, the worker)")
@@ -41,17 +42,20 @@ def _parser() -> argparse.ArgumentParser:
     worker.set_defaults(run=_worker)
 
     deadlines = sub.add_parser("deadlines", help="lifecycle timers").add_subparsers(
-        required=True, metavar="action")
+        required=True, metavar="action"
+    )
     due = deadlines.add_parser("run", help="fire everything due by --now, once, and exit")
     due.add_argument("--now", required=True, help="RFC 3339 instant, e.g. 2026-01-31T00:00:00Z")
     due.set_defaults(run=_deadlines_run)
 
-    keys = sub.add_parser("api-keys", help="manage API keys").add_subparsers(required=True,
-                                                                            metavar="action")
+    keys = sub.add_parser("api-keys", help="manage API keys").add_subparsers(
+        required=True, metavar="action"
+    )
     create = keys.add_parser("create", help="create a key; prints the key alone on stdout")
     create.add_argument("--tenant", required=True)
-    create.add_argument("--scope", action="append", required=True, dest="scopes",
-                        help="repeat for several scopes")
+    create.add_argument(
+        "--scope", action="append", required=True, dest="scopes", help="repeat for several scopes"
+    )
     create.add_argument("--name", default="")
     create.set_defaults(run=_create_key)
     revoke = keys.add_parser("revoke", help="revoke a key by its id")
@@ -62,9 +66,11 @@ def _parser() -> argparse.ArgumentParser:
     listing.set_defaults(run=_list_keys)
 
     tenants = sub.add_parser("tenants", help="per-tenant settings").add_subparsers(
-        required=True, metavar="action")
-    allow = tenants.add_parser("allow-origin",
-                               help="let connections' return_url send owners back to ORIGIN")
+        required=True, metavar="action"
+    )
+    allow = tenants.add_parser(
+        "allow-origin", help="let connections' return_url send owners back to ORIGIN"
+    )
     allow.add_argument("--tenant", required=True)
     allow.add_argument("origin", help="scheme://host[:port], e.g. https://app.example")
     allow.set_defaults(run=_allow_origin)
@@ -77,12 +83,14 @@ def _parser() -> argparse.ArgumentParser:
     origins.set_defaults(run=_list_origins)
 
     projections = sub.add_parser("projections", help="read models").add_subparsers(
-        required=True, metavar="action")
+        required=True, metavar="action"
+    )
     rebuild = projections.add_parser("rebuild", help="rebuild every read model from the log")
     rebuild.set_defaults(run=_rebuild)
 
     audit = sub.add_parser("audit", help="tamper evidence and exports").add_subparsers(
-        required=True, metavar="action")
+        required=True, metavar="action"
+    )
     verify = audit.add_parser("verify", help="recompute hash chains; non-zero if any is broken")
     verify.add_argument("--connection", help="one connection id (default: all)")
     verify.set_defaults(run=_audit_verify)
@@ -122,8 +130,15 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env()  # fail fast, with one clear line
     log_start(settings, "serve", host=args.host, port=args.port, workers=args.workers)
-    uvicorn.run("service.asgi:create", factory=True, host=args.host, port=args.port,
-                workers=args.workers, timeout_graceful_shutdown=15, access_log=False)
+    uvicorn.run(
+        "service.asgi:create",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        timeout_graceful_shutdown=15,
+        access_log=False,
+    )
     return 0
 
 
@@ -156,8 +171,11 @@ def _create_key(args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(f"created {issued.record.id} for tenant {issued.record.tenant_id} "
-          f"({' '.join(issued.record.scopes)})", file=sys.stderr)
+    print(
+        f"created {issued.record.id} for tenant {issued.record.tenant_id} "
+        f"({' '.join(issued.record.scopes)})",
+        file=sys.stderr,
+    )
     print(issued.secret)
     return 0
 
@@ -172,9 +190,19 @@ def _revoke_key(args: argparse.Namespace) -> int:
 
 def _list_keys(args: argparse.Namespace) -> int:
     for record in _services().tables.api_keys(args.tenant):
-        print(json.dumps({"id": record.id, "tenant": record.tenant_id, "name": record.name,
-                          "scopes": list(record.scopes), "created_at": record.created_at,
-                          "last_used_at": record.last_used_at, "revoked_at": record.revoked_at}))
+        print(
+            json.dumps(
+                {
+                    "id": record.id,
+                    "tenant": record.tenant_id,
+                    "name": record.name,
+                    "scopes": list(record.scopes),
+                    "created_at": record.created_at,
+                    "last_used_at": record.last_used_at,
+                    "revoked_at": record.revoked_at,
+                }
+            )
+        )
     return 0
 
 
@@ -187,8 +215,10 @@ def _origin(raw: str) -> str | None:
     origin = origin_of(raw)
     parts = urlsplit(raw)
     if origin is None or parts.path not in ("", "/") or parts.query or parts.fragment:
-        print(f"error: {raw!r} is not an origin; give scheme://host[:port], "
-              "e.g. https://app.example", file=sys.stderr)
+        print(
+            f"error: {raw!r} is not an origin; give scheme://host[:port], e.g. https://app.example",
+            file=sys.stderr,
+        )
         return None
     return origin
 
@@ -201,8 +231,10 @@ def _allow_origin(args: argparse.Namespace) -> int:
         return 2
     services = _services()
     added = services.tables.allow_origin(args.tenant, origin, iso(services.clock.now()) or "")
-    print(f"{'allowed' if added else 'already allowed'} {origin} for tenant {args.tenant}",
-          file=sys.stderr)
+    print(
+        f"{'allowed' if added else 'already allowed'} {origin} for tenant {args.tenant}",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -232,22 +264,24 @@ def _rebuild(args: argparse.Namespace) -> int:
         print(f"\rrebuilding [{bar:<30}] {position}/{latest} events", end="", file=sys.stderr)
 
     applied = services.projection.rebuild(progress=progress)
-    print(f"\nrebuilt connections_view and events_index from {applied} events",
-          file=sys.stderr)
+    print(f"\nrebuilt connections_view and events_index from {applied} events", file=sys.stderr)
     return 0
 
 
 def _audit_verify(args: argparse.Namespace) -> int:
     services = _services()
-    reports = ([services.audit.verify(args.connection)] if args.connection
-               else services.audit.verify_all())
+    reports = (
+        [services.audit.verify(args.connection)] if args.connection else services.audit.verify_all()
+    )
     checked = broken = 0
     for report in reports:
         checked += 1
         for link in report.broken[:1]:
             broken += 1
-            print(f"BROKEN connection {report.connection_id} at version {link['version']}: "
-                  f"{link['reason']}")
+            print(
+                f"BROKEN connection {report.connection_id} at version {link['version']}: "
+                f"{link['reason']}"
+            )
     print(f"verified {checked} connection(s): {broken} broken", file=sys.stderr)
     return 1 if broken else 0
 
@@ -276,8 +310,11 @@ def openapi_document() -> dict:
     from service.api.app import create_app
     from service.container import build
 
-    services = build(Settings.from_env({"DATABASE_URL": "sqlite:///:memory:", "SANDBOX": "1",
-                                        "SECRET_KEY": "x" * 32}))
+    services = build(
+        Settings.from_env(
+            {"DATABASE_URL": "sqlite:///:memory:", "SANDBOX": "1", "SECRET_KEY": "x" * 32}
+        )
+    )
     try:
         return create_app(services).openapi_schema.to_schema()
     finally:

@@ -55,8 +55,9 @@ class ConnectionService:
         self.consent = consent  # builds consent URLs with signed state (service.oauth)
         self.durations = durations
         self.seller_central_user_email = seller_central_user_email
-        self._actions: dict[str, Callable[[Connection, Context, dict[str, Any]],
-                                          dict[str, Any]]] = {
+        self._actions: dict[
+            str, Callable[[Connection, Context, dict[str, Any]], dict[str, Any]]
+        ] = {
             "resend_invitation": self._resend_invitation,
             "start_authorization": self._start_authorization,
             "invite_seller_central_user": self._invite_seller_central_user,
@@ -65,15 +66,20 @@ class ConnectionService:
             "start_advertising_authorization": self._start_advertising_authorization,
             "activate": lambda c, ctx, body: c.activate(ctx) or {},
             "start_reauthorization": self._start_reauthorization,
-            "disconnect": lambda c, ctx, body: c.disconnect(ctx, body.get("reason") or
-                                                            "requested") or {},
+            "disconnect": lambda c, ctx, body: (
+                c.disconnect(ctx, body.get("reason") or "requested") or {}
+            ),
         }
 
     # ------------------------------------------------------------------ plumbing
 
     def context(self, caller: Caller) -> Context:
-        return Context(actor=caller.actor, at=self.clock.now(), request_id=caller.request_id,
-                       correlation_id=caller.correlation_id or caller.request_id)
+        return Context(
+            actor=caller.actor,
+            at=self.clock.now(),
+            request_id=caller.request_id,
+            correlation_id=caller.correlation_id or caller.request_id,
+        )
 
     def save(self, aggregate: Connection) -> None:
         # One commit per command: read models follow the log (worker, and readers below).
@@ -88,18 +94,28 @@ class ConnectionService:
     # ------------------------------------------------------------------ commands
 
     def create(self, caller: Caller, **spec: Any) -> Connection:
-        connection = Connection.invite(self.context(caller), tenant_id=caller.tenant_id,
-                                       durations=self.durations, **spec)
+        connection = Connection.invite(
+            self.context(caller), tenant_id=caller.tenant_id, durations=self.durations, **spec
+        )
         self.save(connection)
         return connection
 
-    def act(self, caller: Caller, connection_id: str, action: str, body: dict[str, Any],
-            expected_version: int | None = None) -> ActionResult:
+    def act(
+        self,
+        caller: Caller,
+        connection_id: str,
+        action: str,
+        body: dict[str, Any],
+        expected_version: int | None = None,
+    ) -> ActionResult:
         connection = self.app.load(caller.tenant_id, connection_id)
         if expected_version is not None and expected_version != connection.version:
             raise VersionConflict(
                 f"If-Match expected version {expected_version}, but the connection is at "
-                f"version {connection.version}.", status=412, current_version=connection.version)
+                f"version {connection.version}.",
+                status=412,
+                current_version=connection.version,
+            )
         extras = self._actions[action](connection, self.context(caller), body)
         self.save(connection)
         return ActionResult(connection, extras)
@@ -111,32 +127,39 @@ class ConnectionService:
     def _start_authorization(self, c: Connection, ctx: Context, body: dict) -> dict:
         attempt, expires_at = self._attempt(ctx)
         c.start_authorization(ctx, attempt, expires_at)
-        return {"consent_url": self.consent.spapi_url(c, attempt, expires_at),
-                "expires_at": expires_at}
+        return {
+            "consent_url": self.consent.spapi_url(c, attempt, expires_at),
+            "expires_at": expires_at,
+        }
 
     def _start_reauthorization(self, c: Connection, ctx: Context, body: dict) -> dict:
         attempt, expires_at = self._attempt(ctx)
         c.start_reauthorization(ctx, attempt, expires_at)
-        return {"consent_url": self.consent.spapi_url(c, attempt, expires_at),
-                "expires_at": expires_at}
+        return {
+            "consent_url": self.consent.spapi_url(c, attempt, expires_at),
+            "expires_at": expires_at,
+        }
 
     def _start_advertising_authorization(self, c: Connection, ctx: Context, body: dict) -> dict:
         attempt, expires_at = self._attempt(ctx)
         c.start_advertising_authorization(ctx, attempt, expires_at)
-        return {"consent_url": self.consent.ads_url(c, attempt, expires_at),
-                "expires_at": expires_at}
+        return {
+            "consent_url": self.consent.ads_url(c, attempt, expires_at),
+            "expires_at": expires_at,
+        }
 
     def _invite_seller_central_user(self, c: Connection, ctx: Context, body: dict) -> dict:
         c.invite_seller_central_user(ctx, self.seller_central_user_email, self.durations)
-        return {"seller_central_user_email": self.seller_central_user_email,
-                "required_permissions": c.seller_central["required_permissions"]}
+        return {
+            "seller_central_user_email": self.seller_central_user_email,
+            "required_permissions": c.seller_central["required_permissions"],
+        }
 
     def _confirm_seller_central_user(self, c: Connection, ctx: Context, body: dict) -> dict:
         verified = c.confirm_seller_central_user(ctx, dict(body["permissions"]))
         return {"permissions_verified": verified}
 
-    def _fail_seller_central_authorization(self, c: Connection, ctx: Context,
-                                           body: dict) -> dict:
+    def _fail_seller_central_authorization(self, c: Connection, ctx: Context, body: dict) -> dict:
         c.fail_seller_central_authorization(ctx, body.get("detail"))
         return {}
 
@@ -145,16 +168,24 @@ class ConnectionService:
 
     # ------------------------------------------------------------------- queries
 
-    def get(self, caller: Caller, connection_id: str, *, version: int | None = None,
-            as_of: datetime | None = None) -> Connection:
+    def get(
+        self,
+        caller: Caller,
+        connection_id: str,
+        *,
+        version: int | None = None,
+        as_of: datetime | None = None,
+    ) -> Connection:
         if as_of is not None:
             version = self._version_at(caller, connection_id, as_of)
         connection = self.app.load(caller.tenant_id, connection_id)
         if version is None or version == connection.version:
             return connection
         if not 1 <= version <= connection.version:
-            raise NotFound(f"Connection {connection_id} has no version {version}; its latest "
-                           f"is {connection.version}.")
+            raise NotFound(
+                f"Connection {connection_id} has no version {version}; its latest "
+                f"is {connection.version}."
+            )
         return self.app.load(caller.tenant_id, connection_id, version=version)
 
     def _version_at(self, caller: Caller, connection_id: str, as_of: datetime) -> int:
@@ -177,11 +208,11 @@ class ConnectionService:
             raise ValidationFailed(f"starting_after names no connection {connection_id!r}.")
         return row.created_at, row.id
 
-    def history(self, caller: Caller, connection_id: str, *, after_version: int = 0,
-                limit: int = 100) -> list[Any]:
+    def history(
+        self, caller: Caller, connection_id: str, *, after_version: int = 0, limit: int = 100
+    ) -> list[Any]:
         self.app.load(caller.tenant_id, connection_id)
-        return list(self.app.events.get(UUID(connection_id), gt=after_version or None,
-                                        limit=limit))
+        return list(self.app.events.get(UUID(connection_id), gt=after_version or None, limit=limit))
 
 
 def known_marketplace(region: str, marketplace_id: str) -> bool:

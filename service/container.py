@@ -19,6 +19,7 @@ from service.projections import ConnectionsProjection
 from service.settings import Settings
 from service.webhooks import build_webhooks
 
+
 @dataclass
 class Services:
     settings: Settings
@@ -46,8 +47,9 @@ def amazon_settings(settings: Settings) -> AmazonSettings:
     redirect = f"{settings.public_base_url}/v1/oauth/amazon/callback"
     ads_redirect = f"{settings.public_base_url}/v1/oauth/amazon-ads/callback"
     if settings.sandbox:
-        sandbox = AmazonSettings.sandbox(settings.public_base_url, redirect_uri=redirect,
-                                         ads_redirect_uri=ads_redirect)
+        sandbox = AmazonSettings.sandbox(
+            settings.public_base_url, redirect_uri=redirect, ads_redirect_uri=ads_redirect
+        )
         return replace(sandbox, draft=settings.spapi_draft_app)
     return AmazonSettings.production(
         application_id=settings.spapi_application_id,
@@ -73,7 +75,12 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
     box = SecretBox(settings.fernet_keys)
     consent = Consent(amazon, signer)
     connections = ConnectionService(
-        app, view, projection, clock, consent, settings.durations,
+        app,
+        view,
+        projection,
+        clock,
+        consent,
+        settings.durations,
         seller_central_user_email=settings.seller_central_user_email,
     )
     services = Services(

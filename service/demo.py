@@ -20,10 +20,14 @@ def run_demo(url: str | None, api_key: str | None) -> int:
         print("--api-key is required with --url")
         return 2
     try:
-        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {api_key}"},
-                          timeout=30) as api:
-            _print_timeline(api, "A seller with the Seller Central user and Amazon Ads, "
-                            "invited by an agency", _walk_to_active(api))
+        with httpx.Client(
+            base_url=url, headers={"Authorization": f"Bearer {api_key}"}, timeout=30
+        ) as api:
+            _print_timeline(
+                api,
+                "A seller with the Seller Central user and Amazon Ads, invited by an agency",
+                _walk_to_active(api),
+            )
             recovered, guide = _fail_then_recover(api)
             _print_timeline(api, "A vendor whose first attempt fails", recovered)
             print(f"  what the guide told the owner after {guide['code']}:")
@@ -46,13 +50,19 @@ def _start_local() -> tuple[Any, str, str]:
     with __import__("socket").socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    settings = Settings.from_env({"DATABASE_URL": f"sqlite:///{folder}/demo.db", "SANDBOX": "1",
-                                  "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-                                  "RUN_WORKER": "0"})
+    settings = Settings.from_env(
+        {
+            "DATABASE_URL": f"sqlite:///{folder}/demo.db",
+            "SANDBOX": "1",
+            "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+            "RUN_WORKER": "0",
+        }
+    )
     services = build(settings)
     key = services.api_keys.create("demo", ["connections:read", "connections:write"]).secret
-    server = uvicorn.Server(uvicorn.Config(create_app(services), host="127.0.0.1", port=port,
-                                           log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(services), host="127.0.0.1", port=port, log_level="warning")
+    )
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
         time.sleep(0.02)
@@ -67,25 +77,48 @@ def _ok(response: httpx.Response) -> dict[str, Any]:
 def _owner_consents(consent_url: str, outcome: str) -> dict[str, Any]:
     """The owner on Amazon's (sandbox) consent page, then back through our callback."""
     page = httpx.get(f"{consent_url}&sandbox_outcome={outcome}", timeout=30)
-    back = httpx.get(page.headers["location"], headers={"Accept": "application/json"},
-                     timeout=30)
+    back = httpx.get(page.headers["location"], headers={"Accept": "application/json"}, timeout=30)
     return _ok(back)
 
 
 def _walk_to_active(api: httpx.Client) -> str:
-    c = _ok(api.post("/v1/connections", json={
-        "owner_email": "owner@shop.example", "region": "eu",
-        "marketplace_ids": ["A1PA6795UKMFR9"], "requires_advertising": True,
-        "invited_by": {"name": "Ann Agency", "email": "ann@agency.example", "role": "agency"}}))
+    c = _ok(
+        api.post(
+            "/v1/connections",
+            json={
+                "owner_email": "owner@shop.example",
+                "region": "eu",
+                "marketplace_ids": ["A1PA6795UKMFR9"],
+                "requires_advertising": True,
+                "invited_by": {
+                    "name": "Ann Agency",
+                    "email": "ann@agency.example",
+                    "role": "agency",
+                },
+            },
+        )
+    )
     cid = c["id"]
     start = _ok(api.post(f"/v1/connections/{cid}/start_authorization"))
     _owner_consents(start["consent_url"], "approve")
     _ok(api.post(f"/v1/connections/{cid}/invite_seller_central_user"))
-    _ok(api.post(f"/v1/connections/{cid}/confirm_seller_central_user",
-                 json={"permissions": {**REQUIRED_SC_PERMISSIONS, "settings_user_permissions":
-                                       "view_and_edit"}}))
-    _ok(api.post(f"/v1/connections/{cid}/confirm_seller_central_user",
-                 json={"permissions": REQUIRED_SC_PERMISSIONS}))
+    _ok(
+        api.post(
+            f"/v1/connections/{cid}/confirm_seller_central_user",
+            json={
+                "permissions": {
+                    **REQUIRED_SC_PERMISSIONS,
+                    "settings_user_permissions": "view_and_edit",
+                }
+            },
+        )
+    )
+    _ok(
+        api.post(
+            f"/v1/connections/{cid}/confirm_seller_central_user",
+            json={"permissions": REQUIRED_SC_PERMISSIONS},
+        )
+    )
     ads = _ok(api.post(f"/v1/connections/{cid}/start_advertising_authorization"))
     _owner_consents(ads["consent_url"], "approve")
     _ok(api.post(f"/v1/connections/{cid}/activate"))
@@ -93,9 +126,17 @@ def _walk_to_active(api: httpx.Client) -> str:
 
 
 def _fail_then_recover(api: httpx.Client) -> tuple[str, dict[str, Any]]:
-    c = _ok(api.post("/v1/connections", json={
-        "owner_email": "owner@brand.example", "region": "na", "account_type": "vendor",
-        "marketplace_ids": ["ATVPDKIKX0DER"]}))
+    c = _ok(
+        api.post(
+            "/v1/connections",
+            json={
+                "owner_email": "owner@brand.example",
+                "region": "na",
+                "account_type": "vendor",
+                "marketplace_ids": ["ATVPDKIKX0DER"],
+            },
+        )
+    )
     cid = c["id"]
     first = _ok(api.post(f"/v1/connections/{cid}/start_authorization"))
     _owner_consents(first["consent_url"], "NOT_PRIMARY_OWNER")
@@ -112,5 +153,4 @@ def _print_timeline(api: httpx.Client, title: str, connection_id: str) -> None:
     for e in _ok(api.get(f"/v1/connections/{connection_id}/events"))["data"]:
         error = e["data"].get("error") or {}
         note = f"  [{error['code']}]" if error else ""
-        print(f"  v{e['version']:<3} {e['occurred_at'][:19]}  {e['type']:<45} "
-              f"{e['actor']}{note}")
+        print(f"  v{e['version']:<3} {e['occurred_at'][:19]}  {e['type']:<45} {e['actor']}{note}")

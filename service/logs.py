@@ -21,14 +21,21 @@ from service.settings import Settings
 MASK = "********"
 _SECRET_KEY = re.compile(
     r"secret|token|passw|\bauthorization\b|api_key|apikey|cookie|credential|encryption_key"
-    r"|oauth_code|signature", re.IGNORECASE)
+    r"|oauth_code|signature",
+    re.IGNORECASE,
+)
 _SECRET_TEXT = [
     (re.compile(r"(?i)\b(bearer)\s+\S+"), rf"\1 {MASK}"),
     (re.compile(r"\b(sk|whsec)_[A-Za-z0-9_\-+/=]{8,}"), rf"\1_{MASK}"),
     (re.compile(r"(//[^:/@\s]+):[^@\s/]*@"), rf"\1:{MASK}@"),
     # URLs' query parameters: OAuth codes, signed states, tokens.
-    (re.compile(r"(?i)([?&](?:\w*code|\w*token|state|\w*secret|signature|password)=)"
-                r"[^&#\s\"']+"), rf"\1{MASK}"),
+    (
+        re.compile(
+            r"(?i)([?&](?:\w*code|\w*token|state|\w*secret|signature|password)=)"
+            r"[^&#\s\"']+"
+        ),
+        rf"\1{MASK}",
+    ),
 ]
 # Their INFO lines are whole outbound URLs; warnings and errors still show.
 _QUIET = ("httpx", "httpcore")
@@ -63,8 +70,9 @@ def _scrub(value: Any) -> Any:
             value = pattern.sub(replacement, value)
         return value
     if isinstance(value, dict):
-        return {k: MASK if value[k] and _SECRET_KEY.search(str(k)) else _scrub(value[k])
-                for k in value}
+        return {
+            k: MASK if value[k] and _SECRET_KEY.search(str(k)) else _scrub(value[k]) for k in value
+        }
     if isinstance(value, list | tuple):
         return [_scrub(v) for v in value]
     return value
@@ -77,8 +85,12 @@ def redact(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
 # Until `configure` runs (tests, `connections demo`, one-shot commands), structlog lines go to
 # the standard library as key=value text, like any other log line: never to stdout.
 structlog.configure(
-    processors=[structlog.stdlib.filter_by_level, add_request_context, redact,
-                structlog.processors.KeyValueRenderer(key_order=["event"])],
+    processors=[
+        structlog.stdlib.filter_by_level,
+        add_request_context,
+        redact,
+        structlog.processors.KeyValueRenderer(key_order=["event"]),
+    ],
     logger_factory=structlog.stdlib.LoggerFactory(),
     wrapper_class=structlog.stdlib.BoundLogger,
     cache_logger_on_first_use=False,
@@ -100,8 +112,9 @@ class _StderrHandler(logging.StreamHandler):
         pass
 
 
-def configure(log_format: str = "console", level: str = "INFO",
-              stream: IO[str] | None = None) -> None:
+def configure(
+    log_format: str = "console", level: str = "INFO", stream: IO[str] | None = None
+) -> None:
     """Routes structlog and the standard library (uvicorn included) through one handler."""
     shared = [
         structlog.contextvars.merge_contextvars,
@@ -111,22 +124,31 @@ def configure(log_format: str = "console", level: str = "INFO",
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     structlog.configure(
-        processors=[structlog.stdlib.filter_by_level, *shared,
-                    structlog.stdlib.PositionalArgumentsFormatter(),
-                    structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *shared,
+            structlog.stdlib.PositionalArgumentsFormatter(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=False,  # configure() may run again (tests, `serve` reload)
     )
     if log_format == "json":
-        tail: list[Any] = [structlog.processors.format_exc_info, redact,
-                           structlog.processors.JSONRenderer()]
+        tail: list[Any] = [
+            structlog.processors.format_exc_info,
+            redact,
+            structlog.processors.JSONRenderer(),
+        ]
     else:
         tail = [redact, structlog.dev.ConsoleRenderer(colors=(stream or sys.stderr).isatty())]
     handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
-    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=shared,
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *tail]))
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared,
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *tail],
+        )
+    )
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level)
@@ -142,5 +164,6 @@ def configure(log_format: str = "console", level: str = "INFO",
 def log_start(settings: Settings, role: str, **details: Any) -> None:
     """Configures logging from the settings and logs the effective configuration, masked."""
     configure(settings.log_format, settings.log_level)
-    structlog.get_logger("service").info(f"{role} starting", role=role, **details,
-                                         config=settings.masked())
+    structlog.get_logger("service").info(
+        f"{role} starting", role=role, **details, config=settings.masked()
+    )

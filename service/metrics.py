@@ -33,32 +33,50 @@ ProcessCollector(registry=REGISTRY)
 PlatformCollector(registry=REGISTRY)
 
 HTTP_REQUESTS = Counter(
-    "http_requests", "HTTP requests by route template and status",
-    ["method", "route", "status"], registry=REGISTRY)
-HTTP_LATENCY = Histogram(
-    "http_request_duration_seconds", "HTTP request latency by route template and status",
-    ["method", "route", "status"], registry=REGISTRY,
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
-COMMANDS = Counter(
-    "connection_commands", "Commands on connections by action and outcome "
-    "(ok, replayed, or the error code)", ["action", "outcome"], registry=REGISTRY)
-WEBHOOK_DELIVERIES = Counter(
-    "webhook_deliveries", "Webhook delivery attempts by outcome", ["outcome"],
-    registry=REGISTRY)
-WEBHOOK_DELIVERY_LAG = Histogram(
-    "webhook_delivery_lag_seconds", "From an event's commit to its successful delivery",
+    "http_requests",
+    "HTTP requests by route template and status",
+    ["method", "route", "status"],
     registry=REGISTRY,
-    buckets=(1, 5, 30, 60, 300, 1800, 7200, 18000, 36000, 86400, 259200, 432000))
+)
+HTTP_LATENCY = Histogram(
+    "http_request_duration_seconds",
+    "HTTP request latency by route template and status",
+    ["method", "route", "status"],
+    registry=REGISTRY,
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+COMMANDS = Counter(
+    "connection_commands",
+    "Commands on connections by action and outcome (ok, replayed, or the error code)",
+    ["action", "outcome"],
+    registry=REGISTRY,
+)
+WEBHOOK_DELIVERIES = Counter(
+    "webhook_deliveries", "Webhook delivery attempts by outcome", ["outcome"], registry=REGISTRY
+)
+WEBHOOK_DELIVERY_LAG = Histogram(
+    "webhook_delivery_lag_seconds",
+    "From an event's commit to its successful delivery",
+    registry=REGISTRY,
+    buckets=(1, 5, 30, 60, 300, 1800, 7200, 18000, 36000, 86400, 259200, 432000),
+)
 OUTBOX_BACKLOG = Gauge(
-    "webhook_outbox_backlog", "Webhook deliveries waiting in the outbox", registry=REGISTRY)
+    "webhook_outbox_backlog", "Webhook deliveries waiting in the outbox", registry=REGISTRY
+)
 DEADLINES_FIRED = Counter(
-    "deadlines_fired", "Deadlines fired, by trigger", ["trigger"], registry=REGISTRY)
+    "deadlines_fired", "Deadlines fired, by trigger", ["trigger"], registry=REGISTRY
+)
 STORE_ERRORS = Counter(
-    "store_errors", "Failures to reach the database, by where they surfaced", ["source"],
-    registry=REGISTRY)
+    "store_errors",
+    "Failures to reach the database, by where they surfaced",
+    ["source"],
+    registry=REGISTRY,
+)
 WORKER_LAST_PASS = Gauge(
-    "worker_last_pass_timestamp_seconds", "When this process's worker last finished a pass",
-    registry=REGISTRY)
+    "worker_last_pass_timestamp_seconds",
+    "When this process's worker last finished a pass",
+    registry=REGISTRY,
+)
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _CALLBACKS = {
@@ -73,13 +91,19 @@ def command_of(method: str, route: str) -> str | None:
     if method == "POST" and route == "/v1/connections":
         return "invite"
     if method == "POST" and route.startswith(_ACTION_PREFIX):
-        action = route[len(_ACTION_PREFIX):]
+        action = route[len(_ACTION_PREFIX) :]
         return action if action in PUBLIC_ACTIONS else None
     return _CALLBACKS.get(route) if method == "GET" else None
 
 
-def observe_request(method: str, route: str, status: int, seconds: float,
-                    code: str | None = None, replayed: bool = False) -> None:
+def observe_request(
+    method: str,
+    route: str,
+    status: int,
+    seconds: float,
+    code: str | None = None,
+    replayed: bool = False,
+) -> None:
     """Records one HTTP request; `code` is the problem's code for error responses."""
     route = route or "unmatched"  # unknown paths must not explode the label set
     HTTP_REQUESTS.labels(method, route, str(status)).inc()
@@ -119,14 +143,17 @@ class _Scrape:
     def collect(self) -> Iterator[Metric]:
         try:
             counts: dict[str, int] | None = self.count_by_state()
-        except Exception as exc:  # noqa: BLE001 - a scrape still reports the process
+        except Exception as exc:
             STORE_ERRORS.labels("metrics").inc()
             log.warning("metrics: read model unavailable: %s", type(exc).__name__)
             counts = None
         yield from REGISTRY.collect()
         if counts is not None:
-            family = GaugeMetricFamily("connections_by_state",
-                                       "Connections by state, from the read model", labels=["state"])
+            family = GaugeMetricFamily(
+                "connections_by_state",
+                "Connections by state, from the read model",
+                labels=["state"],
+            )
             for state in STATES:
                 family.add_metric([state], counts.get(state, 0))
             yield family

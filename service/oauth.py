@@ -44,8 +44,11 @@ class CallbackResult:
     def redirect_url(self) -> str | None:
         if not self.connection.return_url:
             return None
-        params = {"connection_id": str(self.connection.id), "state": self.connection.state,
-                  "status": "succeeded" if self.succeeded else "failed"}
+        params = {
+            "connection_id": str(self.connection.id),
+            "state": self.connection.state,
+            "status": "succeeded" if self.succeeded else "failed",
+        }
         if self.error:
             params["error_code"] = self.error["code"]
         separator = "&" if "?" in self.connection.return_url else "?"
@@ -74,21 +77,25 @@ class Consent:
         connection_id, _, signed = state.partition(".")
         payload = self.signer.unsign(signed)
         if payload is None or payload.get("c") != connection_id:
-            raise InvalidState("This authorization link is not valid. Start the connection "
-                               "again from the integrator's page.")
+            raise InvalidState(
+                "This authorization link is not valid. Start the connection "
+                "again from the integrator's page."
+            )
         return payload
 
 
 class OAuthCallbacks:
-    def __init__(self, service: ConnectionService, consent: Consent, amazon: AmazonClient,
-                 box: SecretBox) -> None:
+    def __init__(
+        self, service: ConnectionService, consent: Consent, amazon: AmazonClient, box: SecretBox
+    ) -> None:
         self.service = service
         self.consent = consent
         self.amazon = amazon
         self.box = box
 
-    def _open(self, state: str, kinds: tuple[str, ...], request_id: str | None
-              ) -> tuple[Connection, dict[str, Any], Caller, bool]:
+    def _open(
+        self, state: str, kinds: tuple[str, ...], request_id: str | None
+    ) -> tuple[Connection, dict[str, Any], Caller, bool]:
         """The connection and payload of a valid state; whether its window is still open."""
         payload = self.consent.parse(state)
         if payload["k"] not in kinds:
@@ -99,47 +106,64 @@ class OAuthCallbacks:
             raise InvalidState("This authorization link names no connection.") from None
         caller = Caller(tenant_id=connection.tenant_id, actor="owner", request_id=request_id)
         now = self.service.clock.now()
-        open_attempt = (connection.advertising_authorization if payload["k"] == ADS
-                        else connection.authorization)
+        open_attempt = (
+            connection.advertising_authorization
+            if payload["k"] == ADS
+            else connection.authorization
+        )
         if not open_attempt or open_attempt["attempt_id"] != payload["a"]:
-            raise InvalidState("This authorization link was already used or replaced by a "
-                               "newer one. Start the connection again.")
+            raise InvalidState(
+                "This authorization link was already used or replaced by a "
+                "newer one. Start the connection again."
+            )
         return connection, payload, caller, now < open_attempt["expires_at"]
 
     def spapi(self, params: dict[str, str | None], request_id: str | None) -> CallbackResult:
-        c, payload, caller, in_window = self._open(params.get("state") or "", (SPAPI, REAUTH),
-                                                   request_id)
+        c, payload, caller, in_window = self._open(
+            params.get("state") or "", (SPAPI, REAUTH), request_id
+        )
         ctx = self.service.context(caller)
         reauth = payload["k"] == REAUTH
         fail = c.fail_reauthorization if reauth else c.fail_authorization
         try:
             if not in_window:
-                raise AmazonError("AUTHORIZATION_EXPIRED",
-                                  "The 15-minute window to finish the Amazon consent passed.")
+                raise AmazonError(
+                    "AUTHORIZATION_EXPIRED",
+                    "The 15-minute window to finish the Amazon consent passed.",
+                )
             if params.get("error"):
-                code = self.amazon.callback_error_code(params["error"] or "",
-                                                       params.get("error_description"))
+                code = self.amazon.callback_error_code(
+                    params["error"] or "", params.get("error_description")
+                )
                 raise AmazonError(code, params.get("error_description") or params["error"] or "")
             spid, code = params.get("selling_partner_id"), params.get("spapi_oauth_code")
             if not spid or not code:
-                raise AmazonError("TOKEN_EXCHANGE_FAILED",
-                                  "Amazon's redirect carried no authorization code.")
+                raise AmazonError(
+                    "TOKEN_EXCHANGE_FAILED", "Amazon's redirect carried no authorization code."
+                )
             tokens = self.amazon.exchange_code(code)
             self.amazon.check_account(tokens.access_token, c.region, list(c.marketplace_ids))
             encrypted = self.box.encrypt(tokens.refresh_token)
             if reauth:
-                c.complete_reauthorization(ctx, selling_partner_id=spid,
-                                           refresh_token_encrypted=encrypted,
-                                           durations=self.service.durations)
+                c.complete_reauthorization(
+                    ctx,
+                    selling_partner_id=spid,
+                    refresh_token_encrypted=encrypted,
+                    durations=self.service.durations,
+                )
             else:
                 other = self.service.fresh_view().connected_elsewhere(c.tenant_id, spid, str(c.id))
                 if other:
-                    raise AmazonError("SELLING_PARTNER_ALREADY_CONNECTED",
-                                      f"Selling partner {spid} is already connected "
-                                      f"(connection {other}).")
-                c.complete_authorization(ctx, selling_partner_id=spid,
-                                         refresh_token_encrypted=encrypted,
-                                         durations=self.service.durations)
+                    raise AmazonError(
+                        "SELLING_PARTNER_ALREADY_CONNECTED",
+                        f"Selling partner {spid} is already connected (connection {other}).",
+                    )
+                c.complete_authorization(
+                    ctx,
+                    selling_partner_id=spid,
+                    refresh_token_encrypted=encrypted,
+                    durations=self.service.durations,
+                )
         except (AmazonError, DomainError) as e:
             fail(ctx, e.code, e.detail)
         self.service.save(c)
@@ -150,21 +174,26 @@ class OAuthCallbacks:
         ctx = self.service.context(caller)
         try:
             if not in_window:
-                raise AmazonError("AUTHORIZATION_EXPIRED",
-                                  "The 15-minute window to finish the Amazon Ads consent passed.")
+                raise AmazonError(
+                    "AUTHORIZATION_EXPIRED",
+                    "The 15-minute window to finish the Amazon Ads consent passed.",
+                )
             if params.get("error"):
-                code = self.amazon.callback_error_code(params["error"] or "",
-                                                       params.get("error_description"))
+                code = self.amazon.callback_error_code(
+                    params["error"] or "", params.get("error_description")
+                )
                 raise AmazonError(code, params.get("error_description") or params["error"] or "")
             if not params.get("code"):
-                raise AmazonError("TOKEN_EXCHANGE_FAILED",
-                                  "Amazon's redirect carried no authorization code.")
+                raise AmazonError(
+                    "TOKEN_EXCHANGE_FAILED", "Amazon's redirect carried no authorization code."
+                )
             tokens = self.amazon.exchange_ads_code(params["code"] or "")
-            profile = self.amazon.check_advertising(tokens.access_token, c.region,
-                                                    list(c.marketplace_ids),
-                                                    c.selling_partner_id or "")
-            c.complete_advertising_authorization(ctx, profile.profile_id,
-                                                 self.box.encrypt(tokens.refresh_token))
+            profile = self.amazon.check_advertising(
+                tokens.access_token, c.region, list(c.marketplace_ids), c.selling_partner_id or ""
+            )
+            c.complete_advertising_authorization(
+                ctx, profile.profile_id, self.box.encrypt(tokens.refresh_token)
+            )
         except AmazonError as e:
             c.fail_advertising_authorization(ctx, e.code, e.detail)
         self.service.save(c)

@@ -36,8 +36,9 @@ class ConnectionsProjection:
         self.view = view
         self.batch = batch
 
-    def catch_up(self, until: int | None = None,
-                 progress: Callable[[int, int], None] | None = None) -> int:
+    def catch_up(
+        self, until: int | None = None, progress: Callable[[int, int], None] | None = None
+    ) -> int:
         """Processes everything recorded so far (or up to `until`); returns how many
         notifications this call applied. `progress(position, latest)` after each batch."""
         applied = 0
@@ -79,10 +80,16 @@ class ConnectionsProjection:
             # A first event starts the connection afresh (this is what makes rebuilds work).
             before = None if e.originator_version == 1 else aggregates.get(key)
             after = aggregates[key] = e.mutate(before)
-            indexed.append(EventRow(
-                position=position, tenant_id=after.tenant_id, connection_id=key,
-                version=e.originator_version, occurred_at=iso(e.timestamp) or "",
-                document=json.dumps(event_json(e), separators=(",", ":"))))
+            indexed.append(
+                EventRow(
+                    position=position,
+                    tenant_id=after.tenant_id,
+                    connection_id=key,
+                    version=e.originator_version,
+                    occurred_at=iso(e.timestamp) or "",
+                    document=json.dumps(event_json(e), separators=(",", ":")),
+                )
+            )
         rows = [self.to_row(a) for a in aggregates.values() if a is not None]
         return rows, indexed
 

@@ -88,8 +88,11 @@ class Settings:
             elif isinstance(value, Durations):
                 value = {k: str(getattr(value, k)) for k in value.__dataclass_fields__}
             shown[name] = value
-        shown["database_url"] = re.sub(r"(?i)(password=)[^&]*", r"\1********", re.sub(
-            r"//([^:/@]+):[^@]*@", r"//\1:********@", self.database_url))
+        shown["database_url"] = re.sub(
+            r"(?i)(password=)[^&]*",
+            r"\1********",
+            re.sub(r"//([^:/@]+):[^@]*@", r"//\1:********@", self.database_url),
+        )
         shown["worker_stale_after"] = str(self.worker_stale_after)
         return shown
 
@@ -117,8 +120,9 @@ class Settings:
         keys = tuple(k.strip() for k in env.get("ENCRYPTION_KEYS", "").split(",") if k.strip())
         for key in keys:
             if not _is_fernet_key(key):
-                raise ConfigError("ENCRYPTION_KEYS", "comma-separated Fernet keys "
-                                  "(32 url-safe base64 bytes each)")
+                raise ConfigError(
+                    "ENCRYPTION_KEYS", "comma-separated Fernet keys (32 url-safe base64 bytes each)"
+                )
         public = env.get("PUBLIC_BASE_URL", cls.public_base_url).rstrip("/")
         if not re.match(r"^https?://[^/\s]+", public):
             raise ConfigError("PUBLIC_BASE_URL", "an http(s) URL", public)
@@ -156,8 +160,9 @@ class Settings:
             readyz_max_lag=_int(env, "READYZ_MAX_LAG", 1000),
             worker_stale_after=_duration(env, "WORKER_STALE_AFTER", "30s"),
             metrics_port=_port(env, "METRICS_PORT"),
-            seller_central_user_email=_email(env, "SELLER_CENTRAL_USER_EMAIL",
-                                             cls.seller_central_user_email),
+            seller_central_user_email=_email(
+                env, "SELLER_CENTRAL_USER_EMAIL", cls.seller_central_user_email
+            ),
         )
 
 
@@ -248,7 +253,7 @@ def _local_secret(database_url: str) -> str:
     """Sandbox convenience: one random key kept beside the SQLite file (or in var/)."""
     folder = Path("var")
     if database_url.startswith("sqlite:///") and ":memory:" not in database_url:
-        folder = Path(database_url[len("sqlite:///"):]).parent
+        folder = Path(database_url[len("sqlite:///") :]).parent
     path = folder / "secret.key"
     if not path.exists():
         folder.mkdir(parents=True, exist_ok=True)

@@ -32,15 +32,17 @@ from adapters.webhook_tables import (
 )
 from domain.connection import EVENT_TYPES, Connection, event_type
 from domain.exceptions import NotFound, ValidationFailed
-from service.presenters import connection_json, event_id, rfc3339
 from service.metrics import WEBHOOK_DELIVERIES, WEBHOOK_DELIVERY_LAG
+from service.presenters import connection_json, event_id, rfc3339
 
 log = logging.getLogger(__name__)
 
 WEBHOOK_EVENT_TYPES = frozenset({f"connection.{t}" for t in EVENT_TYPES.values()} | {"*"})
 # SPEC §5: the wait before each retry; the first attempt is immediate, so ten in all.
-RETRY_DELAYS = tuple(timedelta(seconds=s) for s in (
-    5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 14 * 3600, 20 * 3600, 24 * 3600))
+RETRY_DELAYS = tuple(
+    timedelta(seconds=s)
+    for s in (5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 14 * 3600, 20 * 3600, 24 * 3600)
+)
 JITTER = 0.1  # ±10%, so receivers that failed together are not retried together
 FAILING_LIMIT = timedelta(days=5)
 ROTATION_OVERLAP = timedelta(hours=24)  # the old secret keeps signing this long
@@ -52,8 +54,9 @@ def _new_id(prefix: str) -> str:
     return f"{prefix}_{uuid4().hex}"
 
 
-def retry_delay(attempts_made: int, retry_after: float | None,
-                rng: random.Random) -> timedelta | None:
+def retry_delay(
+    attempts_made: int, retry_after: float | None, rng: random.Random
+) -> timedelta | None:
     """The wait before the next attempt after `attempts_made` failures; None when the
     schedule is exhausted. A receiver's Retry-After (429/503) replaces the schedule's wait."""
     if attempts_made > len(RETRY_DELAYS):
@@ -75,18 +78,34 @@ class WebhookEndpoints:
         self.box = box
         self.clock = clock
 
-    def create(self, tenant_id: str, *, url: str, event_types: Sequence[str],
-               description: str | None = None, enabled: bool = True) -> tuple[EndpointRow, str]:
+    def create(
+        self,
+        tenant_id: str,
+        *,
+        url: str,
+        event_types: Sequence[str],
+        description: str | None = None,
+        enabled: bool = True,
+    ) -> tuple[EndpointRow, str]:
         """The new endpoint and its signing secret, which is shown this once."""
         self._check_url(url)
         secret = new_secret()
         now = iso(self.clock.now()) or ""
         row = EndpointRow(
-            id=_new_id("we"), tenant_id=tenant_id, url=url, description=description,
-            event_types=_event_types(event_types), enabled=enabled,
+            id=_new_id("we"),
+            tenant_id=tenant_id,
+            url=url,
+            description=description,
+            event_types=_event_types(event_types),
+            enabled=enabled,
             disabled_reason=None if enabled else "manual",
-            secret_encrypted=self.box.encrypt(secret), previous_secret_encrypted=None,
-            previous_secret_expires_at=None, failing_since=None, created_at=now, updated_at=now)
+            secret_encrypted=self.box.encrypt(secret),
+            previous_secret_encrypted=None,
+            previous_secret_expires_at=None,
+            failing_since=None,
+            created_at=now,
+            updated_at=now,
+        )
         self.tables.insert_endpoint(row)
         return row, secret
 
@@ -104,9 +123,16 @@ class WebhookEndpoints:
                 raise ValidationFailed(f"starting_after names no endpoint {starting_after!r}.")
         return self.tables.endpoints(tenant_id, limit, cursor)
 
-    def update(self, tenant_id: str, endpoint_id: str, *, url: str | None = None,
-               event_types: Sequence[str] | None = None, description: str | None = None,
-               enabled: bool | None = None) -> EndpointRow:
+    def update(
+        self,
+        tenant_id: str,
+        endpoint_id: str,
+        *,
+        url: str | None = None,
+        event_types: Sequence[str] | None = None,
+        description: str | None = None,
+        enabled: bool | None = None,
+    ) -> EndpointRow:
         row = self.get(tenant_id, endpoint_id)
         changes: dict[str, Any] = {"updated_at": iso(self.clock.now())}
         if url is not None:
@@ -118,8 +144,9 @@ class WebhookEndpoints:
             changes["description"] = description
         if enabled is not None and enabled != row.enabled:
             # Re-enabling starts a fresh failure streak; a person disabling says so.
-            changes.update(enabled=enabled, failing_since=None,
-                           disabled_reason=None if enabled else "manual")
+            changes.update(
+                enabled=enabled, failing_since=None, disabled_reason=None if enabled else "manual"
+            )
         row = replace(row, **changes)
         self.tables.update_endpoint(row)
         return row
@@ -135,15 +162,24 @@ class WebhookEndpoints:
         row = self.get(tenant_id, endpoint_id)
         secret = new_secret()
         now = self.clock.now()
-        row = replace(row, secret_encrypted=self.box.encrypt(secret),
-                      previous_secret_encrypted=row.secret_encrypted,
-                      previous_secret_expires_at=iso(now + ROTATION_OVERLAP), updated_at=iso(now))
+        row = replace(
+            row,
+            secret_encrypted=self.box.encrypt(secret),
+            previous_secret_encrypted=row.secret_encrypted,
+            previous_secret_expires_at=iso(now + ROTATION_OVERLAP),
+            updated_at=iso(now),
+        )
         self.tables.update_endpoint(row)
         return row, secret
 
-    def deliveries(self, tenant_id: str, endpoint_id: str, limit: int,
-                   starting_after: str | None = None, status: str | None = None
-                   ) -> list[tuple[DeliveryRow, list[AttemptRow]]]:
+    def deliveries(
+        self,
+        tenant_id: str,
+        endpoint_id: str,
+        limit: int,
+        starting_after: str | None = None,
+        status: str | None = None,
+    ) -> list[tuple[DeliveryRow, list[AttemptRow]]]:
         self.get(tenant_id, endpoint_id)
         cursor = None
         if starting_after is not None:
@@ -162,9 +198,14 @@ class WebhookEndpoints:
     def redeliver(self, tenant_id: str, delivery_id: str) -> tuple[DeliveryRow, list[AttemptRow]]:
         """A new delivery of the same event (same webhook-id and body), due now."""
         original, _ = self.delivery(tenant_id, delivery_id)
-        [new] = self.tables.add_deliveries(tenant_id, original.endpoint_id, [original.event_id],
-                                           "redelivery", iso(self.clock.now()) or "",
-                                           lambda: _new_id("wd"))
+        [new] = self.tables.add_deliveries(
+            tenant_id,
+            original.endpoint_id,
+            [original.event_id],
+            "redelivery",
+            iso(self.clock.now()) or "",
+            lambda: _new_id("wd"),
+        )
         return self.delivery(tenant_id, new)
 
     def replay(self, tenant_id: str, endpoint_id: str, start: datetime, end: datetime) -> int:
@@ -172,18 +213,25 @@ class WebhookEndpoints:
         endpoint = self.get(tenant_id, endpoint_id)
         if end <= start:
             raise ValidationFailed("to must be after from.")
-        events = self.tables.events_between(tenant_id, iso(start) or "", iso(end) or "",
-                                            REPLAY_LIMIT + 1)
+        events = self.tables.events_between(
+            tenant_id, iso(start) or "", iso(end) or "", REPLAY_LIMIT + 1
+        )
         if len(events) > REPLAY_LIMIT:
-            raise ValidationFailed(f"More than {REPLAY_LIMIT} events in that range; replay a "
-                                   "shorter one.")
+            raise ValidationFailed(
+                f"More than {REPLAY_LIMIT} events in that range; replay a shorter one."
+            )
         ids = [event for event, kind in events if endpoint.subscribes_to(kind)]
-        self.tables.add_deliveries(tenant_id, endpoint_id, ids, "replay",
-                                   iso(self.clock.now()) or "", lambda: _new_id("wd"))
+        self.tables.add_deliveries(
+            tenant_id,
+            endpoint_id,
+            ids,
+            "replay",
+            iso(self.clock.now()) or "",
+            lambda: _new_id("wd"),
+        )
         return len(ids)
 
-    def _with_attempts(self, rows: list[DeliveryRow]
-                       ) -> list[tuple[DeliveryRow, list[AttemptRow]]]:
+    def _with_attempts(self, rows: list[DeliveryRow]) -> list[tuple[DeliveryRow, list[AttemptRow]]]:
         attempts = self.tables.attempts([r.id for r in rows])
         return [(r, [a for a in attempts if a.delivery_id == r.id]) for r in rows]
 
@@ -199,10 +247,13 @@ def _event_types(given: Sequence[str]) -> tuple[str, ...]:
     if unknown:
         raise ValidationFailed(
             f"Unknown event types: {', '.join(unknown)}. Use '*' or any of "
-            f"{', '.join(sorted(WEBHOOK_EVENT_TYPES - {'*'}))}.", field="event_types")
+            f"{', '.join(sorted(WEBHOOK_EVENT_TYPES - {'*'}))}.",
+            field="event_types",
+        )
     if not given:
-        raise ValidationFailed("event_types must name at least one type, or '*'.",
-                               field="event_types")
+        raise ValidationFailed(
+            "event_types must name at least one type, or '*'.", field="event_types"
+        )
     return tuple(dict.fromkeys(given))
 
 
@@ -228,12 +279,19 @@ class WebhookOutbox:
         while True:
             position = self.tables.position(self.name)
             notifications = self.app.recorder.select_notifications(
-                start=position + 1, limit=self.batch)
+                start=position + 1, limit=self.batch
+            )
             if not notifications:
                 return made
             rows = self._event_rows(notifications)
-            created = self.tables.record(self.name, position, notifications[-1].id, rows,
-                                         iso(self.clock.now()) or "", lambda: _new_id("wd"))
+            created = self.tables.record(
+                self.name,
+                position,
+                notifications[-1].id,
+                rows,
+                iso(self.clock.now()) or "",
+                lambda: _new_id("wd"),
+            )
             made += created or 0  # None: another process took this batch; read again
 
     def _event_rows(self, notifications: Any) -> list[EventRow]:
@@ -247,8 +305,11 @@ class WebhookOutbox:
                 continue
             key = e.originator_id
             if key not in states:
-                states[key] = None if e.originator_version == 1 else self.app.repository.get(
-                    key, version=e.originator_version - 1)
+                states[key] = (
+                    None
+                    if e.originator_version == 1
+                    else self.app.repository.get(key, version=e.originator_version - 1)
+                )
             connection = states[key] = e.mutate(states[key])
             rows.append(_event_row(e, connection, notification.id))
         return rows
@@ -257,14 +318,28 @@ class WebhookOutbox:
 def _event_row(e: Any, connection: Connection, notification_id: int) -> EventRow:
     kind = f"connection.{event_type(e)}"
     eid = event_id(e.originator_id, e.originator_version)
-    body = {"type": kind, "timestamp": rfc3339(e.timestamp), "data": {
-        "connection": connection_json(connection),
-        "event": {"id": eid, "type": kind, "occurred_at": rfc3339(e.timestamp),
-                  "actor": (e.meta or {}).get("actor")},
-    }}
-    return EventRow(id=eid, tenant_id=connection.tenant_id, type=kind,
-                    connection_id=str(e.originator_id), occurred_at=iso(e.timestamp) or "",
-                    notification_id=notification_id, body=msgspec.json.encode(body).decode())
+    body = {
+        "type": kind,
+        "timestamp": rfc3339(e.timestamp),
+        "data": {
+            "connection": connection_json(connection),
+            "event": {
+                "id": eid,
+                "type": kind,
+                "occurred_at": rfc3339(e.timestamp),
+                "actor": (e.meta or {}).get("actor"),
+            },
+        },
+    }
+    return EventRow(
+        id=eid,
+        tenant_id=connection.tenant_id,
+        type=kind,
+        connection_id=str(e.originator_id),
+        occurred_at=iso(e.timestamp) or "",
+        notification_id=notification_id,
+        body=msgspec.json.encode(body).decode(),
+    )
 
 
 # ----------------------------------------------------------------------------- dispatcher
@@ -274,9 +349,18 @@ class WebhookDispatcher:
     """Sends due deliveries. At most `per_endpoint` sends per endpoint are in flight in this
     process, so a slow receiver occupies a couple of threads, not the pool."""
 
-    def __init__(self, tables: WebhookTables, sender: WebhookSender, box: Any, clock: Any, *,
-                 max_workers: int = 16, per_endpoint: int = 2, batch: int = 64,
-                 rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        tables: WebhookTables,
+        sender: WebhookSender,
+        box: Any,
+        clock: Any,
+        *,
+        max_workers: int = 16,
+        per_endpoint: int = 2,
+        batch: int = 64,
+        rng: random.Random | None = None,
+    ) -> None:
         self.tables = tables
         self.sender = sender
         self.box = box
@@ -299,9 +383,14 @@ class WebhookDispatcher:
             free = self.max_workers - sum(self._busy.values())
         if free <= 0:
             return []
-        claimed = self.tables.claim(iso(now) or "", iso(now + LEASE) or "", uuid4().hex,
-                                    limit=min(self.batch, free), per_endpoint=self.per_endpoint,
-                                    skip_endpoints=busy)
+        claimed = self.tables.claim(
+            iso(now) or "",
+            iso(now + LEASE) or "",
+            uuid4().hex,
+            limit=min(self.batch, free),
+            per_endpoint=self.per_endpoint,
+            skip_endpoints=busy,
+        )
         with self._lock:
             for c in claimed:
                 self._busy[c.endpoint.id] = self._busy.get(c.endpoint.id, 0) + 1
@@ -319,8 +408,9 @@ class WebhookDispatcher:
     def deliver(self, claimed: Claimed) -> None:
         d, endpoint = claimed.delivery, claimed.endpoint
         try:
-            result = self.sender.send(endpoint.url, d.event_id, claimed.body,
-                                      self._secrets(endpoint))
+            result = self.sender.send(
+                endpoint.url, d.event_id, claimed.body, self._secrets(endpoint)
+            )
             self._record(claimed, result)
         except Exception:  # the lease lapses and another pass retries it
             log.exception("webhook delivery %s failed unexpectedly", d.id)
@@ -338,10 +428,15 @@ class WebhookDispatcher:
     def _record(self, claimed: Claimed, result: SendResult) -> None:
         now = self.clock.now()
         code = result.status_code
-        attempt = AttemptRow(id=_new_id("wa"), delivery_id=claimed.delivery.id,
-                             attempted_at=iso(now) or "", status_code=code,
-                             latency_ms=result.latency_ms, response_body=result.body,
-                             error=result.error)
+        attempt = AttemptRow(
+            id=_new_id("wa"),
+            delivery_id=claimed.delivery.id,
+            attempted_at=iso(now) or "",
+            status_code=code,
+            latency_ms=result.latency_ms,
+            response_body=result.body,
+            error=result.error,
+        )
         next_at = None
         if code is not None and 200 <= code < 300:
             status, outcome = "succeeded", "ok"
@@ -351,14 +446,25 @@ class WebhookDispatcher:
             delay = retry_delay(claimed.delivery.attempt_count + 1, result.retry_after, self.rng)
             status, outcome = ("failed", "failing") if delay is None else ("pending", "failing")
             next_at = None if delay is None else iso(now + delay)
-        self.tables.finish(claimed, attempt, status=status, next_attempt_at=next_at,
-                           endpoint_outcome=outcome, failing_cutoff=iso(now - FAILING_LIMIT) or "")
+        self.tables.finish(
+            claimed,
+            attempt,
+            status=status,
+            next_attempt_at=next_at,
+            endpoint_outcome=outcome,
+            failing_cutoff=iso(now - FAILING_LIMIT) or "",
+        )
         WEBHOOK_DELIVERIES.labels(status if status != "pending" else "retrying").inc()
         if status == "succeeded":
             lag = now - datetime.fromisoformat(claimed.delivery.created_at)
             WEBHOOK_DELIVERY_LAG.observe(max(0.0, lag.total_seconds()))
-        log.info("webhook delivery %s to endpoint %s: %s (%s)", claimed.delivery.id,
-                 claimed.endpoint.id, code or result.error, status)
+        log.info(
+            "webhook delivery %s to endpoint %s: %s (%s)",
+            claimed.delivery.id,
+            claimed.endpoint.id,
+            code or result.error,
+            status,
+        )
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

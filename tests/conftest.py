@@ -78,8 +78,14 @@ def free_port() -> int:
 
 
 def make_settings(database_url: str, port: int = 8000, **overrides: str) -> Settings:
-    env = {"DATABASE_URL": database_url, "SANDBOX": "1", "SECRET_KEY": SECRET_KEY,
-           "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "RUN_WORKER": "0", **overrides}
+    env = {
+        "DATABASE_URL": database_url,
+        "SANDBOX": "1",
+        "SECRET_KEY": SECRET_KEY,
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "RUN_WORKER": "0",
+        **overrides,
+    }
     return Settings.from_env(env)
 
 
@@ -95,8 +101,9 @@ class LiveService:
 
     def client(self, tenant: str = "tenant_a", scopes: list[str] | None = None) -> httpx.Client:
         key = self.services.api_keys.create(tenant, scopes or ALL_SCOPES).secret
-        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {key}"},
-                            timeout=30)
+        return httpx.Client(
+            base_url=self.url, headers={"Authorization": f"Bearer {key}"}, timeout=30
+        )
 
     def stop(self) -> None:
         self.server.should_exit = True
@@ -110,8 +117,7 @@ def start_service(database_url: str, **overrides: str) -> LiveService:
     clock = SettableClock(START)
     services = build(settings, clock=clock)
     app = create_app(services)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="on")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -145,19 +151,23 @@ def api(live: LiveService) -> Iterator[httpx.Client]:
 
 
 def new_connection(api: httpx.Client, **fields: Any) -> dict[str, Any]:
-    body = {"owner_email": "owner@example.com", "region": "na",
-            "marketplace_ids": ["ATVPDKIKX0DER"], **fields}
+    body = {
+        "owner_email": "owner@example.com",
+        "region": "na",
+        "marketplace_ids": ["ATVPDKIKX0DER"],
+        **fields,
+    }
     response = api.post("/v1/connections", json=body)
     assert response.status_code == 201, response.text
     return response.json()
 
 
-def consent(api: httpx.Client, consent_url: str, outcome: str = "approve",
-            **params: str) -> httpx.Response:
+def consent(
+    api: httpx.Client, consent_url: str, outcome: str = "approve", **params: str
+) -> httpx.Response:
     """Plays the owner in the sandbox: picks an outcome on Amazon's consent page and
     follows the redirect back to the service's callback."""
     extra = "".join(f"&{k}={v}" for k, v in params.items())
     page = httpx.get(f"{consent_url}&sandbox_outcome={outcome}{extra}", timeout=30)
     assert page.status_code in (302, 303), page.text
-    return httpx.get(page.headers["location"], headers={"Accept": "application/json"},
-                     timeout=30)
+    return httpx.get(page.headers["location"], headers={"Accept": "application/json"}, timeout=30)

@@ -102,8 +102,9 @@ def receiver() -> Iterator[Receiver]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", 0))).decode()
             with state.lock:
-                state.requests.append(Received(self.path, {k.lower(): v for k, v in
-                                                           self.headers.items()}, body))
+                state.requests.append(
+                    Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                )
             time.sleep(state.slow_paths.get(self.path, state.delay))
             status, headers, text = state.next_answer()
             self.send_response(status)
@@ -118,8 +119,9 @@ def receiver() -> Iterator[Receiver]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
     yield state

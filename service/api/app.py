@@ -29,23 +29,39 @@ def openapi_config() -> OpenAPIConfig:
         ),
         path="/docs",
         render_plugins=[SwaggerRenderPlugin(path="/")],
-        components=Components(security_schemes={
-            "apiKey": SecurityScheme(type="http", scheme="bearer", description="API key")}),
+        components=Components(
+            security_schemes={
+                "apiKey": SecurityScheme(type="http", scheme="bearer", description="API key")
+            }
+        ),
         security=[{"apiKey": []}],
         use_handler_docstrings=False,
     )
 
 
-def create_app(services: Services, *, extra_routes: list | None = None,
-               worker_heartbeat: Heartbeat | None = None) -> Litestar:
+def create_app(
+    services: Services,
+    *,
+    extra_routes: list | None = None,
+    worker_heartbeat: Heartbeat | None = None,
+) -> Litestar:
     """`worker_heartbeat`: given when this process runs the worker, so /readyz checks it."""
     settings = services.settings
-    routes = [*connections.ROUTES, *webhooks.ROUTES, *audit.ROUTES, *meta.ROUTES, *oauth.ROUTES,
-              *(extra_routes or [])]
+    routes = [
+        *connections.ROUTES,
+        *webhooks.ROUTES,
+        *audit.ROUTES,
+        *meta.ROUTES,
+        *oauth.ROUTES,
+        *(extra_routes or []),
+    ]
     if settings.sandbox:
-        routes.append(build_sandbox_router(
-            f"{settings.public_base_url}/v1/oauth/amazon/callback",
-            f"{settings.public_base_url}/v1/oauth/amazon-ads/callback"))
+        routes.append(
+            build_sandbox_router(
+                f"{settings.public_base_url}/v1/oauth/amazon/callback",
+                f"{settings.public_base_url}/v1/oauth/amazon-ads/callback",
+            )
+        )
     app = Litestar(
         route_handlers=routes,
         exception_handlers=EXCEPTION_HANDLERS,
@@ -58,4 +74,3 @@ def create_app(services: Services, *, extra_routes: list | None = None,
     # Around the whole app, not per route: unknown paths get an id, a log line, metrics.
     app.asgi_handler = request_id_middleware(app.asgi_handler)
     return app
-

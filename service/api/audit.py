@@ -35,35 +35,65 @@ def _instant(name: str, raw: str | None) -> str | None:
     return iso(at)
 
 
-@get("/v1/events", guards=[AUDIT], operation_id="listEvents", tags=TAGS,
-     summary="The tenant's events in commit order, for consumers keeping their own copy")
+@get(
+    "/v1/events",
+    guards=[AUDIT],
+    operation_id="listEvents",
+    tags=TAGS,
+    summary="The tenant's events in commit order, for consumers keeping their own copy",
+)
 @blocking
-def list_events(request: Request, after: int = Parameter(default=0, ge=0, le=MAX_POSITION),
-                limit: int = Parameter(default=100, ge=1, le=1000)) -> dict[str, Any]:
+def list_events(
+    request: Request,
+    after: int = Parameter(default=0, ge=0, le=MAX_POSITION),
+    limit: int = Parameter(default=100, ge=1, le=1000),
+) -> dict[str, Any]:
     view = _services(request).connections.fresh_view()
     rows = view.events(caller_of(request).tenant_id, after=after, limit=limit + 1)
     data = [{"position": r.position, **json.loads(r.document)} for r in rows[:limit]]
-    return {"object": "list", "data": data, "has_more": len(rows) > limit,
-            "next_after": data[-1]["position"] if data else after}
+    return {
+        "object": "list",
+        "data": data,
+        "has_more": len(rows) > limit,
+        "next_after": data[-1]["position"] if data else after,
+    }
 
 
-@get("/v1/audit/export", guards=[AUDIT], operation_id="exportAudit", tags=TAGS,
-     summary="Stream the tenant's history as JSON lines or CSV")
-async def export(request: Request, format: Literal["jsonl", "csv"] = "jsonl",  # noqa: A002
-                 from_: str | None = Parameter(query="from", default=None),
-                 to: str | None = None) -> Stream:
+@get(
+    "/v1/audit/export",
+    guards=[AUDIT],
+    operation_id="exportAudit",
+    tags=TAGS,
+    summary="Stream the tenant's history as JSON lines or CSV",
+)
+async def export(
+    request: Request,
+    format: Literal["jsonl", "csv"] = "jsonl",
+    from_: str | None = Parameter(query="from", default=None),
+    to: str | None = None,
+) -> Stream:
     caller = caller_of(request)
     lines: Iterator[str] = _services(request).audit.export(
-        caller.tenant_id, occurred_from=_instant("from", from_), occurred_to=_instant("to", to),
-        fmt=format)
+        caller.tenant_id,
+        occurred_from=_instant("from", from_),
+        occurred_to=_instant("to", to),
+        fmt=format,
+    )
     media = "text/csv; charset=utf-8" if format == "csv" else "application/x-ndjson"
-    return Stream(lines, media_type=media, headers={
-        "Content-Disposition": f'attachment; filename="events.{format}"'})
+    return Stream(
+        lines,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="events.{format}"'},
+    )
 
 
-@get("/v1/connections/{connection_id:str}/audit", guards=[AUDIT],
-     operation_id="verifyConnectionChain", tags=TAGS,
-     summary="Recompute the connection's hash chain and report the first broken version")
+@get(
+    "/v1/connections/{connection_id:str}/audit",
+    guards=[AUDIT],
+    operation_id="verifyConnectionChain",
+    tags=TAGS,
+    summary="Recompute the connection's hash chain and report the first broken version",
+)
 @blocking
 def verify_chain(request: Request, connection_id: str) -> dict[str, Any]:
     services = _services(request)
@@ -71,13 +101,24 @@ def verify_chain(request: Request, connection_id: str) -> dict[str, Any]:
     return services.audit.verify(connection_id).as_dict()
 
 
-@post("/v1/admin/projections/rebuild", guards=[ADMIN], operation_id="rebuildProjections",
-      tags=["admin"], status_code=200, summary="Rebuild every read model from the event log")
+@post(
+    "/v1/admin/projections/rebuild",
+    guards=[ADMIN],
+    operation_id="rebuildProjections",
+    tags=["admin"],
+    status_code=200,
+    summary="Rebuild every read model from the event log",
+)
 @blocking
 def rebuild(request: Request) -> Response:
     applied = _services(request).projection.rebuild()
-    return Response({"object": "rebuild", "projections": ["connections_view", "events_index"],
-                     "events_applied": applied})
+    return Response(
+        {
+            "object": "rebuild",
+            "projections": ["connections_view", "events_index"],
+            "events_applied": applied,
+        }
+    )
 
 
 ROUTES = [list_events, export, verify_chain, rebuild]

@@ -49,7 +49,8 @@ def authenticate(connection: ASGIConnection) -> Caller:
     if wait:
         raise TooManyRequestsException(
             f"This API key sent more than its rate allows; retry in {wait} s.",
-            headers={"Retry-After": str(wait)})
+            headers={"Retry-After": str(wait)},
+        )
     caller = Caller(
         tenant_id=record.tenant_id,
         actor=f"api_key:{record.tenant_id}/{record.id}",
@@ -66,8 +67,9 @@ def _limiter(connection: ASGIConnection) -> RateLimiter:
     with _LIMITER_LOCK:
         if state.get("rate_limiter") is None:
             settings = state.services.settings
-            state.rate_limiter = RateLimiter(settings.rate_limit_per_second,
-                                             settings.rate_limit_burst)
+            state.rate_limiter = RateLimiter(
+                settings.rate_limit_per_second, settings.rate_limit_burst
+            )
         return state.rate_limiter
 
 

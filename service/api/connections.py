@@ -5,7 +5,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import msgspec
-from service.api.threads import blocking
 from litestar import Request, Response, get, post
 from litestar.params import Parameter
 
@@ -19,6 +18,7 @@ from domain.marketplaces import REGIONS
 from service.api.auth import caller_of, requires
 from service.api.idempotency import idempotent, respond
 from service.api.schemas import ACTION_BODIES, CreateConnection
+from service.api.threads import blocking
 from service.presenters import connection_json, event_json, rfc3339
 
 READ, WRITE = requires("connections:read"), requires("connections:write")
@@ -39,7 +39,7 @@ def _if_match(request: Request) -> int | None:
         return None
     value = raw.strip().removeprefix("W/").strip('"')
     if not value.isdigit():
-        raise ValidationFailed("If-Match must be the connection's ETag, e.g. \"3\".")
+        raise ValidationFailed('If-Match must be the connection\'s ETag, e.g. "3".')
     return int(value)
 
 
@@ -49,8 +49,9 @@ def _when(name: str, raw: str | None) -> datetime | None:
     try:
         at = datetime.fromisoformat(raw.upper())  # RFC 3339 allows a lower-case t and z
     except ValueError:
-        raise ValidationFailed(f"{name} must be an RFC 3339 timestamp, e.g. "
-                               "2026-01-31T12:00:00Z.") from None
+        raise ValidationFailed(
+            f"{name} must be an RFC 3339 timestamp, e.g. 2026-01-31T12:00:00Z."
+        ) from None
     if at.tzinfo is None:
         raise ValidationFailed(f"{name} must include a time zone (Z or ±hh:mm).")
     return at
@@ -66,8 +67,7 @@ def origin_of(url: str) -> str | None:
     except ValueError:
         return None
     scheme = parts.scheme.lower()
-    if scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc \
-            or "\\" in url:
+    if scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc or "\\" in url:
         return None
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
     default = 443 if scheme == "https" else 80
@@ -85,15 +85,25 @@ def _check_return_url(services: Any, tenant_id: str, return_url: str) -> None:
         raise ValidationFailed(
             "return_url: this tenant has registered no origin to return to; an operator "
             "registers one with `connections tenants allow-origin`.",
-            field="return_url", allowed_origins=[])
+            field="return_url",
+            allowed_origins=[],
+        )
     raise ValidationFailed(
         f"return_url: its origin {origin or 'cannot be read'} is not registered for this "
         f"tenant; allowed origins: {', '.join(allowed)}.",
-        field="return_url", allowed_origins=allowed)
+        field="return_url",
+        allowed_origins=allowed,
+    )
 
 
-@post("/v1/connections", guards=[WRITE], operation_id="createConnection", tags=TAGS,
-      status_code=201, summary="Invite an owner to connect")
+@post(
+    "/v1/connections",
+    guards=[WRITE],
+    operation_id="createConnection",
+    tags=TAGS,
+    status_code=201,
+    summary="Invite an owner to connect",
+)
 @blocking
 def create_connection(request: Request, data: CreateConnection) -> Response:
     caller = caller_of(request)
@@ -101,7 +111,8 @@ def create_connection(request: Request, data: CreateConnection) -> Response:
     if foreign:
         raise ValidationFailed(
             f"marketplace_ids {', '.join(foreign)} are not marketplaces of region "
-            f"'{data.region}' (known: {', '.join(REGIONS[data.region])}).")
+            f"'{data.region}' (known: {', '.join(REGIONS[data.region])})."
+        )
     if data.return_url is not None:
         _check_return_url(_services(request), caller.tenant_id, data.return_url)
 
@@ -116,8 +127,13 @@ def create_connection(request: Request, data: CreateConnection) -> Response:
     return idempotent(request, caller, data, produce)
 
 
-@get("/v1/connections", guards=[READ], operation_id="listConnections", tags=TAGS,
-     summary="List connections, newest first")
+@get(
+    "/v1/connections",
+    guards=[READ],
+    operation_id="listConnections",
+    tags=TAGS,
+    summary="List connections, newest first",
+)
 @blocking
 def list_connections(
     request: Request,
@@ -137,53 +153,92 @@ def list_connections(
     service = _services(request).connections
     cursor = service.cursor_of(caller, starting_after) if starting_after else None
     due = _when("reauth_due_before", reauth_due_before)
-    rows = service.list(ListQuery(
-        tenant_id=caller.tenant_id, limit=limit + 1, starting_after=cursor, state=state_filter,
-        region=region, selling_partner_id=selling_partner_id, owner_email=owner_email,
-        reauth_due_before=iso(due)))
+    rows = service.list(
+        ListQuery(
+            tenant_id=caller.tenant_id,
+            limit=limit + 1,
+            starting_after=cursor,
+            state=state_filter,
+            region=region,
+            selling_partner_id=selling_partner_id,
+            owner_email=owner_email,
+            reauth_due_before=iso(due),
+        )
+    )
     data = [connection_json(c) for c in rows[:limit]]
-    return {"object": "list", "data": data, "has_more": len(rows) > limit,
-            "next_cursor": data[-1]["id"] if len(rows) > limit else None}
+    return {
+        "object": "list",
+        "data": data,
+        "has_more": len(rows) > limit,
+        "next_cursor": data[-1]["id"] if len(rows) > limit else None,
+    }
 
 
-@get("/v1/connections/{connection_id:str}", guards=[READ], operation_id="getConnection",
-     tags=TAGS, summary="Read a connection, now or as it was")
+@get(
+    "/v1/connections/{connection_id:str}",
+    guards=[READ],
+    operation_id="getConnection",
+    tags=TAGS,
+    summary="Read a connection, now or as it was",
+)
 @blocking
-def get_connection(request: Request, connection_id: str, version: int | None = None,
-                   as_of: str | None = None) -> Response:
+def get_connection(
+    request: Request, connection_id: str, version: int | None = None, as_of: str | None = None
+) -> Response:
     caller = caller_of(request)
     if version is not None and as_of is not None:
         raise ValidationFailed("Use either version or as_of, not both.")
     connection = _services(request).connections.get(
-        caller, connection_id, version=version, as_of=_when("as_of", as_of))
+        caller, connection_id, version=version, as_of=_when("as_of", as_of)
+    )
     return respond(200, connection_json(connection), _etag(connection.version))
 
 
-@get("/v1/connections/{connection_id:str}/events", guards=[READ],
-     operation_id="listConnectionEvents", tags=TAGS,
-     summary="The connection's history, oldest first")
+@get(
+    "/v1/connections/{connection_id:str}/events",
+    guards=[READ],
+    operation_id="listConnectionEvents",
+    tags=TAGS,
+    summary="The connection's history, oldest first",
+)
 @blocking
-def list_events(request: Request, connection_id: str,
-                limit: int = Parameter(default=50, ge=1, le=500),
-                starting_after: int = Parameter(default=0, ge=0, le=2**31 - 1)
-                ) -> dict[str, Any]:
+def list_events(
+    request: Request,
+    connection_id: str,
+    limit: int = Parameter(default=50, ge=1, le=500),
+    starting_after: int = Parameter(default=0, ge=0, le=2**31 - 1),
+) -> dict[str, Any]:
     events = _services(request).connections.history(
-        caller_of(request), connection_id, after_version=starting_after, limit=limit + 1)
+        caller_of(request), connection_id, after_version=starting_after, limit=limit + 1
+    )
     data = [event_json(e) for e in events[:limit]]
-    return {"object": "list", "data": data, "has_more": len(events) > limit,
-            "next_cursor": data[-1]["version"] if len(events) > limit else None}
+    return {
+        "object": "list",
+        "data": data,
+        "has_more": len(events) > limit,
+        "next_cursor": data[-1]["version"] if len(events) > limit else None,
+    }
 
 
-@get("/v1/connections/{connection_id:str}/guide", guards=[READ], operation_id="getGuide",
-     tags=TAGS, summary="What happens next, and support details")
+@get(
+    "/v1/connections/{connection_id:str}/guide",
+    guards=[READ],
+    operation_id="getGuide",
+    tags=TAGS,
+    summary="What happens next, and support details",
+)
 @blocking
 def get_guide(request: Request, connection_id: str) -> dict[str, Any]:
     c = _services(request).connections.get(caller_of(request), connection_id)
     last_error = None
     if c.last_error:
         item = entry(c.last_error["code"])
-        last_error = {**c.last_error, "message": item.message,
-                      "remediation": list(item.remediation), "retryable": item.retryable}
+        last_error = {
+            **c.last_error,
+            "message": item.message,
+            "remediation": list(item.remediation),
+            "retryable": item.retryable,
+        }
     return {
         "object": "guide",
         "connection_id": str(c.id),
@@ -211,27 +266,39 @@ def _action_handler(action: str) -> Any:
         expected = _if_match(request)
 
         def produce() -> tuple[int, dict, dict]:
-            result = _services(request).connections.act(caller, connection_id, action, body,
-                                                         expected)
-            extras = {k: rfc3339(v) if isinstance(v, datetime) else v
-                      for k, v in result.extras.items()}
-            return 200, {**connection_json(result.connection), **extras}, _etag(
-                result.connection.version)
+            result = _services(request).connections.act(
+                caller, connection_id, action, body, expected
+            )
+            extras = {
+                k: rfc3339(v) if isinstance(v, datetime) else v for k, v in result.extras.items()
+            }
+            return (
+                200,
+                {**connection_json(result.connection), **extras},
+                _etag(result.connection.version),
+            )
 
         return idempotent(request, caller, {"connection_id": connection_id, **body}, produce)
 
     # A body is required exactly when its struct has required fields.
     required = any(f.required for f in msgspec.structs.fields(body_type))
-    handler.__annotations__ = {"request": Request, "connection_id": str,
-                               "data": body_type if required else body_type | None,
-                               "return": Response}
+    handler.__annotations__ = {
+        "request": Request,
+        "connection_id": str,
+        "data": body_type if required else body_type | None,
+        "return": Response,
+    }
     if required:
         handler.__defaults__ = None
     handler.__name__ = f"action_{action}"
-    return post(f"/v1/connections/{{connection_id:str}}/{action}", guards=[WRITE],
-                operation_id=_camel(action),
-                tags=TAGS, status_code=200,
-                summary=action.replace("_", " ").capitalize())(blocking(handler))
+    return post(
+        f"/v1/connections/{{connection_id:str}}/{action}",
+        guards=[WRITE],
+        operation_id=_camel(action),
+        tags=TAGS,
+        status_code=200,
+        summary=action.replace("_", " ").capitalize(),
+    )(blocking(handler))
 
 
 def _camel(name: str) -> str:
@@ -240,5 +307,11 @@ def _camel(name: str) -> str:
 
 
 ACTION_HANDLERS = [_action_handler(a) for a in PUBLIC_ACTIONS]
-ROUTES = [create_connection, list_connections, get_connection, list_events, get_guide,
-          *ACTION_HANDLERS]
+ROUTES = [
+    create_connection,
+    list_connections,
+    get_connection,
+    list_events,
+    get_guide,
+    *ACTION_HANDLERS,
+]

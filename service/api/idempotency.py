@@ -23,12 +23,12 @@ class IdempotencyKeyReused(DomainError):
 
 
 def respond(status: int, body: dict[str, Any], headers: dict[str, str]) -> Response:
-    return Response(msgspec.json.encode(body), status_code=status, media_type=JSON,
-                    headers=headers)
+    return Response(msgspec.json.encode(body), status_code=status, media_type=JSON, headers=headers)
 
 
-def idempotent(request: Request, caller: Caller, payload: Any,
-               produce: Callable[[], Outcome]) -> Response:
+def idempotent(
+    request: Request, caller: Caller, payload: Any, produce: Callable[[], Outcome]
+) -> Response:
     key = request.headers.get("idempotency-key")
     if key is None:
         return respond(*produce())
@@ -39,19 +39,26 @@ def idempotent(request: Request, caller: Caller, payload: Any,
     fingerprint = hashlib.sha256(
         request.method.encode() + request.url.path.encode() + msgspec.json.encode(payload)
     ).hexdigest()
-    if not tables.reserve_idempotency_key(caller.tenant_id, key, fingerprint,
-                                          iso(services.clock.now()) or ""):
+    if not tables.reserve_idempotency_key(
+        caller.tenant_id, key, fingerprint, iso(services.clock.now()) or ""
+    ):
         saved = tables.idempotent_response(caller.tenant_id, key)
         if saved is None or saved["fingerprint"] != fingerprint:
             raise IdempotencyKeyReused(
                 "This Idempotency-Key was already used with a different request; use a new "
-                "key for a new request.")
+                "key for a new request."
+            )
         if saved["status"] == 0:
             raise IdempotencyKeyReused(
                 "A request with this Idempotency-Key is still in progress; retry shortly.",
-                status=409)
-        return Response(saved["body"].encode(), status_code=saved["status"], media_type=JSON,
-                        headers={**saved["headers"], "Idempotent-Replayed": "true"})
+                status=409,
+            )
+        return Response(
+            saved["body"].encode(),
+            status_code=saved["status"],
+            media_type=JSON,
+            headers={**saved["headers"], "Idempotent-Replayed": "true"},
+        )
     try:
         status, body, headers = produce()
     except BaseException:

@@ -14,16 +14,24 @@ from service.metrics import CONTENT_TYPE, STORE_ERRORS, exposition
 log = logging.getLogger(__name__)
 
 
-@get("/v1/state-machine", operation_id="getStateMachine", tags=["reference"],
-     summary="States and transitions (JSON, or Mermaid text)")
+@get(
+    "/v1/state-machine",
+    operation_id="getStateMachine",
+    tags=["reference"],
+    summary="States and transitions (JSON, or Mermaid text)",
+)
 async def state_machine(format: Literal["json", "mermaid"] = "json") -> Response:
     if format == "mermaid":
         return Response(lifecycle.mermaid(), media_type="text/plain")
     return Response(lifecycle.describe())
 
 
-@get("/v1/errors", operation_id="listErrors", tags=["reference"],
-     summary="The error catalogue: codes, seller-facing messages, remediation")
+@get(
+    "/v1/errors",
+    operation_id="listErrors",
+    tags=["reference"],
+    summary="The error catalogue: codes, seller-facing messages, remediation",
+)
 async def error_catalogue() -> dict[str, Any]:
     return {"object": "list", "data": [e.as_dict() for e in CATALOGUE.values()]}
 
@@ -33,8 +41,12 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/readyz", operation_id="readyz", tags=["ops"],
-     summary="The store answers and the read model is caught up")
+@get(
+    "/readyz",
+    operation_id="readyz",
+    tags=["ops"],
+    summary="The store answers and the read model is caught up",
+)
 @blocking
 def readyz(request: Request) -> Response:
     services = request.app.state.services
@@ -42,15 +54,17 @@ def readyz(request: Request) -> Response:
     try:
         position = services.view.position(services.projection.name)
         latest = services.app.recorder.max_notification_id() or 0
-    except Exception as exc:  # noqa: BLE001 - any store failure means "not ready"
+    except Exception as exc:
         STORE_ERRORS.labels("readyz").inc()
         log.warning("readyz: store unreachable: %s", type(exc).__name__)
         return _not_ready(request, ["the database is unreachable"], {"store": "unreachable"})
     checks: dict[str, Any] = {"store": "ok", "read_model_lag": latest - position}
     failing = []
     if checks["read_model_lag"] > settings.readyz_max_lag:
-        failing.append(f"the read model trails the store by {checks['read_model_lag']} "
-                       f"events (bound {settings.readyz_max_lag})")
+        failing.append(
+            f"the read model trails the store by {checks['read_model_lag']} "
+            f"events (bound {settings.readyz_max_lag})"
+        )
     heartbeat = request.app.state.get("worker_heartbeat")
     if heartbeat is not None:  # only when this process runs the worker
         age = heartbeat.age()
@@ -63,16 +77,22 @@ def readyz(request: Request) -> Response:
 
 
 def _not_ready(request: Request, failing: list[str], checks: dict[str, Any]) -> Response:
-    return problem(request, "SERVICE_UNAVAILABLE", "Not ready: " + "; ".join(failing) + ".",
-                   headers={"Retry-After": RETRY_AFTER_SECONDS}, checks=checks)
+    return problem(
+        request,
+        "SERVICE_UNAVAILABLE",
+        "Not ready: " + "; ".join(failing) + ".",
+        headers={"Retry-After": RETRY_AFTER_SECONDS},
+        checks=checks,
+    )
 
 
 @get("/metrics", operation_id="metrics", tags=["ops"], include_in_schema=False)
 @blocking
 def metrics(request: Request) -> Response:
     connections = request.app.state.services.connections
-    return Response(exposition(lambda: connections.fresh_view().count_by_state()),
-                    media_type=CONTENT_TYPE)
+    return Response(
+        exposition(lambda: connections.fresh_view().count_by_state()), media_type=CONTENT_TYPE
+    )
 
 
 @get("/openapi.json", operation_id="openapi", tags=["ops"], include_in_schema=False)

@@ -28,8 +28,14 @@ PROBLEM_JSON = "application/problem+json"
 RETRY_AFTER_SECONDS = "2"
 
 
-def problem(request: Request, code: str, detail: str, status: int | None = None,
-            headers: dict[str, str] | None = None, **extra: Any) -> Response:
+def problem(
+    request: Request,
+    code: str,
+    detail: str,
+    status: int | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response:
     item = entry(code)
     status = status or item.http_status
     body = {
@@ -80,24 +86,36 @@ def _required_fields(request: Request) -> list[str]:
 
 def on_validation(request: Request, exc: ValidationException) -> Response:
     extra = exc.extra if isinstance(exc.extra, list) else []
-    if any(isinstance(e, dict) and e.get("key") == "data" and e.get("message") == "'data'"
-           for e in extra):
+    if any(
+        isinstance(e, dict) and e.get("key") == "data" and e.get("message") == "'data'"
+        for e in extra
+    ):
         # Litestar's way of saying the body was empty.
         fields = _required_fields(request)
         detail = "A JSON object body is required" + (
-            f" with {', '.join(fields)}." if fields else ".")
-        return problem(request, "VALIDATION_ERROR", detail,
-                       errors=[{"field": f, "message": "required", "source": "body"}
-                               for f in fields])
+            f" with {', '.join(fields)}." if fields else "."
+        )
+        return problem(
+            request,
+            "VALIDATION_ERROR",
+            detail,
+            errors=[{"field": f, "message": "required", "source": "body"} for f in fields],
+        )
     errors = [
-        {"field": e.get("key"), "message": _message(e.get("key"), str(e.get("message"))),
-         "source": e.get("source")}
+        {
+            "field": e.get("key"),
+            "message": _message(e.get("key"), str(e.get("message"))),
+            "source": e.get("source"),
+        }
         for e in (exc.extra if isinstance(exc.extra, list) else [])
         if isinstance(e, dict)
     ]
-    detail = "; ".join(
-        f"{e['field']}: {e['message']}" if e["field"] else str(e["message"]) for e in errors
-    ) or exc.detail
+    detail = (
+        "; ".join(
+            f"{e['field']}: {e['message']}" if e["field"] else str(e["message"]) for e in errors
+        )
+        or exc.detail
+    )
     return problem(request, "VALIDATION_ERROR", detail, errors=errors)
 
 
@@ -124,15 +142,21 @@ def on_http_exception(request: Request, exc: HTTPException) -> Response:
 
 def on_store_unavailable(request: Request, exc: Exception) -> Response:
     log.warning("store unavailable: %s", type(exc).__name__)
-    return problem(request, "SERVICE_UNAVAILABLE",
-                   "The database is unavailable; retry after the indicated delay.",
-                   headers={"Retry-After": RETRY_AFTER_SECONDS})
+    return problem(
+        request,
+        "SERVICE_UNAVAILABLE",
+        "The database is unavailable; retry after the indicated delay.",
+        headers={"Retry-After": RETRY_AFTER_SECONDS},
+    )
 
 
 def on_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error", exc_info=exc)
-    return problem(request, "INTERNAL_ERROR",
-                   "Something went wrong on our side; quote the request_id to support.")
+    return problem(
+        request,
+        "INTERNAL_ERROR",
+        "Something went wrong on our side; quote the request_id to support.",
+    )
 
 
 EXCEPTION_HANDLERS: dict[type[Exception], Any] = {

@@ -73,11 +73,15 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
         finally:
             elapsed = time.perf_counter() - started
             method, route = scope["method"], scope.get("path_template", "")
-            metrics.observe_request(method, route, seen.status, elapsed, seen.code,
-                                    seen.replayed)
+            metrics.observe_request(method, route, seen.status, elapsed, seen.code, seen.replayed)
             # The path only: query strings carry OAuth codes and signed states.
-            fields = {"method": method, "path": scope["path"], "route": route or None,
-                      "status": seen.status, "duration_ms": round(elapsed * 1000, 1)}
+            fields = {
+                "method": method,
+                "path": scope["path"],
+                "route": route or None,
+                "status": seen.status,
+                "duration_ms": round(elapsed * 1000, 1),
+            }
             if seen.code:
                 fields["code"] = seen.code
             (log.error if seen.status >= 500 else log.info)("request", **fields)

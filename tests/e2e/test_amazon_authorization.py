@@ -33,9 +33,7 @@ TENANT = "tenant_a"  # the tenant of the `api` fixture's key
 # all of SANDBOX_OUTCOMES but approving, the Ads-only ones, and ACCESS_REVOKED (whose consent
 # succeeds; Amazon refuses only the later refreshes, see its own test below).
 ADS_ONLY = tuple(o for o in SANDBOX_OUTCOMES if o.startswith("ADVERTISING_"))
-SP_FAILURES = tuple(
-    o for o in SANDBOX_OUTCOMES if o not in (APPROVE, "ACCESS_REVOKED", *ADS_ONLY)
-)
+SP_FAILURES = tuple(o for o in SANDBOX_OUTCOMES if o not in (APPROVE, "ACCESS_REVOKED", *ADS_ONLY))
 ADS_FAILURES = ("ADVERTISING_NOT_ENABLED", "ADVERTISING_ACCOUNT_MISMATCH")
 
 
@@ -83,8 +81,7 @@ def history(api: httpx.Client, cid: str) -> list[dict[str, Any]]:
     return response.json()["data"]
 
 
-def authorize(api: httpx.Client, cid: str, outcome: str = APPROVE, **extra: str
-              ) -> httpx.Response:
+def authorize(api: httpx.Client, cid: str, outcome: str = APPROVE, **extra: str) -> httpx.Response:
     started = start(api, cid)
     return consent(api, started["consent_url"], outcome, **extra)
 
@@ -115,8 +112,9 @@ def assert_problem(response: httpx.Response) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-         ) -> Iterator[LiveService]:
+def live(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveService]:
     """Overrides conftest's `live` for this module: one real server per store, shared by
     the module's tests, so the many outcome cases stay fast. Each test works on connections
     (and selling partner ids) of its own; tests that move the clock only ever move it
@@ -152,7 +150,8 @@ def unique_partner(prefix: str) -> str:
 
 
 def test_consent_url_is_seller_centrals_consent_page_with_application_id_and_signed_state(
-        live, api):
+    live, api
+):
     c = new_connection(api)
     started = start(api, c["id"])
     url = urlsplit(started["consent_url"])
@@ -189,8 +188,12 @@ def test_owner_approves_sp_api_then_ads_and_the_connection_activates(live, api):
 
     back = authorize(api, c["id"])
     assert back.status_code == 200, back.text
-    assert back.json() == {"connection_id": c["id"], "state": "api_authorized",
-                           "succeeded": True, "error": None}
+    assert back.json() == {
+        "connection_id": c["id"],
+        "state": "api_authorized",
+        "succeeded": True,
+        "error": None,
+    }
     authorized = get(api, c["id"])
     assert authorized["selling_partner_id"].startswith("A")
     assert authorized["last_error"] is None
@@ -230,8 +233,7 @@ def test_owner_approves_sp_api_then_ads_and_the_connection_activates(live, api):
     assert events[2]["actor"] == "owner" and events[4]["actor"] == "owner"
 
 
-def test_access_revoked_outcome_consents_normally_and_only_the_later_refresh_is_refused(
-        live, api):
+def test_access_revoked_outcome_consents_normally_and_only_the_later_refresh_is_refused(live, api):
     c = new_connection(api, account_type="vendor")
     back = authorize(api, c["id"], "ACCESS_REVOKED")
     assert back.status_code == 200, back.text
@@ -259,7 +261,8 @@ def test_the_failure_outcomes_cover_every_sp_api_outcome_of_the_sandbox():
 
 @pytest.mark.parametrize("outcome", SP_FAILURES)
 def test_sp_api_failure_returns_connection_to_invited_with_catalogue_code_and_remediation(
-        api, outcome):
+    api, outcome
+):
     c = new_connection(api)
     back = authorize(api, c["id"], outcome)
     assert back.status_code == 200, back.text
@@ -286,8 +289,7 @@ def test_sp_api_failure_returns_connection_to_invited_with_catalogue_code_and_re
 
 
 @pytest.mark.parametrize("outcome", ADS_FAILURES)
-def test_ads_failure_marks_advertising_failed_with_last_error_and_the_owner_can_retry(
-        api, outcome):
+def test_ads_failure_marks_advertising_failed_with_last_error_and_the_owner_can_retry(api, outcome):
     cid = api_authorized(api, account_type="vendor", requires_advertising=True)
     ads = start(api, cid, "start_advertising_authorization")
     back = consent(api, ads["consent_url"], outcome)
@@ -314,8 +316,7 @@ def test_ads_failure_marks_advertising_failed_with_last_error_and_the_owner_can_
     assert fixed["last_error"] is None
 
 
-def test_amazon_unavailable_comes_from_lwa_503s_after_retries_not_internal_error(
-        live, api, caplog):
+def test_amazon_unavailable_comes_from_lwa_503s_after_retries_not_internal_error(live, api, caplog):
     caplog.set_level(logging.WARNING, logger="adapters.amazon.retries")
     c = new_connection(api)
     back = authorize(api, c["id"], "AMAZON_UNAVAILABLE")
@@ -327,9 +328,13 @@ def test_amazon_unavailable_comes_from_lwa_503s_after_retries_not_internal_error
     attempts = live.services.amazon.settings.max_retries + 1
     assert "HTTP 503" in after["last_error"]["detail"]
     assert f"after {attempts} attempts" in after["last_error"]["detail"]
-    retries = [r for r in caplog.records if r.name == "adapters.amazon.retries"
-               and "LWA token (authorization_code)" in r.getMessage()
-               and "HTTP 503" in r.getMessage()]
+    retries = [
+        r
+        for r in caplog.records
+        if r.name == "adapters.amazon.retries"
+        and "LWA token (authorization_code)" in r.getMessage()
+        and "HTTP 503" in r.getMessage()
+    ]
     assert len(retries) == attempts - 1
     assert catalogue(api)["AMAZON_UNAVAILABLE"]["retryable"] is True
 
@@ -372,8 +377,10 @@ def test_selling_partner_already_connected_for_this_tenant_but_free_for_another(
         assert get(other_tenant, elsewhere)["selling_partner_id"] == partner
 
     # Once the first connection has ended, this tenant may connect the partner again.
-    assert api.post(f"/v1/connections/{first}/disconnect",
-                    json={"reason": "replaced"}).status_code == 200
+    assert (
+        api.post(f"/v1/connections/{first}/disconnect", json={"reason": "replaced"}).status_code
+        == 200
+    )
     back = authorize(api, second, sandbox_selling_partner_id=partner)
     assert back.json()["succeeded"] is True, back.text
     assert get(api, second)["selling_partner_id"] == partner
@@ -394,7 +401,8 @@ def _reauth_due(live: LiveService, api: httpx.Client, partner: str) -> str:
 
 
 def test_reauthorization_by_another_selling_partner_is_refused_and_the_same_one_reactivates(
-        live, api):
+    live, api
+):
     partner = unique_partner("AORIG")
     cid = _reauth_due(live, api, partner)
     due_before = get(api, cid)["reauth_due_at"]
@@ -432,13 +440,15 @@ def test_reauthorization_by_another_selling_partner_is_refused_and_the_same_one_
 # ---------------------------------------------------------------------- the state value
 
 
-def _event_counts(live: LiveService, clients: list[httpx.Client], ids: list[list[str]]
-                  ) -> tuple[Any, ...]:
+def _event_counts(
+    live: LiveService, clients: list[httpx.Client], ids: list[list[str]]
+) -> tuple[Any, ...]:
     """Everything a refused callback must leave unchanged: the store's last notification,
     each tenant's event feed, and each connection's history and version."""
     per_connection = tuple(
         (len(history(client, cid)), get(client, cid)["version"])
-        for client, group in zip(clients, ids, strict=True) for cid in group
+        for client, group in zip(clients, ids, strict=True)
+        for cid in group
     )
     feeds = tuple(feed_length(client) for client in clients)
     return live.services.app.recorder.max_notification_id(), feeds, per_connection
@@ -469,8 +479,14 @@ def pending_pair(live: LiveService, api: httpx.Client) -> Iterator[dict[str, Any
         start(api, sibling)
         start(other, foreign)
         location = amazon_redirect(consent_url)
-        yield {"mine": mine, "sibling": sibling, "foreign": foreign, "location": location,
-               "clients": [api, other], "ids": [[mine, sibling], [foreign]]}
+        yield {
+            "mine": mine,
+            "sibling": sibling,
+            "foreign": foreign,
+            "location": location,
+            "clients": [api, other],
+            "ids": [[mine, sibling], [foreign]],
+        }
 
 
 def _forge(location: str, state: str) -> str:
@@ -484,7 +500,7 @@ def test_tampered_state_is_refused_and_records_nothing(live, api, pending_pair):
 
     head, _, mac = state.rpartition(".")
     middle = len(mac) // 2
-    flipped = mac[:middle] + ("A" if mac[middle] != "A" else "B") + mac[middle + 1:]
+    flipped = mac[:middle] + ("A" if mac[middle] != "A" else "B") + mac[middle + 1 :]
     assert_problem(callback(_forge(location, f"{head}.{flipped}")))
     payload_tampered = state.replace(".", ".x", 1)  # the signed body changed too
     assert_problem(callback(_forge(location, payload_tampered)))
@@ -525,7 +541,8 @@ def test_replayed_callback_is_refused_and_records_nothing(live, api, pending_pai
 
 
 def test_replayed_state_of_a_replaced_attempt_is_refused_and_records_nothing(
-        live, api, pending_pair):
+    live, api, pending_pair
+):
     """Starting again replaces the open attempt: the older redirect matches nothing."""
     start(api, pending_pair["mine"])
     before = _event_counts(live, pending_pair["clients"], pending_pair["ids"])
@@ -535,7 +552,8 @@ def test_replayed_state_of_a_replaced_attempt_is_refused_and_records_nothing(
 
 
 def test_expired_state_records_authorization_expired_and_returns_to_invited(
-        live, api, pending_pair):
+    live, api, pending_pair
+):
     live.clock.advance(timedelta(minutes=16))
     back = callback(pending_pair["location"])
     assert back.status_code == 200, back.text

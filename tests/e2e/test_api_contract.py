@@ -1,4 +1,4 @@
-"""The REST contract of SPEC §3–§4 as an API user meets it, over real HTTP, on each store."""
+"""The REST contract of SPEC §3-§4 as an API user meets it, over real HTTP, on each store."""
 
 from __future__ import annotations
 
@@ -15,25 +15,67 @@ from tests.conftest import START, consent, new_connection, start_service
 
 ROOT = Path(__file__).resolve().parents[2]
 PROBLEM_JSON = "application/problem+json"
-STATES = ["invited", "owner_pending", "api_authorized", "sc_user_invited",
-          "permissions_verified", "active", "reauth_due", "disconnected"]
+STATES = [
+    "invited",
+    "owner_pending",
+    "api_authorized",
+    "sc_user_invited",
+    "permissions_verified",
+    "active",
+    "reauth_due",
+    "disconnected",
+]
 SPEC_ERROR_CODES = [
-    "NOT_PRIMARY_OWNER", "NOT_PROFESSIONAL_ACCOUNT", "ACCOUNT_SETUP_INCOMPLETE",
-    "ACCOUNT_IN_STAGING", "ACCOUNT_UNDER_REVIEW", "ACCOUNT_DEACTIVATED",
-    "MARKETPLACE_NOT_PARTICIPATING", "AMAZON_UNAVAILABLE", "AUTHORIZATION_EXPIRED",
-    "TOKEN_EXCHANGE_FAILED", "SELLING_PARTNER_ALREADY_CONNECTED", "SELLING_PARTNER_MISMATCH",
-    "API_AUTHORIZATION_REQUIRED", "SELLER_CENTRAL_AUTHORIZATION_FAILED",
-    "SELLER_CENTRAL_PERMISSIONS_INCORRECT", "SELLER_CENTRAL_INVITE_EXPIRED",
-    "ADVERTISING_NOT_ENABLED", "ADVERTISING_ACCOUNT_MISMATCH", "REAUTHORIZATION_REQUIRED",
-    "ACCESS_REVOKED", "INVITATION_EXPIRED", "INTERNAL_ERROR",
+    "NOT_PRIMARY_OWNER",
+    "NOT_PROFESSIONAL_ACCOUNT",
+    "ACCOUNT_SETUP_INCOMPLETE",
+    "ACCOUNT_IN_STAGING",
+    "ACCOUNT_UNDER_REVIEW",
+    "ACCOUNT_DEACTIVATED",
+    "MARKETPLACE_NOT_PARTICIPATING",
+    "AMAZON_UNAVAILABLE",
+    "AUTHORIZATION_EXPIRED",
+    "TOKEN_EXCHANGE_FAILED",
+    "SELLING_PARTNER_ALREADY_CONNECTED",
+    "SELLING_PARTNER_MISMATCH",
+    "API_AUTHORIZATION_REQUIRED",
+    "SELLER_CENTRAL_AUTHORIZATION_FAILED",
+    "SELLER_CENTRAL_PERMISSIONS_INCORRECT",
+    "SELLER_CENTRAL_INVITE_EXPIRED",
+    "ADVERTISING_NOT_ENABLED",
+    "ADVERTISING_ACCOUNT_MISMATCH",
+    "REAUTHORIZATION_REQUIRED",
+    "ACCESS_REVOKED",
+    "INVITATION_EXPIRED",
+    "INTERNAL_ERROR",
     # API-level codes
-    "VALIDATION_ERROR", "UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND", "INVALID_TRANSITION",
-    "VERSION_CONFLICT", "IDEMPOTENCY_KEY_REUSED", "RATE_LIMITED", "SERVICE_UNAVAILABLE",
+    "VALIDATION_ERROR",
+    "UNAUTHENTICATED",
+    "FORBIDDEN",
+    "NOT_FOUND",
+    "INVALID_TRANSITION",
+    "VERSION_CONFLICT",
+    "IDEMPOTENCY_KEY_REUSED",
+    "RATE_LIMITED",
+    "SERVICE_UNAVAILABLE",
 ]
 CONNECTION_FIELDS = {
-    "id", "state", "version", "account_type", "region", "marketplace_ids",
-    "selling_partner_id", "owner_email", "invited_by", "requirements", "advertising",
-    "allowed_actions", "last_error", "reauth_due_at", "created_at", "updated_at",
+    "id",
+    "state",
+    "version",
+    "account_type",
+    "region",
+    "marketplace_ids",
+    "selling_partner_id",
+    "owner_email",
+    "invited_by",
+    "requirements",
+    "advertising",
+    "allowed_actions",
+    "last_error",
+    "reauth_due_at",
+    "created_at",
+    "updated_at",
 }
 TZ_SUFFIX = re.compile(r"(Z|[+-]\d{2}:\d{2})$")
 
@@ -78,11 +120,14 @@ def parse_time(value: str) -> datetime:
 
 def test_create_answers_201_with_location_and_etag_and_the_whole_connection(live, api):
     live.services.tables.allow_origin("tenant_a", "https://app.example.com", "2026-01-05")
-    body = {"owner_email": "owner@example.com", "region": "eu",
-            "marketplace_ids": ["A1PA6795UKMFR9", "A13V1IB3VIYZZH"],
-            "invited_by": {"name": "Ada", "email": "ada@agency.example", "role": "agency"},
-            "return_url": "https://app.example.com/after-amazon",
-            "metadata": {"crm_id": "42"}}
+    body = {
+        "owner_email": "owner@example.com",
+        "region": "eu",
+        "marketplace_ids": ["A1PA6795UKMFR9", "A13V1IB3VIYZZH"],
+        "invited_by": {"name": "Ada", "email": "ada@agency.example", "role": "agency"},
+        "return_url": "https://app.example.com/after-amazon",
+        "metadata": {"crm_id": "42"},
+    }
     created = api.post("/v1/connections", json=body)
 
     assert created.status_code == 201, created.text
@@ -139,10 +184,12 @@ def test_etag_carries_the_current_version_on_read_and_on_every_action(api):
 
 def test_list_filters_by_state_region_selling_partner_and_owner_email(live, api):
     na_alice = new_connection(api, owner_email="alice@example.com")
-    eu_bob = new_connection(api, owner_email="bob@example.com", region="eu",
-                            marketplace_ids=["A1F83G8C2ARO7P"])
-    fe_alice = new_connection(api, owner_email="alice@example.com", region="fe",
-                              marketplace_ids=["A1VC38T7YXB528"])
+    eu_bob = new_connection(
+        api, owner_email="bob@example.com", region="eu", marketplace_ids=["A1F83G8C2ARO7P"]
+    )
+    fe_alice = new_connection(
+        api, owner_email="alice@example.com", region="fe", marketplace_ids=["A1VC38T7YXB528"]
+    )
     gone = new_connection(api, owner_email="carol@example.com")
     assert act(api, gone, "disconnect", json={"reason": "test"}).status_code == 200
     authorized = new_connection(api, owner_email="dave@example.com")
@@ -220,8 +267,7 @@ def test_every_connection_shows_the_actions_it_accepts_now(api):
     seller = new_connection(api)
     vendor = new_connection(api, account_type="vendor")
     gone = new_connection(api)
-    assert seller["allowed_actions"] == ["resend_invitation", "start_authorization",
-                                         "disconnect"]
+    assert seller["allowed_actions"] == ["resend_invitation", "start_authorization", "disconnect"]
 
     pending = act(api, seller, "start_authorization").json()
     assert pending["allowed_actions"] == ["start_authorization", "disconnect"]
@@ -242,8 +288,9 @@ def test_every_connection_shows_the_actions_it_accepts_now(api):
     assert len(listed) == 3
     for c in listed:
         assert isinstance(c["allowed_actions"], list)
-        assert c["allowed_actions"] == api.get(f"/v1/connections/{c['id']}").json()[
-            "allowed_actions"]
+        assert (
+            c["allowed_actions"] == api.get(f"/v1/connections/{c['id']}").json()["allowed_actions"]
+        )
 
 
 # ------------------------------------------------------------------ reference
@@ -256,19 +303,32 @@ def test_state_machine_lists_all_eight_states_and_the_declared_transitions(ref):
     machine = response.json()
     assert [s["name"] for s in machine["states"]] == STATES
     triggers = {t["trigger"] for t in machine["transitions"]}
-    assert {"invite", "resend_invitation", "start_authorization", "complete_authorization",
-            "fail_authorization", "invite_seller_central_user", "confirm_seller_central_user",
-            "fail_seller_central_authorization", "activate", "mark_reauth_due",
-            "start_reauthorization", "complete_reauthorization", "disconnect",
-            "expire_invitation"} <= triggers
+    assert {
+        "invite",
+        "resend_invitation",
+        "start_authorization",
+        "complete_authorization",
+        "fail_authorization",
+        "invite_seller_central_user",
+        "confirm_seller_central_user",
+        "fail_seller_central_authorization",
+        "activate",
+        "mark_reauth_due",
+        "start_reauthorization",
+        "complete_reauthorization",
+        "disconnect",
+        "expire_invitation",
+    } <= triggers
     pairs = {(t["trigger"], t["source"], t["dest"]) for t in machine["transitions"]}
     assert ("start_authorization", "owner_pending", "owner_pending") in pairs
     assert ("fail_authorization", "owner_pending", "invited") in pairs
     assert ("expire_invitation", "invited", "disconnected") in pairs
     assert ("activate", "api_authorized", "active") in pairs
     assert {("disconnect", s, "disconnected") for s in STATES[:-1]} <= pairs
-    assert not any(t["trigger"] == "disconnect" and t["source"] == "disconnected"
-                   for t in machine["transitions"])
+    assert not any(
+        t["trigger"] == "disconnect" and t["source"] == "disconnected"
+        for t in machine["transitions"]
+    )
 
 
 def test_state_machine_as_mermaid_text(ref):
@@ -287,8 +347,7 @@ def test_mermaid_content_type_names_its_charset_once(ref):
 
 
 def test_unknown_state_machine_format_is_a_validation_problem(ref):
-    assert_problem(ref.get("/v1/state-machine", params={"format": "png"}), 422,
-                   "VALIDATION_ERROR")
+    assert_problem(ref.get("/v1/state-machine", params={"format": "png"}), 422, "VALIDATION_ERROR")
 
 
 def test_error_catalogue_has_every_spec_code_with_message_and_remediation(ref):
@@ -303,8 +362,9 @@ def test_error_catalogue_has_every_spec_code_with_message_and_remediation(ref):
         assert e["message"].strip(), code
         assert isinstance(e["remediation"], list) and e["remediation"], code
         assert all(isinstance(step, str) and step.strip() for step in e["remediation"]), code
-        assert e["who_acts"] in {"owner", "integrator", "amazon", "support", "service",
-                                 "nobody"}, code
+        assert e["who_acts"] in {"owner", "integrator", "amazon", "support", "service", "nobody"}, (
+            code
+        )
         assert isinstance(e["retryable"], bool), code
     assert entries["VERSION_CONFLICT"]["retryable"] is True
     assert entries["NOT_PROFESSIONAL_ACCOUNT"]["retryable"] is False
@@ -318,8 +378,7 @@ def test_invalid_transition_is_a_409_problem_listing_the_allowed_actions(api):
     c = new_connection(api)
     refused = act(api, c, "activate")
     problem = assert_problem(refused, 409, "INVALID_TRANSITION")
-    assert problem["allowed_actions"] == ["resend_invitation", "start_authorization",
-                                          "disconnect"]
+    assert problem["allowed_actions"] == ["resend_invitation", "start_authorization", "disconnect"]
     assert "activate" in problem["detail"] and "invited" in problem["detail"]
     assert problem["type"].endswith("INVALID_TRANSITION")
     assert problem["instance"] == f"/v1/connections/{c['id']}/activate"
@@ -331,8 +390,7 @@ def test_invalid_transition_is_a_409_problem_listing_the_allowed_actions(api):
 
 
 @pytest.mark.parametrize("started", [False, True], ids=["invited", "owner_pending"])
-def test_seller_central_user_before_api_authorization_is_refused_with_the_reason(
-        api, started):
+def test_seller_central_user_before_api_authorization_is_refused_with_the_reason(api, started):
     c = new_connection(api)
     if started:
         assert act(api, c, "start_authorization").status_code == 200
@@ -392,8 +450,10 @@ def test_guide_says_who_acts_next_and_gives_support_details(live, api):
     assert TZ_SUFFIX.search(g["support"]["last_attempt_at"])
 
     retry = act(api, c, "start_authorization").json()
-    assert consent(api, retry["consent_url"],
-                   sandbox_selling_partner_id="A3SUPPORTSELLER").status_code == 200
+    assert (
+        consent(api, retry["consent_url"], sandbox_selling_partner_id="A3SUPPORTSELLER").status_code
+        == 200
+    )
     g = api.get(f"/v1/connections/{c['id']}/guide").json()
     assert g["state"] == "api_authorized"
     assert g["last_error"] is None
@@ -414,8 +474,10 @@ def test_request_id_is_echoed_or_generated_and_quoted_in_problems_and_events(api
     second = api.get("/v1/connections").headers.get("x-request-id")
     assert first and second and first != second
 
-    missing = api.get("/v1/connections/00000000-0000-0000-0000-000000000000",
-                      headers={"X-Request-ID": "support-case-7"})
+    missing = api.get(
+        "/v1/connections/00000000-0000-0000-0000-000000000000",
+        headers={"X-Request-ID": "support-case-7"},
+    )
     problem = assert_problem(missing, 404, "NOT_FOUND")
     assert problem["request_id"] == "support-case-7"
     assert missing.headers["x-request-id"] == "support-case-7"
@@ -424,13 +486,16 @@ def test_request_id_is_echoed_or_generated_and_quoted_in_problems_and_events(api
     problem = assert_problem(generated, 422, "VALIDATION_ERROR")
     assert problem["request_id"] and problem["request_id"] == generated.headers["x-request-id"]
 
-    unauthenticated = httpx.get(f"{api.base_url}/v1/connections",
-                                headers={"X-Request-ID": "anon-1"})
+    unauthenticated = httpx.get(
+        f"{api.base_url}/v1/connections", headers={"X-Request-ID": "anon-1"}
+    )
     assert assert_problem(unauthenticated, 401, "UNAUTHENTICATED")["request_id"] == "anon-1"
 
-    created = api.post("/v1/connections", headers={"X-Request-ID": "create-1"},
-                       json={"owner_email": "o@example.com", "region": "na",
-                             "marketplace_ids": ["ATVPDKIKX0DER"]})
+    created = api.post(
+        "/v1/connections",
+        headers={"X-Request-ID": "create-1"},
+        json={"owner_email": "o@example.com", "region": "na", "marketplace_ids": ["ATVPDKIKX0DER"]},
+    )
     assert created.headers["x-request-id"] == "create-1"
     assert events_of(api, created.json()["id"])[0]["request_id"] == "create-1"
 
@@ -466,6 +531,8 @@ def test_committed_openapi_matches_the_served_schema(ref):
     if committed != served:
         only_committed = sorted(set(committed.get("paths", {})) - set(served.get("paths", {})))
         only_served = sorted(set(served.get("paths", {})) - set(committed.get("paths", {})))
-        pytest.fail("openapi.yaml differs from GET /openapi.json; regenerate it with "
-                    f"`connections openapi`. Paths only committed: {only_committed}; "
-                    f"only served: {only_served}")
+        pytest.fail(
+            "openapi.yaml differs from GET /openapi.json; regenerate it with "
+            f"`connections openapi`. Paths only committed: {only_committed}; "
+            f"only served: {only_served}"
+        )

@@ -17,9 +17,17 @@ from tests.conftest import LiveService, start_service
 
 PROBLEM_JSON = "application/problem+json"
 VALID = {"owner_email": "owner@example.com", "region": "na", "marketplace_ids": ["ATVPDKIKX0DER"]}
-ACTIONS = ["resend_invitation", "start_authorization", "invite_seller_central_user",
-           "confirm_seller_central_user", "fail_seller_central_authorization",
-           "start_advertising_authorization", "activate", "start_reauthorization", "disconnect"]
+ACTIONS = [
+    "resend_invitation",
+    "start_authorization",
+    "invite_seller_central_user",
+    "confirm_seller_central_user",
+    "fail_seller_central_authorization",
+    "start_advertising_authorization",
+    "activate",
+    "start_reauthorization",
+    "disconnect",
+]
 
 
 def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
@@ -63,10 +71,12 @@ def test_requests_without_a_valid_key_are_unauthenticated(live, api):
         "unknown key": {"Authorization": "Bearer sk_this_key_does_not_exist"},
     }
     for name, headers in cases.items():
-        for response in (httpx.get(url, headers=headers),
-                         httpx.post(url, headers=headers, json=VALID),
-                         httpx.get(f"{url}/{c['id']}", headers=headers),
-                         httpx.post(f"{url}/{c['id']}/disconnect", headers=headers)):
+        for response in (
+            httpx.get(url, headers=headers),
+            httpx.post(url, headers=headers, json=VALID),
+            httpx.get(f"{url}/{c['id']}", headers=headers),
+            httpx.post(f"{url}/{c['id']}/disconnect", headers=headers),
+        ):
             assert response.status_code == 401, (name, response.text)
             assert_problem(response, 401, "UNAUTHENTICATED")
     assert count(api) == 1
@@ -74,18 +84,21 @@ def test_requests_without_a_valid_key_are_unauthenticated(live, api):
 
 
 def test_a_revoked_key_stops_working_at_once(live):
-    issued = live.services.api_keys.create("tenant_a", ["connections:read",
-                                                        "connections:write"])
+    issued = live.services.api_keys.create("tenant_a", ["connections:read", "connections:write"])
     headers = {"Authorization": f"Bearer {issued.secret}"}
     assert httpx.get(f"{live.url}/v1/connections", headers=headers).status_code == 200
 
     assert live.services.api_keys.revoke(issued.record.id)
 
-    problem = assert_problem(httpx.get(f"{live.url}/v1/connections", headers=headers), 401,
-                             "UNAUTHENTICATED")
+    problem = assert_problem(
+        httpx.get(f"{live.url}/v1/connections", headers=headers), 401, "UNAUTHENTICATED"
+    )
     assert "revoked" in problem["detail"] or "unknown" in problem["detail"]
-    assert_problem(httpx.post(f"{live.url}/v1/connections", headers=headers, json=VALID), 401,
-                   "UNAUTHENTICATED")
+    assert_problem(
+        httpx.post(f"{live.url}/v1/connections", headers=headers, json=VALID),
+        401,
+        "UNAUTHENTICATED",
+    )
 
 
 def test_a_read_only_key_may_read_but_not_write(live, api):
@@ -114,29 +127,38 @@ def test_another_tenants_connection_is_not_found_everywhere(live, api):
         theirs = create(other)
         absent = "00000000-0000-4000-8000-000000000000"
 
-        for path in (f"/v1/connections/{mine['id']}",
-                     f"/v1/connections/{mine['id']}/events",
-                     f"/v1/connections/{mine['id']}/guide"):
+        for path in (
+            f"/v1/connections/{mine['id']}",
+            f"/v1/connections/{mine['id']}/events",
+            f"/v1/connections/{mine['id']}/guide",
+        ):
             problem = assert_problem(other.get(path), 404, "NOT_FOUND")
             assert "tenant" not in problem["detail"].lower()
-        assert_problem(other.get(f"/v1/connections/{mine['id']}", params={"version": 1}), 404,
-                       "NOT_FOUND")
-        assert_problem(other.get(f"/v1/connections/{mine['id']}",
-                                 params={"as_of": "2030-01-01T00:00:00Z"}), 404, "NOT_FOUND")
+        assert_problem(
+            other.get(f"/v1/connections/{mine['id']}", params={"version": 1}), 404, "NOT_FOUND"
+        )
+        assert_problem(
+            other.get(f"/v1/connections/{mine['id']}", params={"as_of": "2030-01-01T00:00:00Z"}),
+            404,
+            "NOT_FOUND",
+        )
         for action in ACTIONS:
             body = {"permissions": {}} if action == "confirm_seller_central_user" else None
-            assert_problem(other.post(f"/v1/connections/{mine['id']}/{action}", json=body),
-                           404, "NOT_FOUND")
+            assert_problem(
+                other.post(f"/v1/connections/{mine['id']}/{action}", json=body), 404, "NOT_FOUND"
+            )
 
         # Indistinguishable from a connection that does not exist at all.
         foreign = other.get(f"/v1/connections/{mine['id']}").json()
         missing = other.get(f"/v1/connections/{absent}").json()
-        assert foreign["detail"].replace(mine["id"], "X") == missing["detail"].replace(absent,
-                                                                                       "X")
+        assert foreign["detail"].replace(mine["id"], "X") == missing["detail"].replace(absent, "X")
 
         assert [c["id"] for c in other.get("/v1/connections").json()["data"]] == [theirs["id"]]
-        assert_problem(other.get("/v1/connections", params={"starting_after": mine["id"]}),
-                       422, "VALIDATION_ERROR")
+        assert_problem(
+            other.get("/v1/connections", params={"starting_after": mine["id"]}),
+            422,
+            "VALIDATION_ERROR",
+        )
 
     assert [c["id"] for c in api.get("/v1/connections").json()["data"]] == [mine["id"]]
     after = api.get(f"/v1/connections/{mine['id']}").json()
@@ -160,8 +182,9 @@ def test_if_match_applies_only_at_the_current_version(api):
     before = history(api, c["id"])
 
     # A stale ETag: 412, nothing recorded.
-    stale = api.post(f"{path}/disconnect", headers={"If-Match": current},
-                     json={"reason": "stale read"})
+    stale = api.post(
+        f"{path}/disconnect", headers={"If-Match": current}, json={"reason": "stale read"}
+    )
     problem = assert_problem(stale, 412, "VERSION_CONFLICT")
     assert "1" in problem["detail"] and "2" in problem["detail"]
     assert history(api, c["id"]) == before
@@ -170,8 +193,9 @@ def test_if_match_applies_only_at_the_current_version(api):
     assert now.headers["etag"] == '"2"'
 
     # Not an ETag at all: a validation problem, nothing recorded.
-    problem = assert_problem(api.post(f"{path}/disconnect", headers={"If-Match": "yesterday"}),
-                             422, "VALIDATION_ERROR")
+    problem = assert_problem(
+        api.post(f"{path}/disconnect", headers={"If-Match": "yesterday"}), 422, "VALIDATION_ERROR"
+    )
     assert "If-Match" in problem["detail"]
     assert history(api, c["id"]) == before
 
@@ -198,8 +222,11 @@ def test_idempotency_key_replays_the_same_create_and_refuses_another_body(api):
     assert "idempotent-replayed" not in first.headers
     assert count(api) == 1
 
-    other_body = api.post("/v1/connections", headers=headers,
-                          json={**VALID, "owner_email": "someone-else@example.com"})
+    other_body = api.post(
+        "/v1/connections",
+        headers=headers,
+        json={**VALID, "owner_email": "someone-else@example.com"},
+    )
     problem = assert_problem(other_body, 422, "IDEMPOTENCY_KEY_REUSED")
     assert "Idempotency-Key" in problem["detail"]
     assert count(api) == 1
@@ -215,10 +242,13 @@ def test_idempotent_actions_replay_instead_of_acting_twice(live, api):
     assert first.status_code == replay.status_code == 200
     assert replay.json() == first.json()
     assert replay.headers.get("idempotent-replayed") == "true"
-    assert [e["type"] for e in history(api, c["id"])] == ["connection.invited",
-                                                          "connection.disconnected"]
-    assert_problem(api.post(path, json={"reason": "other"}, headers=headers), 422,
-                   "IDEMPOTENCY_KEY_REUSED")
+    assert [e["type"] for e in history(api, c["id"])] == [
+        "connection.invited",
+        "connection.disconnected",
+    ]
+    assert_problem(
+        api.post(path, json={"reason": "other"}, headers=headers), 422, "IDEMPOTENCY_KEY_REUSED"
+    )
 
     # Keys belong to a tenant: another tenant's same key and body is a new request.
     with live.client("tenant_b") as other:
@@ -234,8 +264,9 @@ def test_idempotent_actions_replay_instead_of_acting_twice(live, api):
 
 def race(live: LiveService, api: httpx.Client, call, n: int = 8) -> list[httpx.Response]:
     """`n` clients, connected beforehand, send `call` at the same instant."""
-    clients = [httpx.Client(base_url=live.url, headers=dict(api.headers), timeout=30)
-               for _ in range(n)]
+    clients = [
+        httpx.Client(base_url=live.url, headers=dict(api.headers), timeout=30) for _ in range(n)
+    ]
     for client in clients:
         client.get("/healthz")  # open the connection now, not inside the race
     barrier = threading.Barrier(n)
@@ -245,7 +276,7 @@ def race(live: LiveService, api: httpx.Client, call, n: int = 8) -> list[httpx.R
         try:
             barrier.wait(10)
             results[i] = call(clients[i])
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             results[i] = exc
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
@@ -308,8 +339,9 @@ def test_concurrent_disconnects_succeed_exactly_once(live, api):
     for _ in range(3):
         c = create(api)
         path = f"/v1/connections/{c['id']}/disconnect"
-        responses = race(live, api,
-                         lambda client, path=path: client.post(path, json={"reason": "race"}))
+        responses = race(
+            live, api, lambda client, path=path: client.post(path, json={"reason": "race"})
+        )
         assert_no_server_errors(responses)
         assert_losers_conflict(responses)
         statuses = Counter(r.status_code for r in responses)
@@ -322,8 +354,9 @@ def test_concurrent_disconnects_succeed_exactly_once(live, api):
 
 def test_concurrent_creates_with_one_idempotency_key_make_one_connection(live, api):
     key = {"Idempotency-Key": "burst-create"}
-    responses = race(live, api, lambda client: client.post("/v1/connections", json=VALID,
-                                                           headers=key))
+    responses = race(
+        live, api, lambda client: client.post("/v1/connections", json=VALID, headers=key)
+    )
     assert_no_server_errors(responses)
     created = {r.json()["id"] for r in responses if r.status_code == 201}
     assert len(created) == 1, [r.text for r in responses]
@@ -362,55 +395,140 @@ def existing(shared_api: httpx.Client) -> str:
 JSON_HEADERS = {"Content-Type": "application/json"}
 BAD_CREATES: dict[str, tuple[dict[str, Any], int, str, list[str]]] = {
     # name: (httpx request kwargs, status, code, words the detail must contain)
-    "malformed JSON": ({"content": b'{"owner_email" "o@example.com"}', "headers": JSON_HEADERS},
-                       422, "VALIDATION_ERROR", ["json"]),
-    "truncated JSON": ({"content": b'{"owner_email": ', "headers": JSON_HEADERS}, 422,
-                       "VALIDATION_ERROR", ["truncated"]),
-    "not JSON at all": ({"content": b"owner_email=a@b.co", "headers": JSON_HEADERS}, 422,
-                        "VALIDATION_ERROR", ["json"]),
+    "malformed JSON": (
+        {"content": b'{"owner_email" "o@example.com"}', "headers": JSON_HEADERS},
+        422,
+        "VALIDATION_ERROR",
+        ["json"],
+    ),
+    "truncated JSON": (
+        {"content": b'{"owner_email": ', "headers": JSON_HEADERS},
+        422,
+        "VALIDATION_ERROR",
+        ["truncated"],
+    ),
+    "not JSON at all": (
+        {"content": b"owner_email=a@b.co", "headers": JSON_HEADERS},
+        422,
+        "VALIDATION_ERROR",
+        ["json"],
+    ),
     "JSON array": ({"json": [VALID]}, 422, "VALIDATION_ERROR", ["object", "array"]),
     "JSON string": ({"json": "owner@example.com"}, 422, "VALIDATION_ERROR", ["object"]),
-    "JSON null": ({"content": b"null", "headers": JSON_HEADERS}, 422,
-                  "VALIDATION_ERROR", ["object"]),
-    "unknown field": ({"json": {**VALID, "colour": "blue"}}, 422, "VALIDATION_ERROR",
-                      ["colour"]),
-    "missing field": ({"json": {"owner_email": "o@example.com", "region": "na"}}, 422,
-                      "VALIDATION_ERROR", ["marketplace_ids"]),
-    "email of wrong type": ({"json": {**VALID, "owner_email": 42}}, 422, "VALIDATION_ERROR",
-                            ["owner_email", "str"]),
-    "marketplaces as a string": ({"json": {**VALID, "marketplace_ids": "ATVPDKIKX0DER"}}, 422,
-                                 "VALIDATION_ERROR", ["marketplace_ids"]),
-    "boolean as a string": ({"json": {**VALID, "requires_advertising": "yes"}}, 422,
-                            "VALIDATION_ERROR", ["requires_advertising"]),
-    "oversized body": ({"json": {**VALID, "metadata": {"note": "x" * (65 * 1024)}}}, 413,
-                       "PAYLOAD_TOO_LARGE", []),
-    "unknown region": ({"json": {**VALID, "region": "mars"}}, 422, "VALIDATION_ERROR",
-                       ["region", "mars"]),
+    "JSON null": (
+        {"content": b"null", "headers": JSON_HEADERS},
+        422,
+        "VALIDATION_ERROR",
+        ["object"],
+    ),
+    "unknown field": ({"json": {**VALID, "colour": "blue"}}, 422, "VALIDATION_ERROR", ["colour"]),
+    "missing field": (
+        {"json": {"owner_email": "o@example.com", "region": "na"}},
+        422,
+        "VALIDATION_ERROR",
+        ["marketplace_ids"],
+    ),
+    "email of wrong type": (
+        {"json": {**VALID, "owner_email": 42}},
+        422,
+        "VALIDATION_ERROR",
+        ["owner_email", "str"],
+    ),
+    "marketplaces as a string": (
+        {"json": {**VALID, "marketplace_ids": "ATVPDKIKX0DER"}},
+        422,
+        "VALIDATION_ERROR",
+        ["marketplace_ids"],
+    ),
+    "boolean as a string": (
+        {"json": {**VALID, "requires_advertising": "yes"}},
+        422,
+        "VALIDATION_ERROR",
+        ["requires_advertising"],
+    ),
+    "oversized body": (
+        {"json": {**VALID, "metadata": {"note": "x" * (65 * 1024)}}},
+        413,
+        "PAYLOAD_TOO_LARGE",
+        [],
+    ),
+    "unknown region": (
+        {"json": {**VALID, "region": "mars"}},
+        422,
+        "VALIDATION_ERROR",
+        ["region", "mars"],
+    ),
     "marketplace of another region": (
-        {"json": {**VALID, "marketplace_ids": ["ATVPDKIKX0DER", "A1PA6795UKMFR9"]}}, 422,
-        "VALIDATION_ERROR", ["A1PA6795UKMFR9", "na"]),
-    "malformed marketplace id": ({"json": {**VALID, "marketplace_ids": ["us"]}}, 422,
-                                 "VALIDATION_ERROR", ["marketplace_ids"]),
-    "no marketplaces": ({"json": {**VALID, "marketplace_ids": []}}, 422, "VALIDATION_ERROR",
-                        ["marketplace_ids"]),
-    "bad e-mail": ({"json": {**VALID, "owner_email": "owner.example.com"}}, 422,
-                   "VALIDATION_ERROR", ["owner_email", "e-mail"]),
-    "bad inviter e-mail": ({"json": {**VALID, "invited_by": {
-        "name": "Ada", "email": "ada@", "role": "agency"}}}, 422, "VALIDATION_ERROR",
-        ["invited_by.email"]),
-    "unknown inviter role": ({"json": {**VALID, "invited_by": {
-        "name": "Ada", "email": "ada@agency.example", "role": "boss"}}}, 422,
-        "VALIDATION_ERROR", ["role"]),
-    "javascript return_url": ({"json": {**VALID, "return_url": "javascript:alert(1)"}}, 422,
-                              "VALIDATION_ERROR", ["return_url"]),
-    "relative return_url": ({"json": {**VALID, "return_url": "/after"}}, 422,
-                            "VALIDATION_ERROR", ["return_url"]),
-    "too many metadata keys": ({"json": {**VALID, "metadata": {
-        f"k{i}": "v" for i in range(51)}}}, 422, "VALIDATION_ERROR", ["metadata"]),
-    "metadata value not a string": ({"json": {**VALID, "metadata": {"n": 1}}}, 422,
-                                    "VALIDATION_ERROR", ["metadata"]),
-    "oversized Idempotency-Key": ({"json": VALID, "headers": {"Idempotency-Key": "k" * 300}},
-                                  422, "VALIDATION_ERROR", ["idempotency-key"]),
+        {"json": {**VALID, "marketplace_ids": ["ATVPDKIKX0DER", "A1PA6795UKMFR9"]}},
+        422,
+        "VALIDATION_ERROR",
+        ["A1PA6795UKMFR9", "na"],
+    ),
+    "malformed marketplace id": (
+        {"json": {**VALID, "marketplace_ids": ["us"]}},
+        422,
+        "VALIDATION_ERROR",
+        ["marketplace_ids"],
+    ),
+    "no marketplaces": (
+        {"json": {**VALID, "marketplace_ids": []}},
+        422,
+        "VALIDATION_ERROR",
+        ["marketplace_ids"],
+    ),
+    "bad e-mail": (
+        {"json": {**VALID, "owner_email": "owner.example.com"}},
+        422,
+        "VALIDATION_ERROR",
+        ["owner_email", "e-mail"],
+    ),
+    "bad inviter e-mail": (
+        {"json": {**VALID, "invited_by": {"name": "Ada", "email": "ada@", "role": "agency"}}},
+        422,
+        "VALIDATION_ERROR",
+        ["invited_by.email"],
+    ),
+    "unknown inviter role": (
+        {
+            "json": {
+                **VALID,
+                "invited_by": {"name": "Ada", "email": "ada@agency.example", "role": "boss"},
+            }
+        },
+        422,
+        "VALIDATION_ERROR",
+        ["role"],
+    ),
+    "javascript return_url": (
+        {"json": {**VALID, "return_url": "javascript:alert(1)"}},
+        422,
+        "VALIDATION_ERROR",
+        ["return_url"],
+    ),
+    "relative return_url": (
+        {"json": {**VALID, "return_url": "/after"}},
+        422,
+        "VALIDATION_ERROR",
+        ["return_url"],
+    ),
+    "too many metadata keys": (
+        {"json": {**VALID, "metadata": {f"k{i}": "v" for i in range(51)}}},
+        422,
+        "VALIDATION_ERROR",
+        ["metadata"],
+    ),
+    "metadata value not a string": (
+        {"json": {**VALID, "metadata": {"n": 1}}},
+        422,
+        "VALIDATION_ERROR",
+        ["metadata"],
+    ),
+    "oversized Idempotency-Key": (
+        {"json": VALID, "headers": {"Idempotency-Key": "k" * 300}},
+        422,
+        "VALIDATION_ERROR",
+        ["idempotency-key"],
+    ),
 }
 
 
@@ -433,13 +551,19 @@ BAD_READS: dict[str, tuple[str, dict[str, str], list[str]]] = {
     "limit not a number": ("/v1/connections", {"limit": "ten"}, ["limit"]),
     "unknown state filter": ("/v1/connections", {"state": "sleeping"}, ["state"]),
     "unknown region filter": ("/v1/connections", {"region": "mars"}, ["region"]),
-    "cursor naming no connection": ("/v1/connections", {"starting_after": "nope"},
-                                    ["starting_after"]),
+    "cursor naming no connection": (
+        "/v1/connections",
+        {"starting_after": "nope"},
+        ["starting_after"],
+    ),
     "invalid as_of": ("{c}", {"as_of": "last tuesday"}, ["as_of"]),
     "as_of without time zone": ("{c}", {"as_of": "2026-01-05T09:00:00"}, ["as_of"]),
     "version not a number": ("{c}", {"version": "latest"}, ["version"]),
-    "version and as_of together": ("{c}", {"version": "1", "as_of": "2026-01-05T09:00:00Z"},
-                                   ["version", "as_of"]),
+    "version and as_of together": (
+        "{c}",
+        {"version": "1", "as_of": "2026-01-05T09:00:00Z"},
+        ["version", "as_of"],
+    ),
 }
 
 
@@ -457,15 +581,20 @@ def test_bad_queries_are_422_problems_naming_the_parameter(shared_api, existing,
 
 
 BAD_ACTIONS: dict[str, tuple[str, dict[str, Any], list[str]]] = {
-    "malformed JSON": ("disconnect", {"content": b"{reason: 1}", "headers": JSON_HEADERS},
-                       ["json"]),
+    "malformed JSON": (
+        "disconnect",
+        {"content": b"{reason: 1}", "headers": JSON_HEADERS},
+        ["json"],
+    ),
     "JSON array": ("disconnect", {"json": ["bye"]}, ["object"]),
     "unknown field": ("disconnect", {"json": {"reason": "x", "force": True}}, ["force"]),
     "reason of wrong type": ("disconnect", {"json": {"reason": 7}}, ["reason"]),
     "reason too long": ("disconnect", {"json": {"reason": "x" * 501}}, ["reason"]),
-    "unknown permission level": ("confirm_seller_central_user",
-                                 {"json": {"permissions": {"orders": "superuser"}}},
-                                 ["permissions"]),
+    "unknown permission level": (
+        "confirm_seller_central_user",
+        {"json": {"permissions": {"orders": "superuser"}}},
+        ["permissions"],
+    ),
     "permissions missing": ("confirm_seller_central_user", {"json": {}}, ["permissions"]),
     "body for an action without one": ("activate", {"json": {"now": True}}, ["now"]),
 }
@@ -485,26 +614,34 @@ def test_bad_action_bodies_are_422_problems_and_change_nothing(shared_api, exist
 
 
 def test_an_oversized_body_sent_in_chunks_is_refused_too(shared_api, existing):
-    body = b'{"owner_email": "o@example.com", "region": "na", "marketplace_ids": ' \
-           b'["ATVPDKIKX0DER"], "metadata": {"note": "' + b"x" * (70 * 1024) + b'"}}'
+    body = (
+        b'{"owner_email": "o@example.com", "region": "na", "marketplace_ids": '
+        b'["ATVPDKIKX0DER"], "metadata": {"note": "' + b"x" * (70 * 1024) + b'"}}'
+    )
 
     def chunks():  # no Content-Length: the limit must hold while streaming
         for i in range(0, len(body), 4096):
-            yield body[i:i + 4096]
+            yield body[i : i + 4096]
 
     before = count(shared_api)
-    assert_problem(shared_api.post("/v1/connections", content=chunks(), headers=JSON_HEADERS),
-                   413, "PAYLOAD_TOO_LARGE")
+    assert_problem(
+        shared_api.post("/v1/connections", content=chunks(), headers=JSON_HEADERS),
+        413,
+        "PAYLOAD_TOO_LARGE",
+    )
     assert count(shared_api) == before
     events = history(shared_api, existing)
-    assert_problem(shared_api.post(f"/v1/connections/{existing}/disconnect",
-                                   json={"reason": "x" * (70 * 1024)}), 413,
-                   "PAYLOAD_TOO_LARGE")
+    assert_problem(
+        shared_api.post(
+            f"/v1/connections/{existing}/disconnect", json={"reason": "x" * (70 * 1024)}
+        ),
+        413,
+        "PAYLOAD_TOO_LARGE",
+    )
     assert history(shared_api, existing) == events
 
 
-def test_confirm_seller_central_user_without_a_body_is_a_validation_problem(shared_api,
-                                                                           existing):
+def test_confirm_seller_central_user_without_a_body_is_a_validation_problem(shared_api, existing):
     response = shared_api.post(f"/v1/connections/{existing}/confirm_seller_central_user")
     problem = assert_problem(response, 422, "VALIDATION_ERROR")
     assert "permissions" in problem["detail"]

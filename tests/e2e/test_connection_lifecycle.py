@@ -23,8 +23,10 @@ def test_seller_walks_from_invitation_to_active_through_the_sandbox(api):
     assert invited["state"] == "sc_user_invited"
     assert invited["required_permissions"] == REQUIRED_SC_PERMISSIONS
 
-    confirmed = api.post(f"/v1/connections/{c['id']}/confirm_seller_central_user",
-                         json={"permissions": REQUIRED_SC_PERMISSIONS}).json()
+    confirmed = api.post(
+        f"/v1/connections/{c['id']}/confirm_seller_central_user",
+        json={"permissions": REQUIRED_SC_PERMISSIONS},
+    ).json()
     assert confirmed["state"] == "permissions_verified"
 
     active = api.post(f"/v1/connections/{c['id']}/activate").json()

@@ -36,11 +36,16 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 # asked for with FUZZ_EXAMPLES explores new ones.
 DERANDOMIZE = "FUZZ_EXAMPLES" not in os.environ
 SCHEMA = schemathesis.openapi.from_path(ROOT / "openapi.yaml")
-CONNECTION = {"owner_email": "owner@example.com", "region": "na",
-              "marketplace_ids": ["ATVPDKIKX0DER"]}
+CONNECTION = {
+    "owner_email": "owner@example.com",
+    "region": "na",
+    "marketplace_ids": ["ATVPDKIKX0DER"],
+}
 # Served as text, which the generated schema still calls application/json.
-OTHER_MEDIA_TYPES = {"GET /v1/state-machine": "text/plain with ?format=mermaid",
-                     "GET /v1/audit/export": "application/x-ndjson or text/csv"}
+OTHER_MEDIA_TYPES = {
+    "GET /v1/state-machine": "text/plain with ?format=mermaid",
+    "GET /v1/audit/export": "application/x-ndjson or text/csv",
+}
 # What SPEC §3-4 lets the API answer, documented in the schema or not; 204 and 405 are
 # litestar's answers to the OPTIONS and unsupported-method probes schemathesis adds.
 SPEC_STATUSES = {200, 201, 202, 204, 303, 401, 403, 404, 405, 409, 412, 413, 422, 429, 503}
@@ -54,30 +59,40 @@ _rng = random.Random(7)
 def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveService, str]]:
     folder = tmp_path_factory.mktemp("fuzz")
     # Rate limits off: the fuzzer is one key sending as fast as it can.
-    live = start_service(f"sqlite:///{folder}/connections.db", WEBHOOK_ALLOW_PRIVATE="1",
-                         RATE_LIMIT_PER_SECOND="0")
+    live = start_service(
+        f"sqlite:///{folder}/connections.db", WEBHOOK_ALLOW_PRIVATE="1", RATE_LIMIT_PER_SECOND="0"
+    )
     key = live.services.api_keys.create("tenant_fuzz", list(SCOPES)).secret
     with live.client("tenant_fuzz") as api:
         for _ in range(3):
-            REAL["connection_id"].append(api.post("/v1/connections", json=CONNECTION)
-                                         .json()["id"])
-        REAL["endpoint_id"].append(api.post("/v1/webhook_endpoints", json={
-            "url": "http://127.0.0.1:9/hooks"}).json()["id"])
+            REAL["connection_id"].append(api.post("/v1/connections", json=CONNECTION).json()["id"])
+        REAL["endpoint_id"].append(
+            api.post("/v1/webhook_endpoints", json={"url": "http://127.0.0.1:9/hooks"}).json()["id"]
+        )
         live.services.webhooks.outbox.catch_up()
-        REAL["delivery_id"] += [d["id"] for d in api.get(
-            f"/v1/webhook_endpoints/{REAL['endpoint_id'][0]}/deliveries").json()["data"]]
+        REAL["delivery_id"] += [
+            d["id"]
+            for d in api.get(f"/v1/webhook_endpoints/{REAL['endpoint_id'][0]}/deliveries").json()[
+                "data"
+            ]
+        ]
     yield live, key
     live.stop()
     undocumented: Counter = Counter()
     for (operation, status), n in SEEN.items():
         if not _documented(operation, status):
             undocumented[str(status)] += n
-    figures.record("contract_fuzz", long=not DERANDOMIZE, examples_per_operation=EXAMPLES,
-                   operations=len({op for op, _ in SEEN if _documented(op)}),
-                   cases=sum(SEEN.values()), failing_cases=len(FAILURES),
-                   failures=sorted(set(FAILURES)),
-                   server_errors=sum(n for (_, s), n in SEEN.items() if s >= 500),
-                   cases_with_undocumented_status=dict(sorted(undocumented.items())))
+    figures.record(
+        "contract_fuzz",
+        long=not DERANDOMIZE,
+        examples_per_operation=EXAMPLES,
+        operations=len({op for op, _ in SEEN if _documented(op)}),
+        cases=sum(SEEN.values()),
+        failing_cases=len(FAILURES),
+        failures=sorted(set(FAILURES)),
+        server_errors=sum(n for (_, s), n in SEEN.items() if s >= 500),
+        cases_with_undocumented_status=dict(sorted(undocumented.items())),
+    )
 
 
 @SCHEMA.hook("map_path_parameters")
@@ -99,12 +114,15 @@ def _documented(operation: str, status: int | None = None) -> bool:
 
 
 @SCHEMA.parametrize()
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=DERANDOMIZE,
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=DERANDOMIZE,
+    suppress_health_check=list(HealthCheck),
+)
 def test_no_5xx_and_every_response_matches_the_contract(case, target):
     live, key = target
-    response = case.call(base_url=live.url, headers={"Authorization": f"Bearer {key}"},
-                         timeout=30)
+    response = case.call(base_url=live.url, headers={"Authorization": f"Bearer {key}"}, timeout=30)
     operation = f"{case.method.upper()} {case.path}"
     status = response.status_code
     SEEN[(operation, status)] += 1
@@ -128,5 +146,9 @@ def _is_problem(response) -> bool:
     if not content_type.startswith("application/problem+json"):
         return False
     body = response.json()
-    return (isinstance(body, dict) and body.get("status") == response.status_code
-            and isinstance(body.get("code"), str) and isinstance(body.get("detail"), str))
+    return (
+        isinstance(body, dict)
+        and body.get("status") == response.status_code
+        and isinstance(body.get("code"), str)
+        and isinstance(body.get("detail"), str)
+    )

@@ -27,9 +27,11 @@ def scrape(live) -> Samples:
     response = httpx.get(f"{live.url}/metrics", timeout=10)  # no API key: ops route
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
-    return {(s.name, frozenset(s.labels.items())): s.value
-            for family in text_string_to_metric_families(response.text)
-            for s in family.samples}
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(response.text)
+        for s in family.samples
+    }
 
 
 def value(samples: Samples, name: str, **labels: str) -> float:
@@ -40,8 +42,15 @@ def value(samples: Samples, name: str, **labels: str) -> float:
 def json_logs() -> Iterator[Callable[[], list[dict]]]:
     """The service's log output, as production writes it (LOG_FORMAT=json)."""
     names = ["", "httpx", "httpcore", "uvicorn", "uvicorn.error", "uvicorn.access"]
-    saved = [(logging.getLogger(n), logging.getLogger(n).handlers[:], logging.getLogger(n).level,
-              logging.getLogger(n).propagate) for n in names]
+    saved = [
+        (
+            logging.getLogger(n),
+            logging.getLogger(n).handlers[:],
+            logging.getLogger(n).level,
+            logging.getLogger(n).propagate,
+        )
+        for n in names
+    ]
     config = structlog.get_config()
     buffer = io.StringIO()
     logs.configure("json", "INFO", stream=buffer)
@@ -55,19 +64,33 @@ def json_logs() -> Iterator[Callable[[], list[dict]]]:
 def test_metrics_move_with_a_connection_lifecycle(live, api):
     before = scrape(live)
 
-    created = api.post("/v1/connections", headers={"Idempotency-Key": "ops-create-1"},
-                       json={"owner_email": "owner@example.com", "region": "na",
-                             "marketplace_ids": ["ATVPDKIKX0DER"]})
-    replayed = api.post("/v1/connections", headers={"Idempotency-Key": "ops-create-1"},
-                        json={"owner_email": "owner@example.com", "region": "na",
-                              "marketplace_ids": ["ATVPDKIKX0DER"]})
+    created = api.post(
+        "/v1/connections",
+        headers={"Idempotency-Key": "ops-create-1"},
+        json={
+            "owner_email": "owner@example.com",
+            "region": "na",
+            "marketplace_ids": ["ATVPDKIKX0DER"],
+        },
+    )
+    replayed = api.post(
+        "/v1/connections",
+        headers={"Idempotency-Key": "ops-create-1"},
+        json={
+            "owner_email": "owner@example.com",
+            "region": "na",
+            "marketplace_ids": ["ATVPDKIKX0DER"],
+        },
+    )
     assert created.status_code == replayed.status_code == 201
     cid = created.json()["id"]
     started = api.post(f"/v1/connections/{cid}/start_authorization").json()
     assert consent(api, started["consent_url"]).json()["state"] == "api_authorized"
     api.post(f"/v1/connections/{cid}/invite_seller_central_user")
-    api.post(f"/v1/connections/{cid}/confirm_seller_central_user",
-             json={"permissions": REQUIRED_SC_PERMISSIONS})
+    api.post(
+        f"/v1/connections/{cid}/confirm_seller_central_user",
+        json={"permissions": REQUIRED_SC_PERMISSIONS},
+    )
     assert api.post(f"/v1/connections/{cid}/activate").json()["state"] == "active"
     refused = api.post(f"/v1/connections/{cid}/start_authorization")
     assert refused.status_code == 409
@@ -89,8 +112,15 @@ def test_metrics_move_with_a_connection_lifecycle(live, api):
     create_route = {"method": "POST", "route": "/v1/connections", "status": "201"}
     assert delta("http_requests_total", **create_route) == 2
     assert delta("http_request_duration_seconds_count", **create_route) == 2
-    assert delta("http_requests_total", method="POST", status="409",
-                 route="/v1/connections/{connection_id}/start_authorization") == 1
+    assert (
+        delta(
+            "http_requests_total",
+            method="POST",
+            status="409",
+            route="/v1/connections/{connection_id}/start_authorization",
+        )
+        == 1
+    )
     assert delta("http_requests_total", method="GET", route="/metrics", status="200") == 1
 
     # Counted from the read model at scrape time: this test's store holds one connection.
@@ -106,8 +136,11 @@ def test_an_unknown_path_is_counted_under_one_label_with_its_request_id(live):
     assert response.json()["request_id"] == response.headers["x-request-id"]
     after = scrape(live)
     labels = {"method": "GET", "route": "unmatched", "status": "404"}
-    assert value(after, "http_requests_total", **labels) - value(
-        before, "http_requests_total", **labels) == 1
+    assert (
+        value(after, "http_requests_total", **labels)
+        - value(before, "http_requests_total", **labels)
+        == 1
+    )
 
 
 def test_healthz_and_readyz_answer_while_the_store_answers(live):
@@ -132,8 +165,11 @@ def test_readyz_is_a_503_problem_with_retry_after_when_the_store_is_down(live, j
     assert problem["request_id"] == "req-readyz-down"
     assert httpx.get(f"{live.url}/healthz").status_code == 200  # alive, not ready
     after = scrape(live)
-    assert value(after, "store_errors_total", source="readyz") - value(
-        before, "store_errors_total", source="readyz") == 1
+    assert (
+        value(after, "store_errors_total", source="readyz")
+        - value(before, "store_errors_total", source="readyz")
+        == 1
+    )
     # The standard library's lines inside a request carry its id too.
     warnings = [line for line in json_logs() if line["logger"] == "service.api.meta"]
     assert warnings and all(line["request_id"] == "req-readyz-down" for line in warnings)
@@ -170,10 +206,14 @@ def test_readyz_fails_when_the_embedded_worker_stops_beating(live):
 
 
 def test_every_log_line_of_a_request_carries_its_context_and_no_secret(live, json_logs):
-    api_key = live.services.api_keys.create("tenant_ops", ["connections:read",
-                                                           "connections:write"]).secret
-    api = httpx.Client(base_url=live.url, timeout=30, headers={
-        "Authorization": f"Bearer {api_key}", "X-Request-ID": "req-ops-1"})
+    api_key = live.services.api_keys.create(
+        "tenant_ops", ["connections:read", "connections:write"]
+    ).secret
+    api = httpx.Client(
+        base_url=live.url,
+        timeout=30,
+        headers={"Authorization": f"Bearer {api_key}", "X-Request-ID": "req-ops-1"},
+    )
     with api:
         c = new_connection(api)
         started = api.post(f"/v1/connections/{c['id']}/start_authorization").json()
@@ -186,12 +226,14 @@ def test_every_log_line_of_a_request_carries_its_context_and_no_secret(live, jso
     ours = [line for line in lines if line.get("request_id") == "req-ops-1"]
     requests = [line for line in ours if line["event"] == "request"]
     assert [(r["method"], r["status"], r.get("action")) for r in requests] == [
-        ("POST", 201, "invite"), ("POST", 200, "start_authorization"), ("GET", 422, None)]
+        ("POST", 201, "invite"),
+        ("POST", 200, "start_authorization"),
+        ("GET", 422, None),
+    ]
     assert all(line["tenant"] == "tenant_ops" for line in ours)
     assert all(line["connection_id"] == c["id"] for line in ours)
     assert requests[-1]["code"] == "VALIDATION_ERROR"
-    callback_line = next(line for line in lines if line.get("route") ==
-                         "/v1/oauth/amazon/callback")
+    callback_line = next(line for line in lines if line.get("route") == "/v1/oauth/amazon/callback")
     assert callback_line["request_id"].startswith("req_")
     assert callback_line["path"] == "/v1/oauth/amazon/callback"  # never the query string
 

@@ -54,8 +54,12 @@ class Session:
         self.live = live
         self.received: list[str] = []
         key = live.services.api_keys.create(TENANT, ALL_SCOPES).secret
-        self.api = httpx.Client(base_url=live.url, headers={"Authorization": f"Bearer {key}"},
-                                timeout=30, event_hooks={"response": [self._keep]})
+        self.api = httpx.Client(
+            base_url=live.url,
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=30,
+            event_hooks={"response": [self._keep]},
+        )
         self.browser = Browser()
         self.codes: list[str] = []
 
@@ -94,8 +98,12 @@ def full_lifecycle(live: LiveService, s: Session) -> tuple[str, list[str]]:
     """A seller with the Seller Central user and the Advertising track, from invitation to
     active, through a failed attempt and a yearly re-authorization; returns the
     connection's id and every refresh token the sandbox issued to it."""
-    body = {"owner_email": "owner@example.com", "region": "na",
-            "marketplace_ids": ["ATVPDKIKX0DER"], "requires_advertising": True}
+    body = {
+        "owner_email": "owner@example.com",
+        "region": "na",
+        "marketplace_ids": ["ATVPDKIKX0DER"],
+        "requires_advertising": True,
+    }
     cid = s.call("POST", "/v1/connections", json=body)["id"]
 
     failed = s.call("POST", f"/v1/connections/{cid}/start_authorization")
@@ -104,8 +112,11 @@ def full_lifecycle(live: LiveService, s: Session) -> tuple[str, list[str]]:
     started = s.call("POST", f"/v1/connections/{cid}/start_authorization")
     assert s.consent(started["consent_url"])["state"] == "api_authorized"
     s.call("POST", f"/v1/connections/{cid}/invite_seller_central_user")
-    s.call("POST", f"/v1/connections/{cid}/confirm_seller_central_user",
-           json={"permissions": REQUIRED_SC_PERMISSIONS})
+    s.call(
+        "POST",
+        f"/v1/connections/{cid}/confirm_seller_central_user",
+        json={"permissions": REQUIRED_SC_PERMISSIONS},
+    )
     ads = s.call("POST", f"/v1/connections/{cid}/start_advertising_authorization")
     assert s.consent(ads["consent_url"])["succeeded"] is True
     assert s.call("POST", f"/v1/connections/{cid}/activate")["state"] == "active"
@@ -155,15 +166,20 @@ def leaks(haystack: str, secrets: list[str]) -> list[str]:
 def store_contents(live: LiveService) -> str:
     url = live.services.settings.database_url
     if url.startswith("sqlite:///"):
-        db = Path(url[len("sqlite:///"):])
+        db = Path(url[len("sqlite:///") :])
         files = [p for p in (db, Path(f"{db}-wal"), Path(f"{db}-journal")) if p.exists()]
         return "".join(p.read_bytes().decode("latin-1") for p in files)
     schema = parse_qs(urlsplit(url).query)["schema"][0]
     rows: list[str] = []
     with psycopg.connect(PG_URL) as conn:
-        tables = [r[0] for r in conn.execute(
-            "SELECT table_name FROM information_schema.tables "
-            "WHERE table_schema = %s AND table_type = 'BASE TABLE'", (schema,))]
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = %s AND table_type = 'BASE TABLE'",
+                (schema,),
+            )
+        ]
         assert tables
         for table in tables:
             rows += [r[0] for r in conn.execute(f'SELECT t::text FROM "{schema}"."{table}" t')]
@@ -178,7 +194,8 @@ def session(live: LiveService) -> Iterator[Session]:
 
 
 def test_refresh_tokens_and_lwa_codes_are_nowhere_at_rest_in_responses_events_or_logs(
-        live, session, caplog, capfd):
+    live, session, caplog, capfd
+):
     caplog.set_level(logging.DEBUG)
     s = session
     cid, tokens = full_lifecycle(live, s)
@@ -205,7 +222,8 @@ def test_refresh_tokens_and_lwa_codes_are_nowhere_at_rest_in_responses_events_or
 
     logged = caplog.records
     assert any(r.name == "httpx" and "/auth/o2/token" in r.getMessage() for r in logged), (
-        "the service's own calls to LWA should have been captured")
+        "the service's own calls to LWA should have been captured"
+    )
     assert any(r.levelno == logging.DEBUG for r in logged)
     render = logging.Formatter("%(name)s %(levelname)s %(message)s")
     log_text = "\n".join(render.format(r) for r in logged)

@@ -36,8 +36,11 @@ from tests.e2e.test_secrets_at_rest import (
 pytest_plugins = ["tests.webhook_fixtures"]  # receiver
 
 PROBLEM_JSON = "application/problem+json"
-CONNECTION = {"owner_email": "owner@example.com", "region": "na",
-              "marketplace_ids": ["ATVPDKIKX0DER"]}
+CONNECTION = {
+    "owner_email": "owner@example.com",
+    "region": "na",
+    "marketplace_ids": ["ATVPDKIKX0DER"],
+}
 CONNECTIONS = str(Path(sys.executable).parent / "connections")
 
 
@@ -64,56 +67,79 @@ def key(live: LiveService, tenant: str, scopes: list[str]) -> dict[str, str]:
 
 # Routes anyone may call: ops, reference data, Amazon's redirects (the signed state
 # authenticates them), the API docs, and the sandbox Amazon, which plays Amazon itself.
-PUBLIC = {"/healthz", "/readyz", "/metrics", "/openapi.json", "/v1/state-machine",
-          "/v1/errors", "/v1/oauth/amazon/callback", "/v1/oauth/amazon-ads/callback"}
+PUBLIC = {
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/openapi.json",
+    "/v1/state-machine",
+    "/v1/errors",
+    "/v1/oauth/amazon/callback",
+    "/v1/oauth/amazon-ads/callback",
+}
 PUBLIC_PREFIXES = ("/docs", "/sandbox/amazon/")
 LATER = "2030-01-01T00:00:00Z"
 BODIES = {  # a valid body per route, so a refusal can only come from the guard
     ("POST", "/v1/connections"): CONNECTION,
-    ("POST", "/v1/connections/{connection_id:str}/confirm_seller_central_user"):
-        {"permissions": REQUIRED_SC_PERMISSIONS},
+    ("POST", "/v1/connections/{connection_id:str}/confirm_seller_central_user"): {
+        "permissions": REQUIRED_SC_PERMISSIONS
+    },
     ("POST", "/v1/connections/{connection_id:str}/disconnect"): {"reason": "walk"},
     ("POST", "/v1/webhook_endpoints"): {"url": "http://127.0.0.1:9/hooks"},
     ("PATCH", "/v1/webhook_endpoints/{endpoint_id:str}"): {"description": "walk"},
-    ("POST", "/v1/webhook_endpoints/{endpoint_id:str}/replay"):
-        {"from": "2020-01-01T00:00:00Z", "to": LATER},
+    ("POST", "/v1/webhook_endpoints/{endpoint_id:str}/replay"): {
+        "from": "2020-01-01T00:00:00Z",
+        "to": LATER,
+    },
 }
 
 
 def routes(live: LiveService) -> list[tuple[str, str, Any]]:
     """(method, path template, handler) for every route the app serves."""
     app = live.server.config.app
-    found = [(method, route.path, handler) for route in app.routes
-             for handler in route.route_handlers for method in sorted(handler.http_methods)]
+    found = [
+        (method, route.path, handler)
+        for route in app.routes
+        for handler in route.route_handlers
+        for method in sorted(handler.http_methods)
+    ]
     assert len(found) > 40
     return found
 
 
-def call(http: httpx.Client, method: str, path: str, ids: dict[str, str],
-         headers: dict[str, str]) -> httpx.Response:
+def call(
+    http: httpx.Client, method: str, path: str, ids: dict[str, str], headers: dict[str, str]
+) -> httpx.Response:
     url = re.sub(r"\{(\w+):\w+\}", lambda m: ids[m.group(1)], path)
-    return http.request(method, url, headers=headers, json=BODIES.get(
-        (method, path), {} if method in ("POST", "PATCH") else None))
+    return http.request(
+        method,
+        url,
+        headers=headers,
+        json=BODIES.get((method, path), {} if method in ("POST", "PATCH") else None),
+    )
 
 
-def test_every_route_is_public_by_name_or_requires_its_scope_of_the_callers_own_tenant(
-        served):
+def test_every_route_is_public_by_name_or_requires_its_scope_of_the_callers_own_tenant(served):
     live = served
     owner = key(live, "tenant_a", list(SCOPES))
     cid = httpx.post(f"{live.url}/v1/connections", json=CONNECTION, headers=owner).json()["id"]
-    endpoint = httpx.post(f"{live.url}/v1/webhook_endpoints", headers=owner,
-                          json={"url": "http://127.0.0.1:9/hooks"}).json()
+    endpoint = httpx.post(
+        f"{live.url}/v1/webhook_endpoints", headers=owner, json={"url": "http://127.0.0.1:9/hooks"}
+    ).json()
     live.services.webhooks.outbox.catch_up()  # the connection's event becomes a delivery
-    [delivery] = httpx.get(f"{live.url}/v1/webhook_endpoints/{endpoint['id']}/deliveries",
-                           headers=owner).json()["data"]
+    [delivery] = httpx.get(
+        f"{live.url}/v1/webhook_endpoints/{endpoint['id']}/deliveries", headers=owner
+    ).json()["data"]
     ids = {"connection_id": cid, "endpoint_id": endpoint["id"], "delivery_id": delivery["id"]}
     single = {scope: key(live, "tenant_a", [scope]) for scope in SCOPES}
     stranger = key(live, "tenant_b", list(SCOPES))  # every scope, another tenant
     http = httpx.Client(base_url=live.url, timeout=30)
 
     def owned() -> list[Any]:
-        return [http.get(path, headers=owner).json() for path in (
-            f"/v1/connections/{cid}/events", f"/v1/webhook_endpoints/{endpoint['id']}")]
+        return [
+            http.get(path, headers=owner).json()
+            for path in (f"/v1/connections/{cid}/events", f"/v1/webhook_endpoints/{endpoint['id']}")
+        ]
 
     before = owned()
     scoped = []
@@ -121,7 +147,8 @@ def test_every_route_is_public_by_name_or_requires_its_scope_of_the_callers_own_
         scope = scope_of(handler)
         if scope is None:
             assert method == "OPTIONS" or path in PUBLIC or path.startswith(PUBLIC_PREFIXES), (
-                f"{method} {path} has no scope guard and is not listed as public")
+                f"{method} {path} has no scope guard and is not listed as public"
+            )
             if path in PUBLIC and method == "GET":
                 assert call(http, method, path, ids, {}).status_code not in (401, 403), path
             continue
@@ -137,7 +164,10 @@ def test_every_route_is_public_by_name_or_requires_its_scope_of_the_callers_own_
             problem_of(foreign, 404, "NOT_FOUND")
         else:  # a collection: none of tenant_a's resources in it
             assert not set(ids.values()) & set(re.findall(r"[\w-]{20,}", foreign.text)), (
-                method, path, foreign.text)
+                method,
+                path,
+                foreign.text,
+            )
     assert {s for _, _, s in scoped} == set(SCOPES)
 
     # Nothing refused above changed anything; then the right scope gets through.
@@ -145,7 +175,10 @@ def test_every_route_is_public_by_name_or_requires_its_scope_of_the_callers_own_
     for method, path, scope in scoped:
         allowed = call(http, method, path, ids, single[scope])
         assert allowed.status_code < 500 and allowed.status_code not in (401, 403), (
-            method, path, allowed.text)
+            method,
+            path,
+            allowed.text,
+        )
     http.close()
 
 
@@ -175,12 +208,18 @@ def test_every_route_that_reads_a_body_caps_its_size_and_refuses_unknown_fields(
     with httpx.Client(base_url=live.url, timeout=30, headers=owner) as http:
         for method, path, handler in routes(live):
             if "data" not in handler.parsed_fn_signature.parameters or path.startswith(
-                    PUBLIC_PREFIXES):
+                PUBLIC_PREFIXES
+            ):
                 continue
             url = re.sub(r"\{(\w+):\w+\}", lambda m: ids[m.group(1)], path)
             big = b'{"note": "' + b"x" * (live.services.settings.max_body_bytes + 1) + b'"}'
-            problem_of(http.request(method, url, content=big, headers={
-                "Content-Type": "application/json"}), 413, "PAYLOAD_TOO_LARGE")
+            problem_of(
+                http.request(
+                    method, url, content=big, headers={"Content-Type": "application/json"}
+                ),
+                413,
+                "PAYLOAD_TOO_LARGE",
+            )
             body = {**BODIES.get((method, path), {}), "unexpected": 1}
             refused = problem_of(http.request(method, url, json=body), 422, "VALIDATION_ERROR")
             assert "unexpected" in refused["detail"], (method, path, refused)
@@ -192,17 +231,35 @@ def test_every_route_that_reads_a_body_caps_its_size_and_refuses_unknown_fields(
 
 
 def cli(live: LiveService, *args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {"PATH": os.environ["PATH"], "DATABASE_URL": live.services.settings.database_url,
-           "SECRET_KEY": SECRET_KEY, "SANDBOX": "1"}
-    return subprocess.run([CONNECTIONS, *args], env=env, cwd=cwd, capture_output=True,
-                          text=True, timeout=60, check=False)
+    env = {
+        "PATH": os.environ["PATH"],
+        "DATABASE_URL": live.services.settings.database_url,
+        "SECRET_KEY": SECRET_KEY,
+        "SANDBOX": "1",
+    }
+    return subprocess.run(
+        [CONNECTIONS, *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
-def test_api_keys_are_shown_once_stored_hashed_record_last_use_and_revoke_at_once(
-        served, tmp_path):
+def test_api_keys_are_shown_once_stored_hashed_record_last_use_and_revoke_at_once(served, tmp_path):
     live = served
-    created = cli(live, "api-keys", "create", "--tenant", "t_keys", "--scope",
-                  "connections:read", cwd=tmp_path)
+    created = cli(
+        live,
+        "api-keys",
+        "create",
+        "--tenant",
+        "t_keys",
+        "--scope",
+        "connections:read",
+        cwd=tmp_path,
+    )
     assert created.returncode == 0, created.stderr
     secret = created.stdout.strip()
     assert created.stdout == f"{secret}\n" and secret.startswith("sk_") and len(secret) > 40
@@ -232,8 +289,10 @@ def test_api_keys_are_shown_once_stored_hashed_record_last_use_and_revoke_at_onc
 def test_a_key_over_its_rate_is_told_when_to_retry_and_other_keys_are_unaffected(sqlite_url):
     live = start_service(sqlite_url, RATE_LIMIT_PER_SECOND="2", RATE_LIMIT_BURST="3")
     try:
-        busy, calm = key(live, "tenant_a", ["connections:read"]), key(
-            live, "tenant_a", ["connections:read"])
+        busy, calm = (
+            key(live, "tenant_a", ["connections:read"]),
+            key(live, "tenant_a", ["connections:read"]),
+        )
         url = f"{live.url}/v1/connections"
         assert [httpx.get(url, headers=busy).status_code for _ in range(3)] == [200] * 3
         limited = httpx.get(url, headers=busy)
@@ -268,8 +327,12 @@ def test_rate_limit_settings_default_generous_and_refuse_nonsense():
     assert (default.rate_limit_per_second, default.rate_limit_burst) == (100.0, 200)
     off = Settings.from_env({**env, "RATE_LIMIT_PER_SECOND": "0"})
     assert off.rate_limit_per_second == 0
-    for name, value in [("RATE_LIMIT_PER_SECOND", "-1"), ("RATE_LIMIT_PER_SECOND", "fast"),
-                        ("RATE_LIMIT_PER_SECOND", "nan"), ("RATE_LIMIT_BURST", "0")]:
+    for name, value in [
+        ("RATE_LIMIT_PER_SECOND", "-1"),
+        ("RATE_LIMIT_PER_SECOND", "fast"),
+        ("RATE_LIMIT_PER_SECOND", "nan"),
+        ("RATE_LIMIT_BURST", "0"),
+    ]:
         with pytest.raises(ConfigError, match=name):
             Settings.from_env({**env, name: value})
 
@@ -289,36 +352,64 @@ def test_return_url_goes_only_to_an_origin_the_tenant_registered(served, tmp_pat
     assert "no origin" in none["detail"] and none["allowed_origins"] == []
 
     for origin in ("https://app.example", "http://localhost:3000/"):
-        added = cli(live, "tenants", "allow-origin", "--tenant", "t_origins", origin,
-                    cwd=tmp_path)
+        added = cli(live, "tenants", "allow-origin", "--tenant", "t_origins", origin, cwd=tmp_path)
         assert added.returncode == 0, added.stderr
-    refused = cli(live, "tenants", "allow-origin", "--tenant", "t_origins",
-                  "https://app.example/path", cwd=tmp_path)
+    refused = cli(
+        live,
+        "tenants",
+        "allow-origin",
+        "--tenant",
+        "t_origins",
+        "https://app.example/path",
+        cwd=tmp_path,
+    )
     assert refused.returncode == 2 and "not an origin" in refused.stderr
     listed = cli(live, "tenants", "list-origins", "--tenant", "t_origins", cwd=tmp_path).stdout
-    assert listed.split() == ["t_origins", "http://localhost:3000", "t_origins",
-                              "https://app.example"]
+    assert listed.split() == [
+        "t_origins",
+        "http://localhost:3000",
+        "t_origins",
+        "https://app.example",
+    ]
 
-    for good in ("https://app.example/amazon/done?tab=1", "https://APP.example:443/x",
-                 "http://localhost:3000/back"):
+    for good in (
+        "https://app.example/amazon/done?tab=1",
+        "https://APP.example:443/x",
+        "http://localhost:3000/back",
+    ):
         assert create(good).status_code == 201, good
-    for bad in ("https://evil.example/", "http://app.example/",  # other host, other scheme
-                "https://app.example:8443/", "https://app.example.evil.example/",
-                "https://app.example@evil.example/",  # user info: the host is evil.example
-                "https://evil.example\\@app.example/",  # a browser goes to evil.example
-                "https://evil.example/?next=https://app.example/"):
+    for bad in (
+        "https://evil.example/",
+        "http://app.example/",  # other host, other scheme
+        "https://app.example:8443/",
+        "https://app.example.evil.example/",
+        "https://app.example@evil.example/",  # user info: the host is evil.example
+        "https://evil.example\\@app.example/",  # a browser goes to evil.example
+        "https://evil.example/?next=https://app.example/",
+    ):
         problem = problem_of(create(bad), 422, "VALIDATION_ERROR")
         assert problem["allowed_origins"] == ["http://localhost:3000", "https://app.example"]
         assert "https://app.example" in problem["detail"], bad
 
-    removed = cli(live, "tenants", "remove-origin", "--tenant", "t_origins",
-                  "http://localhost:3000", cwd=tmp_path)
+    removed = cli(
+        live,
+        "tenants",
+        "remove-origin",
+        "--tenant",
+        "t_origins",
+        "http://localhost:3000",
+        cwd=tmp_path,
+    )
     assert removed.returncode == 0, removed.stderr
     problem_of(create("http://localhost:3000/back"), 422, "VALIDATION_ERROR")
     other_tenant = key(live, "t_other", ["connections:write"])
-    problem_of(httpx.post(url, headers=other_tenant,
-                          json={**CONNECTION, "return_url": "https://app.example/"}),
-               422, "VALIDATION_ERROR")
+    problem_of(
+        httpx.post(
+            url, headers=other_tenant, json={**CONNECTION, "return_url": "https://app.example/"}
+        ),
+        422,
+        "VALIDATION_ERROR",
+    )
 
 
 # --------------------------------------------------------------- secrets, everywhere
@@ -337,7 +428,7 @@ def needles(secrets: list[str]) -> list[str]:
     found = []
     for secret in secrets:
         run = max(re.findall(r"[A-Za-z0-9]+", secret), key=len)
-        found += [secret, secret[len(secret) // 3:], *([run] if len(run) >= 16 else [])]
+        found += [secret, secret[len(secret) // 3 :], *([run] if len(run) >= 16 else [])]
     assert all(len(n) >= 16 for n in found), found
     return found
 
@@ -348,7 +439,8 @@ def leaks(haystack: str, secrets: list[str]) -> list[str]:
 
 
 def test_no_secret_is_in_the_store_logs_responses_webhooks_or_exports_after_a_lifecycle(
-        hooked_live, receiver, caplog, capfd, tmp_path):
+    hooked_live, receiver, caplog, capfd, tmp_path
+):
     caplog.set_level(logging.DEBUG)
     live = hooked_live
     s = Session(live)
@@ -361,15 +453,21 @@ def test_no_secret_is_in_the_store_logs_responses_webhooks_or_exports_after_a_li
         while live.services.webhooks.run_once():  # deliver everything, signed by both
             pass
         read_everything(live, s, cid)
-        deliveries = s.call("GET", f"/v1/webhook_endpoints/{created['id']}/deliveries",
-                            params={"limit": 100})
+        deliveries = s.call(
+            "GET", f"/v1/webhook_endpoints/{created['id']}/deliveries", params={"limit": 100}
+        )
         s.call("GET", f"/v1/webhook_endpoints/{created['id']}")
         s.call("GET", "/v1/webhook_endpoints")
     api_keys = [s.api.headers["authorization"].removeprefix("Bearer ")]
     webhook_secrets = [first_secret, rotated["secret"]]
-    secrets = {"refresh tokens": tokens, "authorization codes": s.codes, "API keys": api_keys,
-               "webhook secrets": webhook_secrets, "LWA client secret":
-               [SANDBOX_LWA_CLIENT_SECRET], "service secret key": [SECRET_KEY]}
+    secrets = {
+        "refresh tokens": tokens,
+        "authorization codes": s.codes,
+        "API keys": api_keys,
+        "webhook secrets": webhook_secrets,
+        "LWA client secret": [SANDBOX_LWA_CLIENT_SECRET],
+        "service secret key": [SECRET_KEY],
+    }
     assert len(receiver.requests) >= 10 and len(deliveries["data"]) >= 10
     assert all(d["status"] == "succeeded" for d in deliveries["data"])
 
@@ -383,10 +481,15 @@ def test_no_secret_is_in_the_store_logs_responses_webhooks_or_exports_after_a_li
     assert cid in webhooks and "connection.api_authorized" in webhooks
     render = logging.Formatter("%(name)s %(levelname)s %(message)s")
     out, err = capfd.readouterr()
-    commands = [cli(live, *args, cwd=tmp_path) for args in (
-        ("audit", "export", "--tenant", TENANT), ("audit", "export", "--tenant", TENANT,
-                                                  "--format", "csv"),
-        ("api-keys", "list"), ("config",))]
+    commands = [
+        cli(live, *args, cwd=tmp_path)
+        for args in (
+            ("audit", "export", "--tenant", TENANT),
+            ("audit", "export", "--tenant", TENANT, "--format", "csv"),
+            ("api-keys", "list"),
+            ("config",),
+        )
+    ]
     assert all(c.returncode == 0 for c in commands) and cid in commands[0].stdout
     haystacks = {
         "the store": store_contents(live),
@@ -397,6 +500,10 @@ def test_no_secret_is_in_the_store_logs_responses_webhooks_or_exports_after_a_li
     }
     assert cid in haystacks["the store"] or cid.encode().hex() in haystacks["the store"]
     assert any("webhook delivery" in r.getMessage() for r in caplog.records)
-    found = {(place, kind) for place, text in haystacks.items()
-             for kind, group in secrets.items() if leaks(text, group)}
+    found = {
+        (place, kind)
+        for place, text in haystacks.items()
+        for kind, group in secrets.items()
+        if leaks(text, group)
+    }
     assert found == set(), f"secrets found: {sorted(found)}"

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
-import pytest
 
 from domain.errors import REQUIRED_SC_PERMISSIONS
 from tests.conftest import START, consent, new_connection
@@ -60,28 +59,53 @@ def test_every_version_and_every_moment_reads_as_it_was(live, api):
         def run() -> None:
             response = api.post(f"/v1/connections/{cid}/{action}", json=body)
             assert response.status_code == 200, response.text
+
         return run
 
     wrong = {**REQUIRED_SC_PERMISSIONS, "settings_user_permissions": "admin"}
-    step(timedelta(hours=1), post("resend_invitation"))                        # v2
-    step(timedelta(hours=2), start)                                            # v3
-    step(timedelta(minutes=5),                                                 # v4
-         lambda: consent(api, consent_urls[-1], "NOT_PROFESSIONAL_ACCOUNT"))
-    step(timedelta(days=1), start)                                             # v5
-    step(timedelta(minutes=3),                                                 # v6
-         lambda: consent(api, consent_urls[-1], sandbox_selling_partner_id="A9TIMETRAVEL"))
-    step(timedelta(minutes=30), post("invite_seller_central_user"))            # v7
-    step(timedelta(hours=2), post("confirm_seller_central_user",               # v8
-                                  {"permissions": wrong}))
-    step(timedelta(hours=1), post("confirm_seller_central_user",               # v9
-                                  {"permissions": REQUIRED_SC_PERMISSIONS}))
-    step(timedelta(minutes=1), post("activate"))                               # v10
-    step(timedelta(days=10), post("disconnect", {"reason": "moved on"}))       # v11
+    step(timedelta(hours=1), post("resend_invitation"))  # v2
+    step(timedelta(hours=2), start)  # v3
+    step(
+        timedelta(minutes=5),  # v4
+        lambda: consent(api, consent_urls[-1], "NOT_PROFESSIONAL_ACCOUNT"),
+    )
+    step(timedelta(days=1), start)  # v5
+    step(
+        timedelta(minutes=3),  # v6
+        lambda: consent(api, consent_urls[-1], sandbox_selling_partner_id="A9TIMETRAVEL"),
+    )
+    step(timedelta(minutes=30), post("invite_seller_central_user"))  # v7
+    step(
+        timedelta(hours=2),
+        post(
+            "confirm_seller_central_user",  # v8
+            {"permissions": wrong},
+        ),
+    )
+    step(
+        timedelta(hours=1),
+        post(
+            "confirm_seller_central_user",  # v9
+            {"permissions": REQUIRED_SC_PERMISSIONS},
+        ),
+    )
+    step(timedelta(minutes=1), post("activate"))  # v10
+    step(timedelta(days=10), post("disconnect", {"reason": "moved on"}))  # v11
 
     states = [snapshots[v]["state"] for v in sorted(snapshots)]
-    assert states == ["invited", "invited", "owner_pending", "invited", "owner_pending",
-                      "api_authorized", "sc_user_invited", "sc_user_invited",
-                      "permissions_verified", "active", "disconnected"]
+    assert states == [
+        "invited",
+        "invited",
+        "owner_pending",
+        "invited",
+        "owner_pending",
+        "api_authorized",
+        "sc_user_invited",
+        "sc_user_invited",
+        "permissions_verified",
+        "active",
+        "disconnected",
+    ]
     assert snapshots[4]["last_error"]["code"] == "NOT_PROFESSIONAL_ACCOUNT"
     assert snapshots[8]["last_error"]["code"] == "SELLER_CENTRAL_PERMISSIONS_INCORRECT"
     latest = max(snapshots)
@@ -120,8 +144,9 @@ def test_every_version_and_every_moment_reads_as_it_was(live, api):
 
     # After the last event (even in the clock's future) it is the latest; before the
     # first it did not exist.
-    assert read(api, cid, as_of=at(live.clock.now() + timedelta(days=400))).json() == \
-        snapshots[latest]
+    assert (
+        read(api, cid, as_of=at(live.clock.now() + timedelta(days=400))).json() == snapshots[latest]
+    )
     missing = read(api, cid, as_of=at(START - timedelta(seconds=1)))
     assert missing.status_code == 404
     assert assert_client_problem(missing)["code"] == "NOT_FOUND"

@@ -25,9 +25,14 @@ def api(hooked):
 
 
 def test_an_endpoint_is_created_read_listed_updated_and_deleted(api, receiver):
-    created = api.post("/v1/webhook_endpoints", json={
-        "url": receiver.url, "event_types": ["connection.invited", "connection.activated"],
-        "description": "frontend"})
+    created = api.post(
+        "/v1/webhook_endpoints",
+        json={
+            "url": receiver.url,
+            "event_types": ["connection.invited", "connection.activated"],
+            "description": "frontend",
+        },
+    )
     assert created.status_code == 201, created.text
     endpoint = created.json()
     assert endpoint["secret"].startswith("whsec_")
@@ -39,8 +44,10 @@ def test_an_endpoint_is_created_read_listed_updated_and_deleted(api, receiver):
     assert read["event_types"] == ["connection.invited", "connection.activated"]
     assert [e["id"] for e in api.get("/v1/webhook_endpoints").json()["data"]] == [endpoint["id"]]
 
-    updated = api.patch(f"/v1/webhook_endpoints/{endpoint['id']}", json={
-        "url": receiver.url + "/v2", "event_types": ["*"], "enabled": False})
+    updated = api.patch(
+        f"/v1/webhook_endpoints/{endpoint['id']}",
+        json={"url": receiver.url + "/v2", "event_types": ["*"], "enabled": False},
+    )
     assert updated.status_code == 200, updated.text
     assert (updated.json()["url"], updated.json()["event_types"]) == (receiver.url + "/v2", ["*"])
     assert (updated.json()["status"], updated.json()["disabled_reason"]) == ("disabled", "manual")
@@ -52,19 +59,33 @@ def test_an_endpoint_is_created_read_listed_updated_and_deleted(api, receiver):
     assert (missing.status_code, missing.json()["code"]) == (404, "NOT_FOUND")
 
 
-@pytest.mark.parametrize("body", [
-    {"url": "not a url"},
-    {"url": "ftp://hooks.example.com/x"},
-    {"url": "http://127.0.0.1:9/hooks"},
-    {"url": "http://localhost/hooks"},
-    {"url": "http://10.1.2.3/hooks"},
-    {"url": "http://169.254.169.254/latest/meta-data"},
-    {"url": "http://[::1]/hooks"},
-    {"url": "https://93.184.215.14/hooks", "event_types": ["connection.exploded"]},
-    {"url": "https://93.184.215.14/hooks", "event_types": []},
-    {"url": "https://93.184.215.14/hooks", "colour": "blue"},
-], ids=["not-a-url", "ftp", "loopback", "localhost", "private", "link-local", "ipv6-loopback",
-        "unknown-type", "no-types", "unknown-field"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"url": "not a url"},
+        {"url": "ftp://hooks.example.com/x"},
+        {"url": "http://127.0.0.1:9/hooks"},
+        {"url": "http://localhost/hooks"},
+        {"url": "http://10.1.2.3/hooks"},
+        {"url": "http://169.254.169.254/latest/meta-data"},
+        {"url": "http://[::1]/hooks"},
+        {"url": "https://93.184.215.14/hooks", "event_types": ["connection.exploded"]},
+        {"url": "https://93.184.215.14/hooks", "event_types": []},
+        {"url": "https://93.184.215.14/hooks", "colour": "blue"},
+    ],
+    ids=[
+        "not-a-url",
+        "ftp",
+        "loopback",
+        "localhost",
+        "private",
+        "link-local",
+        "ipv6-loopback",
+        "unknown-type",
+        "no-types",
+        "unknown-field",
+    ],
+)
 def test_bad_endpoints_are_refused_and_nothing_is_stored(guarded, body):
     with guarded.client(f"tenant_{uuid4().hex}") as api:
         response = api.post("/v1/webhook_endpoints", json=body)
@@ -76,13 +97,17 @@ def test_bad_endpoints_are_refused_and_nothing_is_stored(guarded, body):
 
 def test_an_update_to_a_private_address_is_refused_and_changes_nothing(guarded):
     with guarded.client(f"tenant_{uuid4().hex}") as api:
-        endpoint = api.post("/v1/webhook_endpoints",
-                            json={"url": "https://93.184.215.14/hooks"}).json()
-        refused = api.patch(f"/v1/webhook_endpoints/{endpoint['id']}",
-                            json={"url": "http://192.168.0.10/hooks", "event_types": ["*"]})
+        endpoint = api.post(
+            "/v1/webhook_endpoints", json={"url": "https://93.184.215.14/hooks"}
+        ).json()
+        refused = api.patch(
+            f"/v1/webhook_endpoints/{endpoint['id']}",
+            json={"url": "http://192.168.0.10/hooks", "event_types": ["*"]},
+        )
         assert (refused.status_code, refused.json()["code"]) == (422, "VALIDATION_ERROR")
         assert api.get(f"/v1/webhook_endpoints/{endpoint['id']}").json()["url"] == (
-            "https://93.184.215.14/hooks")
+            "https://93.184.215.14/hooks"
+        )
 
 
 def test_rotate_secret_shows_the_new_secret_once(api, receiver):
@@ -114,9 +139,11 @@ def test_the_secret_is_encrypted_at_rest_and_never_logged(hooked, receiver, capl
 def test_another_tenants_endpoint_does_not_exist_for_you(hooked, receiver):
     with hooked.client("tenant_a") as a, hooked.client("tenant_b") as b:
         endpoint = a.post("/v1/webhook_endpoints", json={"url": receiver.url}).json()
-        for response in (b.get(f"/v1/webhook_endpoints/{endpoint['id']}"),
-                         b.delete(f"/v1/webhook_endpoints/{endpoint['id']}"),
-                         b.get(f"/v1/webhook_endpoints/{endpoint['id']}/deliveries")):
+        for response in (
+            b.get(f"/v1/webhook_endpoints/{endpoint['id']}"),
+            b.delete(f"/v1/webhook_endpoints/{endpoint['id']}"),
+            b.get(f"/v1/webhook_endpoints/{endpoint['id']}/deliveries"),
+        ):
             assert (response.status_code, response.json()["code"]) == (404, "NOT_FOUND")
         assert b.get("/v1/webhook_endpoints").json()["data"] == []
 
@@ -140,7 +167,9 @@ def test_deliveries_list_their_attempts_and_can_be_redelivered(hooked, api, rece
     assert delivery["status"] == "succeeded"
     assert delivery["event_type"] == "connection.invited"
     assert [(a["status_code"], a["response_body"]) for a in delivery["attempts"]] == [
-        (503, "busy"), (200, "ok")]
+        (503, "busy"),
+        (200, "ok"),
+    ]
 
     again = api.post(f"/v1/webhook_deliveries/{delivery['id']}/redeliver")
     assert again.status_code == 202, again.text
@@ -151,8 +180,9 @@ def test_deliveries_list_their_attempts_and_can_be_redelivered(hooked, api, rece
     assert first.headers["webhook-id"] == second.headers["webhook-id"] == delivery["event_id"]
     assert first.body == second.body
     Webhook(endpoint["secret"]).verify(second.body, second.headers)
-    pending = api.get(f"/v1/webhook_endpoints/{endpoint['id']}/deliveries",
-                      params={"status": "pending"}).json()["data"]
+    pending = api.get(
+        f"/v1/webhook_endpoints/{endpoint['id']}/deliveries", params={"status": "pending"}
+    ).json()["data"]
     assert pending == []
 
 
@@ -167,15 +197,21 @@ def test_replay_sends_one_endpoints_events_from_a_time_range(hooked, api, receiv
     hooks(hooked).run_once()  # the events came before the endpoint: nothing to send
     assert receiver.requests == []
 
-    replayed = api.post(f"/v1/webhook_endpoints/{endpoint['id']}/replay", json={
-        "from": (START + timedelta(minutes=30)).isoformat(),
-        "to": (START + timedelta(minutes=90)).isoformat()})
+    replayed = api.post(
+        f"/v1/webhook_endpoints/{endpoint['id']}/replay",
+        json={
+            "from": (START + timedelta(minutes=30)).isoformat(),
+            "to": (START + timedelta(minutes=90)).isoformat(),
+        },
+    )
     assert replayed.status_code == 202, replayed.text
     assert replayed.json()["deliveries_created"] == 1
     hooks(hooked).run_once()
 
     [sent] = receiver.requests
     assert sent.json["data"]["connection"]["id"] == middle["id"] != early["id"]
-    backwards = api.post(f"/v1/webhook_endpoints/{endpoint['id']}/replay",
-                         json={"from": START.isoformat(), "to": START.isoformat()})
+    backwards = api.post(
+        f"/v1/webhook_endpoints/{endpoint['id']}/replay",
+        json={"from": START.isoformat(), "to": START.isoformat()},
+    )
     assert (backwards.status_code, backwards.json()["code"]) == (422, "VALIDATION_ERROR")

@@ -53,11 +53,14 @@ def wait_until_caught_up(url: str, timeout: float = 60) -> dict:
 def deliveries(url: str, api_key: str, endpoint_id: str) -> list[dict]:
     """Every delivery of the endpoint, through the API, all pages."""
     found, after = [], None
-    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {api_key}"},
-                      timeout=30) as api:
+    with httpx.Client(
+        base_url=url, headers={"Authorization": f"Bearer {api_key}"}, timeout=30
+    ) as api:
         while True:
-            page = api.get(f"/v1/webhook_endpoints/{endpoint_id}/deliveries",
-                           params={"limit": 100, **({"starting_after": after} if after else {})})
+            page = api.get(
+                f"/v1/webhook_endpoints/{endpoint_id}/deliveries",
+                params={"limit": 100, **({"starting_after": after} if after else {})},
+            )
             found += page.json()["data"]
             if not page.json()["has_more"]:
                 return found
@@ -67,5 +70,8 @@ def deliveries(url: str, api_key: str, endpoint_id: str) -> list[dict]:
 def stale_read_models(store: Services, connections: dict[str, Connection]) -> list[str]:
     """Connections whose row in the read model is missing or at another version."""
     rows = {r.id: r for r in store.view.rows(list(connections))}
-    return [cid for cid, c in connections.items()
-            if cid not in rows or (rows[cid].version, rows[cid].state) != (c.version, c.state)]
+    return [
+        cid
+        for cid, c in connections.items()
+        if cid not in rows or (rows[cid].version, rows[cid].state) != (c.version, c.state)
+    ]

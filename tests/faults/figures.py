@@ -20,8 +20,7 @@ def record(name: str, **figures: Any) -> None:
     with _lock:
         PATH.parent.mkdir(parents=True, exist_ok=True)
         saved = json.loads(PATH.read_text()) if PATH.exists() else {}
-        saved[name] = {"recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                       "long": LONG, **figures}
+        saved[name] = {"recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S"), "long": LONG, **figures}
         PATH.write_text(json.dumps(saved, indent=2, sort_keys=True) + "\n")
 
 
@@ -34,9 +33,11 @@ def recorded(since: float = 0) -> dict[str, Any]:
 
 
 def lines(figures: dict[str, Any]) -> list[str]:
-    return [f"{name}: " + ", ".join(f"{k}={v}" for k, v in sorted(f.items())
-                                    if k not in ("recorded_at",))
-            for name, f in sorted(figures.items())]
+    return [
+        f"{name}: "
+        + ", ".join(f"{k}={v}" for k, v in sorted(f.items()) if k not in ("recorded_at",))
+        for name, f in sorted(figures.items())
+    ]
 
 
 if __name__ == "__main__":

@@ -11,8 +11,11 @@ from dataclasses import dataclass, field
 
 import httpx
 
-CONNECTION = {"owner_email": "owner@example.com", "region": "na",
-              "marketplace_ids": ["ATVPDKIKX0DER"]}
+CONNECTION = {
+    "owner_email": "owner@example.com",
+    "region": "na",
+    "marketplace_ids": ["ATVPDKIKX0DER"],
+}
 # Each client walks one connection through these, then starts another.
 STEPS = ("create", "resend_invitation", "start_authorization", "disconnect")
 
@@ -82,11 +85,16 @@ class Load:
             while not self._stop.is_set():
                 command = STEPS[step]
                 if command == "create":
-                    request = http.build_request("POST", "/v1/connections", json=CONNECTION,
-                                                 headers={"Idempotency-Key": uuid.uuid4().hex})
+                    request = http.build_request(
+                        "POST",
+                        "/v1/connections",
+                        json=CONNECTION,
+                        headers={"Idempotency-Key": uuid.uuid4().hex},
+                    )
                 else:
                     request = http.build_request(
-                        "POST", f"/v1/connections/{connection_id}/{command}")
+                        "POST", f"/v1/connections/{connection_id}/{command}"
+                    )
                 body = self._send(http, request, command)
                 if body is None:  # not acknowledged: start over with a new connection
                     step = 0
@@ -102,17 +110,26 @@ class Load:
         try:
             response = http.send(request)
         except httpx.HTTPError as e:
-            self._record(Outcome(started, time.monotonic(), None, error=type(e).__name__,
-                                 **sent))
+            self._record(Outcome(started, time.monotonic(), None, error=type(e).__name__, **sent))
             return None
         ended = time.monotonic()
         body = _json(response)
         if response.is_success:
-            self._record(Outcome(started, ended, response.status_code, **sent),
-                         Ack(body["id"], body["version"], body["state"]))
+            self._record(
+                Outcome(started, ended, response.status_code, **sent),
+                Ack(body["id"], body["version"], body["state"]),
+            )
             return body
-        self._record(Outcome(started, ended, response.status_code, code=body.get("code"),
-                             retry_after=response.headers.get("retry-after"), **sent))
+        self._record(
+            Outcome(
+                started,
+                ended,
+                response.status_code,
+                code=body.get("code"),
+                retry_after=response.headers.get("retry-after"),
+                **sent,
+            )
+        )
         return None
 
     def _record(self, outcome: Outcome, ack: Ack | None = None) -> None:

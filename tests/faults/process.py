@@ -36,17 +36,27 @@ class ServiceProcess:
         return self.folder / "service.log"
 
     def start(self, timeout: float = 60) -> ServiceProcess:
-        env = {"PATH": os.environ["PATH"], "DATABASE_URL": self.database_url,
-               "SECRET_KEY": SECRET_KEY, "SANDBOX": "1", "PUBLIC_BASE_URL": self.url,
-               "WEBHOOK_ALLOW_PRIVATE": "1", "LOG_FORMAT": "json",
-               "RATE_LIMIT_PER_SECOND": "0",  # the load is the point here
-               **self.env}
+        env = {
+            "PATH": os.environ["PATH"],
+            "DATABASE_URL": self.database_url,
+            "SECRET_KEY": SECRET_KEY,
+            "SANDBOX": "1",
+            "PUBLIC_BASE_URL": self.url,
+            "WEBHOOK_ALLOW_PRIVATE": "1",
+            "LOG_FORMAT": "json",
+            "RATE_LIMIT_PER_SECOND": "0",  # the load is the point here
+            **self.env,
+        }
         self.folder.mkdir(parents=True, exist_ok=True)
         with self.log.open("a") as log:
             self.process = subprocess.Popen(
                 [CONNECTIONS, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-                env=env, cwd=self.folder, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True)  # a terminal's Ctrl-C is not ours to send it
+                env=env,
+                cwd=self.folder,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # a terminal's Ctrl-C is not ours to send it
         self.starts += 1
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

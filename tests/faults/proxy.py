@@ -68,11 +68,11 @@ class TcpProxy:
                     continue
                 self._pairs.add(pair)
             for source, sink in (pair, pair[::-1]):
-                threading.Thread(target=self._pump, args=(source, sink, pair),
-                                 daemon=True).start()
+                threading.Thread(target=self._pump, args=(source, sink, pair), daemon=True).start()
 
-    def _pump(self, source: socket.socket, sink: socket.socket,
-              pair: tuple[socket.socket, socket.socket]) -> None:
+    def _pump(
+        self, source: socket.socket, sink: socket.socket, pair: tuple[socket.socket, socket.socket]
+    ) -> None:
         try:
             while data := source.recv(65536):
                 sink.sendall(data)

@@ -16,11 +16,9 @@ KILLS = 10 if figures.LONG else 3
 LOAD_SECONDS = (1.0, 4.0) if figures.LONG else (0.5, 2.0)  # before each kill, at random
 
 
-def test_acknowledged_commands_survive_kill_9_under_load(store, service_factory,
-                                                         pg_schema_url):
+def test_acknowledged_commands_survive_kill_9_under_load(store, service_factory, pg_schema_url):
     service = service_factory(pg_schema_url)
-    key = store.api_keys.create("tenant_crash", ["connections:read",
-                                                 "connections:write"]).secret
+    key = store.api_keys.create("tenant_crash", ["connections:read", "connections:write"]).secret
     rng = random.Random(9)
     loads = []
     for _ in range(KILLS):
@@ -36,18 +34,21 @@ def test_acknowledged_commands_survive_kill_9_under_load(store, service_factory,
     checks.wait_until_caught_up(service.url)
     connections = checks.connections_in_store(store)
     assert {a.connection_id for a in acks} <= connections.keys()
-    with httpx.Client(base_url=service.url, headers={"Authorization": f"Bearer {key}"},
-                      timeout=30) as api:
+    with httpx.Client(
+        base_url=service.url, headers={"Authorization": f"Bearer {key}"}, timeout=30
+    ) as api:
         for cid, c in connections.items():
             loaded = api.get(f"/v1/connections/{cid}")
             assert loaded.status_code == 200, loaded.text
             assert loaded.json()["version"] == c.version
     assert checks.stale_read_models(store, connections) == []
 
-    figures.record("kill_9", faults_injected=KILLS,
-                   requests_answered=sum(o.status is not None for load in loads
-                                         for o in load.outcomes),
-                   acknowledged=len(acks), acknowledged_lost=0,
-                   connections=len(connections),
-                   requests_unanswered=sum(o.status is None for load in loads
-                                           for o in load.outcomes))
+    figures.record(
+        "kill_9",
+        faults_injected=KILLS,
+        requests_answered=sum(o.status is not None for load in loads for o in load.outcomes),
+        acknowledged=len(acks),
+        acknowledged_lost=0,
+        connections=len(connections),
+        requests_unanswered=sum(o.status is None for load in loads for o in load.outcomes),
+    )

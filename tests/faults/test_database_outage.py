@@ -39,8 +39,9 @@ def wait_for_success(load: Load, after: float, timeout: float) -> float:
     """Seconds from `after` until the first acknowledged request sent after it."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        ok = [o.started for o in load.outcomes if o.started >= after and o.status
-              and o.status < 300]
+        ok = [
+            o.started for o in load.outcomes if o.started >= after and o.status and o.status < 300
+        ]
         if ok:
             return min(ok) - after
         time.sleep(0.1)
@@ -89,25 +90,31 @@ def check(load: Load, store, result: dict, name: str, outage: float) -> None:
     acks = [a for run in (load, *result["probes"]) for a in run.acks]
     assert checks.lost(store, acks) == []
     tally = load.tally()
-    figures.record(name, faults_injected=len(result["recoveries"]), outage_seconds=outage,
-                   requests_answered=len(everything), acknowledged=len(acks),
-                   acknowledged_lost=0, answered_503_while_down=len(result["during"]),
-                   slowest_503_seconds=round(max(o.seconds for o in result["during"]), 1),
-                   slowest_request_seconds=round(slowest, 1),
-                   recovery_seconds_max=round(max(result["recoveries"]), 2),
-                   version_conflicts=tally.get("VERSION_CONFLICT", 0))
+    figures.record(
+        name,
+        faults_injected=len(result["recoveries"]),
+        outage_seconds=outage,
+        requests_answered=len(everything),
+        acknowledged=len(acks),
+        acknowledged_lost=0,
+        answered_503_while_down=len(result["during"]),
+        slowest_503_seconds=round(max(o.seconds for o in result["during"]), 1),
+        slowest_request_seconds=round(slowest, 1),
+        recovery_seconds_max=round(max(result["recoveries"]), 2),
+        version_conflicts=tally.get("VERSION_CONFLICT", 0),
+    )
 
 
 def test_postgres_cut_off_under_load_means_503s_then_recovery_and_nothing_lost(
-        store, service_factory, pg_schema_url):
+    store, service_factory, pg_schema_url
+):
     url = urlsplit(pg_schema_url)
     proxy = TcpProxy(url.hostname or "127.0.0.1", url.port or 5432).start()
     user = f"{url.netloc.rpartition('@')[0]}@" if "@" in url.netloc else ""
     through_proxy = urlunsplit(url._replace(netloc=f"{user}127.0.0.1:{proxy.port}"))
     try:
         service = service_factory(through_proxy)
-        key = store.api_keys.create("tenant_db", ["connections:read",
-                                                  "connections:write"]).secret
+        key = store.api_keys.create("tenant_db", ["connections:read", "connections:write"]).secret
         load = Load(service.url, key, timeout=CLIENT_TIMEOUT).start()
         result = run_outages(load, proxy.cut, proxy.restore, OUTAGE)
         check(load, store, result, "postgres_cut", OUTAGE)
@@ -115,16 +122,23 @@ def test_postgres_cut_off_under_load_means_503s_then_recovery_and_nothing_lost(
         proxy.stop()
 
 
-@pytest.mark.skipif(not RESTART, reason="stops the machine's PostgreSQL: make test-faults "
-                                        "with FAULTS_RESTART_POSTGRES=1")
+@pytest.mark.skipif(
+    not RESTART,
+    reason="stops the machine's PostgreSQL: make test-faults with FAULTS_RESTART_POSTGRES=1",
+)
 def test_postgres_restarted_under_load_means_503s_then_recovery_and_nothing_lost(
-        store, service_factory, pg_schema_url):
+    store, service_factory, pg_schema_url
+):
     """The real thing, once: the cluster stopped for a while, then started again."""
     service = service_factory(pg_schema_url)
     key = store.api_keys.create("tenant_db", ["connections:read", "connections:write"]).secret
     load = Load(service.url, key, timeout=CLIENT_TIMEOUT).start()
     cluster = ["pg_ctlcluster", "--skip-systemctl-redirect", *PG_CLUSTER]
-    result = run_outages(load, lambda: subprocess.run([*cluster, "stop"], check=True),
-                         lambda: subprocess.run([*cluster, "start"], check=True),
-                         RESTART_OUTAGE, cuts=1)
+    result = run_outages(
+        load,
+        lambda: subprocess.run([*cluster, "stop"], check=True),
+        lambda: subprocess.run([*cluster, "start"], check=True),
+        RESTART_OUTAGE,
+        cuts=1,
+    )
     check(load, store, result, "postgres_restart", RESTART_OUTAGE)

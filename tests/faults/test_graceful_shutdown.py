@@ -27,13 +27,16 @@ def slow_create(url: str, key: str, answers: list) -> None:
 
     def trickle():
         for i in range(len(body)):
-            yield body[i:i + 1]
+            yield body[i : i + 1]
             time.sleep(UPLOAD_SECONDS / len(body))
 
     sent = time.monotonic()
-    response = httpx.post(f"{url}/v1/connections", content=trickle(), timeout=30,
-                          headers={"Authorization": f"Bearer {key}",
-                                   "Content-Type": "application/json"})
+    response = httpx.post(
+        f"{url}/v1/connections",
+        content=trickle(),
+        timeout=30,
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+    )
     answers.append((sent, time.monotonic(), response))
 
 
@@ -55,14 +58,17 @@ def assert_stopped_cleanly(status: int, log: str) -> None:
 
 
 def test_sigterm_finishes_requests_and_webhooks_in_flight_and_stops_the_worker_cleanly(
-        store, service_factory, pg_schema_url):
+    store, service_factory, pg_schema_url
+):
     receiver = WebhookReceiver(delay=RECEIVER_DELAY).start()
     service = service_factory(pg_schema_url)
-    key = store.api_keys.create("tenant_term", ["connections:read", "connections:write",
-                                                "webhooks:manage"]).secret
+    key = store.api_keys.create(
+        "tenant_term", ["connections:read", "connections:write", "webhooks:manage"]
+    ).secret
     headers = {"Authorization": f"Bearer {key}"}
-    endpoint = httpx.post(f"{service.url}/v1/webhook_endpoints", headers=headers,
-                          json={"url": receiver.url}).json()
+    endpoint = httpx.post(
+        f"{service.url}/v1/webhook_endpoints", headers=headers, json={"url": receiver.url}
+    ).json()
     receiver.secret = endpoint["secret"]
 
     loads, slow, stops, sent_at_stop = [], [], [], []
@@ -73,8 +79,9 @@ def test_sigterm_finishes_requests_and_webhooks_in_flight_and_stops_the_worker_c
         time.sleep(1.0)
         wait_for_a_webhook_in_flight(receiver)
         answers: list = []
-        uploads = [threading.Thread(target=slow_create, args=(service.url, key, answers))
-                   for _ in range(3)]
+        uploads = [
+            threading.Thread(target=slow_create, args=(service.url, key, answers)) for _ in range(3)
+        ]
         for upload in uploads:
             upload.start()
         time.sleep(0.5)
@@ -104,8 +111,12 @@ def test_sigterm_finishes_requests_and_webhooks_in_flight_and_stops_the_worker_c
     cut = [o for o in outcomes if o.status is None and o.error != "ConnectError"]
     for o in cut:
         if o.command == "create":
-            again = httpx.post(f"{service.url}/v1/connections", json=CONNECTION, timeout=30,
-                               headers={**headers, "Idempotency-Key": o.idempotency_key})
+            again = httpx.post(
+                f"{service.url}/v1/connections",
+                json=CONNECTION,
+                timeout=30,
+                headers={**headers, "Idempotency-Key": o.idempotency_key},
+            )
             assert again.status_code == 201, again.text
             assert "idempotent-replayed" not in again.headers
 
@@ -115,18 +126,25 @@ def test_sigterm_finishes_requests_and_webhooks_in_flight_and_stops_the_worker_c
     recorded = {d["event_id"]: d for d in checks.deliveries(service.url, key, endpoint["id"])}
     for webhook_id in sent_at_stop:
         assert (recorded[webhook_id]["status"], recorded[webhook_id]["attempt_count"]) == (
-            "succeeded", 1), recorded[webhook_id]
+            "succeeded",
+            1,
+        ), recorded[webhook_id]
     time.sleep(2 * RECEIVER_DELAY)  # a few worker passes
     delivered = [d.webhook_id for d in receiver.received if d.status == 200]
     assert all(d.signed for d in receiver.received)
     assert len(delivered) == len(set(delivered)), "a webhook was sent twice"
     receiver.stop()
 
-    figures.record("sigterm", faults_injected=ROUNDS,
-                   requests_answered=sum(o.status is not None for o in outcomes) + len(slow),
-                   requests_refused_while_down=sum(o.error == "ConnectError" for o in outcomes),
-                   acknowledged=len(acks) + len(slow), acknowledged_lost=0,
-                   in_flight_requests_finished=len(slow), cut_while_idle=len(cut),
-                   webhooks_in_flight_finished=len(sent_at_stop), webhooks_sent_twice=0,
-                   shutdown_seconds_max=round(max(stops), 1))
-
+    figures.record(
+        "sigterm",
+        faults_injected=ROUNDS,
+        requests_answered=sum(o.status is not None for o in outcomes) + len(slow),
+        requests_refused_while_down=sum(o.error == "ConnectError" for o in outcomes),
+        acknowledged=len(acks) + len(slow),
+        acknowledged_lost=0,
+        in_flight_requests_finished=len(slow),
+        cut_while_idle=len(cut),
+        webhooks_in_flight_finished=len(sent_at_stop),
+        webhooks_sent_twice=0,
+        shutdown_seconds_max=round(max(stops), 1),
+    )

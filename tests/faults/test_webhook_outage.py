@@ -26,10 +26,12 @@ ROUNDS = 3 if figures.LONG else 1
 
 def events_in_store(store) -> set[str]:
     """Webhook ids of every event the outbox should deliver."""
-    return {event_id(UUID(cid), v)
-            for cid in checks.connections_in_store(store)
-            for v, e in enumerate(store.app.events.get(UUID(cid)), start=1)
-            if type(e) in EVENT_TYPES}
+    return {
+        event_id(UUID(cid), v)
+        for cid in checks.connections_in_store(store)
+        for v, e in enumerate(store.app.events.get(UUID(cid)), start=1)
+        if type(e) in EVENT_TYPES
+    }
 
 
 def wait_until_delivered(store, receiver: WebhookReceiver, timeout: float = 90) -> set[str]:
@@ -42,13 +44,18 @@ def wait_until_delivered(store, receiver: WebhookReceiver, timeout: float = 90) 
 
 
 def test_every_webhook_arrives_after_the_receiver_was_down_and_in_maintenance(
-        store, service_factory, pg_schema_url):
+    store, service_factory, pg_schema_url
+):
     receiver = WebhookReceiver().start()
     service = service_factory(pg_schema_url)
-    key = store.api_keys.create("tenant_hooks", ["connections:read", "connections:write",
-                                                 "webhooks:manage"]).secret
-    endpoint = httpx.post(f"{service.url}/v1/webhook_endpoints", json={"url": receiver.url},
-                          headers={"Authorization": f"Bearer {key}"}).json()
+    key = store.api_keys.create(
+        "tenant_hooks", ["connections:read", "connections:write", "webhooks:manage"]
+    ).secret
+    endpoint = httpx.post(
+        f"{service.url}/v1/webhook_endpoints",
+        json={"url": receiver.url},
+        headers={"Authorization": f"Bearer {key}"},
+    ).json()
     receiver.secret = endpoint["secret"]
 
     # One event a second: the dispatcher sends at most 2 per endpoint per worker pass
@@ -71,14 +78,20 @@ def test_every_webhook_arrives_after_the_receiver_was_down_and_in_maintenance(
     deliveries = checks.deliveries(service.url, key, endpoint["id"])
     assert {d["event_id"] for d in deliveries} == expected
     assert all(d["status"] == "succeeded" for d in deliveries), [
-        d for d in deliveries if d["status"] != "succeeded"][:3]
+        d for d in deliveries if d["status"] != "succeeded"
+    ][:3]
     receiver.stop()
 
     refused = sum(1 for d in deliveries for a in d["attempts"] if a["status_code"] is None)
-    figures.record("webhook_receiver_down", faults_injected=2 * ROUNDS,
-                   down_seconds=DOWN, maintenance_seconds=MAINTENANCE,
-                   events=len(expected), deliveries_lost=0,
-                   attempts=sum(d["attempt_count"] for d in deliveries),
-                   attempts_refused=refused,
-                   attempts_503=sum(1 for d in receiver.received if d.status == 503),
-                   requests_answered=len(load.outcomes))
+    figures.record(
+        "webhook_receiver_down",
+        faults_injected=2 * ROUNDS,
+        down_seconds=DOWN,
+        maintenance_seconds=MAINTENANCE,
+        events=len(expected),
+        deliveries_lost=0,
+        attempts=sum(d["attempt_count"] for d in deliveries),
+        attempts_refused=refused,
+        attempts_503=sum(1 for d in receiver.received if d.status == 503),
+        requests_answered=len(load.outcomes),
+    )

@@ -11,12 +11,11 @@ from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-
-import adapters.amazon.settings as settings_module
 import pytest
 import uvicorn
 from litestar import Litestar
 
+import adapters.amazon.settings as settings_module
 from adapters.amazon import AmazonClient, AmazonError, AmazonSettings, Tokens
 from service.sandbox_amazon import (
     ADS_OUTCOMES,

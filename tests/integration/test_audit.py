@@ -27,19 +27,28 @@ def services(database_url):
 
 def _walk(services, tenant="acme", email="owner@example.com", steps=4):
     ctx = Context(actor="api_key:acme/key_1", at=START, request_id="req_1")
-    c = Connection.invite(ctx, tenant_id=tenant, owner_email=email, region="na",
-                          marketplace_ids=["ATVPDKIKX0DER"], account_type="vendor")
+    c = Connection.invite(
+        ctx,
+        tenant_id=tenant,
+        owner_email=email,
+        region="na",
+        marketplace_ids=["ATVPDKIKX0DER"],
+        account_type="vendor",
+    )
     for i in range(steps):
         at = START + timedelta(minutes=i + 1)
         c.start_authorization(Context(actor="owner", at=at), f"a{i}", at + timedelta(minutes=15))
         if i % 2:
-            c.fail_authorization(Context(actor="owner", at=at + timedelta(seconds=30)),
-                                 "NOT_PRIMARY_OWNER")
+            c.fail_authorization(
+                Context(actor="owner", at=at + timedelta(seconds=30)), "NOT_PRIMARY_OWNER"
+            )
     last = START + timedelta(hours=1)
     c.start_authorization(Context(actor="owner", at=last), "final", last + timedelta(minutes=15))
-    c.complete_authorization(Context(actor="owner", at=last + timedelta(minutes=1)),
-                             selling_partner_id="ASELLER1",
-                             refresh_token_encrypted=services.box.encrypt("Atzr|secret-token"))
+    c.complete_authorization(
+        Context(actor="owner", at=last + timedelta(minutes=1)),
+        selling_partner_id="ASELLER1",
+        refresh_token_encrypted=services.box.encrypt("Atzr|secret-token"),
+    )
     services.connections.save(c)
     return c
 
@@ -47,18 +56,20 @@ def _walk(services, tenant="acme", email="owner@example.com", steps=4):
 def _tamper(database_url: str, connection_id: str, version: int) -> None:
     """Changes one stored event's bytes behind the service's back."""
     if database_url.startswith("sqlite"):
-        with sqlite3.connect(database_url[len("sqlite:///"):]) as db:
+        with sqlite3.connect(database_url[len("sqlite:///") :]) as db:
             changed = db.execute(
                 "UPDATE stored_events SET state = CAST(replace(CAST(state AS TEXT), "
                 "'owner@example.com', 'evil@example.com') AS BLOB) "
                 "WHERE originator_id = ? AND originator_version = ?",
-                (connection_id.replace("-", ""), version)).rowcount
+                (connection_id.replace("-", ""), version),
+            ).rowcount
             if not changed:  # ids may be stored in canonical form
                 changed = db.execute(
                     "UPDATE stored_events SET state = CAST(replace(CAST(state AS TEXT), "
                     "'owner@example.com', 'evil@example.com') AS BLOB) "
                     "WHERE originator_id = ? AND originator_version = ?",
-                    (connection_id, version)).rowcount
+                    (connection_id, version),
+                ).rowcount
             assert changed == 1
         return
     base, _, schema = database_url.partition("?schema=")
@@ -66,7 +77,9 @@ def _tamper(database_url: str, connection_id: str, version: int) -> None:
         cur = db.execute(
             f'UPDATE "{schema}".connections_events SET state = convert_to(replace('
             "convert_from(state, 'UTF8'), 'owner@example.com', 'evil@example.com'), 'UTF8') "
-            "WHERE originator_id = %s AND originator_version = %s", (connection_id, version))
+            "WHERE originator_id = %s AND originator_version = %s",
+            (connection_id, version),
+        )
         assert cur.rowcount == 1
 
 
@@ -91,9 +104,17 @@ def test_cli_verify_exits_non_zero_naming_the_broken_connection(services, databa
     _tamper(database_url, str(c.id), 1)
     result = subprocess.run(
         [sys.executable, "-m", "service.cli", "audit", "verify"],
-        env={"DATABASE_URL": database_url, "SANDBOX": "1", "SECRET_KEY": "x" * 40,
-             "PATH": "/usr/bin:/bin"},
-        capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2], timeout=60)
+        env={
+            "DATABASE_URL": database_url,
+            "SANDBOX": "1",
+            "SECRET_KEY": "x" * 40,
+            "PATH": "/usr/bin:/bin",
+        },
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        timeout=60,
+    )
     assert result.returncode == 1, result.stderr
     assert f"BROKEN connection {c.id} at version 1" in result.stdout
 
@@ -102,24 +123,27 @@ def test_export_has_one_line_per_event_in_order_without_secrets(services):
     first = _walk(services)
     second = _walk(services, email="second@example.com")
     _walk(services, tenant="someone-else")
-    lines = list(services.audit.export("acme", occurred_from=None, occurred_to=None,
-                                       fmt="jsonl"))
+    lines = list(services.audit.export("acme", occurred_from=None, occurred_to=None, fmt="jsonl"))
     events = [json.loads(line) for line in lines]
     assert len(events) == first.version + second.version
     assert [e["position"] for e in events] == sorted(e["position"] for e in events)
     assert {e["connection_id"] for e in events} == {str(first.id), str(second.id)}
     text = "".join(lines)
     assert "Atzr|secret-token" not in text and "refresh_token" not in text
-    csv_lines = list(services.audit.export("acme", occurred_from=None, occurred_to=None,
-                                           fmt="csv"))
+    csv_lines = list(services.audit.export("acme", occurred_from=None, occurred_to=None, fmt="csv"))
     assert len(csv_lines) == 1 + len(events)
 
 
 def test_export_honours_the_time_range(services):
     c = _walk(services)
-    lines = list(services.audit.export(
-        "acme", occurred_from=(START + timedelta(minutes=1)).isoformat(),
-        occurred_to=(START + timedelta(minutes=3)).isoformat(), fmt="jsonl"))
+    lines = list(
+        services.audit.export(
+            "acme",
+            occurred_from=(START + timedelta(minutes=1)).isoformat(),
+            occurred_to=(START + timedelta(minutes=3)).isoformat(),
+            fmt="jsonl",
+        )
+    )
     versions = [json.loads(line)["version"] for line in lines]
     assert versions and all(1 < v < c.version for v in versions)
 
@@ -127,11 +151,13 @@ def test_export_honours_the_time_range(services):
 def test_a_rebuilt_read_model_answers_every_filter_as_before(services):
     for i in range(5):
         _walk(services, email=f"owner{i}@example.com", steps=i % 3)
-    queries = [ListQuery(tenant_id="acme", limit=100),
-               ListQuery(tenant_id="acme", state="api_authorized"),
-               ListQuery(tenant_id="acme", region="na", limit=2),
-               ListQuery(tenant_id="acme", owner_email="owner3@example.com"),
-               ListQuery(tenant_id="acme", selling_partner_id="ASELLER1")]
+    queries = [
+        ListQuery(tenant_id="acme", limit=100),
+        ListQuery(tenant_id="acme", state="api_authorized"),
+        ListQuery(tenant_id="acme", region="na", limit=2),
+        ListQuery(tenant_id="acme", owner_email="owner3@example.com"),
+        ListQuery(tenant_id="acme", selling_partner_id="ASELLER1"),
+    ]
     services.projection.catch_up()
     before = [services.view.list(q) for q in queries]
     feed_before = services.view.events("acme", limit=1000)

@@ -21,12 +21,31 @@ SECRET_KEY = "s3cret-key-that-is-long-enough-0123456789"
 LWA_SECRET = "amzn1.oa2-cs.v1.lwa-client-secret-value"
 DB_PASSWORD = "hunter2-db-pass"
 VARIABLES = (
-    "DATABASE_URL", "PUBLIC_BASE_URL", "SANDBOX", "SPAPI_APPLICATION_ID", "LWA_CLIENT_ID",
-    "LWA_CLIENT_SECRET", "SPAPI_DRAFT_APP", "SECRET_KEY", "ENCRYPTION_KEYS",
-    "WEBHOOK_ALLOW_PRIVATE", "RUN_WORKER", "AUTHORIZATION_WINDOW", "INVITATION_TTL",
-    "SC_INVITE_TTL", "REAUTH_INTERVAL", "REAUTH_NOTICE", "MAX_BODY_BYTES", "DB_POOL_SIZE",
-    "LOG_FORMAT", "LOG_LEVEL", "READYZ_MAX_LAG", "WORKER_STALE_AFTER",
-    "SELLER_CENTRAL_USER_EMAIL", "ENV_FILE", "METRICS_PORT",
+    "DATABASE_URL",
+    "PUBLIC_BASE_URL",
+    "SANDBOX",
+    "SPAPI_APPLICATION_ID",
+    "LWA_CLIENT_ID",
+    "LWA_CLIENT_SECRET",
+    "SPAPI_DRAFT_APP",
+    "SECRET_KEY",
+    "ENCRYPTION_KEYS",
+    "WEBHOOK_ALLOW_PRIVATE",
+    "RUN_WORKER",
+    "AUTHORIZATION_WINDOW",
+    "INVITATION_TTL",
+    "SC_INVITE_TTL",
+    "REAUTH_INTERVAL",
+    "REAUTH_NOTICE",
+    "MAX_BODY_BYTES",
+    "DB_POOL_SIZE",
+    "LOG_FORMAT",
+    "LOG_LEVEL",
+    "READYZ_MAX_LAG",
+    "WORKER_STALE_AFTER",
+    "SELLER_CENTRAL_USER_EMAIL",
+    "ENV_FILE",
+    "METRICS_PORT",
 )
 
 
@@ -43,8 +62,15 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyP
 def restored_logging() -> Iterator[None]:
     """`log_start` configures logging for the whole process; later tests get it back."""
     names = ["", "httpx", "httpcore", "uvicorn", "uvicorn.error", "uvicorn.access"]
-    saved = [(logging.getLogger(n), logging.getLogger(n).handlers[:], logging.getLogger(n).level,
-              logging.getLogger(n).propagate) for n in names]
+    saved = [
+        (
+            logging.getLogger(n),
+            logging.getLogger(n).handlers[:],
+            logging.getLogger(n).level,
+            logging.getLogger(n).propagate,
+        )
+        for n in names
+    ]
     config = structlog.get_config()
     yield
     for logger, handlers, level, propagate in saved:
@@ -54,14 +80,18 @@ def restored_logging() -> Iterator[None]:
 
 
 def valid(tmp_path: Path, **overrides: str) -> dict[str, str]:
-    return {"DATABASE_URL": f"sqlite:///{tmp_path}/c.db", "SECRET_KEY": SECRET_KEY,
-            **overrides}
+    return {"DATABASE_URL": f"sqlite:///{tmp_path}/c.db", "SECRET_KEY": SECRET_KEY, **overrides}
 
 
 def real_amazon(tmp_path: Path, **overrides: str) -> dict[str, str]:
-    return valid(tmp_path, SANDBOX="0", SPAPI_APPLICATION_ID="amzn1.sp.solution.app",
-                 LWA_CLIENT_ID="amzn1.application-oa2-client.id", LWA_CLIENT_SECRET=LWA_SECRET,
-                 **overrides)
+    return valid(
+        tmp_path,
+        SANDBOX="0",
+        SPAPI_APPLICATION_ID="amzn1.sp.solution.app",
+        LWA_CLIENT_ID="amzn1.application-oa2-client.id",
+        LWA_CLIENT_SECRET=LWA_SECRET,
+        **overrides,
+    )
 
 
 WRONG = [
@@ -100,9 +130,9 @@ def test_a_wrong_value_is_refused_naming_the_variable(tmp_path, variable, value)
     assert str(raised.value).startswith(f"{variable}: expected ")
 
 
-@pytest.mark.parametrize("variable",
-                         ["SPAPI_APPLICATION_ID", "LWA_CLIENT_ID", "LWA_CLIENT_SECRET",
-                          "SECRET_KEY"])
+@pytest.mark.parametrize(
+    "variable", ["SPAPI_APPLICATION_ID", "LWA_CLIENT_ID", "LWA_CLIENT_SECRET", "SECRET_KEY"]
+)
 def test_real_amazon_without_a_required_value_is_refused_naming_it(tmp_path, variable):
     env = real_amazon(tmp_path)
     del env[variable]
@@ -112,9 +142,15 @@ def test_real_amazon_without_a_required_value_is_refused_naming_it(tmp_path, var
 
 
 def test_the_defaults_and_valid_values_are_accepted(tmp_path):
-    settings = Settings.from_env(real_amazon(
-        tmp_path, ENCRYPTION_KEYS=Fernet.generate_key().decode(), LOG_LEVEL="debug",
-        WORKER_STALE_AFTER="2m", READYZ_MAX_LAG="50"))
+    settings = Settings.from_env(
+        real_amazon(
+            tmp_path,
+            ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+            LOG_LEVEL="debug",
+            WORKER_STALE_AFTER="2m",
+            READYZ_MAX_LAG="50",
+        )
+    )
     assert settings.sandbox is False
     assert settings.log_level == "DEBUG"
     assert settings.worker_stale_after.total_seconds() == 120
@@ -124,7 +160,8 @@ def test_the_defaults_and_valid_values_are_accepted(tmp_path):
 def test_a_dotenv_file_is_read_and_the_process_environment_wins(clean_env, tmp_path):
     (tmp_path / ".env").write_text(
         f"SECRET_KEY={SECRET_KEY}\nLOG_FORMAT=json\nLOG_LEVEL=ERROR\n"
-        f"DATABASE_URL=sqlite:///{tmp_path}/from-dotenv.db\n")
+        f"DATABASE_URL=sqlite:///{tmp_path}/from-dotenv.db\n"
+    )
     clean_env.setenv("LOG_LEVEL", "WARNING")
     settings = Settings.from_env()
     assert settings.log_format == "json"
@@ -146,15 +183,20 @@ def test_the_cli_stops_with_one_line_naming_the_variable(clean_env, tmp_path, ca
     out, err = capsys.readouterr()
     assert out == ""
     assert err.strip().splitlines() == [
-        "configuration error: LOG_FORMAT: expected console or json (got 'xml')"]
+        "configuration error: LOG_FORMAT: expected console or json (got 'xml')"
+    ]
 
 
 def test_connections_config_prints_the_effective_configuration_with_secrets_masked(
-        clean_env, tmp_path, capsys):
+    clean_env, tmp_path, capsys
+):
     fernet_key = Fernet.generate_key().decode()
     env = real_amazon(
-        tmp_path, ENCRYPTION_KEYS=fernet_key, LOG_FORMAT="json",
-        DATABASE_URL=f"postgresql://app:{DB_PASSWORD}@db.internal:5432/connections")
+        tmp_path,
+        ENCRYPTION_KEYS=fernet_key,
+        LOG_FORMAT="json",
+        DATABASE_URL=f"postgresql://app:{DB_PASSWORD}@db.internal:5432/connections",
+    )
     for name, value in env.items():
         clean_env.setenv(name, value)
     assert main(["config"]) == 0

@@ -257,7 +257,7 @@ def race(runners: list[Deadlines], at: Any) -> list[int]:
         try:
             barrier.wait()
             counts[index] = runners[index].run_once(at)
-        except BaseException as e:  # noqa: BLE001 - reported to the test thread
+        except BaseException as e:
             errors.append(e)
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(len(runners))]
@@ -286,8 +286,11 @@ def test_deadlines_run_fires_what_is_due_by_the_given_instant_and_exits(
     assert run_deadlines_cli("2026-01-19T08:59:59Z") == 0
     assert run_deadlines_cli("2026-01-19T10:00:00+01:00") == 0
     assert run_deadlines_cli("2026-01-19T09:00:00Z") == 0
-    lines = [line for line in capsys.readouterr().err.strip().splitlines()
-             if line.startswith(("deadlines:", "error:"))]  # the summary, not the log lines
+    lines = [
+        line
+        for line in capsys.readouterr().err.strip().splitlines()
+        if line.startswith(("deadlines:", "error:"))
+    ]  # the summary, not the log lines
     assert lines == [
         "deadlines: fired 0 due by 2026-01-19T08:59:59Z",
         "deadlines: fired 1 due by 2026-01-19T09:00:00Z",

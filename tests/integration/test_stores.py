@@ -36,15 +36,20 @@ def at(hours: float) -> Context:
 
 
 def invite(hours: float = 0, tenant: str = "tenant_a", **fields: Any) -> Connection:
-    spec = {"owner_email": "owner@example.com", "region": "na",
-            "marketplace_ids": ["ATVPDKIKX0DER"], **fields}
+    spec = {
+        "owner_email": "owner@example.com",
+        "region": "na",
+        "marketplace_ids": ["ATVPDKIKX0DER"],
+        **fields,
+    }
     return Connection.invite(at(hours), tenant_id=tenant, **spec)
 
 
 def authorize(c: Connection, hours: float, partner: str, token: str = "gAAAA-token") -> None:
     c.start_authorization(at(hours), "attempt", at(hours).at + WINDOW)
-    c.complete_authorization(at(hours + 0.1), selling_partner_id=partner,
-                             refresh_token_encrypted=token)
+    c.complete_authorization(
+        at(hours + 0.1), selling_partner_id=partner, refresh_token_encrypted=token
+    )
 
 
 def observable(connection: Connection) -> dict[str, Any]:
@@ -78,8 +83,11 @@ def test_saved_connection_loads_back_equal_at_every_version(services: Services):
 def test_another_tenants_or_an_unknown_connection_is_not_found(services: Services):
     connection = invite()
     services.app.store(connection)
-    for tenant, connection_id in (("tenant_b", str(connection.id)),
-                                  ("tenant_a", str(uuid4())), ("tenant_a", "not-a-uuid")):
+    for tenant, connection_id in (
+        ("tenant_b", str(connection.id)),
+        ("tenant_a", str(uuid4())),
+        ("tenant_a", "not-a-uuid"),
+    ):
         with pytest.raises(NotFound):
             services.app.load(tenant, connection_id)
 
@@ -112,11 +120,13 @@ def fleet(services: Services) -> dict[str, Connection]:
     """Connections of two tenants, created an hour apart, in several states."""
     c = {
         "invited_na": invite(0, owner_email="ana@example.com"),
-        "authorized_eu": invite(1, region="eu", marketplace_ids=["A1PA6795UKMFR9"],
-                                owner_email="bo@example.com"),
+        "authorized_eu": invite(
+            1, region="eu", marketplace_ids=["A1PA6795UKMFR9"], owner_email="bo@example.com"
+        ),
         "active_na": invite(2, account_type="vendor", owner_email="bo@example.com"),
-        "disconnected_fe": invite(3, region="fe", marketplace_ids=["A1VC38T7YXB528"],
-                                  owner_email="ana@example.com"),
+        "disconnected_fe": invite(
+            3, region="fe", marketplace_ids=["A1VC38T7YXB528"], owner_email="ana@example.com"
+        ),
         "other_tenant": invite(4, tenant="tenant_b", owner_email="ana@example.com"),
     }
     authorize(c["authorized_eu"], 10, "A1PARTNER")
@@ -140,14 +150,16 @@ def ids(fleet: dict[str, Connection], *names: str) -> list[str]:
 def test_read_model_answers_each_filter_newest_first(services: Services, fleet):
     services.projection.catch_up()
 
-    assert listed(services) == ids(fleet, "disconnected_fe", "active_na", "authorized_eu",
-                                   "invited_na")
+    assert listed(services) == ids(
+        fleet, "disconnected_fe", "active_na", "authorized_eu", "invited_na"
+    )
     assert listed(services, state="active") == ids(fleet, "active_na")
     assert listed(services, state="api_authorized") == ids(fleet, "authorized_eu")
     assert listed(services, region="na") == ids(fleet, "active_na", "invited_na")
     assert listed(services, selling_partner_id="A1PARTNER") == ids(fleet, "authorized_eu")
     assert listed(services, owner_email="ana@example.com") == ids(
-        fleet, "disconnected_fe", "invited_na")
+        fleet, "disconnected_fe", "invited_na"
+    )
     assert listed(services, region="na", owner_email="bo@example.com") == ids(fleet, "active_na")
     assert listed(services, state="owner_pending") == []
 
@@ -170,8 +182,7 @@ def test_cursor_pagination_visits_every_connection_once_newest_first(services: S
     pages: list[list[str]] = []
     cursor = None
     while True:
-        rows = services.view.list(ListQuery(tenant_id="tenant_a", limit=2,
-                                            starting_after=cursor))
+        rows = services.view.list(ListQuery(tenant_id="tenant_a", limit=2, starting_after=cursor))
         if not rows:
             break
         pages.append([r.id for r in rows])
@@ -183,8 +194,11 @@ def test_cursor_pagination_visits_every_connection_once_newest_first(services: S
 
 
 def all_rows(services: Services) -> list[ViewRow]:
-    return [row for tenant in ("tenant_a", "tenant_b")
-            for row in services.view.list(ListQuery(tenant_id=tenant, limit=100))]
+    return [
+        row
+        for tenant in ("tenant_a", "tenant_b")
+        for row in services.view.list(ListQuery(tenant_id=tenant, limit=100))
+    ]
 
 
 def test_rebuilding_the_read_model_gives_identical_rows(services: Services, fleet):
@@ -226,14 +240,16 @@ def raw_database(database_url: str) -> bytes:
     conninfo = urlunsplit(parts._replace(query=urlencode(query, doseq=True)))
     chunks: list[bytes] = []
     with psycopg.connect(conninfo) as conn:
-        tables = conn.execute("SELECT table_name FROM information_schema.tables "
-                              "WHERE table_schema = %s", (schema,)).fetchall()
+        tables = conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,)
+        ).fetchall()
         assert tables
         for (table,) in tables:
             for row in conn.execute(f'SELECT * FROM "{schema}"."{table}"'):
                 # bytea (the event state) as its bytes: its text cast would be hex.
-                chunks.extend(bytes(v) if isinstance(v, bytes | memoryview) else str(v).encode()
-                              for v in row)
+                chunks.extend(
+                    bytes(v) if isinstance(v, bytes | memoryview) else str(v).encode() for v in row
+                )
     return b"\n".join(chunks)
 
 
@@ -245,12 +261,14 @@ def test_refresh_tokens_are_only_stored_encrypted(services: Services, database_u
     connection = invite(account_type="vendor", requires_advertising=True)
     authorize(connection, 1, "A2SELLER", token=cipher["sp"])
     connection.start_advertising_authorization(at(2), "ads_attempt", at(2).at + WINDOW)
-    connection.complete_advertising_authorization(at(2), profile_id="123",
-                                                  refresh_token_encrypted=cipher["ads"])
+    connection.complete_advertising_authorization(
+        at(2), profile_id="123", refresh_token_encrypted=cipher["ads"]
+    )
     connection.activate(at(3))
     connection.mark_reauth_due(at(4))
-    connection.complete_reauthorization(at(5), selling_partner_id="A2SELLER",
-                                        refresh_token_encrypted=cipher["new"])
+    connection.complete_reauthorization(
+        at(5), selling_partner_id="A2SELLER", refresh_token_encrypted=cipher["new"]
+    )
     services.app.store(connection)
     services.app.take_snapshot(connection.id)
     services.projection.catch_up()

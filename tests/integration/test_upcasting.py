@@ -25,20 +25,33 @@ def _record_v1_disconnected(services, c: Connection) -> None:
     """Writes a `Disconnected` event as version 1 of the class recorded it: no `error`
     field and no class_version marker, sealed into the chain like any event."""
     at = START + timedelta(days=1)
-    fields = {"timestamp": at, "reason": "requested",
-              "meta": {"actor": "api_key:acme/key_old", "request_id": None,
-                       "correlation_id": None}}
+    fields = {
+        "timestamp": at,
+        "reason": "requested",
+        "meta": {"actor": "api_key:acme/key_old", "request_id": None, "correlation_id": None},
+    }
     fields["meta"] = seal("Connection.Disconnected", c.id, c.version + 1, c.chain_head, fields)
     state = services.app.mapper.transcoder.encode(fields)
-    services.app.recorder.insert_events([StoredEvent(
-        originator_id=c.id, originator_version=c.version + 1,
-        topic=get_topic(Connection.Disconnected), state=state)])
+    services.app.recorder.insert_events(
+        [
+            StoredEvent(
+                originator_id=c.id,
+                originator_version=c.version + 1,
+                topic=get_topic(Connection.Disconnected),
+                state=state,
+            )
+        ]
+    )
 
 
 def test_an_event_recorded_in_its_old_shape_loads_upcast_and_still_verifies(services):
-    c = Connection.invite(Context(actor="api_key:acme/key_1", at=START), tenant_id="acme",
-                          owner_email="owner@example.com", region="eu",
-                          marketplace_ids=["A1PA6795UKMFR9"])
+    c = Connection.invite(
+        Context(actor="api_key:acme/key_1", at=START),
+        tenant_id="acme",
+        owner_email="owner@example.com",
+        region="eu",
+        marketplace_ids=["A1PA6795UKMFR9"],
+    )
     services.connections.save(c)
     _record_v1_disconnected(services, c)
 
@@ -54,9 +67,13 @@ def test_an_event_recorded_in_its_old_shape_loads_upcast_and_still_verifies(serv
 
 
 def test_new_events_are_recorded_in_the_current_shape(services):
-    c = Connection.invite(Context(actor="a", at=START), tenant_id="acme",
-                          owner_email="owner@example.com", region="eu",
-                          marketplace_ids=["A1PA6795UKMFR9"])
+    c = Connection.invite(
+        Context(actor="a", at=START),
+        tenant_id="acme",
+        owner_email="owner@example.com",
+        region="eu",
+        marketplace_ids=["A1PA6795UKMFR9"],
+    )
     c.expire_invitation(Context(actor="system:deadlines", at=START + timedelta(days=15)))
     services.connections.save(c)
     stored = services.app.recorder.select_events(c.id)[-1]

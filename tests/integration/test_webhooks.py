@@ -34,8 +34,11 @@ def hooks(live):
 
 def endpoint(live, receiver, tenant="tenant_a", **fields):
     row, secret = hooks(live).endpoints.create(
-        tenant, url=fields.pop("url", receiver.url), event_types=fields.pop("event_types", ["*"]),
-        **fields)
+        tenant,
+        url=fields.pop("url", receiver.url),
+        event_types=fields.pop("event_types", ["*"]),
+        **fields,
+    )
     return row, secret
 
 
@@ -58,14 +61,16 @@ def test_each_event_is_delivered_signed_with_the_connection_as_of_that_event(hoo
     for request in (first, second):
         Webhook(secret).verify(request.body, request.headers)
         assert request.headers["content-type"] == "application/json"
-    assert [first.headers["webhook-id"], second.headers["webhook-id"]] == [
-        e["id"] for e in history]
+    assert [first.headers["webhook-id"], second.headers["webhook-id"]] == [e["id"] for e in history]
     assert first.json["type"] == "connection.invited"
     assert first.json["data"]["connection"]["state"] == "invited"
     assert first.json["data"]["connection"]["version"] == 1
     assert first.json["data"]["event"] == {
-        "id": history[0]["id"], "type": "connection.invited",
-        "occurred_at": history[0]["occurred_at"], "actor": history[0]["actor"]}
+        "id": history[0]["id"],
+        "type": "connection.invited",
+        "occurred_at": history[0]["occurred_at"],
+        "actor": history[0]["actor"],
+    }
     assert second.json["type"] == "connection.authorization_started"
     assert second.json["data"]["connection"]["state"] == "owner_pending"
     assert second.json["data"]["connection"]["version"] == 2
@@ -122,7 +127,9 @@ def test_retry_after_is_honoured_on_429(hooked, receiver):
     hooked.clock.advance(timedelta(seconds=61))
     assert hooks(hooked).run_once() == 1
     assert [a.status_code for _, attempts in deliveries(hooked, row) for a in attempts] == [
-        429, 200]
+        429,
+        200,
+    ]
 
 
 def test_redirects_are_not_followed(hooked_sqlite, receiver):
@@ -225,8 +232,9 @@ def test_during_rotation_both_secrets_sign_for_24_hours(hooked, receiver):
         Webhook(old).verify(after.body, after.headers)
 
 
-def test_a_url_that_later_resolves_privately_is_refused_at_send_time(guarded, receiver,
-                                                                     monkeypatch):
+def test_a_url_that_later_resolves_privately_is_refused_at_send_time(
+    guarded, receiver, monkeypatch
+):
     answers = {"hooks.example.test": "93.184.215.14"}
     real = socket.getaddrinfo
 
@@ -277,11 +285,12 @@ def test_a_slow_receiver_does_not_hold_up_the_others(hooked_sqlite, receiver):
 
 
 @pytest.mark.postgres
-def test_two_dispatchers_on_postgresql_deliver_each_event_exactly_once(hooked_postgres,
-                                                                       receiver):
+def test_two_dispatchers_on_postgresql_deliver_each_event_exactly_once(hooked_postgres, receiver):
     live = hooked_postgres
-    other = build(make_settings(live.services.settings.database_url, WEBHOOK_ALLOW_PRIVATE="1"),
-                  clock=live.clock)
+    other = build(
+        make_settings(live.services.settings.database_url, WEBHOOK_ALLOW_PRIVATE="1"),
+        clock=live.clock,
+    )
     second = build_webhooks(other)
     try:
         endpoint(live, receiver)
@@ -333,12 +342,16 @@ def test_https_goes_to_the_checked_address_and_verifies_the_urls_name(tmp_path, 
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     tls.load_cert_chain(cert, key)
     server.socket = tls.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                     daemon=True).start()
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    ).start()
     port = server.server_address[1]
     real = socket.getaddrinfo
-    monkeypatch.setattr(socket, "getaddrinfo", lambda host, *a, **k: real(
-        "127.0.0.1" if host.endswith(".test") else host, *a, **k))
+    monkeypatch.setattr(
+        socket,
+        "getaddrinfo",
+        lambda host, *a, **k: real("127.0.0.1" if host.endswith(".test") else host, *a, **k),
+    )
     sender = WebhookSender(allow_private=True, verify=ssl.create_default_context(cafile=cert))
     try:
         ok = sender.send(f"https://hooks.test:{port}/x", "msg_1", "{}", [new_secret()])
@@ -357,15 +370,25 @@ def _self_signed(name, folder):
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = datetime.now(UTC)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
-            .public_key(key.public_key()).serial_number(1)
-            .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
     cert_file, key_file = folder / "cert.pem", folder / "key.pem"
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     return str(cert_file), str(key_file)

@@ -37,9 +37,14 @@ def test_explicit_requirements_override_the_account_type_default():
 
 def test_invitation_records_who_invited_and_when_it_expires():
     connection = Connection.invite(
-        at(0), tenant_id="tenant_a", owner_email="owner@example.com", region="eu",
-        marketplace_ids=["A1PA6795UKMFR9"], metadata={"crm_id": "42"},
-        invited_by={"name": "Ana", "email": "ana@agency.example", "role": "agency"})
+        at(0),
+        tenant_id="tenant_a",
+        owner_email="owner@example.com",
+        region="eu",
+        marketplace_ids=["A1PA6795UKMFR9"],
+        metadata={"crm_id": "42"},
+        invited_by={"name": "Ana", "email": "ana@agency.example", "role": "agency"},
+    )
     assert connection.state == "invited"
     assert connection.version == 1
     assert connection.invited_by["role"] == "agency"
@@ -123,8 +128,9 @@ def test_failed_authorization_returns_to_invited_with_the_error():
 
 def test_api_authorization_stores_the_token_and_starts_the_365_day_clock():
     connection = connection_in("owner_pending")
-    connection.complete_authorization(at(10), selling_partner_id=SELLING_PARTNER,
-                                      refresh_token_encrypted="gAAAA-cipher")
+    connection.complete_authorization(
+        at(10), selling_partner_id=SELLING_PARTNER, refresh_token_encrypted="gAAAA-cipher"
+    )
     assert connection.selling_partner_id == SELLING_PARTNER
     assert connection.refresh_token_encrypted == "gAAAA-cipher"
     assert connection.lapses_at == at(10).at + timedelta(days=365)
@@ -160,9 +166,16 @@ def test_correct_permission_matrix_after_a_wrong_one_verifies_and_clears_the_err
 
 def test_seller_central_authorization_failure_leaves_sp_api_access_untouched():
     connection = connection_in("sc_user_invited")
-    sp_api = {k: getattr(connection, k) for k in (
-        "selling_partner_id", "refresh_token_encrypted", "authorized_at", "reauth_due_at",
-        "lapses_at")}
+    sp_api = {
+        k: getattr(connection, k)
+        for k in (
+            "selling_partner_id",
+            "refresh_token_encrypted",
+            "authorized_at",
+            "reauth_due_at",
+            "lapses_at",
+        )
+    }
 
     connection.fail_seller_central_authorization(at(40), "user removed")
 
@@ -183,8 +196,9 @@ def test_reauthorization_by_another_selling_partner_is_refused():
     connection = connection_in("reauth_due")
     before = observable(connection)
     with pytest.raises(DomainError) as refused:
-        connection.complete_reauthorization(at(90), selling_partner_id="A9SOMEONEELSE",
-                                            refresh_token_encrypted="gAAAA-other")
+        connection.complete_reauthorization(
+            at(90), selling_partner_id="A9SOMEONEELSE", refresh_token_encrypted="gAAAA-other"
+        )
     assert refused.value.code == "SELLING_PARTNER_MISMATCH"
     assert observable(connection) == before
 
@@ -192,8 +206,9 @@ def test_reauthorization_by_another_selling_partner_is_refused():
 def test_reauthorization_stores_the_new_token_and_restarts_the_clock():
     connection = connection_in("reauth_due")
     later = at(60 * 24 * 340)
-    connection.complete_reauthorization(later, selling_partner_id=SELLING_PARTNER,
-                                        refresh_token_encrypted="gAAAA-new")
+    connection.complete_reauthorization(
+        later, selling_partner_id=SELLING_PARTNER, refresh_token_encrypted="gAAAA-new"
+    )
     assert connection.state == "active"
     assert connection.refresh_token_encrypted == "gAAAA-new"
     assert connection.authorized_at == later.at

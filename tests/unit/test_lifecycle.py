@@ -24,8 +24,16 @@ INVITED, OWNER_PENDING, API_AUTHORIZED = "invited", "owner_pending", "api_author
 SC_USER_INVITED, PERMISSIONS_VERIFIED = "sc_user_invited", "permissions_verified"
 ACTIVE, REAUTH_DUE, DISCONNECTED = "active", "reauth_due", "disconnected"
 
-SPEC_STATES = (INVITED, OWNER_PENDING, API_AUTHORIZED, SC_USER_INVITED, PERMISSIONS_VERIFIED,
-               ACTIVE, REAUTH_DUE, DISCONNECTED)
+SPEC_STATES = (
+    INVITED,
+    OWNER_PENDING,
+    API_AUTHORIZED,
+    SC_USER_INVITED,
+    PERMISSIONS_VERIFIED,
+    ACTIVE,
+    REAUTH_DUE,
+    DISCONNECTED,
+)
 LIVE = SPEC_STATES[:-1]
 AUTHORIZED = (API_AUTHORIZED, SC_USER_INVITED, PERMISSIONS_VERIFIED, ACTIVE, REAUTH_DUE)
 
@@ -46,8 +54,11 @@ SPEC_TRANSITIONS: dict[str, dict[str, str]] = {
     "disconnect": {s: DISCONNECTED for s in LIVE},
     "expire_invitation": {INVITED: DISCONNECTED},
 }
-ADVERTISING_TRIGGERS = ("start_advertising_authorization", "complete_advertising_authorization",
-                        "fail_advertising_authorization")
+ADVERTISING_TRIGGERS = (
+    "start_advertising_authorization",
+    "complete_advertising_authorization",
+    "fail_advertising_authorization",
+)
 # Triggers the service fires itself for the Advertising sub-status (§2) and the timers (§6).
 # The SPEC names what they record, not where they lead; this pins down the design's choice.
 SERVICE_TRANSITIONS: dict[str, dict[str, str]] = {
@@ -61,9 +72,15 @@ SERVICE_TRANSITIONS: dict[str, dict[str, str]] = {
 EXPECTED = {**SPEC_TRANSITIONS, **SERVICE_TRANSITIONS}
 # SPEC §4: the actions an integrator may POST.
 SPEC_PUBLIC_ACTIONS = {
-    "resend_invitation", "start_authorization", "invite_seller_central_user",
-    "confirm_seller_central_user", "fail_seller_central_authorization",
-    "start_advertising_authorization", "activate", "start_reauthorization", "disconnect",
+    "resend_invitation",
+    "start_authorization",
+    "invite_seller_central_user",
+    "confirm_seller_central_user",
+    "fail_seller_central_authorization",
+    "start_advertising_authorization",
+    "activate",
+    "start_reauthorization",
+    "disconnect",
 }
 
 SELLING_PARTNER = "A2SELLERPARTNER"
@@ -74,29 +91,38 @@ COMMANDS: dict[str, Callable[[Connection, Context], Any]] = {
     "resend_invitation": lambda c, ctx: c.resend_invitation(ctx),
     "start_authorization": lambda c, ctx: c.start_authorization(ctx, "att_sp", ctx.at + WINDOW),
     "complete_authorization": lambda c, ctx: c.complete_authorization(
-        ctx, selling_partner_id=SELLING_PARTNER, refresh_token_encrypted="gAAAA-sp-1"),
+        ctx, selling_partner_id=SELLING_PARTNER, refresh_token_encrypted="gAAAA-sp-1"
+    ),
     "fail_authorization": lambda c, ctx: c.fail_authorization(ctx, "NOT_PRIMARY_OWNER"),
     "invite_seller_central_user": lambda c, ctx: c.invite_seller_central_user(
-        ctx, "sc-user@integrator.example"),
+        ctx, "sc-user@integrator.example"
+    ),
     "confirm_seller_central_user": lambda c, ctx: c.confirm_seller_central_user(
-        ctx, dict(REQUIRED_SC_PERMISSIONS)),
+        ctx, dict(REQUIRED_SC_PERMISSIONS)
+    ),
     "fail_seller_central_authorization": lambda c, ctx: c.fail_seller_central_authorization(
-        ctx, "the owner removed the user"),
+        ctx, "the owner removed the user"
+    ),
     "expire_seller_central_invite": lambda c, ctx: c.expire_seller_central_invite(ctx),
     "start_advertising_authorization": lambda c, ctx: c.start_advertising_authorization(
-        ctx, "att_ads", ctx.at + WINDOW),
+        ctx, "att_ads", ctx.at + WINDOW
+    ),
     "complete_advertising_authorization": lambda c, ctx: c.complete_advertising_authorization(
-        ctx, profile_id="ads_profile_1", refresh_token_encrypted="gAAAA-ads-1"),
+        ctx, profile_id="ads_profile_1", refresh_token_encrypted="gAAAA-ads-1"
+    ),
     "fail_advertising_authorization": lambda c, ctx: c.fail_advertising_authorization(
-        ctx, "ADVERTISING_NOT_ENABLED"),
+        ctx, "ADVERTISING_NOT_ENABLED"
+    ),
     "activate": lambda c, ctx: c.activate(ctx),
     "mark_reauth_due": lambda c, ctx: c.mark_reauth_due(ctx),
     "remind_reauthorization": lambda c, ctx: c.remind_reauthorization(ctx, days_left=7),
     "lapse": lambda c, ctx: c.lapse(ctx),
     "start_reauthorization": lambda c, ctx: c.start_reauthorization(
-        ctx, "att_reauth", ctx.at + WINDOW),
+        ctx, "att_reauth", ctx.at + WINDOW
+    ),
     "complete_reauthorization": lambda c, ctx: c.complete_reauthorization(
-        ctx, selling_partner_id=SELLING_PARTNER, refresh_token_encrypted="gAAAA-sp-2"),
+        ctx, selling_partner_id=SELLING_PARTNER, refresh_token_encrypted="gAAAA-sp-2"
+    ),
     "fail_reauthorization": lambda c, ctx: c.fail_reauthorization(ctx, "ACCESS_REVOKED"),
     "record_warning": lambda c, ctx: c.record_warning(ctx, "AMAZON_UNAVAILABLE"),
     "disconnect": lambda c, ctx: c.disconnect(ctx, "integrator_request"),
@@ -134,8 +160,14 @@ def fire(connection: Connection, trigger: str, minutes: int = 24 * 60) -> Any:
 
 
 def new_connection(**requirements: Any) -> Connection:
-    return Connection.invite(at(0), tenant_id="tenant_a", owner_email="owner@example.com",
-                             region="na", marketplace_ids=["ATVPDKIKX0DER"], **requirements)
+    return Connection.invite(
+        at(0),
+        tenant_id="tenant_a",
+        owner_email="owner@example.com",
+        region="na",
+        marketplace_ids=["ATVPDKIKX0DER"],
+        **requirements,
+    )
 
 
 def connection_in(state: str, **requirements: Any) -> Connection:
@@ -201,8 +233,11 @@ def test_describe_lists_every_trigger_and_exactly_the_specified_transitions():
     described = lc.describe()
     assert {t["trigger"] for t in described["transitions"]} == set(lc.triggers())
     edges = {(t["trigger"], t["source"], t["dest"]) for t in described["transitions"]}
-    specified = {(trigger, source, dest)
-                 for trigger, moves in EXPECTED.items() for source, dest in moves.items()}
+    specified = {
+        (trigger, source, dest)
+        for trigger, moves in EXPECTED.items()
+        for source, dest in moves.items()
+    }
     assert edges == specified | {("invite", None, INVITED)}
     assert [s["name"] for s in described["states"]] == list(SPEC_STATES)
     assert described["initial"] == INVITED
@@ -210,8 +245,9 @@ def test_describe_lists_every_trigger_and_exactly_the_specified_transitions():
 
 
 def test_describe_names_the_guard_of_activation_without_a_seller_central_user():
-    activations = {t["source"]: t["guards"] for t in lc.describe()["transitions"]
-                   if t["trigger"] == "activate"}
+    activations = {
+        t["source"]: t["guards"] for t in lc.describe()["transitions"] if t["trigger"] == "activate"
+    }
     assert "seller_central_user_not_required" in activations[API_AUTHORIZED]
     assert "seller_central_user_not_required" not in activations[PERMISSIONS_VERIFIED]
 
@@ -260,9 +296,11 @@ def test_trigger_from_state_follows_the_spec(profile: str, state: str, trigger: 
         return
 
     before = observable(connection)
-    refusal = (ApiAuthorizationRequired
-               if trigger == "invite_seller_central_user" and state in (INVITED, OWNER_PENDING)
-               else InvalidTransition)
+    refusal = (
+        ApiAuthorizationRequired
+        if trigger == "invite_seller_central_user" and state in (INVITED, OWNER_PENDING)
+        else InvalidTransition
+    )
     with pytest.raises(refusal) as refused:
         fire(connection, trigger)
     assert refused.value.code == refusal.code

@@ -30,20 +30,31 @@ ENDINGS = ("disconnect", "expire_invitation")
 
 def permissions() -> st.SearchStrategy[dict[str, str]]:
     """Mostly the required matrix, sometimes with categories changed or missing."""
-    changed = st.dictionaries(st.sampled_from(sorted(REQUIRED_SC_PERMISSIONS)),
-                              st.sampled_from(PERMISSION_LEVELS), max_size=3)
-    return st.one_of(st.just(dict(REQUIRED_SC_PERMISSIONS)),
-                     changed.map(lambda c: {**REQUIRED_SC_PERMISSIONS, **c}))
+    changed = st.dictionaries(
+        st.sampled_from(sorted(REQUIRED_SC_PERMISSIONS)),
+        st.sampled_from(PERMISSION_LEVELS),
+        max_size=3,
+    )
+    return st.one_of(
+        st.just(dict(REQUIRED_SC_PERMISSIONS)),
+        changed.map(lambda c: {**REQUIRED_SC_PERMISSIONS, **c}),
+    )
 
 
 def arguments(trigger: str) -> st.SearchStrategy[dict[str, Any]]:
-    attempt = st.fixed_dictionaries({"attempt_id": st.text("abc123", min_size=1, max_size=6),
-                                     "expires_at": st.just(START + timedelta(days=400))})
+    attempt = st.fixed_dictionaries(
+        {
+            "attempt_id": st.text("abc123", min_size=1, max_size=6),
+            "expires_at": st.just(START + timedelta(days=400)),
+        }
+    )
     token = st.text("abcdefXYZ-_", min_size=1, max_size=12).map("gAAAA".__add__)
-    error = st.fixed_dictionaries({"code": st.sampled_from(ERROR_CODES),
-                                   "detail": st.none() | st.text(max_size=20)})
-    partner = st.fixed_dictionaries({"selling_partner_id": st.sampled_from(PARTNERS),
-                                     "refresh_token_encrypted": token})
+    error = st.fixed_dictionaries(
+        {"code": st.sampled_from(ERROR_CODES), "detail": st.none() | st.text(max_size=20)}
+    )
+    partner = st.fixed_dictionaries(
+        {"selling_partner_id": st.sampled_from(PARTNERS), "refresh_token_encrypted": token}
+    )
     return {
         "start_authorization": attempt,
         "start_advertising_authorization": attempt,
@@ -58,10 +69,14 @@ def arguments(trigger: str) -> st.SearchStrategy[dict[str, Any]]:
         "invite_seller_central_user": st.fixed_dictionaries({"email": st.emails()}),
         "confirm_seller_central_user": st.fixed_dictionaries({"permissions": permissions()}),
         "fail_seller_central_authorization": st.fixed_dictionaries(
-            {"detail": st.none() | st.text(max_size=20)}),
+            {"detail": st.none() | st.text(max_size=20)}
+        ),
         "complete_advertising_authorization": st.fixed_dictionaries(
-            {"profile_id": st.text("0123456789", min_size=1, max_size=8),
-             "refresh_token_encrypted": token}),
+            {
+                "profile_id": st.text("0123456789", min_size=1, max_size=8),
+                "refresh_token_encrypted": token,
+            }
+        ),
         "remind_reauthorization": st.fixed_dictionaries({"days_left": st.sampled_from([30, 7, 1])}),
         "disconnect": st.fixed_dictionaries({"reason": st.sampled_from(["requested", "churn"])}),
     }.get(trigger, st.just({}))
@@ -71,8 +86,11 @@ def progressing(connection: Connection) -> list[str]:
     """Triggers the machine would accept now, preferring those that move to another state
     but not to `disconnected` (a random draw still may), so walks reach the later states."""
     accepted = [t for t in TRIGGERS if lc.failed_guards(t, connection) == []]
-    moving = [t for t in accepted
-              if lc.destination(t, connection) not in (connection.state, lc.DISCONNECTED)]
+    moving = [
+        t
+        for t in accepted
+        if lc.destination(t, connection) not in (connection.state, lc.DISCONNECTED)
+    ]
     return moving or [t for t in accepted if t not in ENDINGS]
 
 
@@ -92,9 +110,14 @@ def test_refused_commands_change_nothing_and_every_version_replays_equal(
 ):
     at = START
     connection = Connection.invite(
-        Context("user_1", at), tenant_id="tenant_a", owner_email="owner@example.com",
-        region="na", marketplace_ids=["ATVPDKIKX0DER"], account_type=account_type,
-        requires_advertising=requires_advertising)
+        Context("user_1", at),
+        tenant_id="tenant_a",
+        owner_email="owner@example.com",
+        region="na",
+        marketplace_ids=["ATVPDKIKX0DER"],
+        account_type=account_type,
+        requires_advertising=requires_advertising,
+    )
     as_of_version = {connection.version: observable(connection)}
 
     for _ in range(steps):
@@ -117,13 +140,15 @@ def test_refused_commands_change_nothing_and_every_version_replays_equal(
     app.save(connection)
     assert_every_version_replays(app, connection, as_of_version)
     # Long-lived connections load from a snapshot plus the events after it.
-    app.take_snapshot(connection.id, version=data.draw(
-        st.integers(min_value=1, max_value=connection.version)))
+    app.take_snapshot(
+        connection.id, version=data.draw(st.integers(min_value=1, max_value=connection.version))
+    )
     assert_every_version_replays(app, connection, as_of_version)
 
 
-def assert_every_version_replays(app: ConnectionsApp, live: Connection,
-                                 as_of_version: dict[int, dict[str, Any]]) -> None:
+def assert_every_version_replays(
+    app: ConnectionsApp, live: Connection, as_of_version: dict[int, dict[str, Any]]
+) -> None:
     for version, expected in as_of_version.items():
         assert observable(app.repository.get(live.id, version=version)) == expected
     assert observable(app.repository.get(live.id)) == observable(live)
