@@ -54,8 +54,9 @@ format: install
 openapi: install  ## regenerate the committed contract from the app
 	$(VENV)/bin/connections openapi --output openapi.yaml
 
-bench: install  ## benchmarks (not part of make test); writes bench/results.json
+bench: install  ## benchmarks (not part of make test); writes bench/results.json, bench/pipelines.json
 	$(PY) -m bench
+	$(PY) -m bench.pipelines
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis
