@@ -18,6 +18,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import httpx
 
@@ -69,10 +70,10 @@ def deadlines_pass(database_url: str, connections: int) -> dict:
 
 
 class _Receiver(BaseHTTPRequestHandler):
-    arrivals: list[tuple[float, dict]] = []
+    arrivals: ClassVar[list[tuple[float, dict]]] = []
     lock = threading.Lock()
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:  # http.server's name for the POST handler
         body = self.rfile.read(int(self.headers.get("content-length", 0)))
         with self.lock:
             self.arrivals.append((time.time(), json.loads(body)))
