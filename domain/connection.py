@@ -41,6 +41,11 @@ class Durations:
     reauth_interval: timedelta = timedelta(days=365)
     reauth_notice: timedelta = timedelta(days=30)
 
+    def yearly_clock(self, authorized_at: datetime) -> dict[str, datetime]:
+        """Amazon's yearly re-confirmation, counted from an authorization."""
+        lapses_at = authorized_at + self.reauth_interval
+        return {"reauth_due_at": lapses_at - self.reauth_notice, "lapses_at": lapses_at}
+
 
 def error_of(code: str, detail: str | None = None, **extra: Any) -> dict[str, Any]:
     """A `last_error` value: the catalogue code, its title, and what happened this time."""
@@ -323,12 +328,10 @@ class Connection(Aggregate):
         durations: Durations = Durations(),
     ) -> None:
         self._check("complete_authorization")
-        lapses_at = ctx.at + durations.reauth_interval
         self._authorization_completed(
             selling_partner_id=selling_partner_id,
             refresh_token_encrypted=refresh_token_encrypted,
-            reauth_due_at=lapses_at - durations.reauth_notice,
-            lapses_at=lapses_at,
+            **durations.yearly_clock(ctx.at),
             **_stamp(ctx),
         )
 
@@ -570,11 +573,9 @@ class Connection(Aggregate):
                 f"connection belongs to {self.selling_partner_id}.",
                 code="SELLING_PARTNER_MISMATCH",
             )
-        lapses_at = ctx.at + durations.reauth_interval
         self._reauthorized(
             refresh_token_encrypted=refresh_token_encrypted,
-            reauth_due_at=lapses_at - durations.reauth_notice,
-            lapses_at=lapses_at,
+            **durations.yearly_clock(ctx.at),
             **_stamp(ctx),
         )
 
