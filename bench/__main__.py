@@ -39,12 +39,22 @@ def run_store(config: Config, store: Store, load: LoadProcess) -> dict[str, Any]
 
     out["durability"] = ceiling.durability(store.kind, store.url)
     synchronous = out["durability"].get("synchronous")
-    out["ceiling"] = ceiling.measure(load, store.kind, config.postgres_url,
-                                     store.ceiling_target, synchronous, config.clients,
-                                     config.seconds)
+    out["ceiling"] = ceiling.measure(
+        load,
+        store.kind,
+        config.postgres_url,
+        store.ceiling_target,
+        synchronous,
+        config.clients,
+        config.seconds,
+    )
     for variant, runs in out["ceiling"].items():
-        progress(f"{variant}: " + ", ".join(f"×{c} {r['per_second']}/s p99 {r['p99_ms']} ms"
-                                            for c, r in runs.items()))
+        progress(
+            f"{variant}: "
+            + ", ".join(
+                f"{c} clients: {r['per_second']}/s p99 {r['p99_ms']} ms" for c, r in runs.items()
+            )
+        )
     phase("ceiling")
 
     plan = workloads.plan(config)
@@ -75,8 +85,13 @@ def run_store(config: Config, store: Store, load: LoadProcess) -> dict[str, Any]
         server.stop()
 
     out["replay"] = replay.measure(store.url, config.histories)
-    progress("replay: " + ", ".join(f"{r['events']}: {r['with_snapshots_ms']} / "
-                                    f"{r['without_snapshots_ms']} ms" for r in out["replay"]))
+    progress(
+        "replay: "
+        + ", ".join(
+            f"{r['events']}: {r['with_snapshots_ms']} / {r['without_snapshots_ms']} ms"
+            for r in out["replay"]
+        )
+    )
     phase("replay")
     progress(f"rebuild: topping the log up to {rebuild_events:,} events")
     out["rebuild"] = rebuild.measure(store.url, rebuild_events)
@@ -93,8 +108,11 @@ def main() -> int:
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "target_clients": config.target_clients,
         "config": {k: v for k, v in config.__dict__.items()},
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "loadavg_start": _loadavg()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "loadavg_start": _loadavg(),
+        },
         "revision": _revision(),
         "stores": {},
     }
@@ -121,13 +139,16 @@ def main() -> int:
 def _revision() -> dict[str, Any]:
     """The commit measured, and the product files that differed from it at the start (the
     server imports them when it starts, once per store)."""
+
     def git(*args: str) -> str:
         done = subprocess.run(["git", *args], capture_output=True, text=True, check=False)
         return done.stdout.strip()
 
     changed = git("status", "--porcelain", "--", "domain", "adapters", "service")
-    return {"commit": git("rev-parse", "--short", "HEAD"),
-            "uncommitted": [line[3:] for line in changed.splitlines()]}
+    return {
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "uncommitted": [line[3:] for line in changed.splitlines()],
+    }
 
 
 def _loadavg() -> str:

@@ -27,8 +27,10 @@ PAYLOAD = "x" * 64
 def worker_factory(job: dict[str, Any]) -> Callable[[int], Callable[..., None]]:
     if job["store"] == "postgres":
         with psycopg.connect(job["dsn"], autocommit=True) as conn:
-            conn.execute(f'CREATE TABLE IF NOT EXISTS "{job["schema"]}".ceiling '
-                         "(id BIGSERIAL PRIMARY KEY, payload TEXT NOT NULL)")
+            conn.execute(
+                f'CREATE TABLE IF NOT EXISTS "{job["schema"]}".ceiling '
+                "(id BIGSERIAL PRIMARY KEY, payload TEXT NOT NULL)"
+            )
         table = f'"{job["schema"]}".ceiling'
         insert = f"INSERT INTO {table} (payload) VALUES (%s)"
         lock = f"LOCK TABLE {table} IN EXCLUSIVE MODE"
@@ -47,8 +49,9 @@ def worker_factory(job: dict[str, Any]) -> Callable[[int], Callable[..., None]]:
         return postgres
 
     setup = _sqlite(job)
-    setup.execute("CREATE TABLE IF NOT EXISTS ceiling "
-                  "(id INTEGER PRIMARY KEY, payload TEXT NOT NULL)")
+    setup.execute(
+        "CREATE TABLE IF NOT EXISTS ceiling (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)"
+    )
     setup.close()
     writer = threading.Lock()
 
@@ -65,16 +68,16 @@ def worker_factory(job: dict[str, Any]) -> Callable[[int], Callable[..., None]]:
 
 
 def _sqlite(job: dict[str, Any]) -> sqlite3.Connection:
-    conn = sqlite3.connect(job["path"], isolation_level=None, timeout=10,
-                           check_same_thread=False)
+    conn = sqlite3.connect(job["path"], isolation_level=None, timeout=10, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA synchronous={int(job['synchronous'])}")
     return conn
 
 
 def _loop(commit_one: Callable[[], None], close: Callable[[], None]) -> Callable[..., None]:
-    def run(deadline: float, take: Callable[[], bool], latencies: list[float],
-            errors: Counter) -> None:
+    def run(
+        deadline: float, take: Callable[[], bool], latencies: list[float], errors: Counter
+    ) -> None:
         clock = time.perf_counter
         try:
             while clock() < deadline and take():
@@ -87,19 +90,35 @@ def _loop(commit_one: Callable[[], None], close: Callable[[], None]) -> Callable
     return run
 
 
-def measure(load: Any, kind: str, dsn: str, target: str, synchronous: Any,
-            clients: tuple[int, ...], seconds: float) -> dict[str, dict[int, Any]]:
+def measure(
+    load: Any,
+    kind: str,
+    dsn: str,
+    target: str,
+    synchronous: Any,
+    clients: tuple[int, ...],
+    seconds: float,
+) -> dict[str, dict[int, Any]]:
     """The ceiling at each concurrency; on PostgreSQL also with the event store's table
     lock, which serialises commits (no group commit): the bound for its inserts."""
-    variants = {"commit": False, "commit_locked": True} if kind == "postgres" else {
-        "commit": False}
+    variants = {"commit": False, "commit_locked": True} if kind == "postgres" else {"commit": False}
     out: dict[str, dict[int, Any]] = {}
     for name, lock in variants.items():
         for n in clients:
             meter = Meter([load.pid])
-            result = load.run({
-                "kind": "ceiling", "store": kind, "dsn": dsn, "schema": target, "path": target,
-                "synchronous": synchronous, "lock": lock, "clients": n, "seconds": seconds})
+            result = load.run(
+                {
+                    "kind": "ceiling",
+                    "store": kind,
+                    "dsn": dsn,
+                    "schema": target,
+                    "path": target,
+                    "synchronous": synchronous,
+                    "lock": lock,
+                    "clients": n,
+                    "seconds": seconds,
+                }
+            )
             result["background_cores"] = meter.background_cores()
             out.setdefault(name, {})[n] = result
     return out
@@ -111,10 +130,14 @@ def durability(store: str, url: str) -> dict[str, Any]:
     from service.application import ConnectionsApp
 
     app = ConnectionsApp(env=eventsourcing_env(url, pool_size=1))
-    statements = ({"journal_mode": "PRAGMA journal_mode", "synchronous": "PRAGMA synchronous"}
-                  if store == "sqlite" else
-                  {name: f"SHOW {name}" for name in ("synchronous_commit", "fsync",
-                                                     "wal_sync_method", "commit_delay")})
+    statements = (
+        {"journal_mode": "PRAGMA journal_mode", "synchronous": "PRAGMA synchronous"}
+        if store == "sqlite"
+        else {
+            name: f"SHOW {name}"
+            for name in ("synchronous_commit", "fsync", "wal_sync_method", "commit_delay")
+        }
+    )
     shown: dict[str, Any] = {}
     try:
         with app.recorder.datastore.transaction(commit=False) as cursor:

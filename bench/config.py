@@ -42,8 +42,11 @@ class Config:
     @classmethod
     def from_env(cls) -> Config:
         quick = os.environ.get("BENCH_QUICK", "") not in ("", "0")
-        stores = tuple(s.strip() for s in os.environ.get(
-            "BENCH_STORES", "postgres,sqlite").split(",") if s.strip())
+        stores = tuple(
+            s.strip()
+            for s in os.environ.get("BENCH_STORES", "postgres,sqlite").split(",")
+            if s.strip()
+        )
         unknown = set(stores) - {"postgres", "sqlite"}
         if unknown:
             raise SystemExit(f"BENCH_STORES: expected postgres and/or sqlite, got {unknown}")
@@ -56,7 +59,8 @@ class Config:
             stores=stores,
             postgres_url=os.environ.get(
                 "BENCH_DATABASE_URL",
-                os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")),
+                os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"),
+            ),
             clients=tuple(int(c) for c in os.environ.get("BENCH_CLIENTS", "1,8,32").split(",")),
             seconds=_float("BENCH_SECONDS", 1.0 if quick else 4.0),
             commands=_int("BENCH_COMMANDS", 2_000 if quick else 100_000),

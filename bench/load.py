@@ -29,9 +29,13 @@ class LoadProcess:
 
     def __init__(self, **defaults: Any) -> None:
         self.defaults = defaults  # fields every job gets, e.g. the HTTP client to use
-        self.process = subprocess.Popen([sys.executable, "-m", "bench.load"],
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        text=True, bufsize=1)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bench.load"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
         self.pid = self.process.pid
 
     def run(self, job: dict[str, Any]) -> JobResult:
@@ -51,24 +55,27 @@ class LoadProcess:
         self.process.wait(30)
 
 
-def summarize(latencies: list[float], errors: Counter, elapsed: float,
-              cpu: float) -> JobResult:
+def summarize(latencies: list[float], errors: Counter, elapsed: float, cpu: float) -> JobResult:
     latencies.sort()
     n = len(latencies)
 
     def pct(p: float) -> float:
         return round(latencies[min(n - 1, int(p * n))] * 1000, 2) if n else 0.0
 
-    return {"ok": n, "errors": dict(errors), "seconds": round(elapsed, 3),
-            "per_second": round(n / elapsed, 1) if elapsed else 0.0,
-            "p50_ms": pct(0.50), "p99_ms": pct(0.99),
-            "mean_ms": round(sum(latencies) / n * 1000, 2) if n else 0.0,
-            "max_ms": round(latencies[-1] * 1000, 2) if n else 0.0,
-            "load_cpu_ms_per_op": round(cpu / max(n, 1) * 1000, 3)}
+    return {
+        "ok": n,
+        "errors": dict(errors),
+        "seconds": round(elapsed, 3),
+        "per_second": round(n / elapsed, 1) if elapsed else 0.0,
+        "p50_ms": pct(0.50),
+        "p99_ms": pct(0.99),
+        "mean_ms": round(sum(latencies) / n * 1000, 2) if n else 0.0,
+        "max_ms": round(latencies[-1] * 1000, 2) if n else 0.0,
+        "load_cpu_ms_per_op": round(cpu / max(n, 1) * 1000, 3),
+    }
 
 
-def run_threads(clients: int, seconds: float, total: int | None,
-                work: Any) -> JobResult:
+def run_threads(clients: int, seconds: float, total: int | None, work: Any) -> JobResult:
     """Runs `work(thread_index)` in `clients` threads to prepare (open a connection), then,
     from one common start, `prepared(deadline, take, latencies, errors)`; `take()` is false
     once `total` operations were handed out. Preparation is outside the clock."""
@@ -117,8 +124,12 @@ def run_threads(clients: int, seconds: float, total: int | None,
     if crashed:
         raise crashed[0]
     elapsed = max(ends) - began
-    return summarize([x for part in latencies for x in part], sum(errors, Counter()),
-                     elapsed, time.process_time() - cpu0)
+    return summarize(
+        [x for part in latencies for x in part],
+        sum(errors, Counter()),
+        elapsed,
+        time.process_time() - cpu0,
+    )
 
 
 def run_http(job: dict[str, Any]) -> JobResult:
@@ -131,11 +142,12 @@ def main() -> None:
         job = json.loads(line)
         try:
             if job["kind"] == "ceiling":
-                result = run_threads(job["clients"], job["seconds"], None,
-                                     ceiling.worker_factory(job))
+                result = run_threads(
+                    job["clients"], job["seconds"], None, ceiling.worker_factory(job)
+                )
             else:
                 result = run_http(job)
-        except Exception as exc:  # noqa: BLE001 - reported to the orchestrator, which stops
+        except Exception as exc:  # reported to the orchestrator, which stops
             result = {"crash": f"{type(exc).__name__}: {exc}"}
         sys.stdout.write(json.dumps(result) + "\n")
         sys.stdout.flush()

@@ -18,8 +18,9 @@ from bench.server import Server
 REPEAT = 9  # actions per created connection: ten commands, a ten-event history each
 
 
-def measure(load: LoadProcess, server: Server, key: str, commands: int,
-            clients: int) -> dict[str, Any]:
+def measure(
+    load: LoadProcess, server: Server, key: str, commands: int, clients: int
+) -> dict[str, Any]:
     server.settle()
     before = server.rss_bytes()
     samples: list[tuple[float, int]] = []
@@ -34,17 +35,25 @@ def measure(load: LoadProcess, server: Server, key: str, commands: int,
     sampler.start()
     cpu = server.cpu_seconds()
     try:
-        run = load.run({"kind": "http", "op": "lifecycle", "repeat": REPEAT, "total": commands,
-                        "url": server.url, "api_key": key, "clients": clients,
-                        "seconds": 24 * 3600})
+        run = load.run(
+            {
+                "kind": "http",
+                "op": "lifecycle",
+                "repeat": REPEAT,
+                "total": commands,
+                "url": server.url,
+                "api_key": key,
+                "clients": clients,
+                "seconds": 24 * 3600,
+            }
+        )
     finally:
         stop.set()
         sampler.join()
-    run["server_cpu_ms_per_op"] = round((server.cpu_seconds() - cpu) / max(run["ok"], 1) * 1000,
-                                        3)
+    run["server_cpu_ms_per_op"] = round((server.cpu_seconds() - cpu) / max(run["ok"], 1) * 1000, 3)
     after = server.rss_bytes()
     lag = server.readiness()[0]
-    catch_up = server.settle(timeout=900)  # the worker has done its part for every command
+    catch_up = server.settle(timeout=300)  # the worker has done its part for every command
     settled = server.rss_bytes()
     step = max(1, len(samples) // 30)
     return {
@@ -56,7 +65,7 @@ def measure(load: LoadProcess, server: Server, key: str, commands: int,
         "rss_peak_mb": _mb(max([after, settled, *[rss for _, rss in samples]])),
         "growth_pct": round((max(after, settled) - before) / before * 100, 2),
         "read_model_lag_after": lag,  # events the worker had not projected when the run ended
-        "catch_up_s": catch_up,  # then the time it took to finish (None: not within 15 min)
+        "catch_up_s": catch_up,  # then the time it took to finish (None: not within 5 min)
         "samples": [(t, _mb(rss)) for t, rss in samples[::step]],
         "run": run,
     }

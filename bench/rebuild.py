@@ -26,8 +26,9 @@ def generate(url: str, events: int) -> int:
     app = open_app(url)
     try:
         seeder = Seeder(app)
-        seeder.many(lambda: seeder.warned(EVENTS_PER_CONNECTION),
-                    events // EVENTS_PER_CONNECTION, batch=100)
+        seeder.many(
+            lambda: seeder.warned(EVENTS_PER_CONNECTION), events // EVENTS_PER_CONNECTION, batch=100
+        )
         return events // EVENTS_PER_CONNECTION * EVENTS_PER_CONNECTION
     finally:
         app.close()
@@ -48,7 +49,10 @@ def measure(url: str, events: int, processes: int = 2) -> dict[str, Any]:
         rebuilding = time.perf_counter() - began
     finally:
         services.close()
-    return {"events": applied, "seconds": round(rebuilding, 2),
-            "events_per_second": round(applied / rebuilding, 1) if rebuilding else 0.0,
-            "generated": generated, "generated_per_second":
-                round(generated / generating, 1) if generated else None}
+    return {
+        "events": applied,
+        "seconds": round(rebuilding, 2),
+        "events_per_second": round(applied / rebuilding, 1) if rebuilding else 0.0,
+        "generated": generated,
+        "generated_per_second": round(generated / generating, 1) if generated else None,
+    }

@@ -32,14 +32,17 @@ class EventsOnlyApp(ConnectionsApp):
 def measure(url: str, lengths: tuple[int, ...], budget: float = 6.0) -> list[dict[str, Any]]:
     """Builds one connection per length (and one 49 events past the longest), then times
     loads of all of them in turns, so drift on the machine touches every figure alike."""
-    apps = {"with_snapshots_ms": open_app(url, cache=False),
-            "without_snapshots_ms": open_app(url, EventsOnlyApp, cache=False),
-            "cached_ms": open_app(url)}
+    apps = {
+        "with_snapshots_ms": open_app(url, cache=False),
+        "without_snapshots_ms": open_app(url, EventsOnlyApp, cache=False),
+        "cached_ms": open_app(url),
+    }
     assert apps["without_snapshots_ms"].snapshots is None, "IS_SNAPSHOTTING_ENABLED is set"
     seeder = Seeder(apps["with_snapshots_ms"])
     try:
-        cases = [(n, "exactly at a snapshot" if n % 50 == 0 else "no snapshot yet")
-                 for n in lengths]
+        cases = [
+            (n, "exactly at a snapshot" if n % 50 == 0 else "no snapshot yet") for n in lengths
+        ]
         cases.append((lengths[-1] + WORST_OFFSET, f"{WORST_OFFSET} events past a snapshot"))
         ids = [UUID(seeder.history(n)) for n, _ in cases]
         times: dict[tuple[int, str], list[float]] = {}
@@ -53,9 +56,15 @@ def measure(url: str, lengths: tuple[int, ...], budget: float = 6.0) -> list[dic
     finally:
         for app in apps.values():
             app.close()
-    return [{"events": n, "note": note, "loads": len(times[(i, "with_snapshots_ms")]),
-             **{mode: round(statistics.median(times[(i, mode)]) * 1000, 3) for mode in apps}}
-            for i, (n, note) in enumerate(cases)]
+    return [
+        {
+            "events": n,
+            "note": note,
+            "loads": len(times[(i, "with_snapshots_ms")]),
+            **{mode: round(statistics.median(times[(i, mode)]) * 1000, 3) for mode in apps},
+        }
+        for i, (n, note) in enumerate(cases)
+    ]
 
 
 def _loads(app: ConnectionsApp, key: UUID, least: float = 0.05) -> list[float]:

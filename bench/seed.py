@@ -23,8 +23,9 @@ DURATIONS = Durations()
 SC_USER = "seller-central@integrator.example"
 
 
-def open_app(url: str, app_class: type[ConnectionsApp] = ConnectionsApp, *,
-             cache: bool = True) -> ConnectionsApp:
+def open_app(
+    url: str, app_class: type[ConnectionsApp] = ConnectionsApp, *, cache: bool = True
+) -> ConnectionsApp:
     """The service's application on `url`; `cache=False` turns its aggregate cache off,
     so every load reads the store."""
     env = eventsourcing_env(url, pool_size=2)
@@ -36,24 +37,35 @@ def open_app(url: str, app_class: type[ConnectionsApp] = ConnectionsApp, *,
 class Seeder:
     def __init__(self, app: ConnectionsApp) -> None:
         self.app = app
-        settings = Settings.from_env({"DATABASE_URL": "sqlite:///:memory:", "SANDBOX": "1",
-                                      "SECRET_KEY": SECRET_KEY})
+        settings = Settings.from_env(
+            {"DATABASE_URL": "sqlite:///:memory:", "SANDBOX": "1", "SECRET_KEY": SECRET_KEY}
+        )
         self.token = SecretBox(settings.fernet_keys).encrypt("Atzr|bench-refresh-token")
 
     # ------------------------------------------------------------- recipes
 
     def invited(self, account_type: str = "seller", advertising: bool = False) -> Connection:
-        return Connection.invite(context(), tenant_id=TENANT, owner_email="owner@example.com",
-                                 region="na", marketplace_ids=["ATVPDKIKX0DER"],
-                                 account_type=account_type, requires_advertising=advertising,
-                                 durations=DURATIONS)
+        return Connection.invite(
+            context(),
+            tenant_id=TENANT,
+            owner_email="owner@example.com",
+            region="na",
+            marketplace_ids=["ATVPDKIKX0DER"],
+            account_type=account_type,
+            requires_advertising=advertising,
+            durations=DURATIONS,
+        )
 
     def authorized(self, account_type: str = "seller", advertising: bool = False) -> Connection:
         c = self.invited(account_type, advertising)
         at = context()
         c.start_authorization(at, secrets.token_urlsafe(12), at.at + DURATIONS.authorization_window)
-        c.complete_authorization(context(), selling_partner_id=f"A{secrets.token_hex(6).upper()}",
-                                 refresh_token_encrypted=self.token, durations=DURATIONS)
+        c.complete_authorization(
+            context(),
+            selling_partner_id=f"A{secrets.token_hex(6).upper()}",
+            refresh_token_encrypted=self.token,
+            durations=DURATIONS,
+        )
         return c
 
     def sc_user_invited(self) -> Connection:

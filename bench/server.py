@@ -67,13 +67,20 @@ def service_env(database_url: str, port: int) -> dict[str, str]:
     """The production settings: the worker embedded, JSON log lines (to a file here).
     One API key drives every client, so its rate limit is raised out of reach: the
     limiter still runs on every request, it just never refuses one."""
-    return {**os.environ, "DATABASE_URL": database_url, "SANDBOX": "1",
-            "SECRET_KEY": SECRET_KEY, "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-            "RUN_WORKER": "1", "LOG_FORMAT": "json",
-            "RATE_LIMIT_PER_SECOND": "1000000000", "RATE_LIMIT_BURST": "1000000000",
-            # Consent windows left open by the runs must not expire (and fire deadline
-            # commands) in the middle of a later run: a full run lasts longer than 15 min.
-            "AUTHORIZATION_WINDOW": "1d"}
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SANDBOX": "1",
+        "SECRET_KEY": SECRET_KEY,
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "RUN_WORKER": "1",
+        "LOG_FORMAT": "json",
+        "RATE_LIMIT_PER_SECOND": "1000000000",
+        "RATE_LIMIT_BURST": "1000000000",
+        # Consent windows left open by the runs must not expire (and fire deadline
+        # commands) in the middle of a later run: a full run lasts longer than 15 min.
+        "AUTHORIZATION_WINDOW": "1d",
+    }
 
 
 class Server:
@@ -83,10 +90,13 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = service_env(database_url, self.port)
-        self.log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.log = open(log_path, "wb")  # closed in stop()
         self.process = subprocess.Popen(
             [CONNECTIONS, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         self.pid = self.process.pid
         self._wait_until_up()
 
@@ -94,8 +104,9 @@ class Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"`connections serve` exited ({self.process.returncode}); "
-                                   f"see {self.log.name}")
+                raise RuntimeError(
+                    f"`connections serve` exited ({self.process.returncode}); see {self.log.name}"
+                )
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
                     return

@@ -38,8 +38,12 @@ class Reply:
 Request = tuple[str, str, Any]
 Requests = Generator[Request, Reply, None]
 
-CREATE_BODY = {"owner_email": "owner@example.com", "region": "na",
-               "marketplace_ids": ["ATVPDKIKX0DER"], "account_type": "seller"}
+CREATE_BODY = {
+    "owner_email": "owner@example.com",
+    "region": "na",
+    "marketplace_ids": ["ATVPDKIKX0DER"],
+    "account_type": "seller",
+}
 LIST_QUERY = "/v1/connections?state=invited&region=na&limit=20"
 
 
@@ -83,7 +87,11 @@ def lifecycle(_: list[str], job: dict[str, Any]) -> Requests:
 
 
 OPERATIONS: dict[str, Callable[[list[str], dict[str, Any]], Requests]] = {
-    "healthz": healthz, "get": get, "list": listing, "create": create, "action": action,
+    "healthz": healthz,
+    "get": get,
+    "list": listing,
+    "create": create,
+    "action": action,
     "lifecycle": lifecycle,
 }
 
@@ -99,8 +107,9 @@ class StdlibClient:
         if body is None:
             self.connection.request(method, path, headers=self.headers)
         else:
-            self.connection.request(method, path, body=json.dumps(body).encode(),
-                                    headers=self.json_headers)
+            self.connection.request(
+                method, path, body=json.dumps(body).encode(), headers=self.json_headers
+            )
         response = self.connection.getresponse()
         return Reply(response.status, response.read())
 
@@ -110,9 +119,12 @@ class StdlibClient:
 
 class HttpxClient:
     def __init__(self, url: str, api_key: str) -> None:
-        self.client = httpx.Client(base_url=url, timeout=60,
-                                   headers={"Authorization": f"Bearer {api_key}"},
-                                   limits=httpx.Limits(max_connections=1))
+        self.client = httpx.Client(
+            base_url=url,
+            timeout=60,
+            headers={"Authorization": f"Bearer {api_key}"},
+            limits=httpx.Limits(max_connections=1),
+        )
 
     def request(self, method: str, path: str, body: Any = None) -> Reply:
         response = self.client.request(method, path, json=body)
@@ -132,13 +144,14 @@ class Plan:
 
     def worker(self, i: int) -> Callable[..., None]:
         job = self.job
-        ids = job.get("ids", [])[i::job["clients"]]
+        ids = job.get("ids", [])[i :: job["clients"]]
         client = CLIENTS[job.get("client", "stdlib")](job["url"], job["api_key"])
         client.request("GET", "/healthz")  # open the connection before the clock starts
         requests = self.operation(ids, job)
 
-        def run(deadline: float, take: Callable[[], bool], latencies: list[float],
-                errors: Counter) -> None:
+        def run(
+            deadline: float, take: Callable[[], bool], latencies: list[float], errors: Counter
+        ) -> None:
             clock = time.perf_counter
             try:
                 method, path, body = next(requests)

@@ -34,8 +34,9 @@ ACTIONS: dict[str, Action] = {
     "resend_invitation": Action("invited"),
     "start_authorization": Action("invited"),
     "invite_seller_central_user": Action("authorized", once=True),
-    "confirm_seller_central_user": Action("sc_user_invited", once=True,
-                                          body={"permissions": REQUIRED_SC_PERMISSIONS}),
+    "confirm_seller_central_user": Action(
+        "sc_user_invited", once=True, body={"permissions": REQUIRED_SC_PERMISSIONS}
+    ),
     "fail_seller_central_authorization": Action("sc_user_invited"),
     "start_advertising_authorization": Action("advertising"),
     "activate": Action("vendor_authorized", once=True),
@@ -67,24 +68,37 @@ def seed(seeder: Seeder, p: Plan, seconds: float) -> int:
     for name, action in ACTIONS.items():
         recipe: Callable = getattr(seeder, action.recipe)
         for clients in p.levels[name]:
-            n = max(clients, int(seconds * ONE_SHOT_RATE)) if action.once else (
-                clients * PER_CLIENT)
+            n = (
+                max(clients, int(seconds * ONE_SHOT_RATE))
+                if action.once
+                else (clients * PER_CLIENT)
+            )
             p.ids[(name, clients)] = seeder.many(recipe, n)
             made += n
     p.read_ids = seeder.many(seeder.invited, READ_IDS)
     return made + READ_IDS
 
 
-def http_run(load: LoadProcess, server: Server, key: str, op: str, clients: int,
-             seconds: float, **job: Any) -> dict[str, Any]:
+def http_run(
+    load: LoadProcess, server: Server, key: str, op: str, clients: int, seconds: float, **job: Any
+) -> dict[str, Any]:
     """One measured run; the server's CPU per request rides along (the embedded worker's
     work for the run's events included). The worker has finished with the previous
     run's events first, so no backlog spills into this one."""
     settled = server.settle()
     cpu = server.cpu_seconds()
     meter = Meter([server.pid, load.pid])
-    result = load.run({"kind": "http", "op": op, "url": server.url, "api_key": key,
-                       "clients": clients, "seconds": seconds, **job})
+    result = load.run(
+        {
+            "kind": "http",
+            "op": op,
+            "url": server.url,
+            "api_key": key,
+            "clients": clients,
+            "seconds": seconds,
+            **job,
+        }
+    )
     result["background_cores"] = meter.background_cores()
     # How far the embedded worker trailed when the run ended (events not yet projected),
     # and how long the previous run's backlog took to clear (None: it had not, in 5 min).
@@ -95,8 +109,14 @@ def http_run(load: LoadProcess, server: Server, key: str, op: str, clients: int,
     return result
 
 
-def commands(load: LoadProcess, server: Server, key: str, p: Plan, seconds: float,
-             progress: Callable[[str], None]) -> dict[str, dict[int, Any]]:
+def commands(
+    load: LoadProcess,
+    server: Server,
+    key: str,
+    p: Plan,
+    seconds: float,
+    progress: Callable[[str], None],
+) -> dict[str, dict[int, Any]]:
     out: dict[str, dict[int, Any]] = {}
     for op, levels in p.levels.items():
         for clients in levels:
@@ -105,25 +125,37 @@ def commands(load: LoadProcess, server: Server, key: str, p: Plan, seconds: floa
                 run_op = "create"
             else:
                 action = ACTIONS[op]
-                job = {"action": op, "once": action.once, "body": action.body,
-                       "ids": p.ids[(op, clients)]}
+                job = {
+                    "action": op,
+                    "once": action.once,
+                    "body": action.body,
+                    "ids": p.ids[(op, clients)],
+                }
                 run_op = "action"
             result = http_run(load, server, key, run_op, clients, seconds, **job)
             out.setdefault(op, {})[clients] = result
-            progress(f"{op} ×{clients}: {result['per_second']}/s p99 {result['p99_ms']} ms"
-                     + (f" errors {result['errors']}" if result["errors"] else ""))
+            progress(
+                f"{op} x{clients}: {result['per_second']}/s p99 {result['p99_ms']} ms"
+                + (f" errors {result['errors']}" if result["errors"] else "")
+            )
     return out
 
 
 READS = ("healthz", "get", "list")  # the trivial endpoint, one connection, a filtered list
 
 
-def reads(load: LoadProcess, server: Server, key: str, p: Plan, config: Config,
-          progress: Callable[[str], None]) -> dict[str, dict[int, Any]]:
+def reads(
+    load: LoadProcess,
+    server: Server,
+    key: str,
+    p: Plan,
+    config: Config,
+    progress: Callable[[str], None],
+) -> dict[str, dict[int, Any]]:
     out: dict[str, dict[int, Any]] = {}
     for op in READS:
         for clients in config.clients:
             result = http_run(load, server, key, op, clients, config.seconds, ids=p.read_ids)
             out.setdefault(op, {})[clients] = result
-            progress(f"{op} ×{clients}: {result['per_second']}/s p99 {result['p99_ms']} ms")
+            progress(f"{op} x{clients}: {result['per_second']}/s p99 {result['p99_ms']} ms")
     return out

@@ -54,7 +54,12 @@ class ConnectionsProjection:
             try:
                 rows, events = self._rows_after(notifications)
             except OriginatorVersionError:
-                continue  # another process applied this batch after we read the position
+                # Another process applied this batch after we read the position: read it
+                # again. If the position did not move, the log has a gap: fail loudly
+                # rather than spin (readiness then reports the projection as stuck).
+                if self.view.position(self.name) == position:
+                    raise
+                continue
             if self.view.apply(self.name, position, notifications[-1].id, rows, events):
                 applied += len(notifications)
                 if progress is not None:
