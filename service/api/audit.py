@@ -2,7 +2,6 @@
 
 import json
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any, Literal
 
 from litestar import Request, Response, get, post
@@ -10,8 +9,8 @@ from litestar.params import Parameter
 from litestar.response import Stream
 
 from adapters.tables import iso
-from domain.exceptions import ValidationFailed
 from service.api.auth import caller_of, requires
+from service.api.instants import optional_instant
 from service.api.threads import blocking
 
 AUDIT, ADMIN = requires("audit:read"), requires("admin")
@@ -21,18 +20,6 @@ TAGS = ["audit"]
 
 def _services(request: Request) -> Any:
     return request.app.state.services
-
-
-def _instant(name: str, raw: str | None) -> str | None:
-    if raw is None:
-        return None
-    try:
-        at = datetime.fromisoformat(raw.upper())  # RFC 3339 allows a lower-case t and z
-    except ValueError:
-        raise ValidationFailed(f"{name} must be an RFC 3339 timestamp.") from None
-    if at.tzinfo is None:
-        raise ValidationFailed(f"{name} must include a time zone (Z or ±hh:mm).")
-    return iso(at)
 
 
 @get(
@@ -75,8 +62,8 @@ async def export(
     caller = caller_of(request)
     lines: Iterator[str] = _services(request).audit.export(
         caller.tenant_id,
-        occurred_from=_instant("from", from_),
-        occurred_to=_instant("to", to),
+        occurred_from=iso(optional_instant("from", from_)),
+        occurred_to=iso(optional_instant("to", to)),
         fmt=format,
     )
     media = "text/csv; charset=utf-8" if format == "csv" else "application/x-ndjson"

@@ -17,6 +17,7 @@ from domain.lifecycle import PUBLIC_ACTIONS
 from domain.marketplaces import REGIONS
 from service.api.auth import caller_of, requires
 from service.api.idempotency import idempotent, respond
+from service.api.instants import optional_instant
 from service.api.schemas import ACTION_BODIES, CreateConnection
 from service.api.threads import blocking
 from service.presenters import connection_json, event_json, rfc3339
@@ -41,20 +42,6 @@ def _if_match(request: Request) -> int | None:
     if not value.isdigit():
         raise ValidationFailed('If-Match must be the connection\'s ETag, e.g. "3".')
     return int(value)
-
-
-def _when(name: str, raw: str | None) -> datetime | None:
-    if raw is None:
-        return None
-    try:
-        at = datetime.fromisoformat(raw.upper())  # RFC 3339 allows a lower-case t and z
-    except ValueError:
-        raise ValidationFailed(
-            f"{name} must be an RFC 3339 timestamp, e.g. 2026-01-31T12:00:00Z."
-        ) from None
-    if at.tzinfo is None:
-        raise ValidationFailed(f"{name} must include a time zone (Z or ±hh:mm).")
-    return at
 
 
 def origin_of(url: str) -> str | None:
@@ -152,7 +139,7 @@ def list_connections(
         raise ValidationFailed(f"region must be one of {', '.join(REGIONS)}.")
     service = _services(request).connections
     cursor = service.cursor_of(caller, starting_after) if starting_after else None
-    due = _when("reauth_due_before", reauth_due_before)
+    due = optional_instant("reauth_due_before", reauth_due_before)
     rows = service.list(
         ListQuery(
             tenant_id=caller.tenant_id,
@@ -189,7 +176,7 @@ def get_connection(
     if version is not None and as_of is not None:
         raise ValidationFailed("Use either version or as_of, not both.")
     connection = _services(request).connections.get(
-        caller, connection_id, version=version, as_of=_when("as_of", as_of)
+        caller, connection_id, version=version, as_of=optional_instant("as_of", as_of)
     )
     return respond(200, connection_json(connection), _etag(connection.version))
 

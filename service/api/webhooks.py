@@ -13,9 +13,9 @@ from litestar.params import Parameter
 from msgspec import Meta
 
 from adapters.webhook_tables import AttemptRow, DeliveryRow, EndpointRow
-from domain.exceptions import ValidationFailed
 from service.api.auth import caller_of, requires
 from service.api.idempotency import respond
+from service.api.instants import instant
 from service.api.schemas import ShortText, Url
 from service.api.threads import blocking
 from service.presenters import rfc3339
@@ -56,16 +56,6 @@ def _tenant(request: Request) -> str:
 
 def _time(text: str | None) -> str | None:
     return None if text is None else rfc3339(datetime.fromisoformat(text))
-
-
-def _when(name: str, raw: str) -> datetime:
-    try:
-        at = datetime.fromisoformat(raw)
-    except ValueError:
-        raise ValidationFailed(f"{name} must be an RFC 3339 timestamp.", field=name) from None
-    if at.tzinfo is None:
-        raise ValidationFailed(f"{name} must include a time zone (Z or ±hh:mm).", field=name)
-    return at
 
 
 def endpoint_json(e: EndpointRow, secret: str | None = None) -> dict[str, Any]:
@@ -280,7 +270,7 @@ def redeliver(request: Request, delivery_id: str) -> dict[str, Any]:
 )
 @blocking
 def replay(request: Request, endpoint_id: str, data: ReplayWebhookEvents) -> dict[str, Any]:
-    start, end = _when("from", data.from_), _when("to", data.to)
+    start, end = instant("from", data.from_), instant("to", data.to)
     queued = _endpoints(request).replay(_tenant(request), endpoint_id, start, end)
     return {
         "object": "webhook_replay",
