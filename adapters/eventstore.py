@@ -7,8 +7,12 @@ database it runs on. `TABLES_MODULE` names the module holding this service's own
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
+
+import psycopg
 
 
 class DatabaseUrlError(ValueError):
@@ -76,3 +80,28 @@ def eventsourcing_env(database_url: str, *, pool_size: int = 10) -> dict[str, st
     raise DatabaseUrlError(
         f"unsupported scheme {url.scheme!r}: use sqlite:///path or postgresql://…"
     )
+
+
+@contextmanager
+def schema_lock(env: dict[str, str]) -> Iterator[None]:
+    """Held while a process creates its tables. On PostgreSQL a session advisory lock
+    (on a connection of its own) makes processes starting together on a new database
+    take turns: `CREATE TABLE IF NOT EXISTS` is not safe against itself. SQLite creates
+    tables under its own write lock."""
+    if env["PERSISTENCE_MODULE"] != "eventsourcing.postgres":
+        yield
+        return
+    with psycopg.connect(
+        dbname=env["POSTGRES_DBNAME"],
+        host=env["POSTGRES_HOST"],
+        port=env["POSTGRES_PORT"],
+        user=env["POSTGRES_USER"],
+        password=env["POSTGRES_PASSWORD"],
+        connect_timeout=int(env["POSTGRES_CONNECT_TIMEOUT"]),
+        autocommit=True,
+    ) as conn:
+        conn.execute("SELECT pg_advisory_lock(4242000)")
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(4242000)")

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from psycopg import sql
+
 from adapters.tables import Tables
 
 
@@ -14,6 +16,9 @@ class PostgresTables(Tables):
     def __init__(self, datastore: Any) -> None:
         super().__init__(datastore)
         self.prefix = f'"{datastore.schema}".'
+
+    def wake_on(self, channel: str) -> None:
+        self.wake_statement = sql.SQL("NOTIFY {}").format(sql.Identifier(channel)).as_string()
 
 
 TABLES_CLASS = PostgresTables

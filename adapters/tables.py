@@ -101,6 +101,9 @@ class Tables:
     placeholder = "?"
     prefix = ""
     skip_locked = ""  # SQLite has a single writer: a plain UPDATE … RETURNING claims
+    # Run in a transaction that queued work, to wake workers in other processes
+    # (PostgreSQL: NOTIFY on the event store's channel, see adapters.wakeup).
+    wake_statement: str | None = None
 
     def __init__(self, datastore: Any) -> None:
         self.datastore = datastore
@@ -109,6 +112,9 @@ class Tables:
     def transaction(self, *, commit: bool) -> Iterator[Any]:
         with self.datastore.transaction(commit=commit) as cursor:
             yield cursor
+
+    def wake_on(self, channel: str) -> None:
+        """Sets `wake_statement` for the database's notification `channel`, if it has them."""
 
     def sql(self, text: str) -> str:
         text = text.replace("{p}", self.prefix)

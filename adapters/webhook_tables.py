@@ -8,7 +8,7 @@ rows another worker holds (`FOR UPDATE SKIP LOCKED`); SQLite has a single writer
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -340,12 +340,18 @@ class WebhookTables:
     ) -> list[str]:
         """Deliveries asked for by a person (redelivery, replay): always new rows."""
         ids = [new_id() for _ in event_ids]
+        if not ids:
+            return ids
         with self.t.transaction(commit=True) as c:
-            for delivery_id, event_id in zip(ids, event_ids, strict=True):
-                c.execute(
-                    self.t.sql(_INSERT_DELIVERY),
-                    (delivery_id, tenant_id, endpoint_id, event_id, origin, at, at, at),
-                )
+            c.executemany(
+                self.t.sql(_INSERT_DELIVERY),
+                [
+                    (delivery_id, tenant_id, endpoint_id, event_id, origin, at, at, at)
+                    for delivery_id, event_id in zip(ids, event_ids, strict=True)
+                ],
+            )
+            if self.t.wake_statement:  # workers in other processes: there is work
+                c.execute(self.t.wake_statement)
         return ids
 
     # --------------------------------------------------------------- deliveries
@@ -395,15 +401,22 @@ class WebhookTables:
         *,
         limit: int,
         per_endpoint: int,
-        skip_endpoints: Sequence[str] = (),
+        in_flight: Mapping[str, int] | None = None,
     ) -> list[Claimed]:
-        """Leases due deliveries of enabled endpoints, at most `per_endpoint` per endpoint,
-        none of `skip_endpoints`; an expired lease (a worker that died) is claimable."""
+        """Leases due deliveries of enabled endpoints, so that no endpoint has more than
+        `per_endpoint` in flight counting the `in_flight` sends already under way; an
+        expired lease (a worker that died) is claimable."""
+        in_flight = {e: n for e, n in (in_flight or {}).items() if n > 0}
+        full = [e for e, n in in_flight.items() if n >= per_endpoint]
         skip = ""
-        if skip_endpoints:
-            skip = f"AND d.endpoint_id NOT IN ({', '.join('?' for _ in skip_endpoints)}) "
+        if full:
+            skip = f"AND d.endpoint_id NOT IN ({', '.join('?' for _ in full)}) "
+        # ('', 0) keeps the VALUES list non-empty; no endpoint id is empty.
+        busy = [("", 0), *in_flight.items()]
         self.t.execute(
-            "WITH due AS (SELECT d.id, d.endpoint_id, d.next_attempt_at "
+            "WITH busy (endpoint_id, n) AS (VALUES "
+            + ", ".join("(?, ?)" for _ in busy)
+            + "), due AS (SELECT d.id, d.endpoint_id, d.next_attempt_at "
             "FROM {p}webhook_deliveries d JOIN {p}webhook_endpoints e ON e.id = d.endpoint_id "
             "WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND e.enabled = 1 "
             "AND (d.lease_until IS NULL OR d.lease_until <= ?) "
@@ -411,11 +424,21 @@ class WebhookTables:
             + "ORDER BY d.next_attempt_at LIMIT ?"
             + self._row_lock
             + "), "
-            "ranked AS (SELECT id, ROW_NUMBER() OVER "
-            "(PARTITION BY endpoint_id ORDER BY next_attempt_at, id) AS n FROM due) "
+            "ranked AS (SELECT due.id, COALESCE(busy.n, 0) + ROW_NUMBER() OVER "
+            "(PARTITION BY due.endpoint_id ORDER BY due.next_attempt_at, due.id) AS n "
+            "FROM due LEFT JOIN busy ON busy.endpoint_id = due.endpoint_id) "
             "UPDATE {p}webhook_deliveries SET lease_until = ?, lease_token = ? "
             "WHERE id IN (SELECT id FROM ranked WHERE n <= ?) RETURNING id",
-            (now, now, *skip_endpoints, limit, lease_until, token, per_endpoint),
+            (
+                *[v for pair in busy for v in pair],
+                now,
+                now,
+                *full,
+                limit,
+                lease_until,
+                token,
+                per_endpoint,
+            ),
         )
         rows = self.t.query(
             "SELECT d.*, ev.type AS event_type, ev.body AS body, "
@@ -456,7 +479,8 @@ class WebhookTables:
                     "UPDATE {p}webhook_deliveries SET status = ?, "
                     "attempt_count = attempt_count + 1, "
                     "next_attempt_at = ?, lease_until = NULL, lease_token = NULL, "
-                    "last_status_code = ?, updated_at = ? WHERE id = ? AND lease_token = ?"
+                    "last_status_code = ?, updated_at = ? WHERE id = ? AND lease_token = ? "
+                    "RETURNING id"
                 ),
                 (
                     status,
@@ -467,9 +491,10 @@ class WebhookTables:
                     claimed.lease_token,
                 ),
             )
-            c.execute(self.t.sql("SELECT id FROM {p}webhook_deliveries WHERE id = ?"), (d.id,))
-            if not _rows(c):
-                return  # the endpoint was deleted while this attempt was in flight
+            if not _rows(c):  # the lease lapsed: record the attempt, if the delivery is left
+                c.execute(self.t.sql("SELECT id FROM {p}webhook_deliveries WHERE id = ?"), (d.id,))
+                if not _rows(c):
+                    return  # the endpoint was deleted while this attempt was in flight
             c.execute(
                 self.t.sql(
                     "INSERT INTO {p}webhook_attempts (id, delivery_id, attempted_at, status_code, "

@@ -3,9 +3,11 @@
 `python -m bench.pipelines` (run by `make bench` after the main suite) on PostgreSQL:
 - a deadlines pass over BENCH_DEADLINE_CONNECTIONS connections (100,000; 5,000 with
   BENCH_QUICK=1) of which 1% are due: seconds for the pass, and commands fired;
-- webhook delivery: `connections serve` with its embedded worker, a local receiver, and
-  BENCH_WEBHOOK_EVENTS connections created over HTTP; the time from each event's commit
-  to its arrival (median, p99) and deliveries per second.
+- webhook delivery: `connections serve` and one `connections worker` process (woken by
+  NOTIFY), a local receiver, and BENCH_WEBHOOK_EVENTS connections created over HTTP three
+  times: at a steady 50/s, then by 4 clients at full speed (the time from each event's
+  commit to its arrival, median and p99, for both), then while the worker is stopped
+  (the rate at which it drains that backlog).
 Writes bench/pipelines.json and prints a table.
 """
 
@@ -16,6 +18,7 @@ import os
 import statistics
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
@@ -24,7 +27,7 @@ import httpx
 
 from adapters.clock import SettableClock
 from bench.config import _int
-from bench.server import SECRET_KEY, Server, fresh_store
+from bench.server import SECRET_KEY, Server, WorkerProcess, fresh_store
 from domain.connection import Connection, Context
 from service.container import build
 from service.deadlines import Deadlines
@@ -84,35 +87,88 @@ class _Receiver(BaseHTTPRequestHandler):
         pass
 
 
-def webhook_delivery(database_url: str, events: int) -> dict:
-    receiver = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+class _ReceiverServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # the dispatcher opens several connections at once
+
+
+def _lags(arrivals: list[tuple[float, dict]]) -> list[float]:
+    """Seconds from each event's commit (its recorded time) to its arrival, sorted."""
+    return sorted(arrived - datetime.fromisoformat(body["data"]["event"]["occurred_at"])
+                  .timestamp() for arrived, body in arrivals)
+
+
+def _create(api: httpx.Client, i: int) -> None:
+    api.post("/v1/connections", json={
+        "owner_email": f"o{i}@example.com", "region": "na",
+        "marketplace_ids": ["ATVPDKIKX0DER"]}).raise_for_status()
+
+
+def _wait_for(count: int, timeout: float = 300) -> None:
+    deadline = time.time() + timeout
+    while len(_Receiver.arrivals) < count and time.time() < deadline:
+        time.sleep(0.01)
+
+
+def _lag_figures(lags: list[float]) -> dict:
+    return {"delivered": len(lags),
+            "lag_median_ms": round(statistics.median(lags) * 1000, 1) if lags else None,
+            "lag_p99_ms": round(lags[max(0, int(len(lags) * 0.99) - 1)] * 1000, 1)
+            if lags else None}
+
+
+def webhook_delivery(database_url: str, events: int, clients: int = 4,
+                     paced_rate: float = 50.0) -> dict:
+    """The scale-out topology: `connections serve` without its embedded worker, and one
+    `connections worker` process woken by PostgreSQL NOTIFY. Three runs of `events`:
+    - paced: one client creating `paced_rate` connections a second, a steady stream well
+      inside capacity; commit->arrival per event;
+    - burst: `clients` clients creating as fast as the server answers, while the worker
+      shares the two cores with it; commit->arrival per event;
+    - backlog: created while the worker is stopped; then it starts and drains them
+      (fan-out and sends): deliveries/s from its first arrival to its last."""
+    receiver = _ReceiverServer(("127.0.0.1", 0), _Receiver)
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
     os.environ["WEBHOOK_ALLOW_PRIVATE"] = "1"  # the receiver is on loopback
-    server = Server(database_url, "/tmp/bench-webhooks.log")
+    server = Server(database_url, "/tmp/bench-webhooks.log", run_worker=False)
+    worker = None
+    results: dict = {"events": events, "clients": clients, "paced_rate": paced_rate}
     try:
         key = server.api_key(("connections:read", "connections:write", "webhooks:manage"))
+        worker = WorkerProcess(server, "/tmp/bench-webhooks-worker.log")
         with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"},
-                          timeout=30) as api:
+                          timeout=30, limits=httpx.Limits(max_connections=clients)) as api:
             api.post("/v1/webhook_endpoints", json={
                 "url": f"http://127.0.0.1:{receiver.server_address[1]}/hook",
                 "event_types": ["connection.invited"]}).raise_for_status()
-            started = time.time()
+            started = time.monotonic()
             for i in range(events):
-                api.post("/v1/connections", json={
-                    "owner_email": f"o{i}@example.com", "region": "na",
-                    "marketplace_ids": ["ATVPDKIKX0DER"]}).raise_for_status()
-            deadline = time.time() + 120
-            while len(_Receiver.arrivals) < events and time.time() < deadline:
-                time.sleep(0.05)
-        lags = sorted(arrived - datetime.fromisoformat(
-            body["data"]["event"]["occurred_at"]).timestamp() for arrived, body in
-            _Receiver.arrivals)
-        span = max(a for a, _ in _Receiver.arrivals) - started if lags else 0.0
-        return {"events": events, "delivered": len(lags),
-                "lag_median_ms": round(statistics.median(lags) * 1000, 1) if lags else None,
-                "lag_p99_ms": round(lags[int(len(lags) * 0.99) - 1] * 1000, 1) if lags else None,
-                "deliveries_per_second": round(len(lags) / span, 1) if span else None}
+                time.sleep(max(0.0, started + i / paced_rate - time.monotonic()))
+                _create(api, i)
+            _wait_for(events)
+            results["paced"] = _lag_figures(_lags(_Receiver.arrivals))
+            del _Receiver.arrivals[:]
+
+            with ThreadPoolExecutor(clients) as pool:
+                list(pool.map(lambda i: _create(api, i), range(events, 2 * events)))
+            _wait_for(events)
+            results["burst"] = _lag_figures(_lags(_Receiver.arrivals))
+            del _Receiver.arrivals[:]
+
+            worker.stop()
+            with ThreadPoolExecutor(clients) as pool:
+                list(pool.map(lambda i: _create(api, i), range(2 * events, 3 * events)))
+            worker = WorkerProcess(server, "/tmp/bench-webhooks-worker.log")
+            _wait_for(events)
+        times = [a for a, _ in _Receiver.arrivals]
+        span = max(times) - min(times) if len(times) > 1 else 0.0
+        results["backlog"] = {"delivered": len(times),
+                              "deliveries_per_second": round(len(times) / span, 1)
+                              if span else None}
+        return results
     finally:
+        if worker is not None:
+            worker.stop()
         server.stop()
         receiver.shutdown()
 
@@ -130,9 +186,14 @@ def main() -> int:
     d, w = results["deadlines"], results["webhooks"]
     print(f"deadlines pass over {d['connections']:,} connections, {d['due']:,} due: "
           f"{d['pass_seconds']} s, {d['fired']:,} fired")
-    print(f"webhooks: {w['delivered']}/{w['events']} delivered, commit->delivery median "
-          f"{w['lag_median_ms']} ms, p99 {w['lag_p99_ms']} ms, "
-          f"{w['deliveries_per_second']} deliveries/s")
+    for run, how in (("paced", f"{w['paced_rate']:g}/s from 1 client"),
+                     ("burst", f"{w['clients']} clients at full speed")):
+        r = w[run]
+        print(f"webhooks {run} ({how}): {r['delivered']}/{w['events']} delivered, "
+              f"commit->delivery median {r['lag_median_ms']} ms, p99 {r['lag_p99_ms']} ms")
+    b = w["backlog"]
+    print(f"webhooks backlog: {b['delivered']}/{w['events']} drained at "
+          f"{b['deliveries_per_second']} deliveries/s")
     return 0
 
 

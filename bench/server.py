@@ -86,10 +86,11 @@ def service_env(database_url: str, port: int) -> dict[str, str]:
 class Server:
     """`connections serve` in a subprocess; `pid` is the process serving requests."""
 
-    def __init__(self, database_url: str, log_path: str) -> None:
+    def __init__(self, database_url: str, log_path: str, *, run_worker: bool = True) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = service_env(database_url, self.port)
+        self.env["RUN_WORKER"] = "1" if run_worker else "0"
         self.log = open(log_path, "wb")  # closed in stop()
         self.process = subprocess.Popen(
             [CONNECTIONS, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
@@ -120,7 +121,9 @@ class Server:
         args = [CONNECTIONS, "api-keys", "create", "--tenant", TENANT, "--name", "bench"]
         for scope in scopes:
             args += ["--scope", scope]
-        done = subprocess.run(args, env=self.env, capture_output=True, text=True, check=True)
+        done = subprocess.run(args, env=self.env, capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"`connections api-keys create` failed: {done.stderr[-2000:]}")
         return done.stdout.strip().splitlines()[-1]
 
     def readiness(self) -> tuple[int, float | None]:
@@ -157,6 +160,26 @@ class Server:
     def cpu_seconds(self) -> float:
         fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+class WorkerProcess:
+    """`connections worker` in a subprocess, with the environment of `server`."""
+
+    def __init__(self, server: Server, log_path: str) -> None:
+        self.log = open(log_path, "wb")  # closed in stop()
+        self.process = subprocess.Popen(
+            [CONNECTIONS, "worker"], env=server.env, stdout=self.log, stderr=subprocess.STDOUT
+        )
 
     def stop(self) -> None:
         if self.process.poll() is None:

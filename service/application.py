@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -17,6 +18,8 @@ class ConnectionsApp(Application[UUID]):
     # A long-lived connection (years of reminders and refresh warnings) loads from its
     # latest snapshot plus a few events instead of its whole history.
     snapshotting_intervals = {Connection: 50}  # noqa: RUF012 - the library's class attribute
+    # Called after each commit that recorded events (the worker's Waker, in the container).
+    on_commit: Callable[[], None] | None = None
 
     def load(self, tenant_id: str, connection_id: str, version: int | None = None) -> Connection:
         """The tenant's connection; another tenant's is as absent as a missing one."""
@@ -38,4 +41,8 @@ class ConnectionsApp(Application[UUID]):
                 "The connection was changed by another request at the same time; "
                 "read it again and retry."
             ) from None
-        return recordings[-1].notification.id if recordings else None
+        if not recordings:
+            return None
+        if self.on_commit is not None:
+            self.on_commit()
+        return recordings[-1].notification.id

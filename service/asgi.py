@@ -31,9 +31,9 @@ class EmbeddedWorker(Worker):
         super().__init__(*args, **kwargs)
         self.heartbeat = heartbeat
 
-    def run_once(self) -> Any:
+    def run_once(self, *, timed: bool = True) -> Any:
         try:
-            return super().run_once()
+            return super().run_once(timed=timed)
         except (OperationalError, InterfaceError, PoolTimeout):
             STORE_ERRORS.labels("worker").inc()
             raise

@@ -152,7 +152,7 @@ def _worker(args: argparse.Namespace) -> int:
     serve_metrics(services.settings.metrics_port)
     worker = Worker(services)
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: worker.stopping.set())
+        signal.signal(sig, lambda *_: worker.request_stop())
     worker.run_forever()
     services.close()
     return 0

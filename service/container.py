@@ -9,7 +9,9 @@ from typing import Any
 from adapters.amazon import AmazonClient, AmazonSettings
 from adapters.clock import Clock, SystemClock
 from adapters.crypto import SecretBox, Signer
+from adapters.eventstore import schema_lock
 from adapters.tables import ConnectionsViewTables, Tables
+from adapters.wakeup import Waker
 from service.api_keys import ApiKeys
 from service.application import ConnectionsApp
 from service.audit import Audit
@@ -34,6 +36,7 @@ class Services:
     amazon: AmazonClient
     box: SecretBox
     audit: Audit
+    waker: Waker
     webhooks: Any = None  # built from the other parts, just after them
 
     def close(self) -> None:
@@ -64,10 +67,16 @@ def amazon_settings(settings: Settings) -> AmazonSettings:
 def build(settings: Settings, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
     env = settings.eventsourcing_env
-    app = ConnectionsApp(env=env)
-    tables_module = importlib.import_module(env["TABLES_MODULE"])
-    tables: Tables = tables_module.TABLES_CLASS(app.recorder.datastore)
-    tables.create()
+    with schema_lock(env):  # the event store's tables and ours, one process at a time
+        app = ConnectionsApp(env=env)
+        tables_module = importlib.import_module(env["TABLES_MODULE"])
+        tables: Tables = tables_module.TABLES_CLASS(app.recorder.datastore)
+        tables.create()
+    waker = Waker()  # rung after every commit in this process (service.worker waits on it)
+    app.on_commit = waker.wake
+    channel = getattr(app.recorder, "channel_name", None)  # PostgreSQL's NOTIFY channel
+    if channel is not None:
+        tables.wake_on(channel)
     view = ConnectionsViewTables(tables)
     projection = ConnectionsProjection(app, view)
     amazon = AmazonClient(amazon_settings(settings))
@@ -96,6 +105,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         amazon=amazon,
         box=box,
         audit=Audit(app, view, projection),
+        waker=waker,
     )
     services.webhooks = build_webhooks(services)
     return services

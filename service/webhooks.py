@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -72,11 +72,19 @@ def retry_delay(
 class WebhookEndpoints:
     """What a tenant manages through the API."""
 
-    def __init__(self, tables: WebhookTables, sender: WebhookSender, box: Any, clock: Any):
+    def __init__(
+        self,
+        tables: WebhookTables,
+        sender: WebhookSender,
+        box: Any,
+        clock: Any,
+        on_queued: Callable[[], None] = lambda: None,
+    ):
         self.tables = tables
         self.sender = sender
         self.box = box
         self.clock = clock
+        self.on_queued = on_queued  # rings this process's worker (redelivery, replay)
 
     def create(
         self,
@@ -206,6 +214,7 @@ class WebhookEndpoints:
             iso(self.clock.now()) or "",
             lambda: _new_id("wd"),
         )
+        self.on_queued()
         return self.delivery(tenant_id, new)
 
     def replay(self, tenant_id: str, endpoint_id: str, start: datetime, end: datetime) -> int:
@@ -229,6 +238,7 @@ class WebhookEndpoints:
             iso(self.clock.now()) or "",
             lambda: _new_id("wd"),
         )
+        self.on_queued()
         return len(ids)
 
     def _with_attempts(self, rows: list[DeliveryRow]) -> list[tuple[DeliveryRow, list[AttemptRow]]]:
@@ -347,7 +357,8 @@ def _event_row(e: Any, connection: Connection, notification_id: int) -> EventRow
 
 class WebhookDispatcher:
     """Sends due deliveries. At most `per_endpoint` sends per endpoint are in flight in this
-    process, so a slow receiver occupies a couple of threads, not the pool."""
+    process, so a slow receiver occupies a few threads, not the pool; each finished send
+    rings `on_slot_free` (the worker's Waker) so the next claim follows at once."""
 
     def __init__(
         self,
@@ -356,10 +367,11 @@ class WebhookDispatcher:
         box: Any,
         clock: Any,
         *,
-        max_workers: int = 16,
-        per_endpoint: int = 2,
+        max_workers: int = 32,
+        per_endpoint: int = 8,
         batch: int = 64,
         rng: random.Random | None = None,
+        on_slot_free: Callable[[], None] | None = None,
     ) -> None:
         self.tables = tables
         self.sender = sender
@@ -369,18 +381,19 @@ class WebhookDispatcher:
         self.per_endpoint = per_endpoint
         self.batch = batch
         self.rng = rng or random.Random()
+        self.on_slot_free = on_slot_free
         self._pool = ThreadPoolExecutor(max_workers, thread_name_prefix="webhook-send")
         self._busy: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def claim(self) -> list[Claimed]:
-        """Leases what is due now, skipping endpoints this process is already sending to,
-        and no more than the pool can start at once: a claim waiting in a queue could
-        outlive its lease and be sent twice."""
+        """Leases what is due now, topping each endpoint up to `per_endpoint` sends in
+        flight, and no more than the pool can start at once: a claim waiting in a queue
+        could outlive its lease and be sent twice."""
         now = self.clock.now()
         with self._lock:
-            busy = [endpoint for endpoint, n in self._busy.items() if n]
-            free = self.max_workers - sum(self._busy.values())
+            in_flight = dict(self._busy)
+            free = self.max_workers - sum(in_flight.values())
         if free <= 0:
             return []
         claimed = self.tables.claim(
@@ -389,7 +402,7 @@ class WebhookDispatcher:
             uuid4().hex,
             limit=min(self.batch, free),
             per_endpoint=self.per_endpoint,
-            skip_endpoints=busy,
+            in_flight=in_flight,
         )
         with self._lock:
             for c in claimed:
@@ -417,6 +430,10 @@ class WebhookDispatcher:
         finally:
             with self._lock:
                 self._busy[endpoint.id] = self._busy.get(endpoint.id, 1) - 1
+                if not self._busy[endpoint.id]:
+                    del self._busy[endpoint.id]
+            if self.on_slot_free is not None:
+                self.on_slot_free()
 
     def _secrets(self, endpoint: EndpointRow) -> list[str]:
         found = [self.box.decrypt(endpoint.secret_encrypted)]
@@ -495,8 +512,12 @@ def build_webhooks(services: Any) -> Webhooks:
     tables.create()
     sender = WebhookSender(allow_private=services.settings.webhook_allow_private)
     return Webhooks(
-        endpoints=WebhookEndpoints(tables, sender, services.box, services.clock),
+        endpoints=WebhookEndpoints(
+            tables, sender, services.box, services.clock, on_queued=services.waker.wake
+        ),
         outbox=WebhookOutbox(services.app, tables, services.clock),
-        dispatcher=WebhookDispatcher(tables, sender, services.box, services.clock),
+        dispatcher=WebhookDispatcher(
+            tables, sender, services.box, services.clock, on_slot_free=services.waker.wake
+        ),
         sender=sender,
     )

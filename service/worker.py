@@ -1,21 +1,26 @@
-"""The background loop: read models, deadlines and refresh health, for events written
-anywhere.
+"""The background loop: read models, webhooks, deadlines and refresh health, for events
+written anywhere.
 
 `connections worker` runs it alone (one or many processes against one PostgreSQL);
-`connections serve` runs it as a thread in the embedded default.
+`connections serve` runs it as a thread in the embedded default. It sleeps until woken
+(a commit in this process, a PostgreSQL NOTIFY from another, a webhook send finishing) or
+until `interval` passes, which is the fallback for anything unannounced (retries coming
+due, deadlines, a lost LISTEN connection).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 
+from adapters.wakeup import PostgresListener
 from service.container import Services
 from service.deadlines import Deadlines, RefreshHealth
 from service.metrics import WORKER_LAST_PASS
 
 log = logging.getLogger(__name__)
-BUSY_PAUSE = 0.01
+BUSY_PAUSE = 0.005
 
 
 class Worker:
@@ -26,33 +31,53 @@ class Worker:
         self._thread: threading.Thread | None = None
         self.deadlines = Deadlines(services)
         self.refresh = RefreshHealth(services)
+        self.waker = services.waker
+        self.listener = PostgresListener.for_recorder(services.app.recorder, services.waker)
 
-    def run_once(self) -> int:
-        """One pass: read models, webhooks, deadlines, refresh health."""
+    def run_once(self, *, timed: bool = True) -> int:
+        """One pass: read models, webhooks, and (when `timed`) deadlines and refresh
+        health, which only move with the clock; returns how much it did."""
         done = self.services.projection.catch_up()
         done += self.services.webhooks.run_once(wait=False)
-        done += self.deadlines.run_once()
-        done += self.refresh.run_once()
+        if timed:
+            done += self.deadlines.run_once()
+            done += self.refresh.run_once()
         return done
 
     def run_forever(self) -> None:
         log.info("worker started")
+        if self.listener is not None:
+            self.listener.start()
+        timed_at = 0.0
         while not self.stopping.is_set():
             done = 0
+            timed = time.monotonic() - timed_at >= self.interval
             try:
-                done = self.run_once()
+                done = self.run_once(timed=timed)
                 WORKER_LAST_PASS.set_to_current_time()
             except Exception:
                 log.exception("worker pass failed; retrying")
-            # Busy: go again at once (webhooks wait behind each pass); idle: poll gently.
-            self.stopping.wait(BUSY_PAUSE if done else self.interval)
+            if timed:
+                timed_at = time.monotonic()
+            if done:
+                # Busy: go again after a breath, so commits arriving meanwhile are taken
+                # as one batch instead of one pass each.
+                self.stopping.wait(BUSY_PAUSE)
+            else:
+                self.waker.wait(self.interval)
+        if self.listener is not None:
+            self.listener.stop()
         log.info("worker stopped")
 
     def start_thread(self) -> None:
         self._thread = threading.Thread(target=self.run_forever, name="worker", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def request_stop(self) -> None:
         self.stopping.set()
+        self.waker.wake()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.request_stop()
         if self._thread is not None:
             self._thread.join(timeout)

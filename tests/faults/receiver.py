@@ -58,9 +58,7 @@ class WebhookReceiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        ThreadingHTTPServer.allow_reuse_address = True
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", self.port), Handler)
         self.port = self._server.server_address[1]
         threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -91,3 +89,9 @@ class WebhookReceiver:
         """Webhook ids the receiver accepted (answered 2xx)."""
         with self.lock:
             return {d.webhook_id for d in self.received if d.status < 300}
+
+
+class _Server(ThreadingHTTPServer):
+    allow_reuse_address = True  # the same port again after a restart
+    daemon_threads = True
+    request_queue_size = 128  # the dispatcher opens several connections at once

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -281,3 +284,31 @@ def test_refresh_tokens_are_only_stored_encrypted(services: Services, database_u
     for name, token in plain.items():
         assert cipher[name].encode() in raw  # we are reading where the tokens are kept
         assert token.encode() not in raw
+
+
+@pytest.mark.postgres
+def test_processes_starting_together_on_a_new_postgresql_database_all_start(pg_schema_url):
+    """A deployment starts servers, workers and CLI commands at once; CREATE TABLE IF NOT
+    EXISTS races with itself unless they take turns."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": pg_schema_url,
+        "SANDBOX": "1",
+        "SECRET_KEY": "stores-test-secret-key-0123456789abcdef",
+    }
+    connections = str(Path(sys.executable).with_name("connections"))
+    started = [
+        subprocess.Popen(
+            [connections, "api-keys", "create", "--tenant", f"t{i}", "--scope", "connections:read"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(6)
+    ]
+    results = [p.communicate(timeout=60) for p in started]
+
+    failures = [err[-800:] for p, (_, err) in zip(started, results, strict=True) if p.returncode]
+    assert failures == []
+    assert all(out.startswith("sk_") for out, _ in results)

@@ -1,0 +1,91 @@
+"""Waking the worker when there is new work, instead of making it poll for it.
+
+A `Waker` is the worker's alarm clock: anything in this process that may have made work
+(a committed command, a queued redelivery, a finished send freeing a slot) rings it. On
+PostgreSQL a `PostgresListener` rings it for commits made by other processes too: the
+event store sends `NOTIFY` on its channel in every transaction that records events (the
+eventsourcing library does this itself), and the listener holds one connection in
+`LISTEN`. Polling stays as the fallback: a lost connection or a missed notification only
+delays work until the next interval.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+log = logging.getLogger(__name__)
+
+
+class Waker:
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def wake(self) -> None:
+        self._event.set()
+
+    def wait(self, timeout: float) -> bool:
+        """Sleeps until woken or `timeout` seconds pass; True when woken."""
+        woken = self._event.wait(timeout)
+        self._event.clear()
+        return woken
+
+
+class PostgresListener:
+    """One thread, one connection in `LISTEN channel`, ringing `waker` on each
+    notification. It reconnects after a failure, ringing once more then, since anything
+    committed while it was away went unannounced."""
+
+    def __init__(
+        self, connect_kwargs: dict[str, Any], channel: str, waker: Waker, *, retry: float = 1.0
+    ) -> None:
+        self.connect_kwargs = {k: v for k, v in connect_kwargs.items() if k != "row_factory"}
+        self.channel = channel
+        self.waker = waker
+        self.retry = retry
+        self.listening = threading.Event()  # set while a LISTEN is in place
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @classmethod
+    def for_recorder(cls, recorder: Any, waker: Waker) -> PostgresListener | None:
+        """A listener on the event store's channel; None for stores without one (SQLite)."""
+        channel = getattr(recorder, "channel_name", None)
+        pool = getattr(getattr(recorder, "datastore", None), "pool", None)
+        if channel is None or pool is None:
+            return None
+        return cls(dict(pool.kwargs), channel, waker)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="pg-listen", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._listen()
+            except psycopg.Error as e:
+                log.warning("LISTEN %s lost (%s); polling until it is back", self.channel, e)
+            finally:
+                self.listening.clear()
+            self._stopping.wait(self.retry)
+
+    def _listen(self) -> None:
+        with psycopg.connect(**self.connect_kwargs, autocommit=True) as conn:
+            conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
+            self.listening.set()
+            self.waker.wake()
+            while not self._stopping.is_set():
+                # A short timeout keeps stop() prompt; what a notification says is unused:
+                # that one arrived is the whole message.
+                for _ in conn.notifies(timeout=0.5, stop_after=1):
+                    self.waker.wake()

@@ -1,0 +1,120 @@
+"""The worker wakes on new work instead of waiting for its next poll.
+
+Each worker here polls only once a minute, so a delivery arriving within seconds shows it
+was woken: by PostgreSQL NOTIFY for a commit made by another process's parts, by its own
+process's commit on SQLite, by a redelivery queued through the API. When the LISTEN
+connection is cut, the worker polls until the listener is back.
+"""
+
+from __future__ import annotations
+
+import time
+
+import psycopg
+import pytest
+
+from service.container import build
+from service.worker import Worker
+from tests.conftest import make_settings, new_connection
+
+pytest_plugins = ["tests.webhook_fixtures"]  # hooked_postgres, hooked_sqlite, receiver
+
+POLL = 60.0  # far longer than any wait below
+SOON = 10.0  # a generous bound for "at once" on a loaded machine, still far below POLL
+
+
+def _endpoint(services, receiver) -> None:
+    services.webhooks.endpoints.create("tenant_a", url=receiver.url, event_types=["*"])
+
+
+def _arrived(receiver, count: int, within: float = SOON) -> bool:
+    deadline = time.monotonic() + within
+    while len(receiver.requests) < count:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+@pytest.fixture
+def other_process(hooked_postgres):
+    """A second set of the service's parts on the same database, as another process has:
+    its own pools, its own in-process waker, so only NOTIFY reaches it."""
+    services = build(
+        make_settings(hooked_postgres.services.settings.database_url, WEBHOOK_ALLOW_PRIVATE="1"),
+        clock=hooked_postgres.clock,
+    )
+    worker = Worker(services, interval=POLL)
+    yield worker
+    worker.stop()
+    services.close()
+
+
+@pytest.mark.postgres
+def test_a_commit_in_another_process_wakes_the_worker_through_notify(
+    hooked_postgres, other_process, receiver
+):
+    _endpoint(hooked_postgres.services, receiver)
+    worker = other_process
+    worker.start_thread()
+    assert worker.listener is not None and worker.listener.listening.wait(SOON)
+    time.sleep(0.2)  # the first pass (on start) is over; the worker now sleeps
+
+    with hooked_postgres.client() as api:
+        new_connection(api)
+
+    assert _arrived(receiver, 1), "the worker waited for its poll instead of the NOTIFY"
+    assert receiver.requests[0].json["type"] == "connection.invited"
+
+
+@pytest.mark.postgres
+def test_after_the_listen_connection_is_cut_the_worker_listens_again(
+    hooked_postgres, other_process, receiver
+):
+    _endpoint(hooked_postgres.services, receiver)
+    worker = other_process
+    worker.listener.retry = 0.1
+    worker.start_thread()
+    assert worker.listener.listening.wait(SOON)
+    url = hooked_postgres.services.settings.database_url.split("?")[0]
+    with psycopg.connect(url, autocommit=True) as admin:
+        cut = admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE query ILIKE 'LISTEN %%' AND pid <> pg_backend_pid()"
+        ).fetchall()
+    assert cut, "no LISTEN connection was found to cut"
+    deadline = time.monotonic() + SOON
+    while worker.listener.listening.is_set() and time.monotonic() < deadline:
+        time.sleep(0.01)  # the listener notices the cut
+    assert worker.listener.listening.wait(SOON)
+    time.sleep(0.2)
+
+    with hooked_postgres.client() as api:
+        new_connection(api)
+
+    assert _arrived(receiver, 1)
+
+
+def test_on_sqlite_a_commit_in_the_same_process_wakes_its_worker(hooked_sqlite, receiver):
+    services = hooked_sqlite.services
+    _endpoint(services, receiver)
+    worker = Worker(services, interval=POLL)
+    worker.start_thread()
+    try:
+        time.sleep(0.2)
+        with hooked_sqlite.client() as api:
+            new_connection(api)
+        assert _arrived(receiver, 1)
+
+        # A redelivery asked for through the API wakes it too.
+        [delivery] = services.webhooks.endpoints.tables.deliveries(
+            services.webhooks.endpoints.tables.endpoints("tenant_a", 1, None)[0].id, 10, None, None
+        )
+        with hooked_sqlite.client(scopes=["webhooks:manage"]) as api:
+            api.post(f"/v1/webhook_deliveries/{delivery.id}/redeliver").raise_for_status()
+        assert _arrived(receiver, 2)
+        assert (
+            receiver.requests[1].headers["webhook-id"] == receiver.requests[0].headers["webhook-id"]
+        )
+    finally:
+        worker.stop()
