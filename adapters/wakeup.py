@@ -83,6 +83,7 @@ class PostgresListener:
         with psycopg.connect(**self.connect_kwargs, autocommit=True) as conn:
             conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
             self.listening.set()
+            log.info("listening for commits on %s", self.channel)
             self.waker.wake()
             while not self._stopping.is_set():
                 # A short timeout keeps stop() prompt; what a notification says is unused:

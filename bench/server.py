@@ -180,6 +180,18 @@ class WorkerProcess:
         self.process = subprocess.Popen(
             [CONNECTIONS, "worker"], env=server.env, stdout=self.log, stderr=subprocess.STDOUT
         )
+        self._wait_until_listening()
+
+    def _wait_until_listening(self, timeout: float = 30.0) -> None:
+        """Until its log says it listens for commits (PostgreSQL)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if "listening for commits" in Path(self.log.name).read_text(errors="replace"):
+                return
+            if self.process.poll() is not None:
+                raise RuntimeError(f"`connections worker` exited; see {self.log.name}")
+            time.sleep(0.05)
+        raise RuntimeError(f"`connections worker` did not start in {timeout:.0f} s")
 
     def stop(self) -> None:
         if self.process.poll() is None:
