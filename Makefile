@@ -8,7 +8,7 @@ PORT ?= 8000
 
 FUZZ_EXAMPLES ?= 500
 
-.PHONY: install run worker test test-faults test-fuzz lint format openapi bench clean
+.PHONY: install run worker test test-faults test-fuzz lint format openapi bench profile clean
 
 install: $(STAMP)
 
@@ -57,6 +57,10 @@ openapi: install  ## regenerate the committed contract from the app
 bench: install  ## benchmarks (not part of make test); writes bench/results.json, bench/pipelines.json
 	$(PY) -m bench
 	$(PY) -m bench.pipelines
+
+profile: install  ## py-spy flame graphs of a server under load: bench/profile-<kind>.svg
+	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) -m bench.profile
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

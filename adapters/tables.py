@@ -138,12 +138,12 @@ class Tables:
     def execute(self, text: str, params: Sequence[Any] = ()) -> list[Any]:
         with self.transaction(commit=True) as c:
             c.execute(self.sql(text), tuple(params))
-            return _rows(c)
+            return rows_of(c)
 
     def query(self, text: str, params: Sequence[Any] = ()) -> list[Any]:
         with self.transaction(commit=False) as c:
             c.execute(self.sql(text), tuple(params))
-            return _rows(c)
+            return rows_of(c)
 
     # ---------------------------------------------------------------- API keys
 
@@ -260,7 +260,7 @@ class Tables:
         )
 
 
-def _rows(cursor: Any) -> list[Any]:
+def rows_of(cursor: Any) -> list[Any]:
     # psycopg has no result set for plain statements; SQLite just returns no rows.
     if getattr(cursor, "description", True) is None:
         return []
@@ -362,7 +362,7 @@ class ConnectionsViewTables:
                 ),
                 (new, name, expected),
             )
-            if not _rows(c):
+            if not rows_of(c):
                 return False
             statement = self.t.sql(
                 "INSERT INTO {p}connections_view (id, tenant_id, state, region, "

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.tables import Tables
+from adapters.tables import Tables, rows_of
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS {p}webhook_endpoints (
@@ -242,7 +242,7 @@ class WebhookTables:
                 ),
                 (endpoint_id, tenant_id),
             )
-            return bool(_rows(c))
+            return bool(rows_of(c))
 
     # ------------------------------------------------------------------- outbox
 
@@ -272,7 +272,7 @@ class WebhookTables:
                 ),
                 (new, name, expected),
             )
-            if not _rows(c):
+            if not rows_of(c):
                 return None
             if not events:
                 return 0
@@ -285,7 +285,7 @@ class WebhookTables:
                 ),
                 tuple(tenants),
             )
-            endpoints = [_endpoint(r) for r in _rows(c)]
+            endpoints = [_endpoint(r) for r in rows_of(c)]
             made = 0
             for e in events:
                 c.execute(
@@ -491,9 +491,9 @@ class WebhookTables:
                     claimed.lease_token,
                 ),
             )
-            if not _rows(c):  # the lease lapsed: record the attempt, if the delivery is left
+            if not rows_of(c):  # the lease lapsed: record the attempt, if the delivery is left
                 c.execute(self.t.sql("SELECT id FROM {p}webhook_deliveries WHERE id = ?"), (d.id,))
-                if not _rows(c):
+                if not rows_of(c):
                     return  # the endpoint was deleted while this attempt was in flight
             c.execute(
                 self.t.sql(
@@ -549,11 +549,6 @@ _SELECT_DELIVERY = (
     "SELECT d.*, ev.type AS event_type FROM {p}webhook_deliveries d "
     "JOIN {p}webhook_events ev ON ev.id = d.event_id "
 )
-
-
-def _rows(cursor: Any) -> list[Any]:
-    # psycopg has no result set after a statement without RETURNING; SQLite returns [].
-    return [] if getattr(cursor, "description", True) is None else list(cursor.fetchall())
 
 
 def _endpoint_values(e: EndpointRow) -> tuple[Any, ...]:

@@ -6,6 +6,7 @@ import os
 import secrets
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -312,3 +313,36 @@ def test_processes_starting_together_on_a_new_postgresql_database_all_start(pg_s
     failures = [err[-800:] for p, (_, err) in zip(started, results, strict=True) if p.returncode]
     assert failures == []
     assert all(out.startswith("sk_") for out, _ in results)
+
+
+@pytest.mark.postgres
+def test_connections_the_server_dropped_are_replaced_without_an_error(pg_schema_url):
+    """The pool hands out a connection only after seeing that it is still open, so a
+    PostgreSQL restart or an idle timeout never reaches a caller as an error."""
+    services = build(make_settings(pg_schema_url))
+    try:
+        key = services.api_keys.create("tenant_a", ["connections:read"]).secret
+        assert services.api_keys.authenticate(key) is not None  # the pool is open and warm
+        url = pg_schema_url.split("?")[0]
+        with psycopg.connect(url, autocommit=True) as admin:
+            dropped = [
+                pid
+                for (pid,) in admin.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND state = 'idle' "
+                    "AND backend_type = 'client backend'"
+                )
+            ]
+            admin.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) pid", [dropped])
+            deadline = time.monotonic() + 10
+            while admin.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", [dropped]
+            ).fetchone()[0]:
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+        assert dropped
+
+        for _ in range(25):  # more than the pool holds: every dropped one is met
+            assert services.api_keys.authenticate(key) is not None
+    finally:
+        services.close()
