@@ -75,6 +75,12 @@ CREATE TABLE IF NOT EXISTS {p}webhook_attempts (
 );
 CREATE INDEX IF NOT EXISTS webhook_attempts_by_delivery
     ON {p}webhook_attempts (delivery_id, attempted_at);
+CREATE INDEX IF NOT EXISTS webhook_deliveries_finished
+    ON {p}webhook_deliveries (updated_at) WHERE status <> 'pending';
+CREATE INDEX IF NOT EXISTS webhook_deliveries_by_event
+    ON {p}webhook_deliveries (event_id);
+CREATE INDEX IF NOT EXISTS webhook_events_by_age
+    ON {p}webhook_events (occurred_at);
 CREATE TABLE IF NOT EXISTS {p}webhook_tracking (
     name TEXT PRIMARY KEY,
     position BIGINT NOT NULL
@@ -538,6 +544,36 @@ class WebhookTables:
                 ),
                 (reason, at, d.endpoint_id, cutoff),
             )
+
+    def prune(self, before: str, limit: int) -> int:
+        """Deletes up to `limit` deliveries finished before `before` with their attempts,
+        then events older than that with no delivery left (a pending one keeps its event);
+        returns how many deliveries and events went. One short transaction a batch."""
+        with self.t.transaction(commit=True) as c:
+            c.execute(
+                self.t.sql(
+                    "SELECT id FROM {p}webhook_deliveries WHERE status <> 'pending' "
+                    "AND updated_at < ? ORDER BY updated_at LIMIT ?"
+                ),
+                (before, limit),
+            )
+            ids = [(r["id"],) for r in rows_of(c)]
+            if ids:
+                for table, column in (
+                    ("webhook_attempts", "delivery_id"),
+                    ("webhook_deliveries", "id"),
+                ):
+                    c.executemany(self.t.sql(f"DELETE FROM {{p}}{table} WHERE {column} = ?"), ids)
+            c.execute(
+                self.t.sql(
+                    "DELETE FROM {p}webhook_events WHERE id IN (SELECT e.id FROM "
+                    "{p}webhook_events e WHERE e.occurred_at < ? AND NOT EXISTS "
+                    "(SELECT 1 FROM {p}webhook_deliveries d WHERE d.event_id = e.id) "
+                    "ORDER BY e.occurred_at LIMIT ?) RETURNING id"
+                ),
+                (before, limit),
+            )
+            return len(ids) + len(rows_of(c))
 
 
 _INSERT_DELIVERY = (

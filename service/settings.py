@@ -44,6 +44,8 @@ class Settings:
     secret_key: str = field(default="", repr=False)
     encryption_keys: tuple[str, ...] = field(default=(), repr=False)
     webhook_allow_private: bool = False
+    # How long finished webhook deliveries, their attempts and delivered events are kept.
+    webhook_retention: timedelta = timedelta(days=30)
     run_worker: bool = True
     durations: Durations = Durations()
     max_body_bytes: int = 64 * 1024
@@ -94,6 +96,7 @@ class Settings:
             re.sub(r"//([^:/@]+):[^@]*@", r"//\1:********@", self.database_url),
         )
         shown["worker_stale_after"] = str(self.worker_stale_after)
+        shown["webhook_retention"] = str(self.webhook_retention)
         return shown
 
     @classmethod
@@ -143,6 +146,7 @@ class Settings:
             secret_key=secret_key,
             encryption_keys=keys,
             webhook_allow_private=_bool(env, "WEBHOOK_ALLOW_PRIVATE", default=False),
+            webhook_retention=_duration(env, "WEBHOOK_RETENTION", "30d"),
             run_worker=_bool(env, "RUN_WORKER", default=True),
             durations=Durations(
                 authorization_window=_duration(env, "AUTHORIZATION_WINDOW", "15m"),

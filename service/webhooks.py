@@ -48,6 +48,8 @@ FAILING_LIMIT = timedelta(days=5)
 ROTATION_OVERLAP = timedelta(hours=24)  # the old secret keeps signing this long
 LEASE = timedelta(seconds=60)  # longer than one send (15 s timeout) with room to spare
 REPLAY_LIMIT = 10_000
+PRUNE_EVERY = timedelta(minutes=1)  # how often the worker looks for expired rows
+PRUNE_BATCH = 1_000
 
 
 def _new_id(prefix: str) -> str:
@@ -496,11 +498,27 @@ class Webhooks:
     outbox: WebhookOutbox
     dispatcher: WebhookDispatcher
     sender: WebhookSender
+    tables: WebhookTables
+    clock: Any
+    retention: timedelta
+    _pruned_at: datetime | None = None
 
     def run_once(self, *, wait: bool = True) -> int:
         """One worker pass: fan out new events, then send what is due."""
         self.outbox.catch_up()
         return self.dispatcher.run_once(wait=wait)
+
+    def prune(self) -> int:
+        """Drops what is older than the retention (finished deliveries with their
+        attempts, then events left without deliveries), one batch at a time, at most
+        once per PRUNE_EVERY unless a batch was full; returns the deliveries and events
+        removed."""
+        now = self.clock.now()
+        if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY:
+            return 0
+        removed = self.tables.prune(iso(now - self.retention) or "", PRUNE_BATCH)
+        self._pruned_at = None if removed >= PRUNE_BATCH else now  # more left: go again
+        return removed
 
     def close(self) -> None:
         self.dispatcher.close()
@@ -520,4 +538,7 @@ def build_webhooks(services: Any) -> Webhooks:
             tables, sender, services.box, services.clock, on_slot_free=services.waker.wake
         ),
         sender=sender,
+        tables=tables,
+        clock=services.clock,
+        retention=services.settings.webhook_retention,
     )

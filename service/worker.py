@@ -35,13 +35,14 @@ class Worker:
         self.listener = PostgresListener.for_recorder(services.app.recorder, services.waker)
 
     def run_once(self, *, timed: bool = True) -> int:
-        """One pass: read models, webhooks, and (when `timed`) deadlines and refresh
-        health, which only move with the clock; returns how much it did."""
+        """One pass: read models, webhooks, and (when `timed`) deadlines, refresh health
+        and webhook retention, which only move with the clock; returns how much it did."""
         done = self.services.projection.catch_up()
         done += self.services.webhooks.run_once(wait=False)
         if timed:
             done += self.deadlines.run_once()
             done += self.refresh.run_once()
+            done += self.services.webhooks.prune()
         return done
 
     def run_forever(self) -> None:

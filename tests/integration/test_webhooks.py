@@ -115,6 +115,29 @@ def test_a_receiver_that_fails_then_recovers_gets_the_same_webhook_id(hooked, re
     assert [a.status_code for a in attempts] == [500, 200]
 
 
+def test_after_the_retention_finished_deliveries_and_their_events_are_pruned(hooked, receiver):
+    row, _ = endpoint(hooked, receiver)
+    with hooked.client() as api:
+        new_connection(api)  # delivered at once
+        hooks(hooked).run_once()
+        receiver.answer(500)
+        new_connection(api)  # fails, and waits for its retry
+        hooks(hooked).run_once()
+        by_status = {d.status: d for d, _ in deliveries(hooked, row)}
+        done, waiting = by_status["succeeded"], by_status["pending"]
+
+        hooked.clock.advance(timedelta(days=31))  # past the 30-day default
+        new_connection(api)
+        hooks(hooked).outbox.catch_up()
+        assert hooks(hooked).prune() == 2  # the delivered one and its event
+
+        left = {d.id: len(attempts) for d, attempts in deliveries(hooked, row)}
+        assert done.id not in left and left[waiting.id] == 1 and len(left) == 2
+        assert api.post(f"/v1/webhook_deliveries/{done.id}/redeliver").status_code == 404
+        assert api.post(f"/v1/webhook_deliveries/{waiting.id}/redeliver").is_success
+        assert hooks(hooked).prune() == 0  # nothing more is old enough, and it waits a minute
+
+
 def test_retry_after_is_honoured_on_429(hooked, receiver):
     row, _ = endpoint(hooked, receiver)
     receiver.answer(429, Retry_After="120")
