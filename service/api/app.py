@@ -9,6 +9,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from service.api import audit, connections, meta, oauth, webhooks
+from service.api.openapi_problems import document_problems
 from service.api.problems import EXCEPTION_HANDLERS
 from service.api.request_id import request_id_middleware
 from service.container import Services
@@ -73,4 +74,5 @@ def create_app(
     )
     # Around the whole app, not per route: unknown paths get an id, a log line, metrics.
     app.asgi_handler = request_id_middleware(app.asgi_handler)
+    document_problems(app)
     return app

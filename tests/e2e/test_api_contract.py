@@ -536,3 +536,26 @@ def test_committed_openapi_matches_the_served_schema(ref):
             f"`connections openapi`. Paths only committed: {only_committed}; "
             f"only served: {only_served}"
         )
+
+
+def test_the_contract_says_which_routes_need_a_key_and_which_headers_actions_read(ref):
+    doc = httpx.get(f"{ref.base_url}/openapi.json").json()
+    operations = {
+        (method.upper(), path): op
+        for path, item in doc["paths"].items()
+        for method, op in item.items()
+        if isinstance(op, dict) and "responses" in op
+    }
+    public = {key for key, op in operations.items() if op.get("security") == []}
+    assert {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/v1/errors")} <= public
+    assert ("GET", "/v1/oauth/amazon/callback") in public
+    for key, op in operations.items():
+        if key not in public:
+            assert {"401", "403", "429"} <= set(op["responses"]), key
+
+    disconnect = operations[("POST", "/v1/connections/{connection_id}/disconnect")]
+    headers = {p["name"] for p in disconnect["parameters"] if p["in"] == "header"}
+    assert headers == {"If-Match", "Idempotency-Key"}
+    assert {"404", "409", "412", "422"} <= set(disconnect["responses"])
+    problem = doc["components"]["schemas"]["Problem"]
+    assert {"type", "title", "status", "code", "detail"} <= set(problem["required"])
