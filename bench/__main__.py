@@ -67,11 +67,13 @@ def run_store(config: Config, store: Store, load: LoadProcess) -> dict[str, Any]
     phase("seed")
 
     log_path = os.path.join(tempfile.gettempdir(), f"bench-server-{store.kind}.log")
-    server = Server(store.url, log_path)
+    server = Server(store.url, log_path, workers=config.server_workers(store.kind))
+    out["server_workers"] = server.workers
     try:
         key = server.api_key()
         out["startup_settle_s"] = server.settle(timeout=900)
-        progress(f"serving on {server.url} (pid {server.pid}, log {log_path})")
+        progress(f"serving on {server.url} ({server.workers} process(es), pid {server.pid}, "
+                 f"log {log_path})")
         phase("start")
         out["commands"] = workloads.commands(load, server, key, plan, config.seconds, progress)
         phase("commands")

@@ -29,10 +29,16 @@ class Config:
     # them in full mode, so the whole run stays under half an hour on two cores.
     sqlite_share: float
     client: str  # the load process's HTTP client: stdlib (http.client) or httpx
+    # `connections serve --workers`: one process per core on PostgreSQL (the setting the
+    # README recommends), one on SQLite (the embedded default: one file, one writer).
+    postgres_workers: int
     histories: tuple[int, ...] = (10, 1_000, 10_000)
     target_clients: int = 8
     output: str = "bench/results.json"
     env: dict[str, str] = field(default_factory=dict)
+
+    def server_workers(self, kind: str) -> int:
+        return self.postgres_workers if kind == "postgres" else 1
 
     def sizes(self, kind: str) -> tuple[int, int]:
         """(commands for the memory run, events for the rebuild) on this store."""
@@ -66,6 +72,7 @@ class Config:
             commands=_int("BENCH_COMMANDS", 2_000 if quick else 100_000),
             rebuild_events=_int("BENCH_REBUILD_EVENTS", 20_000 if quick else 1_000_000),
             client=client,
+            postgres_workers=_int("BENCH_SERVER_WORKERS", os.cpu_count() or 1),
             sqlite_share=_float("BENCH_SQLITE_SHARE", 1.0 if quick else 0.2),
             env=shown,
         )

@@ -86,19 +86,23 @@ def service_env(database_url: str, port: int) -> dict[str, str]:
 class Server:
     """`connections serve` in a subprocess; `pid` is the process serving requests."""
 
-    def __init__(self, database_url: str, log_path: str, *, run_worker: bool = True) -> None:
+    def __init__(
+        self, database_url: str, log_path: str, *, run_worker: bool = True, workers: int = 1
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = service_env(database_url, self.port)
         self.env["RUN_WORKER"] = "1" if run_worker else "0"
+        self.workers = workers
         self.log = open(log_path, "wb")  # closed in stop()
         self.process = subprocess.Popen(
-            [CONNECTIONS, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            [CONNECTIONS, "serve", "--host", "127.0.0.1", "--port", str(self.port),
+             "--workers", str(workers)],
             env=self.env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        self.pid = self.process.pid
+        self.pid = self.process.pid  # with workers > 1, uvicorn's supervisor
         self._wait_until_up()
 
     def _wait_until_up(self, timeout: float = 30.0) -> None:
@@ -109,7 +113,10 @@ class Server:
                     f"`connections serve` exited ({self.process.returncode}); see {self.log.name}"
                 )
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                up = httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
+                # Several workers: each one's log line, so none is still importing.
+                started = Path(self.log.name).read_bytes().count(b"Application startup complete")
+                if up and started >= self.workers:
                     return
             except httpx.TransportError:
                 pass
@@ -151,15 +158,26 @@ class Server:
             time.sleep(0.05)
         return None
 
+    def pids(self) -> list[int]:
+        """The serving process and, with several workers, its children."""
+        children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
+        return [self.pid, *map(int, children)]
+
     def rss_bytes(self) -> int:
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-        raise RuntimeError("no VmRSS")
+        """Resident memory of all the server's processes together."""
+        total = 0
+        for pid in self.pids():
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+        return total
 
     def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in self.pids():
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -87,7 +87,7 @@ def http_run(
     run's events first, so no backlog spills into this one."""
     settled = server.settle()
     cpu = server.cpu_seconds()
-    meter = Meter([server.pid, load.pid])
+    meter = Meter([*server.pids(), load.pid])
     result = load.run(
         {
             "kind": "http",
