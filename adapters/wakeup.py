@@ -43,7 +43,16 @@ class PostgresListener:
     def __init__(
         self, connect_kwargs: dict[str, Any], channel: str, waker: Waker, *, retry: float = 1.0
     ) -> None:
-        self.connect_kwargs = {k: v for k, v in connect_kwargs.items() if k != "row_factory"}
+        self.connect_kwargs = {
+            # A server that vanished without closing the connection is noticed within a
+            # minute (TCP keepalives), not after the operating system's hours.
+            "connect_timeout": 5,
+            "keepalives": 1,
+            "keepalives_idle": 30,
+            "keepalives_interval": 10,
+            "keepalives_count": 3,
+            **{k: v for k, v in connect_kwargs.items() if k != "row_factory"},
+        }
         self.channel = channel
         self.waker = waker
         self.retry = retry

@@ -68,6 +68,28 @@ def test_a_commit_in_another_process_wakes_the_worker_through_notify(
 
 
 @pytest.mark.postgres
+def test_a_redelivery_queued_by_another_process_wakes_the_worker(
+    hooked_postgres, other_process, receiver
+):
+    _endpoint(hooked_postgres.services, receiver)
+    worker = other_process
+    worker.start_thread()
+    assert worker.listener.listening.wait(SOON)
+    with hooked_postgres.client() as api:
+        new_connection(api)
+        assert _arrived(receiver, 1)
+        time.sleep(0.2)  # the worker is asleep again
+        tables = hooked_postgres.services.webhooks.tables
+        [endpoint] = tables.endpoints("tenant_a", 1, None)
+        [delivery] = tables.deliveries(endpoint.id, 10, None, None)
+
+        api.post(f"/v1/webhook_deliveries/{delivery.id}/redeliver").raise_for_status()
+
+    assert _arrived(receiver, 2), "the redelivery waited for the poll instead of a NOTIFY"
+    assert receiver.ids()[0] == receiver.ids()[1]
+
+
+@pytest.mark.postgres
 def test_after_the_listen_connection_is_cut_the_worker_listens_again(
     hooked_postgres, other_process, receiver
 ):
@@ -107,9 +129,8 @@ def test_on_sqlite_a_commit_in_the_same_process_wakes_its_worker(hooked_sqlite, 
         assert _arrived(receiver, 1)
 
         # A redelivery asked for through the API wakes it too.
-        [delivery] = services.webhooks.endpoints.tables.deliveries(
-            services.webhooks.endpoints.tables.endpoints("tenant_a", 1, None)[0].id, 10, None, None
-        )
+        [endpoint] = services.webhooks.tables.endpoints("tenant_a", 1, None)
+        [delivery] = services.webhooks.tables.deliveries(endpoint.id, 10, None, None)
         with hooked_sqlite.client(scopes=["webhooks:manage"]) as api:
             api.post(f"/v1/webhook_deliveries/{delivery.id}/redeliver").raise_for_status()
         assert _arrived(receiver, 2)
