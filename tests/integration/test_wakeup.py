@@ -37,14 +37,20 @@ def _arrived(receiver, count: int, within: float = SOON) -> bool:
 
 
 @pytest.fixture
-def other_process(hooked_postgres):
-    """A second set of the service's parts on the same database, as another process has:
-    its own pools, its own in-process waker, so only NOTIFY reaches it."""
+def other_process(hooked_postgres, receiver):
+    """A worker with its own set of the service's parts on the same database, as another
+    process has (its own pools, its own in-process waker, so only NOTIFY reaches it),
+    started, listening, and asleep; the tenant has an endpoint at `receiver`."""
+    _endpoint(hooked_postgres.services, receiver)
     services = build(
         make_settings(hooked_postgres.services.settings.database_url, WEBHOOK_ALLOW_PRIVATE="1"),
         clock=hooked_postgres.clock,
     )
     worker = Worker(services, interval=POLL)
+    worker.listener.retry = 0.1
+    worker.start_thread()
+    assert worker.listener.listening.wait(SOON)
+    time.sleep(0.2)  # the first pass (on start) is over; the worker now sleeps
     yield worker
     worker.stop()
     services.close()
@@ -54,12 +60,6 @@ def other_process(hooked_postgres):
 def test_a_commit_in_another_process_wakes_the_worker_through_notify(
     hooked_postgres, other_process, receiver
 ):
-    _endpoint(hooked_postgres.services, receiver)
-    worker = other_process
-    worker.start_thread()
-    assert worker.listener is not None and worker.listener.listening.wait(SOON)
-    time.sleep(0.2)  # the first pass (on start) is over; the worker now sleeps
-
     with hooked_postgres.client() as api:
         new_connection(api)
 
@@ -71,10 +71,6 @@ def test_a_commit_in_another_process_wakes_the_worker_through_notify(
 def test_a_redelivery_queued_by_another_process_wakes_the_worker(
     hooked_postgres, other_process, receiver
 ):
-    _endpoint(hooked_postgres.services, receiver)
-    worker = other_process
-    worker.start_thread()
-    assert worker.listener.listening.wait(SOON)
     with hooked_postgres.client() as api:
         new_connection(api)
         assert _arrived(receiver, 1)
@@ -93,16 +89,12 @@ def test_a_redelivery_queued_by_another_process_wakes_the_worker(
 def test_after_the_listen_connection_is_cut_the_worker_listens_again(
     hooked_postgres, other_process, receiver
 ):
-    _endpoint(hooked_postgres.services, receiver)
     worker = other_process
-    worker.listener.retry = 0.1
-    worker.start_thread()
-    assert worker.listener.listening.wait(SOON)
     url = hooked_postgres.services.settings.database_url.split("?")[0]
     with psycopg.connect(url, autocommit=True) as admin:
         cut = admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE query ILIKE 'LISTEN %%' AND pid <> pg_backend_pid()"
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = %s",
+            [f'LISTEN "{worker.listener.channel}"'],
         ).fetchall()
     assert cut, "no LISTEN connection was found to cut"
     deadline = time.monotonic() + SOON
