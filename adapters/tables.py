@@ -230,7 +230,7 @@ class Tables:
 
     def idempotent_response(self, tenant_id: str, key: str) -> dict[str, Any] | None:
         rows = self.query(
-            "SELECT fingerprint, status, body, headers FROM {p}idempotency_keys "
+            "SELECT fingerprint, status, body, headers, created_at FROM {p}idempotency_keys "
             "WHERE tenant_id = ? AND key = ?",
             (tenant_id, key),
         )
@@ -242,6 +242,7 @@ class Tables:
             "status": row["status"],
             "body": row["body"],
             "headers": json.loads(row["headers"]),
+            "created_at": row["created_at"],
         }
 
     def complete_idempotency_key(

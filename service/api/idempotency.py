@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -15,6 +16,9 @@ from domain.exceptions import DomainError
 from service.connections import Caller
 
 JSON = "application/json"
+# Longer than any request runs (the store's and Amazon's timeouts included): a key still
+# reserved after this belongs to a request that died without recording its response.
+IN_PROGRESS_AT_MOST = timedelta(minutes=2)
 Outcome = tuple[int, dict[str, Any], dict[str, str]]
 
 
@@ -49,9 +53,20 @@ def idempotent(
                 "key for a new request."
             )
         if saved["status"] == 0:
+            started = datetime.fromisoformat(saved["created_at"])
+            if services.clock.now() - started < IN_PROGRESS_AT_MOST:
+                raise IdempotencyKeyReused(
+                    "A request with this Idempotency-Key is still in progress; retry shortly.",
+                    status=409,
+                )
+            # The first request never recorded its response: the database went away
+            # while it ran, after or before its commit. Retrying could do it twice.
             raise IdempotencyKeyReused(
-                "A request with this Idempotency-Key is still in progress; retry shortly.",
+                "The first request with this Idempotency-Key did not finish (the service "
+                "lost its database while it ran), so whether it took effect is unknown. "
+                "Read the connection to see, then send a new key if it is still needed.",
                 status=409,
+                outcome="unknown",
             )
         return Response(
             saved["body"].encode(),

@@ -59,7 +59,8 @@ _PROBLEMS: dict[int, tuple[str, str, bool]] = {
         "Conflict",
         "INVALID_TRANSITION: not allowed in the connection's state; VERSION_CONFLICT: "
         "changed by another request at the same time; IDEMPOTENCY_KEY_REUSED: a request "
-        "with this Idempotency-Key is still in progress",
+        "with this Idempotency-Key is still in progress, or died without a response "
+        '(`outcome: "unknown"`)',
         False,
     ),
     412: (

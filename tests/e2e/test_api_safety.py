@@ -7,11 +7,13 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from eventsourcing.persistence import OperationalError
 
 from tests.conftest import LiveService, start_service
 
@@ -364,6 +366,34 @@ def test_concurrent_creates_with_one_idempotency_key_make_one_connection(live, a
         if r.status_code != 201:
             assert_problem(r, 409, "IDEMPOTENCY_KEY_REUSED")
     assert count(api) == 1
+
+
+def test_a_key_whose_first_request_died_after_its_commit_says_the_outcome_is_unknown(
+    live, api, monkeypatch
+):
+    """The database goes away between the command's commit and the stored response: a
+    retry must not run the command again, and after a while it is told so plainly
+    instead of "still in progress" for ever."""
+
+    def database_gone(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(live.services.tables, "complete_idempotency_key", database_gone)
+    key = {"Idempotency-Key": "dies-after-commit"}
+    assert_problem(api.post("/v1/connections", json=VALID, headers=key), 503, "SERVICE_UNAVAILABLE")
+    monkeypatch.undo()
+    assert count(api) == 1  # it did take effect
+
+    soon = assert_problem(
+        api.post("/v1/connections", json=VALID, headers=key), 409, "IDEMPOTENCY_KEY_REUSED"
+    )
+    assert "in progress" in soon["detail"]
+    live.clock.advance(timedelta(minutes=3))
+    later = assert_problem(
+        api.post("/v1/connections", json=VALID, headers=key), 409, "IDEMPOTENCY_KEY_REUSED"
+    )
+    assert later["outcome"] == "unknown" and "Read the connection" in later["detail"]
+    assert count(api) == 1  # never twice
 
 
 # ------------------------------------------------------------------ bad input
