@@ -58,18 +58,25 @@ def idle_check(pool: ConnectionPool) -> Callable[[Any], None]:
             purging.release()
 
     def check(conn: Any) -> None:
-        if not conn.closed and not conn.broken:
-            poll = select.poll()  # not select(): descriptors past 1024 are common in a server
-            poll.register(conn.fileno(), select.POLLIN)
-            if not poll.poll(0):
-                return
-            try:
-                ConnectionPool.check_connection(conn)
-                return
-            except psycopg.Error:
-                pass
+        if not conn.closed and not conn.broken and (_quiet(conn) or _answers(conn)):
+            return
         if purging.acquire(blocking=False):
             threading.Thread(target=purge, name="pool-check", daemon=True).start()
         raise psycopg.OperationalError("the pooled connection was closed by the server")
 
     return check
+
+
+def _quiet(conn: Any) -> bool:
+    """Nothing to read on the socket (select() would fail past descriptor 1024)."""
+    poll = select.poll()
+    poll.register(conn.fileno(), select.POLLIN)
+    return not poll.poll(0)
+
+
+def _answers(conn: Any) -> bool:
+    try:
+        ConnectionPool.check_connection(conn)  # "" query: one round trip
+    except psycopg.Error:
+        return False
+    return True
