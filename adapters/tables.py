@@ -375,9 +375,10 @@ class ConnectionsViewTables:
                 "updated_at = excluded.updated_at, reauth_due_at = excluded.reauth_due_at, "
                 "next_due_at = excluded.next_due_at, document = excluded.document"
             )
-            for r in rows:
-                c.execute(
-                    statement,
+            # One executemany per table: psycopg pipelines it (one round trip per batch).
+            c.executemany(
+                statement,
+                [
                     (
                         r.id,
                         r.tenant_id,
@@ -391,25 +392,22 @@ class ConnectionsViewTables:
                         r.reauth_due_at,
                         r.next_due_at,
                         r.document,
-                    ),
-                )
+                    )
+                    for r in rows
+                ],
+            )
             statement = self.t.sql(
                 "INSERT INTO {p}events_index (position, tenant_id, connection_id, version, "
                 "occurred_at, document) VALUES (?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (position) DO UPDATE SET document = excluded.document"
             )
-            for e in events:
-                c.execute(
-                    statement,
-                    (
-                        e.position,
-                        e.tenant_id,
-                        e.connection_id,
-                        e.version,
-                        e.occurred_at,
-                        e.document,
-                    ),
-                )
+            c.executemany(
+                statement,
+                [
+                    (e.position, e.tenant_id, e.connection_id, e.version, e.occurred_at, e.document)
+                    for e in events
+                ],
+            )
             return True
 
     def rewind(self, name: str) -> None:
