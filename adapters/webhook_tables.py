@@ -292,14 +292,24 @@ class WebhookTables:
                 tuple(tenants),
             )
             endpoints = [_endpoint(r) for r in rows_of(c)]
-            made = 0
-            for e in events:
-                c.execute(
-                    self.t.sql(
-                        "INSERT INTO {p}webhook_events (id, tenant_id, type, connection_id, "
-                        "occurred_at, notification_id, body) VALUES (?, ?, ?, ?, ?, ?, ?) "
-                        "ON CONFLICT DO NOTHING"
-                    ),
+            # An endpoint gets events from its creation on, however far behind the outbox
+            # runs; older ones are what replay is for.
+            deliveries = [
+                (new_id(), e.tenant_id, endpoint.id, e.id, "event", at, at, at)
+                for e in events
+                for endpoint in endpoints
+                if endpoint.tenant_id == e.tenant_id
+                and endpoint.subscribes_to(e.type)
+                and e.occurred_at >= endpoint.created_at
+            ]
+            # One executemany per table: psycopg pipelines it (one round trip per batch).
+            c.executemany(
+                self.t.sql(
+                    "INSERT INTO {p}webhook_events (id, tenant_id, type, connection_id, "
+                    "occurred_at, notification_id, body) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT DO NOTHING"
+                ),
+                [
                     (
                         e.id,
                         e.tenant_id,
@@ -308,22 +318,12 @@ class WebhookTables:
                         e.occurred_at,
                         e.notification_id,
                         e.body,
-                    ),
-                )
-                for endpoint in endpoints:
-                    # An endpoint gets events from its creation on, however far behind the
-                    # outbox runs; older ones are what replay is for.
-                    if (
-                        endpoint.tenant_id == e.tenant_id
-                        and endpoint.subscribes_to(e.type)
-                        and e.occurred_at >= endpoint.created_at
-                    ):
-                        c.execute(
-                            self.t.sql(_INSERT_DELIVERY + " ON CONFLICT DO NOTHING"),
-                            (new_id(), e.tenant_id, endpoint.id, e.id, "event", at, at, at),
-                        )
-                        made += 1
-            return made
+                    )
+                    for e in events
+                ],
+            )
+            c.executemany(self.t.sql(_INSERT_DELIVERY + " ON CONFLICT DO NOTHING"), deliveries)
+            return len(deliveries)
 
     def events_between(
         self, tenant_id: str, start: str, end: str, limit: int

@@ -4,6 +4,7 @@ send loses nothing and no event is fanned out twice."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 import msgspec
@@ -21,12 +22,16 @@ class WebhookOutbox:
     out exactly once."""
 
     name = "webhook_outbox"
+    # Connections whose state after their latest event stays in memory, so that their
+    # next event is built from it instead of loading the aggregate from the store.
+    remembered = 5_000
 
     def __init__(self, app: Any, tables: WebhookTables, clock: Any, batch: int = 200) -> None:
         self.app = app
         self.tables = tables
         self.clock = clock
         self.batch = batch
+        self._latest: OrderedDict[Any, Connection] = OrderedDict()
 
     def catch_up(self) -> int:
         """Processes everything recorded so far; returns how many deliveries it created."""
@@ -51,23 +56,30 @@ class WebhookOutbox:
 
     def _event_rows(self, notifications: Any) -> list[EventRow]:
         """Each event with the connection as of that event, replayed with the aggregate's
-        own event code from the state just before the batch."""
-        states: dict[Any, Connection | None] = {}
+        own event code from the state just before it."""
         rows = []
         for notification in notifications:
             e = self.app.mapper.to_domain_event(notification)
             if type(e) not in EVENT_TYPES:
                 continue
-            key = e.originator_id
-            if key not in states:
-                states[key] = (
-                    None
-                    if e.originator_version == 1
-                    else self.app.repository.get(key, version=e.originator_version - 1)
-                )
-            connection = states[key] = e.mutate(states[key])
+            connection = e.mutate(self._state_before(e))
+            self._remember(connection)
             rows.append(_event_row(e, connection, notification.id))
         return rows
+
+    def _state_before(self, e: Any) -> Connection | None:
+        if e.originator_version == 1:
+            return None
+        known = self._latest.get(e.originator_id)
+        if known is not None and known.version == e.originator_version - 1:
+            return known  # states follow from the events alone: whoever recorded them
+        return self.app.repository.get(e.originator_id, version=e.originator_version - 1)
+
+    def _remember(self, connection: Connection) -> None:
+        self._latest[connection.id] = connection
+        self._latest.move_to_end(connection.id)
+        if len(self._latest) > self.remembered:
+            self._latest.popitem(last=False)
 
 
 def _event_row(e: Any, connection: Connection, notification_id: int) -> EventRow:

@@ -78,6 +78,56 @@ def test_each_event_is_delivered_signed_with_the_connection_as_of_that_event(hoo
     assert [d.status for d, _ in deliveries(hooked, row)] == ["succeeded", "succeeded"]
 
 
+@pytest.mark.parametrize("remembered", [True, False], ids=["remembered", "cold"])
+def test_the_payload_is_the_connection_as_the_api_shows_that_version(hooked, receiver, remembered):
+    """Built from the state the outbox kept after the previous event, or (a worker that
+    just started, or another process's) loaded from the store: the same payload."""
+    endpoint(hooked, receiver)
+    with hooked.client() as api:
+        c = new_connection(api)
+        assert hooks(hooked).run_once() == 1
+        if not remembered:
+            hooks(hooked).outbox._latest.clear()  # as in a worker process that just started
+        api.post(f"/v1/connections/{c['id']}/resend_invitation").raise_for_status()
+        api.post(f"/v1/connections/{c['id']}/start_authorization").raise_for_status()
+        assert hooks(hooked).run_once() == 2
+        for version in (2, 3):
+            [sent] = [
+                r.json["data"]["connection"]
+                for r in receiver.requests
+                if r.json["data"]["connection"]["version"] == version
+            ]
+            shown = api.get(f"/v1/connections/{c['id']}", params={"version": version}).json()
+            assert sent == shown
+
+
+def test_an_outbox_loads_the_state_when_another_process_fanned_out_the_events_between(
+    hooked, receiver
+):
+    endpoint(hooked, receiver)
+    other = build(
+        make_settings(hooked.services.settings.database_url, WEBHOOK_ALLOW_PRIVATE="1"),
+        clock=hooked.clock,
+    )
+    try:
+        with hooked.client() as api:
+            c = new_connection(api)
+            assert hooks(hooked).run_once() == 1  # this outbox keeps version 1
+            api.post(f"/v1/connections/{c['id']}/resend_invitation").raise_for_status()
+            assert other.webhooks.run_once() == 1  # another process fans out version 2
+            api.post(f"/v1/connections/{c['id']}/start_authorization").raise_for_status()
+            assert hooks(hooked).run_once() == 1  # version 3: this outbox never saw 2
+
+            [sent] = [
+                r.json["data"]["connection"]
+                for r in receiver.requests
+                if r.json["data"]["connection"]["version"] == 3
+            ]
+            assert sent == api.get(f"/v1/connections/{c['id']}", params={"version": 3}).json()
+    finally:
+        other.close()
+
+
 def test_endpoints_receive_only_the_types_they_subscribe_to(hooked, receiver):
     endpoint(hooked, receiver, event_types=["connection.authorization_started"])
     with hooked.client() as api:
