@@ -7,7 +7,7 @@ database it runs on. `TABLES_MODULE` names the module holding this service's own
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
@@ -83,12 +83,12 @@ def eventsourcing_env(database_url: str, *, pool_size: int = 10) -> dict[str, st
 
 
 @contextmanager
-def schema_lock(env: dict[str, str]) -> Iterator[None]:
+def schema_lock(env: Mapping[str, str]) -> Iterator[None]:
     """Held while a process creates its tables. On PostgreSQL a session advisory lock
     (on a connection of its own) makes processes starting together on a new database
     take turns: `CREATE TABLE IF NOT EXISTS` is not safe against itself. SQLite creates
     tables under its own write lock."""
-    if env["PERSISTENCE_MODULE"] != "eventsourcing.postgres":
+    if env.get("PERSISTENCE_MODULE") != "eventsourcing.postgres":
         yield
         return
     with psycopg.connect(

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 from adapters.crypto import SecretBox
-from adapters.eventstore import eventsourcing_env, schema_lock
+from adapters.eventstore import eventsourcing_env
 from bench.server import SECRET_KEY, TENANT
 from domain.connection import Connection, Context, Durations
 from service.application import ConnectionsApp
@@ -31,8 +31,7 @@ def open_app(
     env = eventsourcing_env(url, pool_size=2)
     if not cache:
         env["AGGREGATE_CACHE_MAXSIZE"] = ""
-    with schema_lock(env):  # the rebuild's generators open it in several processes at once
-        return app_class(env=env)
+    return app_class(env=env)
 
 
 class Seeder:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
+from adapters.eventstore import schema_lock
 from domain.connection import Connection
 from domain.exceptions import NotFound, VersionConflict
 
@@ -20,6 +21,12 @@ class ConnectionsApp(Application[UUID]):
     snapshotting_intervals = {Connection: 50}  # noqa: RUF012 - the library's class attribute
     # Called after each commit that recorded events (the worker's Waker, in the container).
     on_commit: Callable[[], None] | None = None
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        # Constructing the application creates the event store's tables: processes
+        # starting together on a new database take turns (see adapters.eventstore).
+        with schema_lock(env or {}):
+            super().__init__(env=env)
 
     def load(self, tenant_id: str, connection_id: str, version: int | None = None) -> Connection:
         """The tenant's connection; another tenant's is as absent as a missing one."""

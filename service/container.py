@@ -9,7 +9,6 @@ from typing import Any
 from adapters.amazon import AmazonClient, AmazonSettings
 from adapters.clock import Clock, SystemClock
 from adapters.crypto import SecretBox, Signer
-from adapters.eventstore import schema_lock
 from adapters.tables import ConnectionsViewTables, Tables
 from adapters.wakeup import Waker
 from service.api_keys import ApiKeys
@@ -67,11 +66,10 @@ def amazon_settings(settings: Settings) -> AmazonSettings:
 def build(settings: Settings, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
     env = settings.eventsourcing_env
-    with schema_lock(env):  # the event store's tables and ours, one process at a time
-        app = ConnectionsApp(env=env)
-        tables_module = importlib.import_module(env["TABLES_MODULE"])
-        tables: Tables = tables_module.TABLES_CLASS(app.recorder.datastore)
-        tables.create()
+    app = ConnectionsApp(env=env)
+    tables_module = importlib.import_module(env["TABLES_MODULE"])
+    tables: Tables = tables_module.TABLES_CLASS(app.recorder.datastore)
+    tables.create()
     waker = Waker()  # rung after every commit in this process (service.worker waits on it)
     app.on_commit = waker.wake
     channel = getattr(app.recorder, "channel_name", None)  # PostgreSQL's NOTIFY channel
