@@ -14,7 +14,7 @@ from service.api.problems import EXCEPTION_HANDLERS
 from service.api.request_id import request_id_middleware
 from service.container import Services
 from service.metrics import Heartbeat
-from service.sandbox_amazon import build_sandbox_router
+from service.sandbox import build_sandbox_router
 
 VERSION = "1.0.0"
 

@@ -24,7 +24,7 @@ import pytest
 from adapters.amazon import AmazonError
 from adapters.amazon.settings import SANDBOX_APPLICATION_ID
 from domain.connection import Context
-from service.sandbox_amazon import APPROVE, SANDBOX_OUTCOMES, SP_OUTCOMES
+from service.sandbox.outcomes import APPROVE, SANDBOX_OUTCOMES, SP_OUTCOMES
 from tests.conftest import PG_URL, LiveService, consent, new_connection, start_service
 
 TENANT = "tenant_a"  # the tenant of the `api` fixture's key

@@ -17,14 +17,10 @@ from litestar import Litestar
 
 import adapters.amazon.settings as settings_module
 from adapters.amazon import AmazonClient, AmazonError, AmazonSettings, Tokens
-from service.sandbox_amazon import (
-    ADS_OUTCOMES,
-    MARKETPLACE_IDS,
-    SANDBOX_OUTCOMES,
-    SP_OUTCOMES,
-    build_sandbox_router,
-    selling_partner_id_for,
-)
+from service.sandbox import build_sandbox_router
+from service.sandbox.issued import selling_partner_id_for
+from service.sandbox.marketplaces import MARKETPLACE_IDS
+from service.sandbox.outcomes import ADS_OUTCOMES, SANDBOX_OUTCOMES, SP_OUTCOMES
 
 CALLBACK = "https://connections.example/v1/oauth/amazon/callback"
 ADS_CALLBACK = "https://connections.example/v1/oauth/amazon-ads/callback"

@@ -1,0 +1,39 @@
+"""What the sandbox issues (codes and tokens) carries the outcome the owner picked."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from service.sandbox.outcomes import SANDBOX_OUTCOMES
+
+
+@dataclass(frozen=True)
+class Grant:
+    outcome: str
+    selling_partner_id: str
+
+
+def selling_partner_id_for(state: str) -> str:
+    """Stable per connection: the service puts the connection id before the state's '.'."""
+    digest = hashlib.sha256(state.split(".", 1)[0].encode()).digest()
+    return "A" + base64.b32encode(digest).decode()[:13]
+
+
+def is_id(value: str) -> bool:
+    return value.isascii() and value.isalnum() and len(value) <= 32
+
+
+def mint(prefix: str, grant: Grant) -> str:
+    return f"{prefix}sbx.{grant.outcome}.{grant.selling_partner_id}.{secrets.token_urlsafe(24)}"
+
+
+def read(value: str | None, prefix: str) -> Grant | None:
+    if not value or not value.startswith(f"{prefix}sbx."):
+        return None
+    parts = value[len(prefix) :].split(".")
+    if len(parts) != 4 or parts[1] not in SANDBOX_OUTCOMES or not is_id(parts[2]):
+        return None
+    return Grant(parts[1], parts[2])

@@ -1,0 +1,27 @@
+"""Where the sandbox's APIs are assembled under /sandbox/amazon.
+
+A new sandbox API is a module with a `*_routes()` function, added to the list below.
+"""
+
+from __future__ import annotations
+
+from litestar import Router
+
+from service.sandbox.ads import ads_routes
+from service.sandbox.consent import consent_routes
+from service.sandbox.lwa import lwa_routes
+from service.sandbox.sellers import sellers_routes
+
+
+def build_sandbox_router(default_redirect_uri: str, default_ads_redirect_uri: str) -> Router:
+    """The sandbox's routes; redirects go to these URIs unless the consent URL names one."""
+    return Router(
+        path="/sandbox/amazon",
+        route_handlers=[
+            *consent_routes(default_redirect_uri, default_ads_redirect_uri),
+            *lwa_routes(),
+            *sellers_routes(),
+            *ads_routes(),
+        ],
+        include_in_schema=False,
+    )

@@ -1,0 +1,106 @@
+"""The Sellers API: marketplace participations and the account."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Request, Response, get
+from litestar.handlers import HTTPRouteHandler
+from litestar.params import FromPath
+
+from adapters.amazon.settings import REGIONS
+from service.sandbox.issued import Grant, read
+from service.sandbox.marketplaces import ELSEWHERE, MARKETPLACES
+
+
+def sp_answer(status: int, body: dict[str, Any]) -> Response[Any]:
+    return Response(body, status_code=status, headers={"x-amzn-RequestId": str(uuid.uuid4())})
+
+
+def sp_grant(region: str, token: str | None) -> Grant | Response[Any]:
+    """The grant behind an SP-API access token, or Amazon's refusal."""
+    if region not in REGIONS:
+        error = {"code": "NotFound", "message": "Resource not found."}
+        return sp_answer(404, {"errors": [error]})
+    grant = read(token, "Atza|")
+    if grant is None:
+        error = {
+            "code": "Unauthorized",
+            "message": "Access to requested resource is denied.",
+            "details": "The access token you provided is revoked, malformed or invalid.",
+        }
+        return sp_answer(403, {"errors": [error]})
+    return grant
+
+
+def _marketplace(entry: tuple[str, str, str, str, str]) -> dict[str, str]:
+    marketplace_id, country, currency, language, domain = entry
+    return {
+        "id": marketplace_id,
+        "name": "Amazon" + domain.removeprefix("www.amazon"),
+        "countryCode": country,
+        "defaultCurrencyCode": currency,
+        "defaultLanguageCode": language,
+        "domainName": domain,
+    }
+
+
+def _participations(region: str, outcome: str) -> list[dict[str, Any]]:
+    if outcome == "MARKETPLACE_NOT_PARTICIPATING":
+        marketplaces = MARKETPLACES[ELSEWHERE[region]][:1]
+    else:
+        marketplaces = MARKETPLACES[region]
+    participating, suspended = {
+        "ACCOUNT_DEACTIVATED": (False, True),
+        "ACCOUNT_UNDER_REVIEW": (False, False),
+        "ACCOUNT_IN_STAGING": (True, True),
+    }.get(outcome, (True, False))
+    return [
+        {
+            "marketplace": _marketplace(entry),
+            "participation": {"isParticipating": participating, "hasSuspendedListings": suspended},
+        }
+        for entry in marketplaces
+    ]
+
+
+def _account(region: str, grant: Grant) -> dict[str, Any]:
+    participations = _participations(region, grant.outcome)
+    country = participations[0]["marketplace"]["countryCode"]
+    address = {"addressLine1": "1 Sandbox Way", "city": "Sandbox City", "countryCode": country}
+    account: dict[str, Any] = {
+        "marketplaceParticipationList": [
+            {**entry, "storeName": f"Sandbox Store {grant.selling_partner_id}"}
+            for entry in participations
+        ],
+        "businessType": "PRIVATE_LIMITED",
+        "sellingPlan": (
+            "INDIVIDUAL" if grant.outcome == "NOT_PROFESSIONAL_ACCOUNT" else "PROFESSIONAL"
+        ),
+        "primaryContact": {"name": "Sandbox Owner", "address": address},
+    }
+    if grant.outcome != "ACCOUNT_SETUP_INCOMPLETE":
+        account["business"] = {
+            "name": "Sandbox Trading Ltd",
+            "registeredBusinessAddress": address,
+        }
+    return account
+
+
+def sellers_routes() -> list[HTTPRouteHandler]:
+    @get("/{region:str}/sellers/v1/marketplaceParticipations", sync_to_thread=False)
+    def marketplace_participations(request: Request, region: FromPath[str]) -> Response[Any]:
+        grant = sp_grant(region, request.headers.get("x-amz-access-token"))
+        if isinstance(grant, Response):
+            return grant
+        return sp_answer(200, {"payload": _participations(region, grant.outcome)})
+
+    @get("/{region:str}/sellers/v1/account", sync_to_thread=False)
+    def account(request: Request, region: FromPath[str]) -> Response[Any]:
+        grant = sp_grant(region, request.headers.get("x-amz-access-token"))
+        if isinstance(grant, Response):
+            return grant
+        return sp_answer(200, {"payload": _account(region, grant)})
+
+    return [marketplace_participations, account]
