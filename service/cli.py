@@ -16,6 +16,8 @@ from service.settings import ConfigError, Settings
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if refused := _refused_argument(args):
+        parser.error(refused)
     from service.logs import configure
 
     configure()
@@ -24,6 +26,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as e:
         print(f"configuration error: {e}", file=sys.stderr)
         return 2
+
+
+def _refused_argument(args: argparse.Namespace) -> str | None:
+    """The edge's rule for strings (service.edge.text), for every argument."""
+    from service.edge.text import refusal
+
+    for name, value in vars(args).items():
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str) and (reason := refusal(text)) is not None:
+                return f"argument {name}: {reason}"
+    return None
 
 
 def _parser() -> argparse.ArgumentParser:

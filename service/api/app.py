@@ -13,6 +13,7 @@ from service.api.openapi_problems import document_problems
 from service.api.problems import EXCEPTION_HANDLERS
 from service.api.request_id import request_id_middleware
 from service.container import Services
+from service.edge.guard import edge_guard
 from service.metrics import Heartbeat
 from service.sandbox import build_sandbox_router
 
@@ -69,6 +70,7 @@ def create_app(
         openapi_config=openapi_config(),
         state=State({"services": services, "worker_heartbeat": worker_heartbeat}),
         request_max_body_size=settings.max_body_bytes,
+        middleware=[edge_guard],  # every string from outside, checked before any handler
         debug=False,
         logging_config=None,  # service.logs configures logging, once per process
     )

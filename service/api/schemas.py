@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
+from service.edge.text import Line
+
 Email = Annotated[str, Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
 MarketplaceId = Annotated[str, Meta(pattern=r"^[A-Z0-9]{8,20}$")]
 Url = Annotated[str, Meta(pattern=r"^https?://[^\s/]+[^\s]*$", max_length=2048)]
@@ -15,7 +17,7 @@ Level = Literal["none", "view", "view_and_edit", "admin"]
 
 
 class InvitedBy(msgspec.Struct, forbid_unknown_fields=True):
-    name: Annotated[str, Meta(min_length=1, max_length=200)]
+    name: Annotated[Line, Meta(min_length=1, max_length=200)]
     email: Email
     role: Literal["owner", "agency", "accountant", "staff"]
 
