@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import yaml
 
+from service.connect import cli as connect_cli
 from service.settings import ConfigError, Settings
 
 
@@ -94,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     origins = tenants.add_parser("list-origins", help="registered origins, one per line")
     origins.add_argument("--tenant")
     origins.set_defaults(run=_list_origins)
+    connect_cli.add_commands(tenants, _services)
 
     projections = sub.add_parser("projections", help="read models").add_subparsers(
         required=True, metavar="action"

@@ -10,10 +10,13 @@ from adapters.amazon import AmazonClient, AmazonSettings
 from adapters.clock import Clock, SystemClock
 from adapters.crypto import SecretBox, Signer
 from adapters.tables import ConnectionsViewTables, Tables
+from adapters.tenant_tables import TenantTables
 from adapters.wakeup import Waker
 from service.api_keys import ApiKeys
 from service.application import ConnectionsApp
 from service.audit import Audit
+from service.connect.links import InvitationLinks
+from service.connect.tenants import TenantProfiles
 from service.connections import ConnectionService
 from service.oauth import Consent, OAuthCallbacks
 from service.projections import ConnectionsProjection
@@ -36,6 +39,8 @@ class Services:
     box: SecretBox
     audit: Audit
     waker: Waker
+    links: InvitationLinks
+    tenants: TenantProfiles
     webhooks: Any = None  # built from the other parts, just after them
 
     def close(self) -> None:
@@ -104,6 +109,14 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         box=box,
         audit=Audit(app, view, projection),
         waker=waker,
+        links=InvitationLinks(settings.invitation_key, settings.public_base_url),
+        tenants=TenantProfiles(_tenant_tables(tables), clock),
     )
     services.webhooks = build_webhooks(services)
     return services
+
+
+def _tenant_tables(tables: Tables) -> TenantTables:
+    tenant_tables = TenantTables(tables)
+    tenant_tables.create()
+    return tenant_tables

@@ -74,6 +74,10 @@ class Settings:
         return _derive(self.secret_key, "oauth-state").hex()
 
     @property
+    def invitation_key(self) -> bytes:
+        return _derive(self.secret_key, "invitation")
+
+    @property
     def fernet_keys(self) -> list[str]:
         """ENCRYPTION_KEYS first (the first encrypts); the key derived from SECRET_KEY
         last, so tokens written before ENCRYPTION_KEYS was set still decrypt."""

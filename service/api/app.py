@@ -12,6 +12,8 @@ from service.api import audit, connections, meta, oauth, webhooks
 from service.api.openapi_problems import document_problems
 from service.api.problems import EXCEPTION_HANDLERS
 from service.api.request_id import request_id_middleware
+from service.connect import pages as connect_pages
+from service.connect import routes as connect_routes
 from service.container import Services
 from service.edge.guard import edge_guard
 from service.metrics import Heartbeat
@@ -55,6 +57,8 @@ def create_app(
         *audit.ROUTES,
         *meta.ROUTES,
         *oauth.ROUTES,
+        *connect_routes.ROUTES,
+        connect_pages.static_router(),
         *(extra_routes or []),
     ]
     if settings.sandbox:
@@ -68,6 +72,7 @@ def create_app(
         route_handlers=routes,
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
+        template_config=connect_pages.template_config(),
         state=State({"services": services, "worker_heartbeat": worker_heartbeat}),
         request_max_body_size=settings.max_body_bytes,
         middleware=[edge_guard],  # every string from outside, checked before any handler

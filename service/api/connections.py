@@ -30,6 +30,19 @@ def _services(request: Request) -> Any:
     return request.app.state.services
 
 
+def _with_link(request: Request) -> Any:
+    """Adds the owner's `invitation_url` to a connection body (never stored with it)."""
+    links = _services(request).links
+
+    def reveal(body: dict[str, Any]) -> dict[str, Any]:
+        if body.get("object") != "connection":
+            return body
+        ended = body.get("state") == lc.DISCONNECTED
+        return {**body, "invitation_url": None if ended else links.url(body["id"])}
+
+    return reveal
+
+
 def _etag(version: int) -> dict[str, str]:
     return {"ETag": f'"{version}"'}
 
@@ -111,7 +124,7 @@ def create_connection(request: Request, data: CreateConnection) -> Response:
         headers = {"Location": f"/v1/connections/{connection.id}", **_etag(connection.version)}
         return 201, connection_json(connection), headers
 
-    return idempotent(request, caller, data, produce)
+    return idempotent(request, caller, data, produce, _with_link(request))
 
 
 @get(
@@ -152,7 +165,7 @@ def list_connections(
             reauth_due_before=iso(due),
         )
     )
-    data = [connection_json(c) for c in rows[:limit]]
+    data = [_with_link(request)(connection_json(c)) for c in rows[:limit]]
     return {
         "object": "list",
         "data": data,
@@ -178,7 +191,8 @@ def get_connection(
     connection = _services(request).connections.get(
         caller, connection_id, version=version, as_of=optional_instant("as_of", as_of)
     )
-    return respond(200, connection_json(connection), _etag(connection.version))
+    body = _with_link(request)(connection_json(connection))
+    return respond(200, body, _etag(connection.version))
 
 
 @get(
@@ -265,7 +279,13 @@ def _action_handler(action: str) -> Any:
                 _etag(result.connection.version),
             )
 
-        return idempotent(request, caller, {"connection_id": connection_id, **body}, produce)
+        return idempotent(
+            request,
+            caller,
+            {"connection_id": connection_id, **body},
+            produce,
+            _with_link(request),
+        )
 
     # A body is required exactly when its struct has required fields.
     required = any(f.required for f in msgspec.structs.fields(body_type))

@@ -31,11 +31,19 @@ def respond(status: int, body: dict[str, Any], headers: dict[str, str]) -> Respo
 
 
 def idempotent(
-    request: Request, caller: Caller, payload: Any, produce: Callable[[], Outcome]
+    request: Request,
+    caller: Caller,
+    payload: Any,
+    produce: Callable[[], Outcome],
+    reveal: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> Response:
+    """`reveal` adds to the body what must not be stored with the saved response (the
+    owner's invitation link), on the first answer and on every replay."""
+    reveal = reveal or (lambda body: body)
     key = request.headers.get("idempotency-key")
     if key is None:
-        return respond(*produce())
+        status, body, headers = produce()
+        return respond(status, reveal(body), headers)
     if not 1 <= len(key) <= 255:
         raise DomainError("Idempotency-Key must be 1 to 255 characters.", code="VALIDATION_ERROR")
     services = request.app.state.services
@@ -69,7 +77,7 @@ def idempotent(
                 outcome="unknown",
             )
         return Response(
-            saved["body"].encode(),
+            msgspec.json.encode(reveal(msgspec.json.decode(saved["body"]))),
             status_code=saved["status"],
             media_type=JSON,
             headers={**saved["headers"], "Idempotent-Replayed": "true"},
@@ -81,4 +89,4 @@ def idempotent(
         raise
     encoded = msgspec.json.encode(body)
     tables.complete_idempotency_key(caller.tenant_id, key, status, encoded.decode(), headers)
-    return Response(encoded, status_code=status, media_type=JSON, headers=headers)
+    return respond(status, reveal(body), headers)

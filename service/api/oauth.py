@@ -1,13 +1,11 @@
 """Amazon's redirects back to us. Public: the signed, single-use `state` authenticates."""
 
-from html import escape
 from typing import Any
 
 from litestar import Request, Response, get
 from litestar.params import Parameter
 from litestar.response import Redirect
 
-from domain.errors import entry
 from service.api.threads import blocking
 from service.oauth import CallbackResult
 
@@ -28,18 +26,9 @@ def _finish(request: Request, result: CallbackResult) -> Response:
                 "error": result.error,
             }
         )
-    if result.succeeded:
-        title, lines = "Connected", ["Amazon access is confirmed. You can close this window."]
-    else:
-        item = entry(result.error["code"] if result.error else "INTERNAL_ERROR")
-        title, lines = item.title, [item.message, *item.remediation]
-    items = "".join(f"<li>{escape(line)}</li>" for line in lines)
-    page = (
-        f"<!doctype html><meta charset=utf-8><title>{escape(title)}</title>"
-        f"<h1>{escape(title)}</h1><ul>{items}</ul>"
-        f"<p><small>Connection {c.id}</small></p>"
-    )
-    return Response(page, media_type="text/html; charset=utf-8")
+    # A person: back to their page, which shows the outcome, the remediation and "Try again".
+    links = request.app.state.services.links
+    return Redirect(f"/connect/{links.token(c.id)}", status_code=303)
 
 
 @get(

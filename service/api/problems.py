@@ -22,6 +22,7 @@ from psycopg_pool import PoolTimeout
 
 from domain.errors import entry
 from domain.exceptions import DomainError
+from service.connect.pages import error_page, wants_html
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -38,6 +39,10 @@ def problem(
 ) -> Response:
     item = entry(code)
     status = status or item.http_status
+    if wants_html(request):  # a person's browser never sees a JSON problem
+        page = error_page(request, status, item.title, detail, code=code, steps=item.remediation)
+        page.headers.update(headers or {})
+        return page
     body = {
         "type": f"/v1/errors#{code}",
         "title": item.title,
