@@ -8,9 +8,22 @@ PORT ?= 8000
 
 FUZZ_EXAMPLES ?= 500
 
-.PHONY: install run worker test test-faults test-fuzz lint format openapi bench profile clean
+.PHONY: install browser screenshots run worker test test-faults test-fuzz lint format openapi bench profile clean
 
-install: $(STAMP)
+install: $(STAMP) browser
+
+# The browser tests' tools: Debian's Chromium (never a browser download) and axe-core from
+# npm (package-lock.json). Installed only when missing; apt-get needs root, as on CI.
+AXE := node_modules/axe-core/axe.min.js
+browser: $(AXE)
+	@command -v chromium >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+$(AXE): package-lock.json
+	@command -v npm >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; }
+	npm ci --no-audit --no-fund --silent
+	touch $(AXE)
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -33,7 +46,10 @@ FUZZ := tests/e2e/test_contract_fuzz.py
 
 test: install  ## the whole suite, on SQLite and on PostgreSQL (TEST_DATABASE_URL)
 	$(PY) -m pytest $(FUZZ)
-	$(PY) -m pytest --ignore=$(FUZZ)
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(PY) -m pytest --ignore=$(FUZZ)
+
+screenshots: install  ## the README's screenshots, from the browser tests
+	UPDATE_SCREENSHOTS=1 $(PY) -m pytest tests/browser -q
 
 # Both write their figures to var/reliability.json (the short runs of `make test` too).
 test-faults: install  ## longer, repeated faults; FAULTS_RESTART_POSTGRES=1 restarts PostgreSQL
@@ -63,4 +79,4 @@ profile: install  ## py-spy flame graphs of a server under load: bench/profile-<
 	$(PY) -m bench.profile
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .hypothesis
+	rm -rf $(VENV) var .pytest_cache .hypothesis node_modules

@@ -66,7 +66,8 @@ def key(live: LiveService, tenant: str, scopes: list[str]) -> dict[str, str]:
 # ------------------------------------------------------------------ the route table
 
 # Routes anyone may call: ops, reference data, Amazon's redirects (the signed state
-# authenticates them), the API docs, and the sandbox Amazon, which plays Amazon itself.
+# authenticates them), the API docs, the owner's pages (the unguessable token in their path
+# is the owner's credential), and the sandbox Amazon, which plays Amazon itself.
 PUBLIC = {
     "/healthz",
     "/readyz",
@@ -77,7 +78,7 @@ PUBLIC = {
     "/v1/oauth/amazon/callback",
     "/v1/oauth/amazon-ads/callback",
 }
-PUBLIC_PREFIXES = ("/docs", "/sandbox/amazon/")
+PUBLIC_PREFIXES = ("/docs", "/connect/", "/sandbox/amazon/")
 LATER = "2030-01-01T00:00:00Z"
 BODIES = {  # a valid body per route, so a refusal can only come from the guard
     ("POST", "/v1/connections"): CONNECTION,

@@ -78,6 +78,13 @@ def test_each_event_is_delivered_signed_with_the_connection_as_of_that_event(hoo
     assert [d.status for d, _ in deliveries(hooked, row)] == ["succeeded", "succeeded"]
 
 
+def without_link(shown: dict) -> dict:
+    """The API's connection less the owner's `invitation_url`: webhook bodies are stored
+    in the outbox, and the link is a credential, so webhooks leave it out."""
+    assert shown.pop("invitation_url").startswith("http")
+    return shown
+
+
 @pytest.mark.parametrize("remembered", [True, False], ids=["remembered", "cold"])
 def test_the_payload_is_the_connection_as_the_api_shows_that_version(hooked, receiver, remembered):
     """Built from the state the outbox kept after the previous event, or (a worker that
@@ -98,7 +105,7 @@ def test_the_payload_is_the_connection_as_the_api_shows_that_version(hooked, rec
                 if r.json["data"]["connection"]["version"] == version
             ]
             shown = api.get(f"/v1/connections/{c['id']}", params={"version": version}).json()
-            assert sent == shown
+            assert sent == without_link(shown)
 
 
 def test_an_outbox_loads_the_state_when_another_process_fanned_out_the_events_between(
@@ -123,7 +130,8 @@ def test_an_outbox_loads_the_state_when_another_process_fanned_out_the_events_be
                 for r in receiver.requests
                 if r.json["data"]["connection"]["version"] == 3
             ]
-            assert sent == api.get(f"/v1/connections/{c['id']}", params={"version": 3}).json()
+            shown = api.get(f"/v1/connections/{c['id']}", params={"version": 3}).json()
+            assert sent == without_link(shown)
     finally:
         other.close()
 
