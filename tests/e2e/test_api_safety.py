@@ -234,6 +234,38 @@ def test_idempotency_key_replays_the_same_create_and_refuses_another_body(api):
     assert count(api) == 1
 
 
+def test_a_key_used_for_one_action_is_refused_for_another(api):
+    c = create(api)
+    key = {"Idempotency-Key": "one-key-two-paths"}
+    # Neither sends a body: the requests differ only by their path.
+    resent = api.post(f"/v1/connections/{c['id']}/resend_invitation", headers=key)
+    assert resent.status_code == 200, resent.text
+
+    other_path = api.post(f"/v1/connections/{c['id']}/disconnect", headers=key)
+
+    assert_problem(other_path, 422, "IDEMPOTENCY_KEY_REUSED")
+    assert [e["type"] for e in history(api, c["id"])] == [
+        "connection.invited",
+        "connection.invitation_resent",
+    ]
+
+
+def test_a_retry_after_a_refused_request_gets_the_same_answer(api):
+    c = create(api)
+    key = {"Idempotency-Key": "refused-then-retried"}
+    path = f"/v1/connections/{c['id']}/activate"
+    refused = api.post(path, json={}, headers=key)
+    problem = assert_problem(refused, 409, refused.json()["code"])
+    assert problem["code"] != "IDEMPOTENCY_KEY_REUSED"
+
+    for _ in range(2):
+        retry = api.post(path, json={}, headers=key)
+        assert (retry.status_code, retry.json()["code"]) == (409, problem["code"]), retry.text
+        assert "outcome" not in retry.json()
+    # The key is free again: once the connection can act, the same key does it.
+    assert api.post(f"/v1/connections/{c['id']}/disconnect", headers=key).status_code == 200
+
+
 def test_idempotent_actions_replay_instead_of_acting_twice(live, api):
     c = create(api)
     headers = {"Idempotency-Key": "disconnect-once"}

@@ -184,3 +184,28 @@ def test_as_of_accepts_lower_case_rfc3339(live_sqlite):
         response = read(api, c["id"], as_of="2026-01-05t09:00:00z")
     assert response.status_code == 200, response.text
     assert response.json()["version"] == 1
+
+
+def _as_missing(response: httpx.Response, cid: str) -> tuple[int, dict[str, Any]]:
+    """The answer with the id and the per-request fields taken out, to compare two."""
+    body = {k: v for k, v in response.json().items() if k not in ("instance", "request_id")}
+    body["detail"] = body["detail"].replace(cid, "<id>")
+    return response.status_code, body
+
+
+def test_another_tenants_connection_reads_exactly_like_a_missing_one_at_any_moment(live, api):
+    theirs = new_connection(api)["id"]
+    missing = "3f1d3a52-0c4e-4d5b-9a8e-6a0f1f7c2b11"
+    moment = at(START + timedelta(minutes=5))
+    with live.client("tenant_b") as other:
+        for params in ({"as_of": moment}, {"version": 1}, {"version": 2}, {}):
+            foreign = read(other, theirs, **params)
+            absent = read(other, missing, **params)
+            assert foreign.status_code == 404, (params, foreign.text)
+            assert _as_missing(foreign, theirs) == _as_missing(absent, missing), params
+        foreign_history = other.get(f"/v1/connections/{theirs}/events")
+        absent_history = other.get(f"/v1/connections/{missing}/events")
+        assert _as_missing(foreign_history, theirs) == _as_missing(absent_history, missing)
+
+        for params in ({"as_of": moment}, {"version": 1}):
+            assert_client_problem(read(other, "not-a-uuid", **params))

@@ -53,32 +53,35 @@ def _walk(services, tenant="acme", email="owner@example.com", steps=4):
     return c
 
 
-def _tamper(database_url: str, connection_id: str, version: int) -> None:
-    """Changes one stored event's bytes behind the service's back."""
+def _tamper(
+    database_url: str,
+    connection_id: str,
+    version: int,
+    old: str = "owner@example.com",
+    new: str = "evil@example.com",
+) -> None:
+    """Replaces `old` by `new` in one stored event's bytes, behind the service's back."""
     if database_url.startswith("sqlite"):
         with sqlite3.connect(database_url[len("sqlite:///") :]) as db:
-            changed = db.execute(
-                "UPDATE stored_events SET state = CAST(replace(CAST(state AS TEXT), "
-                "'owner@example.com', 'evil@example.com') AS BLOB) "
-                "WHERE originator_id = ? AND originator_version = ?",
-                (connection_id.replace("-", ""), version),
-            ).rowcount
-            if not changed:  # ids may be stored in canonical form
+            for stored_id in (connection_id.replace("-", ""), connection_id):
                 changed = db.execute(
                     "UPDATE stored_events SET state = CAST(replace(CAST(state AS TEXT), "
-                    "'owner@example.com', 'evil@example.com') AS BLOB) "
-                    "WHERE originator_id = ? AND originator_version = ?",
-                    (connection_id, version),
+                    "?, ?) AS BLOB) WHERE originator_id = ? AND originator_version = ? "
+                    "AND instr(CAST(state AS TEXT), ?) > 0",
+                    (old, new, stored_id, version, old),
                 ).rowcount
+                if changed:  # ids may be stored in canonical form
+                    break
             assert changed == 1
         return
     base, _, schema = database_url.partition("?schema=")
     with psycopg.connect(base, autocommit=True) as db:
         cur = db.execute(
             f'UPDATE "{schema}".connections_events SET state = convert_to(replace('
-            "convert_from(state, 'UTF8'), 'owner@example.com', 'evil@example.com'), 'UTF8') "
-            "WHERE originator_id = %s AND originator_version = %s",
-            (connection_id, version),
+            "convert_from(state, 'UTF8'), %s, %s), 'UTF8') "
+            "WHERE originator_id = %s AND originator_version = %s "
+            "AND position(%s in convert_from(state, 'UTF8')) > 0",
+            (old, new, connection_id, version, old),
         )
         assert cur.rowcount == 1
 
@@ -97,6 +100,33 @@ def test_changing_one_stored_event_is_named_by_connection_and_version(services, 
     assert not report.ok
     assert report.broken[0]["version"] == 1
     assert services.audit.verify(str(intact.id)).ok
+
+
+def test_rewriting_who_acted_which_request_or_what_happened_later_is_named_with_why(
+    services, database_url
+):
+    ctx = Context(actor="api_key:acme/key_1", at=START, request_id="req_v1")
+    c = Connection.invite(
+        ctx, tenant_id="acme", owner_email="o@example.com", region="na",
+        marketplace_ids=["ATVPDKIKX0DER"], account_type="vendor",
+    )  # fmt: skip
+    for v in (2, 3, 4, 5):
+        at = START + timedelta(minutes=v)
+        step = Context(
+            actor=f"actor-v{v}", at=at, request_id=f"req-v{v}", correlation_id=f"cor-v{v}"
+        )
+        c.start_authorization(step, f"attempt-v{v}", at + timedelta(minutes=15))
+    services.connections.save(c)
+    _tamper(database_url, str(c.id), 2, "actor-v2", "actor-XX")
+    _tamper(database_url, str(c.id), 3, "req-v3", "req-XX")
+    _tamper(database_url, str(c.id), 4, "cor-v4", "cor-XX")
+    _tamper(database_url, str(c.id), 5, "attempt-v5", "attempt-XX")
+
+    report = services.audit.verify(str(c.id))
+
+    assert report.broken == [
+        {"version": v, "reason": "content does not match its hash"} for v in (2, 3, 4, 5)
+    ]
 
 
 def test_cli_verify_exits_non_zero_naming_the_broken_connection(services, database_url):

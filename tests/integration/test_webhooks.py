@@ -338,6 +338,70 @@ def test_a_url_that_later_resolves_privately_is_refused_at_send_time(
     assert delivery.status == "pending"
 
 
+def test_a_delivery_goes_to_the_address_checked_even_when_dns_answers_loopback_next(monkeypatch):
+    """DNS rebinding at connect time: the name answers a public address to the guard and
+    loopback to anyone asking again. The public address is played by a loopback server
+    (traffic stays local); the internal service listens where the second answer points."""
+    checked, internal = _Recorder(), _Recorder()
+    public = "93.184.215.14"
+    answers = iter([public])
+    real_dns, real_connect = socket.getaddrinfo, socket.create_connection
+
+    def rebinding_dns(host, port, *args, **kwargs):
+        if host == "hooks.example.test":
+            address = next(answers, "127.0.0.1")
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+        return real_dns(host, port, *args, **kwargs)
+
+    def connect(address, *args, **kwargs):
+        if address[0] == public:  # the public host, played on loopback
+            address = checked.address
+        return real_connect(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding_dns)
+    monkeypatch.setattr(socket, "create_connection", connect)
+    port = internal.address[1]
+    sender = WebhookSender(allow_private=False, timeout=5)
+    try:
+        result = sender.send(f"http://hooks.example.test:{port}/x", "msg_1", "{}", [new_secret()])
+    finally:
+        sender.close()
+        checked.stop()
+        internal.stop()
+
+    assert result.status_code == 204, result
+    assert internal.hosts == []
+    assert checked.hosts == [f"hooks.example.test:{port}"]
+
+
+class _Recorder:
+    """A loopback HTTP server that answers 204 and keeps each request's Host header."""
+
+    def __init__(self) -> None:
+        hosts: list[str] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                hosts.append(self.headers["Host"])
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.hosts = hosts
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.address = self.server.server_address
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 def test_a_slow_receiver_does_not_hold_up_the_others(hooked_sqlite, receiver):
     live = hooked_sqlite
     slow_url = receiver.url.replace("/hooks", "/slow")
