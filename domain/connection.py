@@ -1,17 +1,19 @@
 """The Connection aggregate: one seller account being connected to one integrator.
 
 Public methods are commands: they ask the lifecycle machine whether the trigger is allowed,
-validate, and raise; then they call a private `@event` method that only assigns state,
-because that body runs again on every replay. Time always comes in from the caller.
+validate, and raise; then they record one event. Each event is declared once, as a nested
+class (its topic stays stable across renames) whose `apply` only assigns state, because it
+runs again on every replay; the state it leads to is the lifecycle machine's answer for its
+`trigger`, set in one place (`Event.mutate`). Time always comes in from the caller.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import Aggregate
 
 from domain import lifecycle as lc
 from domain.chain import GENESIS, seal
@@ -61,8 +63,16 @@ class Connection(Aggregate):
     class Event(Aggregate.Event):
         meta: dict[str, Any]  # actor, request_id, correlation_id, and the chain's prev/hash
 
+        # The lifecycle trigger whose transition this event records (None: it records
+        # no transition, the state stays), and its webhook and history name.
+        trigger: ClassVar[str | None] = None
+        kind: ClassVar[str] = ""
+
         def mutate(self, aggregate: Any) -> Any:
+            source = None if aggregate is None else aggregate.state
             aggregate = super().mutate(aggregate)
+            if self.trigger is not None:
+                aggregate.state = lc.destination(self.trigger, source)
             aggregate.chain_head = self.meta.get("hash", GENESIS)
             return aggregate
 
@@ -79,7 +89,13 @@ class Connection(Aggregate):
         )
         super().trigger_event(event_class, **kwargs)
 
+    def _record(self, event_class: Any, ctx: Context, **fields: Any) -> None:
+        self.trigger_event(event_class, **fields, **_stamp(ctx))
+
+    # ------------------------------------------------------------------- events
+
     class Invited(Event, Aggregate.Created):
+        trigger, kind = lc.CREATE_TRIGGER, "invited"
         tenant_id: str
         owner_email: str
         region: str
@@ -92,79 +108,220 @@ class Connection(Aggregate):
         metadata: dict[str, str]
         invitation_expires_at: datetime
 
+        def apply(self, c: Any) -> None:
+            c.tenant_id = self.tenant_id
+            c.owner_email = self.owner_email
+            c.region = self.region
+            c.marketplace_ids = self.marketplace_ids
+            c.account_type = self.account_type
+            c.requires_seller_central_user = self.requires_seller_central_user
+            c.requires_advertising = self.requires_advertising
+            c.invited_by = self.invited_by
+            c.return_url = self.return_url
+            c.metadata = self.metadata
+            c.invitation_expires_at = self.invitation_expires_at
+            c.advertising = "pending" if self.requires_advertising else "not_required"
+            c.advertising_profile_id = None
+            c.selling_partner_id = None
+            c.refresh_token_encrypted = None
+            c.ads_refresh_token_encrypted = None
+            c.authorization = None  # the open consent attempt
+            c.advertising_authorization = None
+            c.seller_central = None
+            c.last_error = None
+            c.warning = None
+            c.last_attempt_at = None
+            c.authorized_at = None
+            c.reauth_due_at = None
+            c.lapses_at = None
+            c.reminders_sent = []
+            c.disconnect_reason = None
+
     class InvitationResent(Event):
+        trigger, kind = "resend_invitation", "invitation_resent"
         invitation_expires_at: datetime
 
+        def apply(self, c: Any) -> None:
+            c.invitation_expires_at = self.invitation_expires_at
+
     class AuthorizationStarted(Event):
+        trigger, kind = "start_authorization", "authorization_started"
         attempt_id: str
         expires_at: datetime
 
+        def apply(self, c: Any) -> None:
+            c.authorization = {"attempt_id": self.attempt_id, "expires_at": self.expires_at}
+            c.last_attempt_at = self.timestamp
+
     class AuthorizationCompleted(Event):
+        trigger, kind = "complete_authorization", "api_authorized"
         selling_partner_id: str
         refresh_token_encrypted: str
         reauth_due_at: datetime
         lapses_at: datetime
 
+        def apply(self, c: Any) -> None:
+            c.selling_partner_id = self.selling_partner_id
+            _authorized(c, self)
+
     class AuthorizationFailed(Event):
+        trigger, kind = "fail_authorization", "authorization_failed"
         error: dict[str, Any]
 
+        def apply(self, c: Any) -> None:
+            c.authorization = None
+            c.last_error = self.error
+            c.last_attempt_at = self.timestamp
+
     class SellerCentralUserInvited(Event):
+        trigger, kind = "invite_seller_central_user", "seller_central_user_invited"
         email: str
         required_permissions: dict[str, str]
         expires_at: datetime
 
+        def apply(self, c: Any) -> None:
+            c.seller_central = {
+                "user_email": self.email,
+                "required_permissions": self.required_permissions,
+                "invite_expires_at": self.expires_at,
+                "status": "invited",
+            }
+            c.last_error = None
+
     class SellerCentralPermissionsVerified(Event):
+        trigger, kind = "confirm_seller_central_user", "permissions_verified"
         permissions: dict[str, str]
+
+        def apply(self, c: Any) -> None:
+            c.seller_central = {**(c.seller_central or {}), "status": "verified"}
+            c.last_error = None
 
     class SellerCentralPermissionsRejected(Event):
+        # confirm_seller_central_user found differences: no transition, the state stays.
+        kind = "permissions_incorrect"
         permissions: dict[str, str]
         error: dict[str, Any]
 
+        def apply(self, c: Any) -> None:
+            c.last_error = self.error
+
     class SellerCentralAuthorizationFailed(Event):
+        trigger, kind = "fail_seller_central_authorization", "seller_central_authorization_failed"
         error: dict[str, Any]
+
+        def apply(self, c: Any) -> None:
+            # SP-API access stays untouched: only the Seller Central track failed
+            # (ChannelAdvisor).
+            c.last_error = self.error
 
     class SellerCentralInviteExpired(Event):
+        trigger, kind = "expire_seller_central_invite", "seller_central_invite_expired"
         error: dict[str, Any]
 
+        def apply(self, c: Any) -> None:
+            c.seller_central = {**(c.seller_central or {}), "status": "expired"}
+            c.last_error = self.error
+
     class AdvertisingAuthorizationStarted(Event):
+        trigger, kind = "start_advertising_authorization", "advertising_authorization_started"
         attempt_id: str
         expires_at: datetime
 
+        def apply(self, c: Any) -> None:
+            c.advertising_authorization = {
+                "attempt_id": self.attempt_id,
+                "expires_at": self.expires_at,
+            }
+            if c.advertising != "connected":
+                c.advertising = "pending"
+
     class AdvertisingConnected(Event):
+        trigger, kind = "complete_advertising_authorization", "advertising_connected"
         profile_id: str
         refresh_token_encrypted: str
 
+        def apply(self, c: Any) -> None:
+            c.advertising = "connected"
+            c.advertising_profile_id = self.profile_id
+            c.ads_refresh_token_encrypted = self.refresh_token_encrypted
+            c.advertising_authorization = None
+            if c.last_error and c.last_error["code"].startswith("ADVERTISING_"):
+                c.last_error = None
+
     class AdvertisingFailed(Event):
+        trigger, kind = "fail_advertising_authorization", "advertising_failed"
         error: dict[str, Any]
+
+        def apply(self, c: Any) -> None:
+            c.advertising = "failed"
+            c.advertising_authorization = None
+            c.last_error = self.error
 
     class Activated(Event):
-        pass
+        trigger, kind = "activate", "activated"
+
+        def apply(self, c: Any) -> None:
+            c.last_error = None
 
     class ReauthMarkedDue(Event):
+        trigger, kind = "mark_reauth_due", "reauth_due"
         error: dict[str, Any] | None
 
+        def apply(self, c: Any) -> None:
+            if self.error is not None:
+                c.last_error = self.error
+
     class ReauthReminded(Event):
+        trigger, kind = "remind_reauthorization", "reauth_reminder"
         days_left: int
 
+        def apply(self, c: Any) -> None:
+            c.reminders_sent = [*c.reminders_sent, self.days_left]
+
     class Lapsed(Event):
+        trigger, kind = "lapse", "reauthorization_required"
         error: dict[str, Any]
 
+        def apply(self, c: Any) -> None:
+            c.last_error = self.error
+
     class ReauthorizationStarted(Event):
+        trigger, kind = "start_reauthorization", "reauthorization_started"
         attempt_id: str
         expires_at: datetime
 
+        def apply(self, c: Any) -> None:
+            c.authorization = {"attempt_id": self.attempt_id, "expires_at": self.expires_at}
+            c.last_attempt_at = self.timestamp
+
     class Reauthorized(Event):
+        trigger, kind = "complete_reauthorization", "reauthorized"
         refresh_token_encrypted: str
         reauth_due_at: datetime
         lapses_at: datetime
 
+        def apply(self, c: Any) -> None:
+            _authorized(c, self)
+
     class ReauthorizationFailed(Event):
+        trigger, kind = "fail_reauthorization", "reauthorization_failed"
         error: dict[str, Any]
 
+        def apply(self, c: Any) -> None:
+            c.authorization = None
+            c.last_error = self.error
+            c.last_attempt_at = self.timestamp
+
     class WarningRecorded(Event):
+        trigger, kind = "record_warning", "warning"
         warning: dict[str, Any]
 
+        def apply(self, c: Any) -> None:
+            c.warning = self.warning
+
     class Disconnected(Event):
+        # Recorded by disconnect and by expire_invitation: both end in `disconnected`.
+        trigger, kind = "disconnect", "disconnected"
         # Version 1 had no `error`; the upcaster lets old events load without rewriting
         # history (and without breaking their hash, which covers the recorded shape).
         class_version = 2
@@ -174,6 +331,13 @@ class Connection(Aggregate):
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state["error"] = None
+
+        def apply(self, c: Any) -> None:
+            c.disconnect_reason = self.reason
+            c.authorization = None
+            c.advertising_authorization = None
+            if self.error is not None:
+                c.last_error = self.error
 
     # ----------------------------------------------------------------- creation
 
@@ -197,7 +361,8 @@ class Connection(Aggregate):
         if requires_seller_central_user is None:
             # Vendors have no Seller Central account to add a user to (Perpetua).
             requires_seller_central_user = account_type == "seller"
-        return cls(
+        return cls._create(
+            cls.Invited,
             tenant_id=tenant_id,
             owner_email=owner_email,
             region=region,
@@ -212,63 +377,11 @@ class Connection(Aggregate):
             **_stamp(ctx),
         )
 
-    @event(Invited)
-    def __init__(
-        self,
-        *,
-        tenant_id: str,
-        owner_email: str,
-        region: str,
-        marketplace_ids: list[str],
-        account_type: str,
-        requires_seller_central_user: bool,
-        requires_advertising: bool,
-        invited_by: dict[str, Any] | None,
-        return_url: str | None,
-        metadata: dict[str, str],
-        invitation_expires_at: datetime,
-        meta: Meta,
-        timestamp: datetime,
-    ) -> None:
-        self.tenant_id = tenant_id
-        self.owner_email = owner_email
-        self.region = region
-        self.marketplace_ids = marketplace_ids
-        self.account_type = account_type
-        self.requires_seller_central_user = requires_seller_central_user
-        self.requires_advertising = requires_advertising
-        self.invited_by = invited_by
-        self.return_url = return_url
-        self.metadata = metadata
-        self.state = lc.INVITED
-        self.invitation_expires_at: datetime | None = invitation_expires_at
-        self.advertising = "pending" if requires_advertising else "not_required"
-        self.advertising_profile_id: str | None = None
-        self.selling_partner_id: str | None = None
-        self.refresh_token_encrypted: str | None = None
-        self.ads_refresh_token_encrypted: str | None = None
-        self.authorization: dict[str, Any] | None = None  # the open consent attempt
-        self.advertising_authorization: dict[str, Any] | None = None
-        self.seller_central: dict[str, Any] | None = None
-        self.last_error: dict[str, Any] | None = None
-        self.warning: dict[str, Any] | None = None
-        self.last_attempt_at: datetime | None = None
-        self.authorized_at: datetime | None = None
-        self.reauth_due_at: datetime | None = None
-        self.lapses_at: datetime | None = None
-        self.reminders_sent: list[int] = []
-        self.disconnect_reason: str | None = None
-
     # ------------------------------------------------------------------ queries
 
     @property
     def allowed_actions(self) -> list[str]:
         return lc.allowed_actions(self)
-
-    def is_open_attempt(self, attempt_id: str, at: datetime) -> bool:
-        """Whether `attempt_id` is the consent attempt now open, and still in its window."""
-        auth = self.authorization
-        return bool(auth and auth["attempt_id"] == attempt_id and at < auth["expires_at"])
 
     def _check(self, trigger: str) -> None:
         blocked = lc.failed_guards(trigger, self)
@@ -290,34 +403,13 @@ class Connection(Aggregate):
 
     def resend_invitation(self, ctx: Context, durations: Durations = Durations()) -> None:
         self._check("resend_invitation")
-        self._invitation_resent(
-            invitation_expires_at=ctx.at + durations.invitation_ttl, **_stamp(ctx)
+        self._record(
+            self.InvitationResent, ctx, invitation_expires_at=ctx.at + durations.invitation_ttl
         )
-
-    @event(InvitationResent)
-    def _invitation_resent(
-        self,
-        invitation_expires_at: datetime,
-        meta: Meta,
-        timestamp: datetime,
-    ) -> None:
-        self.invitation_expires_at = invitation_expires_at
 
     def start_authorization(self, ctx: Context, attempt_id: str, expires_at: datetime) -> None:
         self._check("start_authorization")
-        self._authorization_started(attempt_id=attempt_id, expires_at=expires_at, **_stamp(ctx))
-
-    @event(AuthorizationStarted)
-    def _authorization_started(
-        self,
-        attempt_id: str,
-        expires_at: datetime,
-        meta: Meta,
-        timestamp: datetime,
-    ) -> None:
-        self.state = lc.destination("start_authorization", self)
-        self.authorization = {"attempt_id": attempt_id, "expires_at": expires_at}
-        self.last_attempt_at = timestamp
+        self._record(self.AuthorizationStarted, ctx, attempt_id=attempt_id, expires_at=expires_at)
 
     def complete_authorization(
         self,
@@ -328,67 +420,29 @@ class Connection(Aggregate):
         durations: Durations = Durations(),
     ) -> None:
         self._check("complete_authorization")
-        self._authorization_completed(
+        self._record(
+            self.AuthorizationCompleted,
+            ctx,
             selling_partner_id=selling_partner_id,
             refresh_token_encrypted=refresh_token_encrypted,
             **durations.yearly_clock(ctx.at),
-            **_stamp(ctx),
         )
-
-    @event(AuthorizationCompleted)
-    def _authorization_completed(
-        self,
-        selling_partner_id: str,
-        refresh_token_encrypted: str,
-        reauth_due_at: datetime,
-        lapses_at: datetime,
-        meta: Meta,
-        timestamp: datetime,
-    ) -> None:
-        self.state = lc.API_AUTHORIZED
-        self.selling_partner_id = selling_partner_id
-        self.refresh_token_encrypted = refresh_token_encrypted
-        self._start_clock(timestamp, reauth_due_at, lapses_at)
 
     def fail_authorization(self, ctx: Context, code: str, detail: str | None = None) -> None:
         self._check("fail_authorization")
-        self._authorization_failed(error=error_of(code, detail), **_stamp(ctx))
-
-    @event(AuthorizationFailed)
-    def _authorization_failed(self, error: dict[str, Any], meta: Meta, timestamp: datetime) -> None:
-        self.state = lc.INVITED
-        self.authorization = None
-        self.last_error = error
-        self.last_attempt_at = timestamp
+        self._record(self.AuthorizationFailed, ctx, error=error_of(code, detail))
 
     def invite_seller_central_user(
         self, ctx: Context, email: str, durations: Durations = Durations()
     ) -> None:
         self._check("invite_seller_central_user")
-        self._sc_user_invited(
+        self._record(
+            self.SellerCentralUserInvited,
+            ctx,
             email=email,
             required_permissions=dict(REQUIRED_SC_PERMISSIONS),
             expires_at=ctx.at + durations.sc_invite_ttl,
-            **_stamp(ctx),
         )
-
-    @event(SellerCentralUserInvited)
-    def _sc_user_invited(
-        self,
-        email: str,
-        required_permissions: dict[str, str],
-        expires_at: datetime,
-        meta: Meta,
-        timestamp: datetime,
-    ) -> None:
-        self.state = lc.SC_USER_INVITED
-        self.seller_central = {
-            "user_email": email,
-            "required_permissions": required_permissions,
-            "invite_expires_at": expires_at,
-            "status": "invited",
-        }
-        self.last_error = None
 
     def confirm_seller_central_user(self, ctx: Context, permissions: dict[str, str]) -> bool:
         """Checks the granted matrix; records the verification or the differences.
@@ -402,161 +456,69 @@ class Connection(Aggregate):
             error = error_of(
                 "SELLER_CENTRAL_PERMISSIONS_INCORRECT", detail, differences=differences
             )
-            self._sc_permissions_rejected(permissions=permissions, error=error, **_stamp(ctx))
+            self._record(
+                self.SellerCentralPermissionsRejected, ctx, permissions=permissions, error=error
+            )
             return False
-        self._sc_permissions_verified(permissions=permissions, **_stamp(ctx))
+        self._record(self.SellerCentralPermissionsVerified, ctx, permissions=permissions)
         return True
-
-    @event(SellerCentralPermissionsVerified)
-    def _sc_permissions_verified(
-        self,
-        permissions: dict[str, str],
-        meta: Meta,
-        timestamp: datetime,
-    ) -> None:
-        self.state = lc.PERMISSIONS_VERIFIED
-        self.seller_central = {**(self.seller_central or {}), "status": "verified"}
-        self.last_error = None
-
-    @event(SellerCentralPermissionsRejected)
-    def _sc_permissions_rejected(
-        self, permissions: dict[str, str], error: dict[str, Any], meta: Meta, timestamp: datetime
-    ) -> None:
-        self.last_error = error
 
     def fail_seller_central_authorization(self, ctx: Context, detail: str | None = None) -> None:
         self._check("fail_seller_central_authorization")
         error = error_of("SELLER_CENTRAL_AUTHORIZATION_FAILED", detail)
-        self._sc_authorization_failed(error=error, **_stamp(ctx))
-
-    @event(SellerCentralAuthorizationFailed)
-    def _sc_authorization_failed(
-        self,
-        error: dict[str, Any],
-        meta: Meta,
-        timestamp: datetime,
-    ) -> None:
-        # SP-API access stays untouched: only the Seller Central track failed (ChannelAdvisor).
-        self.last_error = error
+        self._record(self.SellerCentralAuthorizationFailed, ctx, error=error)
 
     def expire_seller_central_invite(self, ctx: Context) -> None:
         self._check("expire_seller_central_invite")
-        self._sc_invite_expired(error=error_of("SELLER_CENTRAL_INVITE_EXPIRED"), **_stamp(ctx))
-
-    @event(SellerCentralInviteExpired)
-    def _sc_invite_expired(self, error: dict[str, Any], meta: Meta, timestamp: datetime) -> None:
-        self.state = lc.API_AUTHORIZED
-        self.seller_central = {**(self.seller_central or {}), "status": "expired"}
-        self.last_error = error
+        error = error_of("SELLER_CENTRAL_INVITE_EXPIRED")
+        self._record(self.SellerCentralInviteExpired, ctx, error=error)
 
     def start_advertising_authorization(
         self, ctx: Context, attempt_id: str, expires_at: datetime
     ) -> None:
         self._check("start_advertising_authorization")
-        self._ads_started(attempt_id=attempt_id, expires_at=expires_at, **_stamp(ctx))
-
-    @event(AdvertisingAuthorizationStarted)
-    def _ads_started(
-        self,
-        attempt_id: str,
-        expires_at: datetime,
-        meta: Meta,
-        timestamp: datetime,
-    ) -> None:
-        self.advertising_authorization = {"attempt_id": attempt_id, "expires_at": expires_at}
-        if self.advertising != "connected":
-            self.advertising = "pending"
-
-    def is_open_advertising_attempt(self, attempt_id: str, at: datetime) -> bool:
-        auth = self.advertising_authorization
-        return bool(auth and auth["attempt_id"] == attempt_id and at < auth["expires_at"])
+        self._record(
+            self.AdvertisingAuthorizationStarted, ctx, attempt_id=attempt_id, expires_at=expires_at
+        )
 
     def complete_advertising_authorization(
         self, ctx: Context, profile_id: str, refresh_token_encrypted: str
     ) -> None:
         self._check("complete_advertising_authorization")
-        self._ads_connected(
-            profile_id=profile_id, refresh_token_encrypted=refresh_token_encrypted, **_stamp(ctx)
+        self._record(
+            self.AdvertisingConnected,
+            ctx,
+            profile_id=profile_id,
+            refresh_token_encrypted=refresh_token_encrypted,
         )
-
-    @event(AdvertisingConnected)
-    def _ads_connected(
-        self,
-        profile_id: str,
-        refresh_token_encrypted: str,
-        meta: Meta,
-        timestamp: datetime,
-    ) -> None:
-        self.advertising = "connected"
-        self.advertising_profile_id = profile_id
-        self.ads_refresh_token_encrypted = refresh_token_encrypted
-        self.advertising_authorization = None
-        if self.last_error and self.last_error["code"].startswith("ADVERTISING_"):
-            self.last_error = None
 
     def fail_advertising_authorization(
         self, ctx: Context, code: str, detail: str | None = None
     ) -> None:
         self._check("fail_advertising_authorization")
-        self._ads_failed(error=error_of(code, detail), **_stamp(ctx))
-
-    @event(AdvertisingFailed)
-    def _ads_failed(self, error: dict[str, Any], meta: Meta, timestamp: datetime) -> None:
-        self.advertising = "failed"
-        self.advertising_authorization = None
-        self.last_error = error
+        self._record(self.AdvertisingFailed, ctx, error=error_of(code, detail))
 
     def activate(self, ctx: Context) -> None:
         self._check("activate")
-        self._activated(**_stamp(ctx))
-
-    @event(Activated)
-    def _activated(self, meta: Meta, timestamp: datetime) -> None:
-        self.state = lc.ACTIVE
-        self.last_error = None
+        self._record(self.Activated, ctx)
 
     def mark_reauth_due(
         self, ctx: Context, code: str | None = None, detail: str | None = None
     ) -> None:
         self._check("mark_reauth_due")
-        self._reauth_due(error=error_of(code, detail) if code else None, **_stamp(ctx))
-
-    @event(ReauthMarkedDue)
-    def _reauth_due(self, error: dict[str, Any] | None, meta: Meta, timestamp: datetime) -> None:
-        self.state = lc.REAUTH_DUE
-        if error is not None:
-            self.last_error = error
+        self._record(self.ReauthMarkedDue, ctx, error=error_of(code, detail) if code else None)
 
     def remind_reauthorization(self, ctx: Context, days_left: int) -> None:
         self._check("remind_reauthorization")
-        self._reminded(days_left=days_left, **_stamp(ctx))
-
-    @event(ReauthReminded)
-    def _reminded(self, days_left: int, meta: Meta, timestamp: datetime) -> None:
-        self.reminders_sent = [*self.reminders_sent, days_left]
+        self._record(self.ReauthReminded, ctx, days_left=days_left)
 
     def lapse(self, ctx: Context) -> None:
         self._check("lapse")
-        self._lapsed(error=error_of("REAUTHORIZATION_REQUIRED"), **_stamp(ctx))
-
-    @event(Lapsed)
-    def _lapsed(self, error: dict[str, Any], meta: Meta, timestamp: datetime) -> None:
-        self.last_error = error
+        self._record(self.Lapsed, ctx, error=error_of("REAUTHORIZATION_REQUIRED"))
 
     def start_reauthorization(self, ctx: Context, attempt_id: str, expires_at: datetime) -> None:
         self._check("start_reauthorization")
-        self._reauth_started(attempt_id=attempt_id, expires_at=expires_at, **_stamp(ctx))
-
-    @event(ReauthorizationStarted)
-    def _reauth_started(
-        self,
-        attempt_id: str,
-        expires_at: datetime,
-        meta: Meta,
-        timestamp: datetime,
-    ) -> None:
-        self.authorization = {"attempt_id": attempt_id, "expires_at": expires_at}
-        self.last_attempt_at = timestamp
+        self._record(self.ReauthorizationStarted, ctx, attempt_id=attempt_id, expires_at=expires_at)
 
     def complete_reauthorization(
         self,
@@ -573,79 +535,42 @@ class Connection(Aggregate):
                 f"connection belongs to {self.selling_partner_id}.",
                 code="SELLING_PARTNER_MISMATCH",
             )
-        self._reauthorized(
+        self._record(
+            self.Reauthorized,
+            ctx,
             refresh_token_encrypted=refresh_token_encrypted,
             **durations.yearly_clock(ctx.at),
-            **_stamp(ctx),
         )
-
-    @event(Reauthorized)
-    def _reauthorized(
-        self,
-        refresh_token_encrypted: str,
-        reauth_due_at: datetime,
-        lapses_at: datetime,
-        meta: Meta,
-        timestamp: datetime,
-    ) -> None:
-        self.state = lc.ACTIVE
-        self.refresh_token_encrypted = refresh_token_encrypted
-        self._start_clock(timestamp, reauth_due_at, lapses_at)
 
     def fail_reauthorization(self, ctx: Context, code: str, detail: str | None = None) -> None:
         self._check("fail_reauthorization")
-        self._reauth_failed(error=error_of(code, detail), **_stamp(ctx))
-
-    @event(ReauthorizationFailed)
-    def _reauth_failed(self, error: dict[str, Any], meta: Meta, timestamp: datetime) -> None:
-        self.authorization = None
-        self.last_error = error
-        self.last_attempt_at = timestamp
+        self._record(self.ReauthorizationFailed, ctx, error=error_of(code, detail))
 
     def record_warning(self, ctx: Context, code: str, detail: str | None = None) -> None:
         self._check("record_warning")
-        self._warned(warning=error_of(code, detail), **_stamp(ctx))
-
-    @event(WarningRecorded)
-    def _warned(self, warning: dict[str, Any], meta: Meta, timestamp: datetime) -> None:
-        self.warning = warning
+        self._record(self.WarningRecorded, ctx, warning=error_of(code, detail))
 
     def disconnect(self, ctx: Context, reason: str) -> None:
         self._check("disconnect")
-        self._disconnected(reason=reason, error=None, **_stamp(ctx))
+        self._record(self.Disconnected, ctx, reason=reason, error=None)
 
     def expire_invitation(self, ctx: Context) -> None:
         self._check("expire_invitation")
-        self._disconnected(
-            reason="invitation_expired", error=error_of("INVITATION_EXPIRED"), **_stamp(ctx)
-        )
+        error = error_of("INVITATION_EXPIRED")
+        self._record(self.Disconnected, ctx, reason="invitation_expired", error=error)
 
-    @event(Disconnected)
-    def _disconnected(
-        self,
-        reason: str,
-        error: dict[str, Any] | None,
-        meta: Meta,
-        timestamp: datetime,
-    ) -> None:
-        self.state = lc.DISCONNECTED
-        self.disconnect_reason = reason
-        self.authorization = None
-        self.advertising_authorization = None
-        if error is not None:
-            self.last_error = error
 
-    # ------------------------------------------------------------------ helpers
-
-    def _start_clock(self, at: datetime, reauth_due_at: datetime, lapses_at: datetime) -> None:
-        self.authorized_at = at
-        self.reauth_due_at = reauth_due_at
-        self.lapses_at = lapses_at
-        self.reminders_sent = []
-        self.authorization = None
-        self.last_error = None
-        self.warning = None
-        self.last_attempt_at = at
+def _authorized(c: Any, e: Any) -> None:
+    """A (re-)authorization: the new refresh token, and Amazon's yearly clock restarted."""
+    c.refresh_token_encrypted = e.refresh_token_encrypted
+    c.authorized_at = e.timestamp
+    c.reauth_due_at = e.reauth_due_at
+    c.lapses_at = e.lapses_at
+    c.reminders_sent = []
+    c.authorization = None
+    c.last_error = None
+    c.warning = None
+    c.last_attempt_at = e.timestamp
 
 
 def _stamp(ctx: Context) -> dict[str, Any]:
@@ -655,28 +580,9 @@ def _stamp(ctx: Context) -> dict[str, Any]:
 
 # The webhook and history name of each event (`connection.<type>`), stable across renames.
 EVENT_TYPES: dict[type, str] = {
-    Connection.Invited: "invited",
-    Connection.InvitationResent: "invitation_resent",
-    Connection.AuthorizationStarted: "authorization_started",
-    Connection.AuthorizationCompleted: "api_authorized",
-    Connection.AuthorizationFailed: "authorization_failed",
-    Connection.SellerCentralUserInvited: "seller_central_user_invited",
-    Connection.SellerCentralPermissionsVerified: "permissions_verified",
-    Connection.SellerCentralPermissionsRejected: "permissions_incorrect",
-    Connection.SellerCentralAuthorizationFailed: "seller_central_authorization_failed",
-    Connection.SellerCentralInviteExpired: "seller_central_invite_expired",
-    Connection.AdvertisingAuthorizationStarted: "advertising_authorization_started",
-    Connection.AdvertisingConnected: "advertising_connected",
-    Connection.AdvertisingFailed: "advertising_failed",
-    Connection.Activated: "activated",
-    Connection.ReauthMarkedDue: "reauth_due",
-    Connection.ReauthReminded: "reauth_reminder",
-    Connection.Lapsed: "reauthorization_required",
-    Connection.ReauthorizationStarted: "reauthorization_started",
-    Connection.Reauthorized: "reauthorized",
-    Connection.ReauthorizationFailed: "reauthorization_failed",
-    Connection.WarningRecorded: "warning",
-    Connection.Disconnected: "disconnected",
+    cls: cls.kind
+    for cls in vars(Connection).values()
+    if isinstance(cls, type) and issubclass(cls, Connection.Event) and cls.kind
 }
 
 # Event fields that hold ciphertext: never shown in history, webhooks or exports.

@@ -175,12 +175,14 @@ def failed_guards(trigger: str, aggregate: Any) -> list[str] | None:
     return blocked
 
 
-def destination(trigger: str, aggregate: Any) -> str:
-    """The state `trigger` leads to from the aggregate's state (guards already passed)."""
-    for t in MACHINE.get_transitions(trigger=trigger, source=aggregate.state):
-        if all(GUARDS[name](aggregate) for name in _conditions(t)):
-            return t.dest if t.dest is not None else aggregate.state
-    raise LookupError(trigger)
+def destination(trigger: str, source: str | None) -> str:
+    """The state `trigger` leads to from `source` (None: the creating trigger). Events
+    take their state from here; guards were checked when the command ran."""
+    if trigger == CREATE_TRIGGER:
+        return INVITED
+    for t in MACHINE.get_transitions(trigger=trigger, source=source):
+        return t.dest if t.dest is not None else source
+    raise LookupError(f"{trigger} has no transition from {source}")
 
 
 def allowed_actions(aggregate: Any) -> list[str]:

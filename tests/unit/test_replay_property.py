@@ -89,7 +89,7 @@ def progressing(connection: Connection) -> list[str]:
     moving = [
         t
         for t in accepted
-        if lc.destination(t, connection) not in (connection.state, lc.DISCONNECTED)
+        if lc.destination(t, connection.state) not in (connection.state, lc.DISCONNECTED)
     ]
     return moving or [t for t in accepted if t not in ENDINGS]
 
