@@ -261,6 +261,35 @@ class Tables:
         )
 
 
+# ---------------------------------------------------------- tracking positions
+# Every follower of the log keeps its position in a (name, position) table and moves it
+# with this compare-and-set, in the transaction that writes what it derived.
+
+
+def advance(t: Tables, cursor: Any, table: str, name: str, expected: int, new: int) -> bool:
+    """Inside the caller's transaction: moves `name`'s position in `table` (name,
+    position) from `expected` to `new`. False when another process moved it first."""
+    if expected == 0:
+        cursor.execute(
+            t.sql(
+                f"INSERT INTO {{p}}{table} (name, position) VALUES (?, 0) ON CONFLICT DO NOTHING"
+            ),
+            (name,),
+        )
+    cursor.execute(
+        t.sql(
+            f"UPDATE {{p}}{table} SET position = ? WHERE name = ? AND position = ? RETURNING name"
+        ),
+        (new, name, expected),
+    )
+    return bool(rows_of(cursor))
+
+
+def position(t: Tables, table: str, name: str) -> int:
+    rows = t.query(f"SELECT position FROM {{p}}{table} WHERE name = ?", (name,))
+    return int(rows[0]["position"]) if rows else 0
+
+
 def rows_of(cursor: Any) -> list[Any]:
     # psycopg has no result set for plain statements; SQLite just returns no rows.
     if getattr(cursor, "description", True) is None:
@@ -325,8 +354,7 @@ class ConnectionsViewTables:
         self.t = tables
 
     def position(self, name: str) -> int:
-        rows = self.t.query("SELECT position FROM {p}projection_positions WHERE name = ?", (name,))
-        return int(rows[0]["position"]) if rows else 0
+        return position(self.t, "projection_positions", name)
 
     def rows(self, ids: Sequence[str]) -> list[ViewRow]:
         if not ids:
@@ -348,22 +376,7 @@ class ConnectionsViewTables:
         """Moves the projection from `expected` to `new` and writes `rows` and `events`,
         atomically. False (and nothing written) when another process moved it first."""
         with self.t.transaction(commit=True) as c:
-            if expected == 0:
-                c.execute(
-                    self.t.sql(
-                        "INSERT INTO {p}projection_positions (name, position) "
-                        "VALUES (?, 0) ON CONFLICT DO NOTHING"
-                    ),
-                    (name,),
-                )
-            c.execute(
-                self.t.sql(
-                    "UPDATE {p}projection_positions SET position = ? "
-                    "WHERE name = ? AND position = ? RETURNING name"
-                ),
-                (new, name, expected),
-            )
-            if not rows_of(c):
+            if not advance(self.t, c, "projection_positions", name, expected, new):
                 return False
             statement = self.t.sql(
                 "INSERT INTO {p}connections_view (id, tenant_id, state, region, "

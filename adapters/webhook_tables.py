@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.tables import Tables, rows_of
+from adapters.tables import Tables, advance, position, rows_of
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS {p}webhook_endpoints (
@@ -253,8 +253,7 @@ class WebhookTables:
     # ------------------------------------------------------------------- outbox
 
     def position(self, name: str) -> int:
-        rows = self.t.query("SELECT position FROM {p}webhook_tracking WHERE name = ?", (name,))
-        return int(rows[0]["position"]) if rows else 0
+        return position(self.t, "webhook_tracking", name)
 
     def record(
         self, name: str, expected: int, new: int, events: Sequence[EventRow], at: str, new_id: Any
@@ -263,22 +262,7 @@ class WebhookTables:
         stores `events` with one delivery per subscribed, enabled endpoint. None (nothing
         written) when another process moved the position first; else deliveries made."""
         with self.t.transaction(commit=True) as c:
-            if expected == 0:
-                c.execute(
-                    self.t.sql(
-                        "INSERT INTO {p}webhook_tracking (name, position) "
-                        "VALUES (?, 0) ON CONFLICT DO NOTHING"
-                    ),
-                    (name,),
-                )
-            c.execute(
-                self.t.sql(
-                    "UPDATE {p}webhook_tracking SET position = ? "
-                    "WHERE name = ? AND position = ? RETURNING name"
-                ),
-                (new, name, expected),
-            )
-            if not rows_of(c):
+            if not advance(self.t, c, "webhook_tracking", name, expected, new):
                 return None
             if not events:
                 return 0

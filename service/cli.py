@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import yaml
 
 from service.connect import cli as connect_cli
+from service.followers_cli import add_commands as add_follower_commands
 from service.settings import ConfigError, Settings
 
 
@@ -102,6 +103,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     rebuild = projections.add_parser("rebuild", help="rebuild every read model from the log")
     rebuild.set_defaults(run=_rebuild)
+    add_follower_commands(sub, _services)
 
     audit = sub.add_parser("audit", help="tamper evidence and exports").add_subparsers(
         required=True, metavar="action"

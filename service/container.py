@@ -9,6 +9,7 @@ from typing import Any
 from adapters.amazon import AmazonClient, AmazonSettings
 from adapters.clock import Clock, SystemClock
 from adapters.crypto import SecretBox, Signer
+from adapters.follower_tables import FollowerFaults
 from adapters.tables import ConnectionsViewTables, Tables
 from adapters.tenant_tables import TenantTables
 from adapters.wakeup import Waker
@@ -41,7 +42,13 @@ class Services:
     waker: Waker
     links: InvitationLinks
     tenants: TenantProfiles
+    faults: FollowerFaults
     webhooks: Any = None  # built from the other parts, just after them
+
+    @property
+    def followers(self) -> list[Any]:
+        """Every follower of the log (service.follower), for readiness and the CLI."""
+        return [self.projection.follower, self.webhooks.outbox.follower]
 
     def close(self) -> None:
         if self.webhooks is not None:
@@ -80,8 +87,10 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
     channel = getattr(app.recorder, "channel_name", None)  # PostgreSQL's NOTIFY channel
     if channel is not None:
         tables.wake_on(channel)
+    faults = FollowerFaults(tables)
+    faults.create()
     view = ConnectionsViewTables(tables)
-    projection = ConnectionsProjection(app, view)
+    projection = ConnectionsProjection(app, view, faults, clock)
     amazon = AmazonClient(amazon_settings(settings))
     signer = Signer(settings.state_signing_key)
     box = SecretBox(settings.fernet_keys)
@@ -111,6 +120,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         waker=waker,
         links=InvitationLinks(settings.invitation_key, settings.public_base_url),
         tenants=TenantProfiles(_tenant_tables(tables), clock),
+        faults=faults,
     )
     services.webhooks = build_webhooks(services)
     return services

@@ -78,6 +78,25 @@ WORKER_LAST_PASS = Gauge(
     registry=REGISTRY,
 )
 
+FOLLOWER_STUCK_AT = Gauge(
+    "follower_stuck_position",
+    "The log position of the event a follower cannot process (0 while it moves)",
+    ["follower"],
+    registry=REGISTRY,
+)
+FOLLOWER_POISON_EVENTS = Counter(
+    "follower_poison_events",
+    "Events a follower could not process, by follower",
+    ["follower"],
+    registry=REGISTRY,
+)
+WORKER_STEP_FAILURES = Counter(
+    "worker_step_failures",
+    "Worker steps that raised (each step fails alone; the others still run)",
+    ["step"],
+    registry=REGISTRY,
+)
+
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _CALLBACKS = {
     "/v1/oauth/amazon/callback": "authorization_callback",

@@ -1,9 +1,7 @@
-"""The connections read model follows the event log.
+"""The connections read model follows the event log (through `service.follower`).
 
-Each pass reads notifications after the projection's position, applies them to the rows'
-stored aggregate state with the aggregate's own event code, and moves the position and
-the rows in one transaction (compare-and-set on the position), so any number of processes
-may run it concurrently and each event is applied exactly once.
+Each batch of notifications is applied to the rows' stored aggregate state with the
+aggregate's own event code, and the rows move with the position in one transaction.
 """
 
 from __future__ import annotations
@@ -14,14 +12,16 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import OriginatorVersionError, Snapshot
+from eventsourcing.domain import Snapshot
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
+from adapters.follower_tables import FollowerFaults
 from adapters.tables import ConnectionsViewTables, EventRow, ViewRow, iso
 from domain.connection import Connection
 from domain.deadlines import next_due_at
 from service.application import ConnectionsApp
+from service.follower import Follower
 from service.presenters import event_json
 
 log = logging.getLogger(__name__)
@@ -31,46 +31,42 @@ _SNAPSHOT_TOPIC = get_topic(Snapshot)
 class ConnectionsProjection:
     name = "connections_view"
 
-    def __init__(self, app: ConnectionsApp, view: ConnectionsViewTables, batch: int = 500):
+    def __init__(
+        self,
+        app: ConnectionsApp,
+        view: ConnectionsViewTables,
+        faults: FollowerFaults,
+        clock: Any,
+        batch: int = 500,
+    ):
         self.app = app
         self.view = view
-        self.batch = batch
+        self.follower = Follower(self, app, faults, clock, batch)
 
     def catch_up(
         self, until: int | None = None, progress: Callable[[int, int], None] | None = None
     ) -> int:
         """Processes everything recorded so far (or up to `until`); returns how many
         notifications this call applied. `progress(position, latest)` after each batch."""
-        applied = 0
-        while True:
-            position = self.view.position(self.name)
-            if until is not None and position >= until:
-                return applied
-            notifications = self.app.recorder.select_notifications(
-                start=position + 1, limit=self.batch
-            )
-            if not notifications:
-                return applied
-            try:
-                rows, events = self._rows_after(notifications)
-            except OriginatorVersionError:
-                # Another process applied this batch after we read the position: read it
-                # again. If the position did not move, the log has a gap: fail loudly
-                # rather than spin (readiness then reports the projection as stuck).
-                if self.view.position(self.name) == position:
-                    raise
-                continue
-            if self.view.apply(self.name, position, notifications[-1].id, rows, events):
-                applied += len(notifications)
-                if progress is not None:
-                    progress(notifications[-1].id, self.app.recorder.max_notification_id() or 0)
-            # else: another process applied this batch; read the position again.
+        return self.follower.catch_up(until, progress)
 
     def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
         """Applies the whole log again; safe while the service runs (rows stay readable,
         concurrent passes are serialised by the position's compare-and-set)."""
         self.view.rewind(self.name)
         return self.catch_up(progress=progress)
+
+    # The follower's step (service.follower.Step).
+
+    def position(self) -> int:
+        return self.view.position(self.name)
+
+    def prepare(self, notifications: Any) -> tuple[list[ViewRow], list[EventRow], int]:
+        return (*self._rows_after(notifications), len(notifications))
+
+    def commit(self, expected: int, new: int, prepared: Any) -> int | None:
+        rows, events, count = prepared
+        return count if self.view.apply(self.name, expected, new, rows, events) else None
 
     def _rows_after(self, notifications: Any) -> tuple[list[ViewRow], list[EventRow]]:
         pairs = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]

@@ -13,14 +13,19 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from adapters.wakeup import PostgresListener
 from service.container import Services
 from service.deadlines import Deadlines, RefreshHealth
-from service.metrics import WORKER_LAST_PASS
+from service.metrics import WORKER_LAST_PASS, WORKER_STEP_FAILURES
 
 log = logging.getLogger(__name__)
 BUSY_PAUSE = 0.005
+
+
+class WorkerPassFailed(RuntimeError):
+    """Every step of a pass failed (usually: the database is unreachable)."""
 
 
 class Worker:
@@ -36,13 +41,31 @@ class Worker:
 
     def run_once(self, *, timed: bool = True) -> int:
         """One pass: read models, webhooks, and (when `timed`) deadlines, refresh health
-        and webhook retention, which only move with the clock; returns how much it did."""
-        done = self.services.projection.catch_up()
-        done += self.services.webhooks.run_once(wait=False)
+        and webhook retention, which only move with the clock; returns how much it did.
+        Each step fails alone (logged, counted in `worker_step_failures`): a read model
+        that cannot move does not hold up webhooks, deadlines or refresh checks."""
+        steps: list[tuple[str, Callable[[], int]]] = [
+            ("projection", self.services.projection.catch_up),
+            ("webhooks", lambda: self.services.webhooks.run_once(wait=False)),
+        ]
         if timed:
-            done += self.deadlines.run_once()
-            done += self.refresh.run_once()
-            done += self.services.webhooks.prune()
+            steps += [
+                ("deadlines", self.deadlines.run_once),
+                ("refresh_health", self.refresh.run_once),
+                ("webhook_retention", self.services.webhooks.prune),
+            ]
+        done, failed = 0, {}
+        for name, step in steps:
+            try:
+                done += step()
+            except Exception as exc:
+                WORKER_STEP_FAILURES.labels(name).inc()
+                failed[name] = exc
+        if failed and len(failed) == len(steps):
+            # Usually the database is gone: one line for the pass, not one per step.
+            raise WorkerPassFailed(", ".join(failed)) from next(iter(failed.values()))
+        for name, exc in failed.items():
+            log.error("worker step %s failed; the other steps still ran", name, exc_info=exc)
         return done
 
     def run_forever(self) -> None:

@@ -54,6 +54,7 @@ def readyz(request: Request) -> Response:
     try:
         position = services.view.position(services.projection.name)
         latest = services.app.recorder.max_notification_id() or 0
+        stuck = [f for f in (follower.stuck() for follower in services.followers) if f]
     except Exception as exc:
         STORE_ERRORS.labels("readyz").inc()
         log.warning("readyz: store unreachable: %s", type(exc).__name__)
@@ -65,6 +66,16 @@ def readyz(request: Request) -> Response:
             f"the read model trails the store by {checks['read_model_lag']} "
             f"events (bound {settings.readyz_max_lag})"
         )
+    for fault in stuck:
+        failing.append(
+            f"follower {fault.follower} is stuck at position {fault.position} (connection "
+            f"{fault.connection_id}): {fault.error}"
+        )
+    if stuck:
+        checks["stuck_followers"] = [
+            {k: getattr(f, k) for k in ("follower", "position", "connection_id", "topic", "error")}
+            for f in stuck
+        ]
     heartbeat = request.app.state.get("worker_heartbeat")
     if heartbeat is not None:  # only when this process runs the worker
         age = heartbeat.age()

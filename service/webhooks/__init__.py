@@ -67,7 +67,7 @@ def build_webhooks(services: Any) -> Webhooks:
         endpoints=WebhookEndpoints(
             tables, sender, services.box, services.clock, on_queued=services.waker.wake
         ),
-        outbox=WebhookOutbox(services.app, tables, services.clock),
+        outbox=WebhookOutbox(services.app, tables, services.faults, services.clock),
         dispatcher=WebhookDispatcher(
             tables, sender, services.box, services.clock, on_slot_free=services.waker.wake
         ),

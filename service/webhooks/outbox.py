@@ -12,47 +12,44 @@ import msgspec
 from adapters.tables import iso
 from adapters.webhook_tables import EventRow, WebhookTables
 from domain.connection import EVENT_TYPES, Connection, event_type
+from service.follower import Follower
 from service.presenters import connection_json, event_id, rfc3339
 from service.webhooks.ids import new_id
 
 
 class WebhookOutbox:
-    """Follows the notification log like the read model does (compare-and-set on a
-    tracking position), so any number of processes may run it and each event is fanned
-    out exactly once."""
+    """Follows the notification log like the read model does (`service.follower`), so
+    any number of processes may run it and each event is fanned out exactly once."""
 
     name = "webhook_outbox"
     # Connections whose state after their latest event stays in memory, so that their
     # next event is built from it instead of loading the aggregate from the store.
     remembered = 5_000
 
-    def __init__(self, app: Any, tables: WebhookTables, clock: Any, batch: int = 200) -> None:
+    def __init__(
+        self, app: Any, tables: WebhookTables, faults: Any, clock: Any, batch: int = 200
+    ) -> None:
         self.app = app
         self.tables = tables
         self.clock = clock
-        self.batch = batch
+        self.follower = Follower(self, app, faults, clock, batch)
         self._latest: OrderedDict[Any, Connection] = OrderedDict()
 
     def catch_up(self) -> int:
         """Processes everything recorded so far; returns how many deliveries it created."""
-        made = 0
-        while True:
-            position = self.tables.position(self.name)
-            notifications = self.app.recorder.select_notifications(
-                start=position + 1, limit=self.batch
-            )
-            if not notifications:
-                return made
-            rows = self._event_rows(notifications)
-            created = self.tables.record(
-                self.name,
-                position,
-                notifications[-1].id,
-                rows,
-                iso(self.clock.now()) or "",
-                lambda: new_id("wd"),
-            )
-            made += created or 0  # None: another process took this batch; read again
+        return self.follower.catch_up()
+
+    # The follower's step (service.follower.Step).
+
+    def position(self) -> int:
+        return self.tables.position(self.name)
+
+    def prepare(self, notifications: Any) -> list[EventRow]:
+        return self._event_rows(notifications)
+
+    def commit(self, expected: int, new: int, prepared: list[EventRow]) -> int | None:
+        at = iso(self.clock.now()) or ""
+        return self.tables.record(self.name, expected, new, prepared, at, lambda: new_id("wd"))
 
     def _event_rows(self, notifications: Any) -> list[EventRow]:
         """Each event with the connection as of that event, replayed with the aggregate's
