@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -171,3 +173,20 @@ def consent(
     page = httpx.get(f"{consent_url}&sandbox_outcome={outcome}{extra}", timeout=30)
     assert page.status_code in (302, 303), page.text
     return httpx.get(page.headers["location"], headers={"Accept": "application/json"}, timeout=30)
+
+
+def run_cli(database_url: str, *args: str) -> subprocess.CompletedProcess:
+    """`connections ARGS…` in its own process, as an operator runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "service.cli", *args],
+        env={
+            "DATABASE_URL": database_url,
+            "SANDBOX": "1",
+            "SECRET_KEY": "x" * 40,
+            "PATH": "/usr/bin:/bin",
+        },
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+        timeout=60,
+    )

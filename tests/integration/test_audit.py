@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
 from datetime import timedelta
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -15,7 +12,7 @@ import pytest
 from adapters.tables import ListQuery
 from domain.connection import Connection, Context
 from service.container import build
-from tests.conftest import START, make_settings
+from tests.conftest import START, make_settings, run_cli
 
 
 @pytest.fixture
@@ -132,19 +129,7 @@ def test_rewriting_who_acted_which_request_or_what_happened_later_is_named_with_
 def test_cli_verify_exits_non_zero_naming_the_broken_connection(services, database_url):
     c = _walk(services)
     _tamper(database_url, str(c.id), 1)
-    result = subprocess.run(
-        [sys.executable, "-m", "service.cli", "audit", "verify"],
-        env={
-            "DATABASE_URL": database_url,
-            "SANDBOX": "1",
-            "SECRET_KEY": "x" * 40,
-            "PATH": "/usr/bin:/bin",
-        },
-        capture_output=True,
-        text=True,
-        cwd=Path(__file__).resolve().parents[2],
-        timeout=60,
-    )
+    result = run_cli(database_url, "audit", "verify")
     assert result.returncode == 1, result.stderr
     assert f"BROKEN connection {c.id} at version 1" in result.stdout
 

@@ -7,19 +7,16 @@ from __future__ import annotations
 import json
 import logging
 import subprocess
-import sys
-from pathlib import Path
 from uuid import UUID
 
 import httpx
 from eventsourcing.persistence import StoredEvent
 
 from service.worker import Worker
-from tests.conftest import new_connection
+from tests.conftest import new_connection, run_cli
 
 pytest_plugins = ["tests.webhook_fixtures"]  # hooked, hooked_sqlite, receiver…
 
-ROOT = Path(__file__).resolve().parents[2]
 FOLLOWERS = ["connections_view", "webhook_outbox"]
 
 
@@ -40,19 +37,7 @@ def _poison(services, connection_id: str, version: int) -> int:
 
 
 def _cli(database_url: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "service.cli", "followers", *args],
-        env={
-            "DATABASE_URL": database_url,
-            "SANDBOX": "1",
-            "SECRET_KEY": "x" * 40,
-            "PATH": "/usr/bin:/bin",
-        },
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-    )
+    return run_cli(database_url, "followers", *args)
 
 
 def _metric(live, name: str, follower: str) -> float:
