@@ -18,7 +18,13 @@ from eventsourcing.domain import Aggregate
 from domain import lifecycle as lc
 from domain.chain import GENESIS, seal
 from domain.errors import REQUIRED_SC_PERMISSIONS, entry, permission_differences
-from domain.exceptions import ApiAuthorizationRequired, DomainError, InvalidTransition
+from domain.exceptions import (
+    ApiAuthorizationRequired,
+    DomainError,
+    InvalidTransition,
+    ValidationFailed,
+)
+from domain.marketplaces import REGIONS
 
 Meta = dict[str, Any]
 
@@ -358,6 +364,13 @@ class Connection(Aggregate):
         metadata: dict[str, str] | None = None,
         durations: Durations = Durations(),
     ) -> Connection:
+        known = REGIONS.get(region, {})
+        foreign = [m for m in marketplace_ids if m not in known]
+        if foreign:
+            raise ValidationFailed(
+                f"marketplace_ids {', '.join(foreign)} are not marketplaces of region "
+                f"'{region}' (known: {', '.join(known)})."
+            )
         if requires_seller_central_user is None:
             # Vendors have no Seller Central account to add a user to (Perpetua).
             requires_seller_central_user = account_type == "seller"

@@ -31,10 +31,3 @@ REGIONS: dict[str, dict[str, str]] = {
         "A19VAU5U5O7RUS": "Singapore",
     },
 }
-
-
-def region_of(marketplace_id: str) -> str | None:
-    for region, marketplaces in REGIONS.items():
-        if marketplace_id in marketplaces:
-            return region
-    return None

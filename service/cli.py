@@ -225,18 +225,14 @@ def _list_keys(args: argparse.Namespace) -> int:
 
 def _origin(raw: str) -> str | None:
     """The origin `raw` names, or None (with a message) when it is more than an origin."""
-    from urllib.parse import urlsplit
+    from domain.origins import bare_origin
 
-    from service.api.connections import origin_of
-
-    origin = origin_of(raw)
-    parts = urlsplit(raw)
-    if origin is None or parts.path not in ("", "/") or parts.query or parts.fragment:
+    origin = bare_origin(raw)
+    if origin is None:
         print(
             f"error: {raw!r} is not an origin; give scheme://host[:port], e.g. https://app.example",
             file=sys.stderr,
         )
-        return None
     return origin
 
 

@@ -13,7 +13,7 @@ from uuid import UUID
 from adapters.tables import ConnectionsViewTables, ListQuery, iso
 from domain.connection import Connection, Context, Durations
 from domain.exceptions import NotFound, ValidationFailed, VersionConflict
-from domain.marketplaces import REGIONS
+from domain.origins import check_return_url
 from service.application import ConnectionsApp
 from service.projections import ConnectionsProjection
 
@@ -47,6 +47,7 @@ class ConnectionService:
         consent: Any,
         durations: Durations,
         seller_central_user_email: str,
+        origins: Callable[[str], list[str]] = lambda tenant_id: [],
     ) -> None:
         self.app = app
         self.view = view
@@ -55,6 +56,7 @@ class ConnectionService:
         self.consent = consent  # builds consent URLs with signed state (service.oauth)
         self.durations = durations
         self.seller_central_user_email = seller_central_user_email
+        self.origins = origins  # the origins a tenant registered for return_url
         self._actions: dict[
             str, Callable[[Connection, Context, dict[str, Any]], dict[str, Any]]
         ] = {
@@ -94,6 +96,8 @@ class ConnectionService:
     # ------------------------------------------------------------------ commands
 
     def create(self, caller: Caller, **spec: Any) -> Connection:
+        if spec.get("return_url") is not None:
+            check_return_url(spec["return_url"], self.origins(caller.tenant_id))
         connection = Connection.invite(
             self.context(caller), tenant_id=caller.tenant_id, durations=self.durations, **spec
         )
@@ -213,7 +217,3 @@ class ConnectionService:
     ) -> list[Any]:
         self.app.load(caller.tenant_id, connection_id)
         return list(self.app.events.get(UUID(connection_id), gt=after_version or None, limit=limit))
-
-
-def known_marketplace(region: str, marketplace_id: str) -> bool:
-    return marketplace_id in REGIONS.get(region, {})

@@ -103,6 +103,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         consent,
         settings.durations,
         seller_central_user_email=settings.seller_central_user_email,
+        origins=lambda tenant_id: [origin for _, origin in tables.origins(tenant_id)],
     )
     services = Services(
         settings=settings,

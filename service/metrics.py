@@ -60,9 +60,6 @@ WEBHOOK_DELIVERY_LAG = Histogram(
     registry=REGISTRY,
     buckets=(1, 5, 30, 60, 300, 1800, 7200, 18000, 36000, 86400, 259200, 432000),
 )
-OUTBOX_BACKLOG = Gauge(
-    "webhook_outbox_backlog", "Webhook deliveries waiting in the outbox", registry=REGISTRY
-)
 DEADLINES_FIRED = Counter(
     "deadlines_fired", "Deadlines fired, by trigger", ["trigger"], registry=REGISTRY
 )

@@ -2,7 +2,6 @@
 
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import msgspec
 from litestar import Request, Response, get, post
@@ -57,45 +56,6 @@ def _if_match(request: Request) -> int | None:
     return int(value)
 
 
-def origin_of(url: str) -> str | None:
-    """`scheme://host[:port]` of an http(s) URL, lower-case, without a default port. None
-    for a URL a browser might read differently from us: with user info or a backslash
-    (`https://evil.example\\@app.example/` takes a browser to evil.example)."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        return None
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc or "\\" in url:
-        return None
-    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    default = 443 if scheme == "https" else 80
-    return f"{scheme}://{host}" + (f":{port}" if port not in (None, default) else "")
-
-
-def _check_return_url(services: Any, tenant_id: str, return_url: str) -> None:
-    """The owner's browser is sent back only to an origin the tenant registered, so a
-    connection cannot turn the service into an open redirect."""
-    allowed = [origin for _, origin in services.tables.origins(tenant_id)]
-    origin = origin_of(return_url)
-    if origin is not None and origin in allowed:
-        return
-    if not allowed:
-        raise ValidationFailed(
-            "return_url: this tenant has registered no origin to return to; an operator "
-            "registers one with `connections tenants allow-origin`.",
-            field="return_url",
-            allowed_origins=[],
-        )
-    raise ValidationFailed(
-        f"return_url: its origin {origin or 'cannot be read'} is not registered for this "
-        f"tenant; allowed origins: {', '.join(allowed)}.",
-        field="return_url",
-        allowed_origins=allowed,
-    )
-
-
 @post(
     "/v1/connections",
     guards=[WRITE],
@@ -107,14 +67,6 @@ def _check_return_url(services: Any, tenant_id: str, return_url: str) -> None:
 @blocking
 def create_connection(request: Request, data: CreateConnection) -> Response:
     caller = caller_of(request)
-    foreign = [m for m in data.marketplace_ids if m not in REGIONS[data.region]]
-    if foreign:
-        raise ValidationFailed(
-            f"marketplace_ids {', '.join(foreign)} are not marketplaces of region "
-            f"'{data.region}' (known: {', '.join(REGIONS[data.region])})."
-        )
-    if data.return_url is not None:
-        _check_return_url(_services(request), caller.tenant_id, data.return_url)
 
     def produce() -> tuple[int, dict, dict]:
         spec = msgspec.structs.asdict(data)
