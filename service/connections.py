@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import secrets
 from collections.abc import Callable
@@ -180,28 +181,43 @@ class ConnectionService:
         version: int | None = None,
         as_of: datetime | None = None,
     ) -> Connection:
+        """The connection now, at `version`, or as it was at `as_of`; each read loads it
+        once (`as_of` replays the history up to that moment)."""
         if as_of is not None:
-            version = self._version_at(caller, connection_id, as_of)
-        connection = self.app.load(caller.tenant_id, connection_id)
-        if version is None or version == connection.version:
-            return connection
-        if not 1 <= version <= connection.version:
+            return self._as_of(caller, connection_id, as_of)
+        if version is not None and version < 1:
+            raise NotFound(f"Connection {connection_id} has no version {version}.")
+        connection = self.app.load(caller.tenant_id, connection_id, version=version)
+        if version is not None and connection.version != version:
             raise NotFound(
                 f"Connection {connection_id} has no version {version}; its latest "
                 f"is {connection.version}."
             )
-        return self.app.load(caller.tenant_id, connection_id, version=version)
+        return connection
 
-    def _version_at(self, caller: Caller, connection_id: str, as_of: datetime) -> int:
-        self.app.load(caller.tenant_id, connection_id)  # tenant check
-        version = None
-        for e in self.app.events.get(UUID(connection_id)):
+    def _as_of(self, caller: Caller, connection_id: str, as_of: datetime) -> Connection:
+        originator, first = self._owned(caller, connection_id)
+        connection = None
+        for e in itertools.chain([first], self.app.events.get(originator, gt=1)):
             if e.timestamp > as_of:
                 break
-            version = e.originator_version
-        if version is None:
+            connection = e.mutate(connection)
+        if connection is None:
             raise NotFound(f"Connection {connection_id} did not exist at {iso(as_of)}.")
-        return version
+        return connection
+
+    def _owned(self, caller: Caller, connection_id: str) -> tuple[UUID, Any]:
+        """The id and first event of the tenant's connection; another tenant's is as
+        absent as a missing one. The first event says whose it is: reading it is the
+        tenant check."""
+        try:
+            originator = UUID(connection_id)
+        except ValueError:
+            raise NotFound(f"No connection {connection_id!r}.") from None
+        first = next(iter(self.app.events.get(originator, lte=1)), None)
+        if first is None or getattr(first, "tenant_id", None) != caller.tenant_id:
+            raise NotFound(f"No connection {connection_id!r}.")
+        return originator, first
 
     def list(self, query: ListQuery) -> list[Connection]:
         return [self.projection.from_row(row) for row in self.fresh_view().list(query)]
@@ -215,5 +231,8 @@ class ConnectionService:
     def history(
         self, caller: Caller, connection_id: str, *, after_version: int = 0, limit: int = 100
     ) -> list[Any]:
-        self.app.load(caller.tenant_id, connection_id)
-        return list(self.app.events.get(UUID(connection_id), gt=after_version or None, limit=limit))
+        originator, first = self._owned(caller, connection_id)
+        if after_version:
+            return list(self.app.events.get(originator, gt=after_version, limit=limit))
+        rest = self.app.events.get(originator, gt=1, limit=limit - 1) if limit > 1 else []
+        return [first, *rest]
