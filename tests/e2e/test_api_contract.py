@@ -11,54 +11,13 @@ import httpx
 import pytest
 import yaml
 
+from tests import contract
 from tests.conftest import START, consent, new_connection, start_service
 
 ROOT = Path(__file__).resolve().parents[2]
 PROBLEM_JSON = "application/problem+json"
-STATES = [
-    "invited",
-    "owner_pending",
-    "api_authorized",
-    "sc_user_invited",
-    "permissions_verified",
-    "active",
-    "reauth_due",
-    "disconnected",
-]
-SPEC_ERROR_CODES = [
-    "NOT_PRIMARY_OWNER",
-    "NOT_PROFESSIONAL_ACCOUNT",
-    "ACCOUNT_SETUP_INCOMPLETE",
-    "ACCOUNT_IN_STAGING",
-    "ACCOUNT_UNDER_REVIEW",
-    "ACCOUNT_DEACTIVATED",
-    "MARKETPLACE_NOT_PARTICIPATING",
-    "AMAZON_UNAVAILABLE",
-    "AUTHORIZATION_EXPIRED",
-    "TOKEN_EXCHANGE_FAILED",
-    "SELLING_PARTNER_ALREADY_CONNECTED",
-    "SELLING_PARTNER_MISMATCH",
-    "API_AUTHORIZATION_REQUIRED",
-    "SELLER_CENTRAL_AUTHORIZATION_FAILED",
-    "SELLER_CENTRAL_PERMISSIONS_INCORRECT",
-    "SELLER_CENTRAL_INVITE_EXPIRED",
-    "ADVERTISING_NOT_ENABLED",
-    "ADVERTISING_ACCOUNT_MISMATCH",
-    "REAUTHORIZATION_REQUIRED",
-    "ACCESS_REVOKED",
-    "INVITATION_EXPIRED",
-    "INTERNAL_ERROR",
-    # API-level codes
-    "VALIDATION_ERROR",
-    "UNAUTHENTICATED",
-    "FORBIDDEN",
-    "NOT_FOUND",
-    "INVALID_TRANSITION",
-    "VERSION_CONFLICT",
-    "IDEMPOTENCY_KEY_REUSED",
-    "RATE_LIMITED",
-    "SERVICE_UNAVAILABLE",
-]
+STATES = list(contract.STATES)
+SPEC_ERROR_CODES = [*contract.SELLER_FACING_CODES, *contract.API_LEVEL_STATUS]
 CONNECTION_FIELDS = {
     "id",
     "state",

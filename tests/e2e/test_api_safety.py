@@ -15,21 +15,12 @@ import httpx
 import pytest
 from eventsourcing.persistence import OperationalError
 
+from tests import contract
 from tests.conftest import LiveService, start_service
 
 PROBLEM_JSON = "application/problem+json"
 VALID = {"owner_email": "owner@example.com", "region": "na", "marketplace_ids": ["ATVPDKIKX0DER"]}
-ACTIONS = [
-    "resend_invitation",
-    "start_authorization",
-    "invite_seller_central_user",
-    "confirm_seller_central_user",
-    "fail_seller_central_authorization",
-    "start_advertising_authorization",
-    "activate",
-    "start_reauthorization",
-    "disconnect",
-]
+ACTIONS = list(contract.PUBLIC_ACTIONS)
 
 
 def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:

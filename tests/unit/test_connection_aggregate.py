@@ -256,3 +256,15 @@ def test_disconnect_closes_any_open_consent_window():
     assert connection.disconnect_reason == "integrator_request"
     assert connection.authorization is None
     assert connection.allowed_actions == []
+
+
+def test_every_event_keeps_its_stored_topic_and_its_webhook_type():
+    """Stored events name their class by topic: renaming one would strand history."""
+    from eventsourcing.utils import get_topic, resolve_topic
+
+    from domain.connection import EVENT_TYPES
+    from tests.contract import EVENT_TOPICS
+
+    assert {get_topic(cls): kind for cls, kind in EVENT_TYPES.items()} == EVENT_TOPICS
+    for topic in EVENT_TOPICS:
+        assert get_topic(resolve_topic(topic)) == topic

@@ -18,22 +18,14 @@ from domain import lifecycle as lc
 from domain.connection import Connection, Context
 from domain.errors import REQUIRED_SC_PERMISSIONS
 from domain.exceptions import ApiAuthorizationRequired, InvalidTransition
+from tests import contract
 from tests.conftest import START
 
 INVITED, OWNER_PENDING, API_AUTHORIZED = "invited", "owner_pending", "api_authorized"
 SC_USER_INVITED, PERMISSIONS_VERIFIED = "sc_user_invited", "permissions_verified"
 ACTIVE, REAUTH_DUE, DISCONNECTED = "active", "reauth_due", "disconnected"
 
-SPEC_STATES = (
-    INVITED,
-    OWNER_PENDING,
-    API_AUTHORIZED,
-    SC_USER_INVITED,
-    PERMISSIONS_VERIFIED,
-    ACTIVE,
-    REAUTH_DUE,
-    DISCONNECTED,
-)
+SPEC_STATES = contract.STATES
 LIVE = SPEC_STATES[:-1]
 AUTHORIZED = (API_AUTHORIZED, SC_USER_INVITED, PERMISSIONS_VERIFIED, ACTIVE, REAUTH_DUE)
 
@@ -71,17 +63,7 @@ SERVICE_TRANSITIONS: dict[str, dict[str, str]] = {
 }
 EXPECTED = {**SPEC_TRANSITIONS, **SERVICE_TRANSITIONS}
 # SPEC §4: the actions an integrator may POST.
-SPEC_PUBLIC_ACTIONS = {
-    "resend_invitation",
-    "start_authorization",
-    "invite_seller_central_user",
-    "confirm_seller_central_user",
-    "fail_seller_central_authorization",
-    "start_advertising_authorization",
-    "activate",
-    "start_reauthorization",
-    "disconnect",
-}
+SPEC_PUBLIC_ACTIONS = set(contract.PUBLIC_ACTIONS)
 
 SELLING_PARTNER = "A2SELLERPARTNER"
 WINDOW = timedelta(minutes=15)
