@@ -19,6 +19,7 @@ from service.audit import Audit
 from service.connect.links import InvitationLinks
 from service.connect.tenants import TenantProfiles
 from service.connections import ConnectionService
+from service.mail import build_mail
 from service.oauth import Consent, OAuthCallbacks
 from service.projections import ConnectionsProjection
 from service.settings import Settings
@@ -44,6 +45,7 @@ class Services:
     tenants: TenantProfiles
     faults: FollowerFaults
     webhooks: Any = None  # built from the other parts, just after them
+    mail: Any = None  # likewise
 
     @property
     def followers(self) -> list[Any]:
@@ -124,6 +126,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         faults=faults,
     )
     services.webhooks = build_webhooks(services)
+    services.mail = build_mail(services)
     return services
 
 

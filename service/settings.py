@@ -64,6 +64,9 @@ class Settings:
     metrics_port: int = 0
     # The integrator's own Seller Central user that owners invite (ChannelAdvisor's step 1).
     seller_central_user_email: str = "seller-central@integrator.example"
+    # E-mail to owners (SPEC §10): without SMTP_URL, sandbox mode keeps mails for /sandbox/mail.
+    smtp_url: str = field(default="", repr=False)
+    mail_from: str = "Amazon connections <no-reply@connections.invalid>"
 
     @property
     def eventsourcing_env(self) -> dict[str, str]:
@@ -99,6 +102,7 @@ class Settings:
             r"\1********",
             re.sub(r"//([^:/@]+):[^@]*@", r"//\1:********@", self.database_url),
         )
+        shown["smtp_url"] = _URL_PASSWORD.sub(r"//\1:********@", self.smtp_url)
         shown["worker_stale_after"] = str(self.worker_stale_after)
         shown["webhook_retention"] = str(self.webhook_retention)
         return shown
@@ -171,10 +175,13 @@ class Settings:
             seller_central_user_email=_email(
                 env, "SELLER_CENTRAL_USER_EMAIL", cls.seller_central_user_email
             ),
+            smtp_url=_smtp_url(env),
+            mail_from=_mail_from(env, cls.mail_from),
         )
 
 
 _SECRET_FIELDS = {"lwa_client_secret", "secret_key", "encryption_keys"}
+_URL_PASSWORD = re.compile(r"//([^:/@]+):[^@]*@")
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -268,3 +275,25 @@ def _local_secret(database_url: str) -> str:
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def _smtp_url(env: Mapping[str, str]) -> str:
+    from adapters.mail_sender import SmtpTarget, SmtpUrlError
+
+    raw = env.get("SMTP_URL", "").strip()
+    if raw:
+        try:
+            SmtpTarget.parse(raw)
+        except SmtpUrlError as e:
+            raise ConfigError("SMTP_URL", str(e)) from None  # the value may hold a password
+    return raw
+
+
+def _mail_from(env: Mapping[str, str], default: str) -> str:
+    from email.utils import parseaddr
+
+    raw = env.get("MAIL_FROM") or default
+    _, address = parseaddr(raw)
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", address) or "\n" in raw or "\r" in raw:
+        raise ConfigError("MAIL_FROM", "an address such as 'Acme <no-reply@acme.example>'", raw)
+    return raw

@@ -47,6 +47,7 @@ class Worker:
         steps: list[tuple[str, Callable[[], int]]] = [
             ("projection", self.services.projection.catch_up),
             ("webhooks", lambda: self.services.webhooks.run_once(wait=False)),
+            ("mail", self.services.mail.run_once),
         ]
         if timed:
             steps += [

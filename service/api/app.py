@@ -16,8 +16,10 @@ from service.connect import pages as connect_pages
 from service.connect import routes as connect_routes
 from service.container import Services
 from service.edge.guard import edge_guard
+from service.mail import routes as mail_routes
 from service.metrics import Heartbeat
 from service.sandbox import build_sandbox_router
+from service.sandbox.mail import mailbox_router
 
 VERSION = "1.0.0"
 
@@ -58,6 +60,7 @@ def create_app(
         *meta.ROUTES,
         *oauth.ROUTES,
         *connect_routes.ROUTES,
+        *mail_routes.ROUTES,
         connect_pages.static_router(),
         *(extra_routes or []),
     ]
@@ -68,6 +71,8 @@ def create_app(
                 f"{settings.public_base_url}/v1/oauth/amazon-ads/callback",
             )
         )
+    if settings.sandbox and not settings.smtp_url:
+        routes.append(mailbox_router())  # mails are kept, not sent: read them here
     app = Litestar(
         route_handlers=routes,
         exception_handlers=EXCEPTION_HANDLERS,

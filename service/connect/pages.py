@@ -17,7 +17,9 @@ HTML = "text/html; charset=utf-8"
 
 
 def template_config() -> TemplateConfig:
-    return TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine)
+    # The sandbox's own pages (its mailbox) share the layout.
+    sandbox = HERE.parent / "sandbox" / "templates"
+    return TemplateConfig(directory=[HERE / "templates", sandbox], engine=JinjaTemplateEngine)
 
 
 def static_router() -> Any:

@@ -171,3 +171,19 @@ def test_tenants_set_names_the_tenant_on_the_owner_pages(live_sqlite, emails, mo
     with live_sqlite.client() as api:
         page = _page(new_connection(api)["invitation_url"]).text
     assert "Acme Repricer" in page and "help@acme.example" in page
+
+
+def test_the_sandbox_keeps_mails_for_a_person_to_read_at_sandbox_mail(live_sqlite) -> None:
+    with live_sqlite.client() as api:
+        created = new_connection(api)
+        live_sqlite.services.mail.run_once()
+        [mail] = api.get(f"/v1/connections/{created['id']}/emails").json()["data"]
+    assert mail["status"] == "kept" and mail["to"] == "owner@example.com"
+    box = _page(f"{live_sqlite.url}/sandbox/mail")
+    assert box.status_code == 200 and mail["subject"] in box.text
+    shown = _page(f"{live_sqlite.url}/sandbox/mail/{mail['id']}")
+    assert created["invitation_url"] in shown.text
+    part = _page(f"{live_sqlite.url}/sandbox/mail/{mail['id']}/html")
+    assert created["invitation_url"] in part.text
+    assert "default-src 'none'" in part.headers["content-security-policy"]
+    assert _page(f"{live_sqlite.url}/sandbox/mail/ml_nothing").status_code == 404

@@ -78,7 +78,7 @@ PUBLIC = {
     "/v1/oauth/amazon/callback",
     "/v1/oauth/amazon-ads/callback",
 }
-PUBLIC_PREFIXES = ("/docs", "/connect/", "/sandbox/amazon/")
+PUBLIC_PREFIXES = ("/docs", "/connect/", "/sandbox/amazon/", "/sandbox/mail")
 LATER = "2030-01-01T00:00:00Z"
 BODIES = {  # a valid body per route, so a refusal can only come from the guard
     ("POST", "/v1/connections"): CONNECTION,

@@ -1,0 +1,199 @@
+"""The mail outbox: one row per mail and recipient, written in the transaction that moves
+the mail follower's tracking position, then leased, sent and finished by the dispatcher.
+
+A row keeps only what the mail says in facts (no rendered text): the owner's link is a
+credential, so it is computed again when the mail is rendered and never stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from adapters.tables import Tables, rows_of
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS {p}mail_tracking (
+    name TEXT PRIMARY KEY,
+    position BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS {p}mail_outbox (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    connection_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    position BIGINT NOT NULL,
+    kind TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    facts TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempt_count INTEGER NOT NULL,
+    next_attempt_at TEXT,
+    lease_until TEXT,
+    lease_token TEXT,
+    last_error TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    sent_at TEXT
+);
+CREATE INDEX IF NOT EXISTS mail_outbox_due
+    ON {p}mail_outbox (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS mail_outbox_by_connection
+    ON {p}mail_outbox (tenant_id, connection_id, position);
+CREATE INDEX IF NOT EXISTS mail_outbox_by_position ON {p}mail_outbox (position);
+"""
+
+PENDING, SENT, KEPT, FAILED, SUPPRESSED = "pending", "sent", "kept", "failed", "suppressed"
+_COLUMNS = (
+    "id, tenant_id, connection_id, event_id, position, kind, recipient, facts, status, "
+    "attempt_count, next_attempt_at, created_at, updated_at"
+)
+
+
+@dataclass(frozen=True)
+class MailRow:
+    id: str
+    tenant_id: str
+    connection_id: str
+    event_id: str
+    position: int
+    kind: str
+    recipient: str
+    facts: str  # JSON
+    status: str
+    attempt_count: int = 0
+    next_attempt_at: str | None = None
+    last_error: str | None = None
+    created_at: str = ""
+    updated_at: str = ""
+    sent_at: str | None = None
+
+
+class MailTables:
+    def __init__(self, tables: Tables) -> None:
+        self.t = tables
+        self._row_lock = tables.skip_locked.format(alias="m")
+
+    def create(self) -> None:
+        self.t.create_schema(SCHEMA)
+
+    def position(self, name: str) -> int:
+        rows = self.t.query("SELECT position FROM {p}mail_tracking WHERE name = ?", (name,))
+        return int(rows[0]["position"]) if rows else 0
+
+    def record(self, name: str, expected: int, new: int, mails: Sequence[MailRow]) -> bool:
+        """Moves the tracking position from `expected` to `new` and stores `mails` in the
+        same transaction; False (nothing written) when another process moved it first."""
+        with self.t.transaction(commit=True) as c:
+            if expected == 0:
+                c.execute(
+                    self.t.sql(
+                        "INSERT INTO {p}mail_tracking (name, position) VALUES (?, 0) "
+                        "ON CONFLICT DO NOTHING"
+                    ),
+                    (name,),
+                )
+            c.execute(
+                self.t.sql(
+                    "UPDATE {p}mail_tracking SET position = ? "
+                    "WHERE name = ? AND position = ? RETURNING name"
+                ),
+                (new, name, expected),
+            )
+            if not rows_of(c):
+                return False
+            if mails:
+                c.executemany(
+                    self.t.sql(
+                        f"INSERT INTO {{p}}mail_outbox ({_COLUMNS}) VALUES "
+                        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+                    ),
+                    [
+                        (
+                            m.id,
+                            m.tenant_id,
+                            m.connection_id,
+                            m.event_id,
+                            m.position,
+                            m.kind,
+                            m.recipient,
+                            m.facts,
+                            m.status,
+                            0,
+                            m.next_attempt_at,
+                            m.created_at,
+                            m.created_at,
+                        )
+                        for m in mails
+                    ],
+                )
+            return True
+
+    def claim(self, now: str, lease_until: str, token: str, limit: int) -> list[MailRow]:
+        """Leases due mails; an expired lease (a worker that died) is claimable again."""
+        self.t.execute(
+            "UPDATE {p}mail_outbox SET lease_until = ?, lease_token = ? WHERE id IN ("
+            "SELECT m.id FROM {p}mail_outbox m WHERE m.status = 'pending' "
+            "AND m.next_attempt_at <= ? AND (m.lease_until IS NULL OR m.lease_until <= ?) "
+            "ORDER BY m.next_attempt_at LIMIT ?" + self._row_lock + ") RETURNING id",
+            (lease_until, token, now, now, limit),
+        )
+        rows = self.t.query("SELECT * FROM {p}mail_outbox WHERE lease_token = ?", (token,))
+        return [_mail(r) for r in rows if r["status"] == PENDING]
+
+    def finish(
+        self,
+        mail_id: str,
+        token: str,
+        *,
+        status: str,
+        attempts: int,
+        at: str,
+        next_attempt_at: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        self.t.execute(
+            "UPDATE {p}mail_outbox SET status = ?, attempt_count = ?, next_attempt_at = ?, "
+            "last_error = ?, updated_at = ?, sent_at = ?, lease_until = NULL, "
+            "lease_token = NULL WHERE id = ? AND lease_token = ?",
+            (
+                status,
+                attempts,
+                next_attempt_at,
+                error,
+                at,
+                at if status in (SENT, KEPT) else None,
+                mail_id,
+                token,
+            ),
+        )
+
+    def release(self, token: str) -> None:
+        self.t.execute(
+            "UPDATE {p}mail_outbox SET lease_until = NULL, lease_token = NULL "
+            "WHERE lease_token = ?",
+            (token,),
+        )
+
+    def of_connection(self, tenant_id: str, connection_id: str) -> list[MailRow]:
+        rows = self.t.query(
+            "SELECT * FROM {p}mail_outbox WHERE tenant_id = ? AND connection_id = ? "
+            "ORDER BY position, id",
+            (tenant_id, connection_id),
+        )
+        return [_mail(r) for r in rows]
+
+    def latest(self, limit: int) -> list[MailRow]:
+        rows = self.t.query(
+            "SELECT * FROM {p}mail_outbox ORDER BY position DESC, id LIMIT ?", (limit,)
+        )
+        return [_mail(r) for r in rows]
+
+    def get(self, mail_id: str) -> MailRow | None:
+        rows = self.t.query("SELECT * FROM {p}mail_outbox WHERE id = ?", (mail_id,))
+        return _mail(rows[0]) if rows else None
+
+
+def _mail(r: Any) -> MailRow:
+    return MailRow(**{k: r[k] for k in MailRow.__dataclass_fields__})

@@ -1,0 +1,103 @@
+"""Rendering a mail row into a message: plain text and HTML parts from templates, the
+owner's link computed again (it is never stored), the tenant's current name and support
+address, and a Message-ID made from the row's id so a resend is recognisably the same."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from adapters.mail_tables import MailRow
+from domain.errors import entry
+
+SUBJECTS = {
+    "invitation": "{inviter} asks you to connect your Amazon account to {tenant}",
+    "attempt_failed": "The Amazon connection for {owner} did not finish: {error}",
+    "connected": "Your Amazon account is connected to {tenant}",
+    "connected_inviter": "The Amazon account of {owner} is connected to {tenant}",
+    "reauth_reminder": "Reconnect your Amazon account to {tenant} within {days}",
+    "access_lost": "{tenant} lost access to your Amazon account: please reconnect",
+    "lapsed": "Your Amazon connection to {tenant} has lapsed: please reconnect",
+}
+
+
+def when(at: str | None) -> str | None:
+    if not at:
+        return None
+    return datetime.fromisoformat(at).strftime("%d %B %Y, %H:%M UTC").lstrip("0")
+
+
+class Composer:
+    def __init__(self, links: Any, tenants: Any, mail_from: str) -> None:
+        self.links = links
+        self.tenants = tenants
+        self.mail_from = mail_from
+        self.env = Environment(
+            loader=FileSystemLoader(Path(__file__).parent / "templates"),
+            autoescape=select_autoescape(["html"]),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+
+    def context(self, mail: MailRow) -> dict[str, Any]:
+        facts = json.loads(mail.facts)
+        tenant = self.tenants.get(mail.tenant_id)
+        error = entry(facts["error_code"]) if facts.get("error_code") else None
+        inviter = facts.get("inviter_name") or tenant.display_name
+        return {
+            **facts,
+            "kind": mail.kind,
+            "tenant": tenant,
+            "inviter": inviter,
+            "to_owner": mail.recipient.lower() == facts["owner_email"].lower(),
+            "link": self.links.url(mail.connection_id),
+            "error": error,
+            "connection_id": mail.connection_id,
+            "lapses_on": when(facts.get("lapses_at")),
+            "expires_on": when(facts.get("invitation_expires_at")),
+            "attempted": when(facts.get("occurred_at")),
+        }
+
+    def subject(self, mail: MailRow, ctx: dict[str, Any]) -> str:
+        kind = mail.kind
+        if kind == "connected" and not ctx["to_owner"]:
+            kind = "connected_inviter"
+        return SUBJECTS[kind].format(
+            inviter=ctx["inviter"],
+            tenant=ctx["tenant"].display_name,
+            owner=ctx["owner_email"],
+            error=ctx["error"].title if ctx["error"] else "",
+            days=_days(ctx.get("days_left")),
+        )
+
+    def render(self, mail: MailRow) -> tuple[str, str, str]:
+        """(subject, text, html)."""
+        ctx = self.context(mail)
+        text = self.env.get_template(f"{mail.kind}.txt").render(**ctx)
+        html = self.env.get_template(f"{mail.kind}.html").render(**ctx)
+        return self.subject(mail, ctx), text, html
+
+    def message(self, mail: MailRow) -> EmailMessage:
+        subject, text, html = self.render(mail)
+        message = EmailMessage()
+        message["From"] = self.mail_from
+        message["To"] = mail.recipient
+        message["Subject"] = subject
+        message["Date"] = format_datetime(datetime.fromisoformat(mail.created_at))
+        domain = self.mail_from.rsplit("@", 1)[-1].strip(">") or "localhost"
+        message["Message-ID"] = f"<{mail.id}@{domain}>"
+        message["Auto-Submitted"] = "auto-generated"
+        message.set_content(text)
+        message.add_alternative(html, subtype="html")
+        return message
+
+
+def _days(n: int | None) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"

@@ -1,0 +1,125 @@
+"""The mail outbox: follows the notification log like the webhook outbox (a tracking
+position moved by compare-and-set, with the rows it produced in the same transaction),
+so any number of workers may run it and each event is mailed once."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from adapters.mail_tables import PENDING, SUPPRESSED, MailRow, MailTables
+from adapters.tables import iso
+from domain.connection import Connection
+from domain.marketplaces import REGIONS
+from service.presenters import event_id
+
+# Which events are mailed, to whom: "owner" is owner_email, "inviter" invited_by.email.
+MAILED: dict[type, tuple[str, tuple[str, ...]]] = {
+    Connection.Invited: ("invitation", ("owner",)),
+    Connection.InvitationResent: ("invitation", ("owner",)),
+    Connection.AuthorizationFailed: ("attempt_failed", ("inviter",)),
+    Connection.Activated: ("connected", ("owner", "inviter")),
+    Connection.ReauthReminded: ("reauth_reminder", ("owner",)),
+    Connection.ReauthMarkedDue: ("access_lost", ("owner",)),
+    Connection.Lapsed: ("lapsed", ("owner",)),
+}
+
+
+class MailOutbox:
+    name = "mail_outbox"
+
+    def __init__(
+        self, app: Any, tables: MailTables, tenants: Any, clock: Any, transport: str | None
+    ) -> None:
+        self.app = app
+        self.tables = tables
+        self.tenants = tenants
+        self.clock = clock
+        self.transport = transport  # None: mail is not configured here, so nothing is sent
+        self.batch = 200
+
+    def catch_up(self) -> int:
+        made = 0
+        while True:
+            position = self.tables.position(self.name)
+            notifications = self.app.recorder.select_notifications(
+                start=position + 1, limit=self.batch
+            )
+            if not notifications:
+                return made
+            mails = [m for n in notifications for m in self._mails(n)]
+            if self.tables.record(self.name, position, notifications[-1].id, mails):
+                made += len(mails)
+
+    def _mails(self, notification: Any) -> list[MailRow]:
+        if not notification.topic.endswith(tuple(t.__qualname__ for t in MAILED)):
+            return []  # most events are no one's mail: skip decoding them
+        e = self.app.mapper.to_domain_event(notification)
+        if type(e) not in MAILED:
+            return []
+        if isinstance(e, Connection.ReauthMarkedDue) and not e.error:
+            return []  # the yearly notice: the 30-day reminder says it
+        kind, audience = MAILED[type(e)]
+        c = self.app.repository.get(e.originator_id, version=e.originator_version)
+        recipients = _recipients(c, audience)
+        if not recipients:
+            return []
+        tenant = self.tenants.get(c.tenant_id)
+        status, reason = PENDING, None
+        if not tenant.emails_enabled:
+            status, reason = SUPPRESSED, "e-mails are turned off for this tenant"
+        elif self.transport is None:
+            status, reason = SUPPRESSED, "e-mail is not configured (SMTP_URL)"
+        facts = json.dumps(_facts(c, e), sort_keys=True)
+        now = iso(self.clock.now()) or ""
+        eid = event_id(e.originator_id, e.originator_version)
+        return [
+            MailRow(
+                id=_mail_id(eid, kind, to),
+                tenant_id=c.tenant_id,
+                connection_id=str(c.id),
+                event_id=eid,
+                position=notification.id,
+                kind=kind,
+                recipient=to,
+                facts=facts,
+                status=status,
+                next_attempt_at=now if status == PENDING else None,
+                last_error=reason,
+                created_at=now,
+            )
+            for to in recipients
+        ]
+
+
+def _recipients(c: Connection, audience: tuple[str, ...]) -> list[str]:
+    found: list[str] = []
+    for who in audience:
+        address = c.owner_email if who == "owner" else (c.invited_by or {}).get("email")
+        if address and address.lower() not in (a.lower() for a in found):
+            found.append(address)
+    return found
+
+
+def _facts(c: Connection, e: Any) -> dict[str, Any]:
+    """What the mail says, as of its event; nothing secret (the link is added on render)."""
+    names = REGIONS.get(c.region, {})
+    who = c.invited_by or {}
+    return {
+        "owner_email": c.owner_email,
+        "inviter_name": who.get("name") or who.get("email"),
+        "inviter_role": who.get("role"),
+        "marketplaces": [names.get(m, m) for m in c.marketplace_ids],
+        "error_code": (c.last_error or {}).get("code"),
+        "days_left": getattr(e, "days_left", None),
+        "lapses_at": iso(c.lapses_at),
+        "invitation_expires_at": iso(c.invitation_expires_at),
+        "occurred_at": iso(e.timestamp),
+        "selling_partner_id": c.selling_partner_id,
+    }
+
+
+def _mail_id(eid: str, kind: str, recipient: str) -> str:
+    digest = hashlib.sha256(f"{eid}/{kind}/{recipient.lower()}".encode()).hexdigest()
+    return f"ml_{digest[:24]}"
