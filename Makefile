@@ -8,7 +8,7 @@ PORT ?= 8000
 
 FUZZ_EXAMPLES ?= 500
 
-.PHONY: install browser screenshots run worker test test-faults test-fuzz lint format openapi bench profile clean
+.PHONY: install browser screenshots run worker migrate migration test test-faults test-fuzz lint format openapi bench profile clean
 
 install: $(STAMP) browser
 
@@ -38,6 +38,13 @@ run: install  ## serve on http://127.0.0.1:8000 with SQLite, the sandbox Amazon 
 
 worker: install
 	$(VENV)/bin/connections worker
+
+migrate: install  ## apply pending migrations to DATABASE_URL (default var/connections.db)
+	$(VENV)/bin/connections migrate
+
+migration: install  ## a new numbered migration file: make migration NAME="what it does"
+	@test -n "$(NAME)" || (echo 'usage: make migration NAME="what it does"' >&2; exit 2)
+	$(PY) -m adapters.migrations new "$(NAME)"
 
 # The bounded contract fuzz runs first, on its own: schemathesis' pytest plugin reports
 # its cases as subtests and leaves the terminal summary unprinted, so the suite's own

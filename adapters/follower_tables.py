@@ -13,20 +13,6 @@ from typing import Any
 
 from adapters.tables import Tables
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS {p}follower_faults (
-    follower TEXT NOT NULL,
-    position BIGINT NOT NULL,
-    connection_id TEXT,
-    topic TEXT NOT NULL,
-    error TEXT NOT NULL,
-    status TEXT NOT NULL,
-    recorded_at TEXT NOT NULL,
-    parked_at TEXT,
-    PRIMARY KEY (follower, position)
-);
-"""
-
 
 @dataclass(frozen=True)
 class Fault:
@@ -46,9 +32,6 @@ class Fault:
 class FollowerFaults:
     def __init__(self, tables: Tables) -> None:
         self.t = tables
-
-    def create(self) -> None:
-        self.t.create_schema(SCHEMA)
 
     def record_stuck(
         self,

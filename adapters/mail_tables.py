@@ -13,37 +13,6 @@ from typing import Any
 
 from adapters.tables import Tables, rows_of
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS {p}mail_tracking (
-    name TEXT PRIMARY KEY,
-    position BIGINT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS {p}mail_outbox (
-    id TEXT PRIMARY KEY,
-    tenant_id TEXT NOT NULL,
-    connection_id TEXT NOT NULL,
-    event_id TEXT NOT NULL,
-    position BIGINT NOT NULL,
-    kind TEXT NOT NULL,
-    recipient TEXT NOT NULL,
-    facts TEXT NOT NULL,
-    status TEXT NOT NULL,
-    attempt_count INTEGER NOT NULL,
-    next_attempt_at TEXT,
-    lease_until TEXT,
-    lease_token TEXT,
-    last_error TEXT,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    sent_at TEXT
-);
-CREATE INDEX IF NOT EXISTS mail_outbox_due
-    ON {p}mail_outbox (next_attempt_at) WHERE status = 'pending';
-CREATE INDEX IF NOT EXISTS mail_outbox_by_connection
-    ON {p}mail_outbox (tenant_id, connection_id, position);
-CREATE INDEX IF NOT EXISTS mail_outbox_by_position ON {p}mail_outbox (position);
-"""
-
 PENDING, SENT, KEPT, FAILED, SUPPRESSED = "pending", "sent", "kept", "failed", "suppressed"
 _COLUMNS = (
     "id, tenant_id, connection_id, event_id, position, kind, recipient, facts, status, "
@@ -74,9 +43,6 @@ class MailTables:
     def __init__(self, tables: Tables) -> None:
         self.t = tables
         self._row_lock = tables.skip_locked.format(alias="m")
-
-    def create(self) -> None:
-        self.t.create_schema(SCHEMA)
 
     def position(self, name: str) -> int:
         rows = self.t.query("SELECT position FROM {p}mail_tracking WHERE name = ?", (name,))

@@ -2,19 +2,42 @@
 
 import select
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.pq import Format
+from psycopg.types.datetime import TimestamptzLoader
+from psycopg.types.string import TextLoader
 from psycopg_pool import ConnectionPool
 
-from adapters.tables import Tables, rows_of
+from adapters.tables import Tables, iso, rows_of
+
+
+class IsoTimestamptzLoader(TimestamptzLoader):
+    """`timestamptz` read back as the ISO-8601 UTC text the service writes (see `iso`)."""
+
+    def load(self, data: Any) -> str | None:  # type: ignore[override]
+        return iso(super().load(data))
+
+
+def _reading_text(conn: psycopg.Connection) -> psycopg.Connection:
+    """The service's columns are `timestamptz` and `jsonb` since migration 0002, while its
+    code deals in the text it writes (ISO instants, JSON documents) on both stores: each
+    pooled connection learns, once, to read those types back as that text."""
+    if conn.adapters.get_loader(_TIMESTAMPTZ, Format.TEXT) is not IsoTimestamptzLoader:
+        conn.adapters.register_loader("timestamptz", IsoTimestamptzLoader)
+        conn.adapters.register_loader("jsonb", TextLoader)
+    return conn
+
+
+_TIMESTAMPTZ = psycopg.adapters.types["timestamptz"].oid
 
 
 class PostgresTables(Tables):
     placeholder = "%s"
-    schema_lock = "SELECT pg_advisory_xact_lock(4242001)"
     # Claimed rows stay locked until the claim commits; other workers skip them.
     skip_locked = " FOR UPDATE OF {alias} SKIP LOCKED"
 
@@ -30,9 +53,18 @@ class PostgresTables(Tables):
     # One statement needs no BEGIN … COMMIT around it: the pool's connections are in
     # autocommit, so these take one round trip instead of three.
     def execute(self, text: str, params: Sequence[Any] = ()) -> list[Any]:
-        with self.datastore.cursor() as c:
+        with self.datastore.get_connection() as conn:
+            c = _reading_text(conn).cursor()
             c.execute(self.sql(text), tuple(params))
             return rows_of(c)
+
+    @contextmanager
+    def transaction(self, *, commit: bool) -> Iterator[Any]:
+        with (
+            self.datastore.get_connection() as conn,
+            conn.transaction(force_rollback=not commit),
+        ):
+            yield _reading_text(conn).cursor()
 
     def query(self, text: str, params: Sequence[Any] = ()) -> list[Any]:
         return self.execute(text, params)

@@ -10,22 +10,10 @@ from __future__ import annotations
 
 from adapters.tables import Tables
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS {p}refresh_checks (
-    connection_id TEXT PRIMARY KEY,
-    checked_at TEXT NOT NULL,
-    unavailable_since TEXT
-);
-CREATE INDEX IF NOT EXISTS refresh_checks_by_time ON {p}refresh_checks (checked_at);
-"""
-
 
 class RefreshChecksTables:
     def __init__(self, tables: Tables) -> None:
         self.t = tables
-
-    def create(self) -> None:
-        self.t.create_schema(SCHEMA)
 
     def stale(self, checked_before: str, limit: int) -> list[str]:
         """Active connections not checked since `checked_before`, never-checked first."""
@@ -33,7 +21,7 @@ class RefreshChecksTables:
             "SELECT v.id FROM {p}connections_view v "
             "LEFT JOIN {p}refresh_checks r ON r.connection_id = v.id "
             "WHERE v.state = 'active' AND (r.checked_at IS NULL OR r.checked_at <= ?) "
-            "ORDER BY COALESCE(r.checked_at, ''), v.id LIMIT ?",
+            "ORDER BY r.checked_at NULLS FIRST, v.id LIMIT ?",
             (checked_before, limit),
         )
         return [r["id"] for r in rows]

@@ -1,8 +1,11 @@
 """This service's own tables, beside the event store in the same database.
 
+Their schema is the migrations' (`adapters/migrations`, README "Adding a migration").
 One SQL text serves SQLite and PostgreSQL: the dialect modules (`sqlite_tables`,
 `postgres_tables`) only say how to open a transaction, how to write a placeholder and
-which schema to use. Timestamps are stored as ISO-8601 UTC text, which sorts correctly.
+which schema to use. Timestamps travel as ISO-8601 UTC text, which sorts as time; SQLite
+stores that text, PostgreSQL stores `timestamptz` (and `jsonb` for JSON documents) and
+reads them back as the same text.
 """
 
 from __future__ import annotations
@@ -13,70 +16,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS {p}api_keys (
-    id TEXT PRIMARY KEY,
-    tenant_id TEXT NOT NULL,
-    name TEXT NOT NULL,
-    key_hash TEXT NOT NULL UNIQUE,
-    scopes TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    last_used_at TEXT,
-    revoked_at TEXT
-);
-CREATE TABLE IF NOT EXISTS {p}idempotency_keys (
-    tenant_id TEXT NOT NULL,
-    key TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    status INTEGER NOT NULL,
-    body TEXT NOT NULL,
-    headers TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    PRIMARY KEY (tenant_id, key)
-);
-CREATE TABLE IF NOT EXISTS {p}connections_view (
-    id TEXT PRIMARY KEY,
-    tenant_id TEXT NOT NULL,
-    state TEXT NOT NULL,
-    region TEXT NOT NULL,
-    selling_partner_id TEXT,
-    owner_email TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    reauth_due_at TEXT,
-    next_due_at TEXT,
-    document TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS connections_view_by_tenant
-    ON {p}connections_view (tenant_id, created_at DESC, id DESC);
-CREATE INDEX IF NOT EXISTS connections_view_by_partner
-    ON {p}connections_view (tenant_id, selling_partner_id);
-CREATE INDEX IF NOT EXISTS connections_view_by_state ON {p}connections_view (state);
-CREATE INDEX IF NOT EXISTS connections_view_by_deadline
-    ON {p}connections_view (next_due_at);
-CREATE TABLE IF NOT EXISTS {p}events_index (
-    position BIGINT PRIMARY KEY,
-    tenant_id TEXT NOT NULL,
-    connection_id TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    occurred_at TEXT NOT NULL,
-    document TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_index_by_tenant ON {p}events_index (tenant_id, position);
-CREATE INDEX IF NOT EXISTS events_index_by_time ON {p}events_index (tenant_id, occurred_at);
-CREATE TABLE IF NOT EXISTS {p}tenant_origins (
-    tenant_id TEXT NOT NULL,
-    origin TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    PRIMARY KEY (tenant_id, origin)
-);
-CREATE TABLE IF NOT EXISTS {p}projection_positions (
-    name TEXT PRIMARY KEY,
-    position BIGINT NOT NULL
-);
-"""
 
 
 def iso(at: datetime | None) -> str | None:
@@ -119,21 +58,6 @@ class Tables:
     def sql(self, text: str) -> str:
         text = text.replace("{p}", self.prefix)
         return text if self.placeholder == "?" else text.replace("?", self.placeholder)
-
-    # Serialises schema creation when several processes start at once (PostgreSQL's
-    # CREATE … IF NOT EXISTS is not safe against itself); SQLite has one writer anyway.
-    schema_lock: str | None = None
-
-    def create(self) -> None:
-        self.create_schema(SCHEMA)
-
-    def create_schema(self, schema: str) -> None:
-        with self.transaction(commit=True) as c:
-            if self.schema_lock:
-                c.execute(self.schema_lock)
-            for statement in self.sql(schema).split(";"):
-                if statement.strip():
-                    c.execute(statement)
 
     def execute(self, text: str, params: Sequence[Any] = ()) -> list[Any]:
         with self.transaction(commit=True) as c:

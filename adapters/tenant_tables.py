@@ -6,16 +6,6 @@ from dataclasses import dataclass
 
 from adapters.tables import Tables
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS {p}tenant_settings (
-    tenant_id TEXT PRIMARY KEY,
-    display_name TEXT NOT NULL,
-    support_email TEXT,
-    emails_enabled INTEGER NOT NULL,
-    updated_at TEXT NOT NULL
-);
-"""
-
 
 @dataclass(frozen=True)
 class TenantSettingsRow:
@@ -28,9 +18,6 @@ class TenantSettingsRow:
 class TenantTables:
     def __init__(self, tables: Tables) -> None:
         self.t = tables
-
-    def create(self) -> None:
-        self.t.create_schema(SCHEMA)
 
     def get(self, tenant_id: str) -> TenantSettingsRow | None:
         rows = self.t.query("SELECT * FROM {p}tenant_settings WHERE tenant_id = ?", (tenant_id,))

@@ -14,79 +14,6 @@ from typing import Any
 
 from adapters.tables import Tables, advance, position, rows_of
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS {p}webhook_endpoints (
-    id TEXT PRIMARY KEY,
-    tenant_id TEXT NOT NULL,
-    url TEXT NOT NULL,
-    description TEXT,
-    event_types TEXT NOT NULL,
-    enabled INTEGER NOT NULL,
-    disabled_reason TEXT,
-    secret_encrypted TEXT NOT NULL,
-    previous_secret_encrypted TEXT,
-    previous_secret_expires_at TEXT,
-    failing_since TEXT,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS webhook_endpoints_by_tenant
-    ON {p}webhook_endpoints (tenant_id, created_at);
-CREATE TABLE IF NOT EXISTS {p}webhook_events (
-    id TEXT PRIMARY KEY,
-    tenant_id TEXT NOT NULL,
-    type TEXT NOT NULL,
-    connection_id TEXT NOT NULL,
-    occurred_at TEXT NOT NULL,
-    notification_id BIGINT NOT NULL,
-    body TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS webhook_events_by_time
-    ON {p}webhook_events (tenant_id, occurred_at);
-CREATE TABLE IF NOT EXISTS {p}webhook_deliveries (
-    id TEXT PRIMARY KEY,
-    tenant_id TEXT NOT NULL,
-    endpoint_id TEXT NOT NULL,
-    event_id TEXT NOT NULL,
-    origin TEXT NOT NULL,
-    status TEXT NOT NULL,
-    attempt_count INTEGER NOT NULL,
-    next_attempt_at TEXT,
-    lease_until TEXT,
-    lease_token TEXT,
-    last_status_code INTEGER,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS webhook_deliveries_once_per_event
-    ON {p}webhook_deliveries (endpoint_id, event_id) WHERE origin = 'event';
-CREATE INDEX IF NOT EXISTS webhook_deliveries_due
-    ON {p}webhook_deliveries (next_attempt_at) WHERE status = 'pending';
-CREATE INDEX IF NOT EXISTS webhook_deliveries_by_endpoint
-    ON {p}webhook_deliveries (endpoint_id, created_at, id);
-CREATE TABLE IF NOT EXISTS {p}webhook_attempts (
-    id TEXT PRIMARY KEY,
-    delivery_id TEXT NOT NULL,
-    attempted_at TEXT NOT NULL,
-    status_code INTEGER,
-    latency_ms INTEGER NOT NULL,
-    response_body TEXT,
-    error TEXT
-);
-CREATE INDEX IF NOT EXISTS webhook_attempts_by_delivery
-    ON {p}webhook_attempts (delivery_id, attempted_at);
-CREATE INDEX IF NOT EXISTS webhook_deliveries_finished
-    ON {p}webhook_deliveries (updated_at) WHERE status <> 'pending';
-CREATE INDEX IF NOT EXISTS webhook_deliveries_by_event
-    ON {p}webhook_deliveries (event_id);
-CREATE INDEX IF NOT EXISTS webhook_events_by_age
-    ON {p}webhook_events (occurred_at);
-CREATE TABLE IF NOT EXISTS {p}webhook_tracking (
-    name TEXT PRIMARY KEY,
-    position BIGINT NOT NULL
-);
-"""
-
 _ENDPOINT_COLUMNS = (
     "id, tenant_id, url, description, event_types, enabled, disabled_reason, "
     "secret_encrypted, previous_secret_encrypted, previous_secret_expires_at, "
@@ -168,9 +95,6 @@ class WebhookTables:
     def __init__(self, tables: Tables) -> None:
         self.t = tables
         self._row_lock = tables.skip_locked.format(alias="d")
-
-    def create(self) -> None:
-        self.t.create_schema(SCHEMA)
 
     # ---------------------------------------------------------------- endpoints
 

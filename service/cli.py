@@ -23,10 +23,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     from service.logs import configure
 
     configure()
+    from adapters.migrations import NotMigratedError
+
     try:
         return args.run(args)
     except ConfigError as e:
         print(f"configuration error: {e}", file=sys.stderr)
+        return 2
+    except NotMigratedError as e:
+        print(f"error: {e}", file=sys.stderr)
         return 2
 
 
@@ -55,6 +60,12 @@ def _parser() -> argparse.ArgumentParser:
 
     worker = sub.add_parser("worker", help="run the background worker alone")
     worker.set_defaults(run=_worker)
+
+    migrate = sub.add_parser("migrate", help="apply pending migrations of the service's tables")
+    migrate.add_argument(
+        "--status", action="store_true", help="list migrations (applied or pending); change nothing"
+    )
+    migrate.set_defaults(run=_migrate)
 
     deadlines = sub.add_parser("deadlines", help="lifecycle timers").add_subparsers(
         required=True, metavar="action"
@@ -143,9 +154,12 @@ def _services():
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from adapters.migrations import ensure_migrated
     from service.logs import log_start
 
     settings = Settings.from_env()  # fail fast, with one clear line
+    # Here, once, before the server processes start (each would refuse on its own).
+    ensure_migrated(settings.eventsourcing_env, migrate=settings.migrate_on_start)
     log_start(settings, "serve", host=args.host, port=args.port, workers=args.workers)
     uvicorn.run(
         "service.asgi:create",
@@ -172,6 +186,22 @@ def _worker(args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: worker.request_stop())
     worker.run_forever()
     services.close()
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from adapters import migrations
+
+    env = Settings.from_env().eventsourcing_env
+    if args.status:
+        for m in migrations.status(env):
+            print(f"{m.revision}\t{'applied' if m.applied else 'pending'}\t{m.description}")
+        return 0
+    applied = migrations.upgrade(env)
+    for m in applied:
+        print(f"applied {m.revision}: {m.description}", file=sys.stderr)
+    latest = migrations.status(env)[-1].revision
+    print(f"database at {latest}{'' if applied else ' (nothing pending)'}", file=sys.stderr)
     return 0
 
 

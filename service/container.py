@@ -10,6 +10,7 @@ from adapters.amazon import AmazonClient, AmazonSettings
 from adapters.clock import Clock, SystemClock
 from adapters.crypto import SecretBox, Signer
 from adapters.follower_tables import FollowerFaults
+from adapters.migrations import ensure_migrated
 from adapters.tables import ConnectionsViewTables, Tables
 from adapters.tenant_tables import TenantTables
 from adapters.wakeup import Waker
@@ -80,17 +81,17 @@ def amazon_settings(settings: Settings) -> AmazonSettings:
 def build(settings: Settings, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
     env = settings.eventsourcing_env
+    # Before anything is written: an unmigrated database is migrated or refused.
+    ensure_migrated(env, migrate=settings.migrate_on_start)
     app = ConnectionsApp(env=env)
     tables_module = importlib.import_module(env["TABLES_MODULE"])
     tables: Tables = tables_module.TABLES_CLASS(app.recorder.datastore)
-    tables.create()
     waker = Waker()  # rung after every commit in this process (service.worker waits on it)
     app.on_commit = waker.wake
     channel = getattr(app.recorder, "channel_name", None)  # PostgreSQL's NOTIFY channel
     if channel is not None:
         tables.wake_on(channel)
     faults = FollowerFaults(tables)
-    faults.create()
     view = ConnectionsViewTables(tables)
     projection = ConnectionsProjection(app, view, faults, clock)
     amazon = AmazonClient(amazon_settings(settings))
@@ -122,15 +123,9 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         audit=Audit(app, view, projection),
         waker=waker,
         links=InvitationLinks(settings.invitation_key, settings.public_base_url),
-        tenants=TenantProfiles(_tenant_tables(tables), clock),
+        tenants=TenantProfiles(TenantTables(tables), clock),
         faults=faults,
     )
     services.webhooks = build_webhooks(services)
     services.mail = build_mail(services)
     return services
-
-
-def _tenant_tables(tables: Tables) -> TenantTables:
-    tenant_tables = TenantTables(tables)
-    tenant_tables.create()
-    return tenant_tables

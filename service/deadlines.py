@@ -102,7 +102,6 @@ class RefreshHealth:
         self.batch = batch
         self.amazon = amazon or services.amazon
         self.checks = RefreshChecksTables(services.tables)
-        self.checks.create()
         self.checked = 0  # refreshes attempted during the last run
 
     def run_once(self, now: datetime | None = None) -> int:

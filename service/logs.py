@@ -38,7 +38,8 @@ _SECRET_TEXT = [
     ),
 ]
 # Their INFO lines are whole outbound URLs; warnings and errors still show.
-_QUIET = ("httpx", "httpcore")
+# alembic narrates every step at INFO; `connections migrate` says what it applied itself.
+_QUIET = ("httpx", "httpcore", "alembic")
 
 
 RequestFields = Callable[[], Mapping[str, Any]]

@@ -47,6 +47,8 @@ class Settings:
     # How long finished webhook deliveries, their attempts and delivered events are kept.
     webhook_retention: timedelta = timedelta(days=30)
     run_worker: bool = True
+    # Apply pending migrations when a process starts instead of refusing to (sandbox default).
+    migrate_on_start: bool = False
     durations: Durations = Durations()
     max_body_bytes: int = 64 * 1024
     # Per API key, in this process (a token bucket): the sustained rate and the burst a
@@ -156,6 +158,7 @@ class Settings:
             webhook_allow_private=_bool(env, "WEBHOOK_ALLOW_PRIVATE", default=False),
             webhook_retention=_duration(env, "WEBHOOK_RETENTION", "30d"),
             run_worker=_bool(env, "RUN_WORKER", default=True),
+            migrate_on_start=_bool(env, "MIGRATE_ON_START", default=sandbox),
             durations=Durations(
                 authorization_window=_duration(env, "AUTHORIZATION_WINDOW", "15m"),
                 invitation_ttl=_duration(env, "INVITATION_TTL", "14d"),

@@ -73,6 +73,20 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path}/connections.db"
 
 
+def read_files_elsewhere(paths: list[Path]) -> bytes:
+    """The bytes of `paths`, read by a child process. Closing any descriptor of a SQLite
+    file drops every POSIX lock this process holds on it (SQLite's own connections
+    included): another process's SQLite then sees no reader, checkpoints and deletes the
+    WAL under the live connections here, which go on reading a stale copy."""
+    import subprocess
+    import sys
+
+    read = "import sys; [sys.stdout.buffer.write(open(p, 'rb').read()) for p in sys.argv[1:]]"
+    return subprocess.run(
+        [sys.executable, "-c", read, *map(str, paths)], capture_output=True, check=True
+    ).stdout
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -37,7 +37,6 @@ class Mail:
 def build_mail(services: Any, sender: Any = None) -> Mail:
     settings = services.settings
     tables = MailTables(services.tables)
-    tables.create()
     if sender is None and settings.smtp_url:
         sender = SmtpSender(settings.smtp_url)
     transport = "smtp" if sender is not None else ("sandbox" if settings.sandbox else None)

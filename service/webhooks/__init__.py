@@ -61,7 +61,6 @@ class Webhooks:
 
 def build_webhooks(services: Any) -> Webhooks:
     tables = WebhookTables(services.tables)
-    tables.create()
     sender = WebhookSender(allow_private=services.settings.webhook_allow_private)
     return Webhooks(
         endpoints=WebhookEndpoints(

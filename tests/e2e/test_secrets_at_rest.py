@@ -23,7 +23,7 @@ import pytest
 
 from domain.connection import Context
 from domain.errors import REQUIRED_SC_PERMISSIONS
-from tests.conftest import ALL_SCOPES, PG_URL, LiveService
+from tests.conftest import ALL_SCOPES, PG_URL, LiveService, read_files_elsewhere
 
 TENANT = "tenant_secrets"
 
@@ -168,7 +168,7 @@ def store_contents(live: LiveService) -> str:
     if url.startswith("sqlite:///"):
         db = Path(url[len("sqlite:///") :])
         files = [p for p in (db, Path(f"{db}-wal"), Path(f"{db}-journal")) if p.exists()]
-        return "".join(p.read_bytes().decode("latin-1") for p in files)
+        return read_files_elsewhere(files).decode("latin-1")
     schema = parse_qs(urlsplit(url).query)["schema"][0]
     rows: list[str] = []
     with psycopg.connect(PG_URL) as conn:

@@ -23,7 +23,7 @@ from domain.connection import Connection, Context
 from domain.errors import REQUIRED_SC_PERMISSIONS
 from domain.exceptions import NotFound, VersionConflict
 from service.container import Services, build
-from tests.conftest import START, make_settings
+from tests.conftest import START, make_settings, read_files_elsewhere
 
 WINDOW = timedelta(minutes=15)
 
@@ -237,7 +237,7 @@ def raw_database(database_url: str) -> bytes:
     or every row of every table in the PostgreSQL schema."""
     if database_url.startswith("sqlite:///"):
         db = Path(database_url.removeprefix("sqlite:///"))
-        return b"".join(p.read_bytes() for p in sorted(db.parent.glob(db.name + "*")))
+        return read_files_elsewhere(sorted(db.parent.glob(db.name + "*")))
     parts = urlsplit(database_url)
     query = parse_qs(parts.query)
     schema = query.pop("schema")[0]
