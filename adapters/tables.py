@@ -418,6 +418,15 @@ class ConnectionsViewTables:
         )
         return rows[0]["id"] if rows else None
 
+    def holding(self, selling_partner_id: str) -> list[str]:
+        """Ids of every tenant's live connections of that selling partner (Login URI)."""
+        rows = self.t.query(
+            "SELECT id FROM {p}connections_view WHERE selling_partner_id = ? "
+            "AND state <> 'disconnected' ORDER BY created_at, id",
+            (selling_partner_id,),
+        )
+        return [r["id"] for r in rows]
+
     def due_by(self, at: str, limit: int = 500) -> list[str]:
         """Ids of connections with a deadline at or before `at`, earliest first."""
         rows = self.t.query(

@@ -9,8 +9,9 @@ matches nothing. A tampered, replayed or foreign state records nothing on any co
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
@@ -27,6 +28,7 @@ from service.connections import Caller, ConnectionService
 log = logging.getLogger(__name__)
 
 SPAPI, REAUTH, ADS = "spapi", "reauth", "ads"
+LOGIN = "login"  # started at Amazon (the Login URI): nothing recorded until the callback
 
 
 class InvalidState(DomainError):
@@ -73,6 +75,19 @@ class Consent:
     def ads_url(self, c: Connection, attempt: str, expires_at: datetime) -> str:
         return self.amazon.ads_consent_url(c.region, self.state(c, attempt, ADS, expires_at))
 
+    def login_state(self, c: Connection, selling_partner_id: str, expires_at: datetime) -> str:
+        """For the Login URI: names the connection at its current version (any event since
+        voids it) and the selling partner Amazon's callback must confirm."""
+        payload = {
+            "c": str(c.id),
+            "a": secrets.token_urlsafe(12),
+            "k": LOGIN,
+            "v": c.version,
+            "s": selling_partner_id,
+            "x": int(expires_at.timestamp()),
+        }
+        return f"{c.id}.{self.signer.sign(payload)}"
+
     def parse(self, state: str) -> dict[str, Any]:
         connection_id, _, signed = state.partition(".")
         payload = self.signer.unsign(signed)
@@ -118,10 +133,48 @@ class OAuthCallbacks:
             )
         return connection, payload, caller, now < open_attempt["expires_at"]
 
+    def _open_login(
+        self, state: str, params: dict[str, str | None], request_id: str | None
+    ) -> tuple[Connection, dict[str, Any], Caller, bool]:
+        """A state the Login URI issued: the re-authorization is recorded (started, then
+        completed or failed below) only once Amazon's redirect names the selling partner
+        the connection belongs to; a forged or foreign one records nothing."""
+        payload = self.consent.parse(state)
+        try:
+            c = self.service.app.repository.get(UUID(payload["c"]))
+        except (ValueError, AggregateNotFoundError):
+            raise InvalidState("This authorization link names no connection.") from None
+        now = self.service.clock.now()
+        if payload.get("v") != c.version or c.state != lc.REAUTH_DUE:
+            raise InvalidState(
+                "This re-authorization link was already used, or the connection changed "
+                "since. Start again from Manage Your Apps in Seller Central."
+            )
+        if now.timestamp() >= payload["x"]:
+            raise InvalidState("The 15-minute window to finish the re-authorization passed.")
+        if params.get("error"):
+            code = self.amazon.callback_error_code(
+                params["error"] or "", params.get("error_description")
+            )
+            raise DomainError(params.get("error_description") or params["error"] or "", code=code)
+        spid = params.get("selling_partner_id")
+        if spid != payload["s"] or spid != c.selling_partner_id:
+            raise DomainError(
+                "The Amazon account that approved is not the one this connection belongs to; "
+                "nothing was changed. Sign in to Amazon with the connected seller account.",
+                code="SELLING_PARTNER_MISMATCH",
+            )
+        caller = Caller(tenant_id=c.tenant_id, actor="owner", request_id=request_id)
+        expires_at = datetime.fromtimestamp(payload["x"], UTC)
+        c.start_reauthorization(self.service.context(caller), payload["a"], expires_at)
+        return c, {**payload, "k": REAUTH}, caller, True
+
     def spapi(self, params: dict[str, str | None], request_id: str | None) -> CallbackResult:
-        c, payload, caller, in_window = self._open(
-            params.get("state") or "", (SPAPI, REAUTH), request_id
-        )
+        state = params.get("state") or ""
+        if self.consent.parse(state).get("k") == LOGIN:
+            c, payload, caller, in_window = self._open_login(state, params, request_id)
+        else:
+            c, payload, caller, in_window = self._open(state, (SPAPI, REAUTH), request_id)
         ctx = self.service.context(caller)
         reauth = payload["k"] == REAUTH
         fail = c.fail_reauthorization if reauth else c.fail_authorization

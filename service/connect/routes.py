@@ -20,6 +20,7 @@ from domain.connection import Connection
 from domain.errors import REQUIRED_SC_PERMISSIONS
 from domain.exceptions import DomainError
 from service.api.threads import blocking
+from service.connect import login
 from service.connect.journey import (
     ROLE_LABELS,
     advertising_due,
@@ -182,4 +183,4 @@ async def seller_central(request: Request, token: str) -> Response:
     return await anyio.to_thread.run_sync(run)
 
 
-ROUTES = [landing, current_state, authorize, advertising, seller_central]
+ROUTES = [landing, current_state, authorize, advertising, seller_central, *login.ROUTES]

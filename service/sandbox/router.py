@@ -9,12 +9,14 @@ from litestar import Router
 
 from service.sandbox.ads import ads_routes
 from service.sandbox.consent import consent_routes
+from service.sandbox.login import login_routes
 from service.sandbox.lwa import lwa_routes
 from service.sandbox.sellers import sellers_routes
 
 
 def build_sandbox_router(default_redirect_uri: str, default_ads_redirect_uri: str) -> Router:
     """The sandbox's routes; redirects go to these URIs unless the consent URL names one."""
+    base = default_redirect_uri.split("/v1/", 1)[0]  # PUBLIC_BASE_URL
     return Router(
         path="/sandbox/amazon",
         route_handlers=[
@@ -22,6 +24,7 @@ def build_sandbox_router(default_redirect_uri: str, default_ads_redirect_uri: st
             *lwa_routes(),
             *sellers_routes(),
             *ads_routes(),
+            *login_routes(default_redirect_uri, f"{base}/v1/oauth/amazon/login", base),
         ],
         include_in_schema=False,
     )

@@ -77,6 +77,7 @@ PUBLIC = {
     "/v1/errors",
     "/v1/oauth/amazon/callback",
     "/v1/oauth/amazon-ads/callback",
+    "/v1/oauth/amazon/login",  # Amazon's Login URI: records nothing, continues to Amazon
 }
 PUBLIC_PREFIXES = ("/docs", "/connect/", "/sandbox/amazon/", "/sandbox/mail")
 LATER = "2030-01-01T00:00:00Z"
