@@ -23,13 +23,15 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 from litestar import Request, Response, get
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 from litestar.response import Redirect
 
 from domain import lifecycle as lc
+from domain.exceptions import NotFound, ValidationFailed
 from service.api.threads import blocking
 from service.connect.journey import marketplace_names, when
-from service.connect.pages import error_page, render
+from service.connect.pages import render, wants_html
 
 # Seller Central and Vendor Central hosts of every marketplace Amazon lists.
 _AMAZON_HOST = re.compile(
@@ -73,7 +75,16 @@ def _candidates(services: Any, selling_partner_id: str) -> list[Any]:
     operation_id="amazonLogin",
     tags=["oauth"],
     summary="Amazon's Login URI (Appstore 'Authorize now', Manage Your Apps 'Re-authorize')",
+    description=(
+        "Public; records nothing. A browser endpoint: every answer is a page (text/html) or "
+        "the redirect to amazon_callback_uri."
+    ),
     security=[],
+    media_type="text/html",
+    responses={
+        302: ResponseSpec(None, description="Continues to amazon_callback_uri (Amazon's own)"),
+        404: ResponseSpec(None, description="No connection holds this selling partner (a page)"),
+    },
 )
 @blocking
 def amazon_login(
@@ -87,26 +98,22 @@ def amazon_login(
     services = request.app.state.services
     settings = services.settings
     if not callback_allowed(amazon_callback_uri, settings) or not amazon_state:
-        return error_page(
-            request,
-            400,
-            "This sign-in link is not from Amazon",
-            "The link that brought you here does not come from Amazon's Seller Central.",
-            steps=["Open Seller Central yourself and start again from Manage Your Apps."],
-            code="VALIDATION_ERROR",
+        raise ValidationFailed(
+            "This link does not come from Amazon's Seller Central: amazon_callback_uri must "
+            "be Amazon's own confirm page. Start again from Manage Your Apps in Seller Central.",
+            field="amazon_callback_uri",
         )
     if not _ID.fullmatch(selling_partner_id) or len(amazon_state) > 2048:
-        return error_page(
-            request,
-            400,
-            "This sign-in link is incomplete",
-            "Amazon's link carried no valid seller account.",
-            steps=["Start again from Manage Your Apps in Seller Central."],
-            code="VALIDATION_ERROR",
+        raise ValidationFailed(
+            "Amazon's link carried no valid seller account (selling_partner_id). Start again "
+            "from Manage Your Apps in Seller Central.",
+            field="selling_partner_id",
         )
     found = _candidates(services, selling_partner_id)
     if connection_id is not None:
         found = [c for c in found if str(c.id) == connection_id]
+    if not found and not wants_html(request):
+        raise NotFound("No connection holds this selling partner.")
     if not found:
         return render(
             request,

@@ -126,7 +126,7 @@ def test_the_login_uri_continues_only_to_amazons_own_hosts(live_sqlite):
             },
             headers=BROWSER,
         )
-        assert answer.status_code == 400, callback
+        assert answer.status_code == 422, callback
     amazon = httpx.get(
         f"{live.url}/v1/oauth/amazon/login",
         params={
