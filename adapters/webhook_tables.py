@@ -8,7 +8,7 @@ rows another worker holds (`FOR UPDATE SKIP LOCKED`); SQLite has a single writer
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,9 +36,6 @@ class EndpointRow:
     failing_since: str | None
     created_at: str
     updated_at: str
-
-    def subscribes_to(self, event_type: str) -> bool:
-        return "*" in self.event_types or event_type in self.event_types
 
 
 @dataclass(frozen=True)
@@ -180,11 +177,19 @@ class WebhookTables:
         return position(self.t, "webhook_tracking", name)
 
     def record(
-        self, name: str, expected: int, new: int, events: Sequence[EventRow], at: str, new_id: Any
+        self,
+        name: str,
+        expected: int,
+        new: int,
+        events: Sequence[EventRow],
+        at: str,
+        new_id: Any,
+        receives: Callable[[EndpointRow, EventRow], bool],
     ) -> int | None:
         """Moves the tracking position from `expected` to `new` and, in the same transaction,
-        stores `events` with one delivery per subscribed, enabled endpoint. None (nothing
-        written) when another process moved the position first; else deliveries made."""
+        stores `events` with one delivery per enabled endpoint that `receives` each. None
+        (nothing written) when another process moved the position first; else deliveries
+        made."""
         with self.t.transaction(commit=True) as c:
             if not advance(self.t, c, "webhook_tracking", name, expected, new):
                 return None
@@ -200,15 +205,11 @@ class WebhookTables:
                 tuple(tenants),
             )
             endpoints = [_endpoint(r) for r in rows_of(c)]
-            # An endpoint gets events from its creation on, however far behind the outbox
-            # runs; older ones are what replay is for.
             deliveries = [
                 (new_id(), e.tenant_id, endpoint.id, e.id, "event", at, at, at)
                 for e in events
                 for endpoint in endpoints
-                if endpoint.tenant_id == e.tenant_id
-                and endpoint.subscribes_to(e.type)
-                and e.occurred_at >= endpoint.created_at
+                if receives(endpoint, e)
             ]
             # One executemany per table: psycopg pipelines it (one round trip per batch).
             c.executemany(
@@ -378,14 +379,13 @@ class WebhookTables:
         *,
         status: str,
         next_attempt_at: str | None,
-        endpoint_outcome: str,
-        failing_cutoff: str,
+        disable: tuple[str, str] | None,
     ) -> None:
         """Records an attempt and its consequences in one transaction. The delivery is
         updated only while this worker's lease still holds (a stale worker's late result
-        is logged as an attempt but does not move the delivery). `endpoint_outcome`:
-        'ok' clears the failing streak, 'failing' starts it (and disables the endpoint when
-        it began before `failing_cutoff`), 'gone' disables the endpoint."""
+        is logged as an attempt but does not move the delivery). `disable` None clears the
+        endpoint's failing streak; (reason, cutoff) starts it, and disables the endpoint
+        for `reason` when the streak began at or before `cutoff`."""
         d = claimed.delivery
         with self.t.transaction(commit=True) as c:
             c.execute(
@@ -425,7 +425,7 @@ class WebhookTables:
                 ),
             )
             at = attempt.attempted_at
-            if endpoint_outcome == "ok":
+            if disable is None:
                 c.execute(
                     self.t.sql(
                         "UPDATE {p}webhook_endpoints SET failing_since = NULL "
@@ -441,9 +441,7 @@ class WebhookTables:
                 ),
                 (at, d.endpoint_id),
             )
-            reason, cutoff = (
-                ("gone", at) if endpoint_outcome == "gone" else ("failing", failing_cutoff)
-            )
+            reason, cutoff = disable
             c.execute(
                 self.t.sql(
                     "UPDATE {p}webhook_endpoints SET enabled = 0, disabled_reason = ?, "

@@ -17,6 +17,7 @@ from adapters.webhook_sender import SendResult, WebhookSender
 from adapters.webhook_tables import AttemptRow, Claimed, EndpointRow, WebhookTables
 from service.metrics import WEBHOOK_DELIVERIES, WEBHOOK_DELIVERY_LAG
 from service.webhooks.ids import new_id
+from service.webhooks.policy import disabling
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,6 @@ RETRY_DELAYS = tuple(
     for s in (5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 14 * 3600, 20 * 3600, 24 * 3600)
 )
 JITTER = 0.1  # ±10%, so receivers that failed together are not retried together
-FAILING_LIMIT = timedelta(days=5)
 LEASE = timedelta(seconds=60)  # longer than one send (15 s timeout) with room to spare
 
 
@@ -155,8 +155,7 @@ class WebhookDispatcher:
             attempt,
             status=status,
             next_attempt_at=next_at,
-            endpoint_outcome=outcome,
-            failing_cutoff=iso(now - FAILING_LIMIT) or "",
+            disable=disabling(outcome, now),
         )
         WEBHOOK_DELIVERIES.labels(status if status != "pending" else "retrying").inc()
         if status == "succeeded":

@@ -15,6 +15,7 @@ from adapters.webhook_tables import AttemptRow, DeliveryRow, EndpointRow, Webhoo
 from domain.connection import EVENT_TYPES
 from domain.exceptions import NotFound, ValidationFailed
 from service.webhooks.ids import new_id
+from service.webhooks.policy import subscribed
 
 WEBHOOK_EVENT_TYPES = frozenset({f"connection.{t}" for t in EVENT_TYPES.values()} | {"*"})
 ROTATION_OVERLAP = timedelta(hours=24)  # the old secret keeps signing this long
@@ -181,7 +182,7 @@ class WebhookEndpoints:
             raise ValidationFailed(
                 f"More than {REPLAY_LIMIT} events in that range; replay a shorter one."
             )
-        ids = [event for event, kind in events if endpoint.subscribes_to(kind)]
+        ids = [event for event, kind in events if subscribed(endpoint, kind)]
         self.tables.add_deliveries(
             tenant_id,
             endpoint_id,

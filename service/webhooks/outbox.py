@@ -15,6 +15,7 @@ from domain.connection import EVENT_TYPES, Connection, event_type
 from service.follower import Follower
 from service.presenters import connection_json, event_id, rfc3339
 from service.webhooks.ids import new_id
+from service.webhooks.policy import receives
 
 
 class WebhookOutbox:
@@ -49,7 +50,9 @@ class WebhookOutbox:
 
     def commit(self, expected: int, new: int, prepared: list[EventRow]) -> int | None:
         at = iso(self.clock.now()) or ""
-        return self.tables.record(self.name, expected, new, prepared, at, lambda: new_id("wd"))
+        return self.tables.record(
+            self.name, expected, new, prepared, at, lambda: new_id("wd"), receives
+        )
 
     def _event_rows(self, notifications: Any) -> list[EventRow]:
         """Each event with the connection as of that event, replayed with the aggregate's
