@@ -85,5 +85,9 @@ profile: install  ## py-spy flame graphs of a server under load: bench/profile-<
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) -m bench.profile
 
+mutate: install  ## mutation testing of domain/ and the security modules, bounded per group
+	$(PY) -m pip install --quiet -e '.[mutate]'
+	$(PY) -m tests.mutate
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis node_modules
