@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.tables import Tables, rows_of
+from adapters.tables import Tables, advance, position
 
 PENDING, SENT, KEPT, FAILED, SUPPRESSED = "pending", "sent", "kept", "failed", "suppressed"
 _COLUMNS = (
@@ -45,29 +45,13 @@ class MailTables:
         self._row_lock = tables.skip_locked.format(alias="m")
 
     def position(self, name: str) -> int:
-        rows = self.t.query("SELECT position FROM {p}mail_tracking WHERE name = ?", (name,))
-        return int(rows[0]["position"]) if rows else 0
+        return position(self.t, "mail_tracking", name)
 
     def record(self, name: str, expected: int, new: int, mails: Sequence[MailRow]) -> bool:
         """Moves the tracking position from `expected` to `new` and stores `mails` in the
         same transaction; False (nothing written) when another process moved it first."""
         with self.t.transaction(commit=True) as c:
-            if expected == 0:
-                c.execute(
-                    self.t.sql(
-                        "INSERT INTO {p}mail_tracking (name, position) VALUES (?, 0) "
-                        "ON CONFLICT DO NOTHING"
-                    ),
-                    (name,),
-                )
-            c.execute(
-                self.t.sql(
-                    "UPDATE {p}mail_tracking SET position = ? "
-                    "WHERE name = ? AND position = ? RETURNING name"
-                ),
-                (new, name, expected),
-            )
-            if not rows_of(c):
+            if not advance(self.t, c, "mail_tracking", name, expected, new):
                 return False
             if mails:
                 c.executemany(

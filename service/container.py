@@ -51,7 +51,8 @@ class Services:
     @property
     def followers(self) -> list[Any]:
         """Every follower of the log (service.follower), for readiness and the CLI."""
-        return [self.projection.follower, self.webhooks.outbox.follower]
+        found = [self.projection.follower, self.webhooks.outbox.follower]
+        return found + ([self.mail.outbox.follower] if self.mail is not None else [])
 
     def close(self) -> None:
         if self.webhooks is not None:

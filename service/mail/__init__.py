@@ -42,7 +42,9 @@ def build_mail(services: Any, sender: Any = None) -> Mail:
     transport = "smtp" if sender is not None else ("sandbox" if settings.sandbox else None)
     composer = Composer(services.links, services.tenants, settings.mail_from)
     return Mail(
-        outbox=MailOutbox(services.app, tables, services.tenants, services.clock, transport),
+        outbox=MailOutbox(
+            services.app, tables, services.tenants, services.clock, transport, services.faults
+        ),
         dispatcher=MailDispatcher(tables, composer, sender, services.clock),
         composer=composer,
         tables=tables,

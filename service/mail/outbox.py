@@ -1,6 +1,7 @@
-"""The mail outbox: follows the notification log like the webhook outbox (a tracking
-position moved by compare-and-set, with the rows it produced in the same transaction),
-so any number of workers may run it and each event is mailed once."""
+"""The mail outbox: follows the notification log like the webhook outbox
+(`service.follower`: a tracking position moved by compare-and-set, with the rows it
+produced in the same transaction), so any number of workers may run it and each event is
+mailed once."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from adapters.mail_tables import PENDING, SUPPRESSED, MailRow, MailTables
 from adapters.tables import iso
 from domain.connection import Connection
 from domain.marketplaces import REGIONS
+from service.follower import Follower
 from service.presenters import event_id
 
 # Which events are mailed, to whom: "owner" is owner_email, "inviter" invited_by.email.
@@ -30,27 +32,35 @@ class MailOutbox:
     name = "mail_outbox"
 
     def __init__(
-        self, app: Any, tables: MailTables, tenants: Any, clock: Any, transport: str | None
+        self,
+        app: Any,
+        tables: MailTables,
+        tenants: Any,
+        clock: Any,
+        transport: str | None,
+        faults: Any,
     ) -> None:
         self.app = app
         self.tables = tables
         self.tenants = tenants
         self.clock = clock
         self.transport = transport  # None: mail is not configured here, so nothing is sent
-        self.batch = 200
+        self.follower = Follower(self, app, faults, clock, batch=200)
 
     def catch_up(self) -> int:
-        made = 0
-        while True:
-            position = self.tables.position(self.name)
-            notifications = self.app.recorder.select_notifications(
-                start=position + 1, limit=self.batch
-            )
-            if not notifications:
-                return made
-            mails = [m for n in notifications for m in self._mails(n)]
-            if self.tables.record(self.name, position, notifications[-1].id, mails):
-                made += len(mails)
+        """Processes everything recorded so far; returns how many mails it queued."""
+        return self.follower.catch_up()
+
+    # The follower's step (service.follower.Step).
+
+    def position(self) -> int:
+        return self.tables.position(self.name)
+
+    def prepare(self, notifications: Any) -> list[MailRow]:
+        return [m for n in notifications for m in self._mails(n)]
+
+    def commit(self, expected: int, new: int, prepared: list[MailRow]) -> int | None:
+        return len(prepared) if self.tables.record(self.name, expected, new, prepared) else None
 
     def _mails(self, notification: Any) -> list[MailRow]:
         if not notification.topic.endswith(tuple(t.__qualname__ for t in MAILED)):
