@@ -37,6 +37,9 @@ class Group:
     mutate: tuple[str, ...]  # files, as mutmut's only_mutate globs
     tests: tuple[str, ...]  # pytest selection: paths, node ids, then options
     budget: int  # seconds
+    # Code that runs at import (route guards built by `requires(...)` at module level)
+    # is only mutated in a process that imports it afresh with the mutant chosen.
+    fresh_imports: bool = False
 
 
 GROUPS = [
@@ -61,7 +64,8 @@ GROUPS = [
             "-k",
             "(scope or key or auth or route) and not postgres and not lifecycle",
         ),
-        180,
+        240,
+        fresh_imports=True,
     ),
     Group(
         "tenant",
@@ -101,7 +105,7 @@ def prepare(group: Group) -> Path:
         link = folder / name
         if not link.exists():
             link.symlink_to(ROOT / name)
-    config = {
+    config: dict[str, object] = {
         "source_paths": ["domain", "service", "adapters"],
         "only_mutate": list(group.mutate),
         "pytest_add_cli_args": ["-p", "no:cacheprovider", "-x", "-q"],
@@ -109,6 +113,8 @@ def prepare(group: Group) -> Path:
         "timeout_multiplier": 5.0,
         "also_copy": ["README.md", "SECURITY.md", "openapi.yaml"],
     }
+    if group.fresh_imports:
+        config.update(process_isolation="forkserver", forkserver_warmup="none")
     lines = ["[tool.mutmut]"] + [f"{key} = {json.dumps(value)}" for key, value in config.items()]
     lines += [
         "",

@@ -225,6 +225,33 @@ def test_idempotency_key_replays_the_same_create_and_refuses_another_body(api):
     assert count(api) == 1
 
 
+def test_an_idempotency_key_is_1_to_255_characters(api):
+    for key in ("k", "k" * 255):
+        response = api.post("/v1/connections", json=VALID, headers={"Idempotency-Key": key})
+        assert response.status_code == 201, response.text
+    for key in ("", "k" * 256):
+        refused = api.post("/v1/connections", json=VALID, headers={"Idempotency-Key": key})
+        problem = assert_problem(refused, 422, "VALIDATION_ERROR")
+        assert "idempotency-key" in problem["detail"].lower(), problem
+    assert count(api) == 2
+
+
+def test_without_an_idempotency_key_each_request_answers_for_itself(api):
+    first = api.post("/v1/connections", json=VALID)
+    again = api.post("/v1/connections", json=VALID)
+    assert first.status_code == again.status_code == 201
+    assert first.headers["content-type"] == "application/json"
+    assert first.headers["location"] == f"/v1/connections/{first.json()['id']}"
+    assert first.headers["etag"] == '"1"'
+    assert first.json()["id"] != again.json()["id"]
+    assert "idempotent-replayed" not in again.headers
+
+    resent = api.post(f"/v1/connections/{first.json()['id']}/resend_invitation")
+    assert (resent.status_code, resent.headers["etag"]) == (200, '"2"')
+    assert resent.headers["content-type"] == "application/json"
+    assert resent.json()["version"] == 2
+
+
 def test_a_key_used_for_one_action_is_refused_for_another(api):
     c = create(api)
     key = {"Idempotency-Key": "one-key-two-paths"}

@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from adapters.amazon.settings import SANDBOX_LWA_CLIENT_SECRET
+from adapters.tables import iso
 from domain.errors import REQUIRED_SC_PERMISSIONS
 from service.api.auth import scope_of
 from service.api_keys import SCOPES, RateLimiter
@@ -509,3 +510,23 @@ def test_no_secret_is_in_the_store_logs_responses_webhooks_or_exports_after_a_li
         if leaks(text, group)
     }
     assert found == set(), f"secrets found: {sorted(found)}"
+
+
+def test_api_keys_take_only_known_scopes_and_a_revoked_key_is_refused_at_once(live_sqlite):
+    keys = live_sqlite.services.api_keys
+    for scopes in (["connections:read", "bogus:scope"], []):
+        with pytest.raises(ValueError, match="scopes must be among connections:read"):
+            keys.create("tenant_a", scopes)
+    issued = keys.create("tenant_a", ["connections:read"])
+    headers = {"Authorization": f"Bearer {issued.secret}"}
+    assert httpx.get(f"{live_sqlite.url}/v1/connections", headers=headers).status_code == 200
+
+    assert keys.revoke(issued.record.id) is True
+    assert keys.revoke(issued.record.id) is False  # already revoked
+
+    refused = httpx.get(f"{live_sqlite.url}/v1/connections", headers=headers)
+    assert refused.status_code == 401
+    [listed] = [
+        k for k in live_sqlite.services.tables.api_keys("tenant_a") if k.id == issued.record.id
+    ]
+    assert listed.revoked_at == iso(live_sqlite.clock.now())
