@@ -175,6 +175,7 @@ def test_versions_outside_the_history_are_client_problems(live, api):
 
     before = assert_client_problem(read(api, cid, as_of=at(START - timedelta(microseconds=1))))
     assert before["code"] == "NOT_FOUND"
+    assert "did not exist at 2026-01-05T08:59:59.999999" in before["detail"]
     assert read(api, cid).json()["version"] == 3
 
 
@@ -209,3 +210,11 @@ def test_another_tenants_connection_reads_exactly_like_a_missing_one_at_any_mome
 
         for params in ({"as_of": moment}, {"version": 1}):
             assert_client_problem(read(other, "not-a-uuid", **params))
+
+        # Nor can another tenant's id serve as a list cursor.
+        cursors = [
+            other.get("/v1/connections", params={"starting_after": cid})
+            for cid in (theirs, missing)
+        ]
+        assert [c.status_code for c in cursors] == [422, 422]
+        assert _as_missing(cursors[0], theirs) == _as_missing(cursors[1], missing)
