@@ -130,28 +130,22 @@ class ConnectionService:
         return {"invitation_expires_at": c.invitation_expires_at}
 
     def _start_authorization(self, c: Connection, ctx: Context, body: dict) -> dict:
-        attempt, expires_at = self._attempt(ctx)
-        c.start_authorization(ctx, attempt, expires_at)
-        return {
-            "consent_url": self.consent.spapi_url(c, attempt, expires_at),
-            "expires_at": expires_at,
-        }
+        return self._consent(ctx, c.start_authorization, self.consent.spapi_url, c)
 
     def _start_reauthorization(self, c: Connection, ctx: Context, body: dict) -> dict:
-        attempt, expires_at = self._attempt(ctx)
-        c.start_reauthorization(ctx, attempt, expires_at)
-        return {
-            "consent_url": self.consent.spapi_url(c, attempt, expires_at),
-            "expires_at": expires_at,
-        }
+        return self._consent(ctx, c.start_reauthorization, self.consent.spapi_url, c)
 
     def _start_advertising_authorization(self, c: Connection, ctx: Context, body: dict) -> dict:
-        attempt, expires_at = self._attempt(ctx)
-        c.start_advertising_authorization(ctx, attempt, expires_at)
-        return {
-            "consent_url": self.consent.ads_url(c, attempt, expires_at),
-            "expires_at": expires_at,
-        }
+        return self._consent(ctx, c.start_advertising_authorization, self.consent.ads_url, c)
+
+    def _consent(self, ctx: Context, start: Callable, url_of: Callable, c: Connection) -> dict:
+        """Opens a consent attempt (`start`) and answers Amazon's URL for it."""
+        attempt, expires_at = (
+            secrets.token_urlsafe(12),
+            ctx.at + self.durations.authorization_window,
+        )
+        start(ctx, attempt, expires_at)
+        return {"consent_url": url_of(c, attempt, expires_at), "expires_at": expires_at}
 
     def _invite_seller_central_user(self, c: Connection, ctx: Context, body: dict) -> dict:
         c.invite_seller_central_user(ctx, self.seller_central_user_email, self.durations)
@@ -167,9 +161,6 @@ class ConnectionService:
     def _fail_seller_central_authorization(self, c: Connection, ctx: Context, body: dict) -> dict:
         c.fail_seller_central_authorization(ctx, body.get("detail"))
         return {}
-
-    def _attempt(self, ctx: Context) -> tuple[str, datetime]:
-        return secrets.token_urlsafe(12), ctx.at + self.durations.authorization_window
 
     # ------------------------------------------------------------------- queries
 
