@@ -8,7 +8,7 @@ PORT ?= 8000
 
 FUZZ_EXAMPLES ?= 500
 
-.PHONY: install browser screenshots run worker migrate migration test test-faults test-fuzz lint format openapi bench profile clean
+.PHONY: install browser screenshots run worker migrate migration test test-faults test-fuzz lint format openapi bench profile mutate clean
 
 install: $(STAMP) browser
 
