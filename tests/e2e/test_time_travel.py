@@ -218,3 +218,5 @@ def test_another_tenants_connection_reads_exactly_like_a_missing_one_at_any_mome
         ]
         assert [c.status_code for c in cursors] == [422, 422]
         assert _as_missing(cursors[0], theirs) == _as_missing(cursors[1], missing)
+    own = api.get("/v1/connections", params={"starting_after": theirs})  # the owner's: a cursor
+    assert (own.status_code, own.json()["data"]) == (200, [])
