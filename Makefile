@@ -2,13 +2,16 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+# Exact versions, with hashes: what `make install` (and so CI) installs. `make lock`
+# refreshes it after a change to pyproject.toml's dependencies.
+LOCK := requirements.lock
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | cksum | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
 FUZZ_EXAMPLES ?= 500
 
-.PHONY: install browser screenshots run worker migrate migration test test-faults test-fuzz lint format openapi bench profile mutate clean
+.PHONY: install lock browser screenshots run worker migrate migration test test-faults test-fuzz lint format openapi bench profile mutate clean
 
 install: $(STAMP) browser
 
@@ -25,16 +28,32 @@ $(AXE): package-lock.json
 	npm ci --no-audit --no-fund --silent
 	touch $(AXE)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet --require-hashes -r $(LOCK)
+	$(PY) -m pip install --quiet --no-deps -e .
+	@$(PY) -m pip check >/dev/null || { $(PY) -m pip check; \
+	  echo "$(LOCK) lacks what pyproject.toml asks for: run 'make lock'" >&2; exit 1; }
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
+# Keeps the versions already locked where pyproject.toml still allows them; to move
+# everything to the newest: make lock LOCK_FLAGS=--upgrade
+lock:  ## refresh requirements.lock from pyproject.toml (run it after changing a dependency)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	test -x $(VENV)/bin/uv || $(PY) -m pip install --quiet uv
+	$(VENV)/bin/uv pip compile pyproject.toml --extra test --universal --python-version 3.11 \
+	  --generate-hashes --quiet $(LOCK_FLAGS) -o $(LOCK)
+
+# The log goes to var/run.log, so a walk-through in the same terminal (make run &) reads
+# only the answers; a refusal to start is shown from it.
 run: install  ## serve on http://127.0.0.1:8000 with SQLite, the sandbox Amazon and the worker
-	$(VENV)/bin/connections serve --host $(HOST) --port $(PORT)
+	@mkdir -p var
+	@echo "serving http://$(HOST):$(PORT) (sandbox Amazon, SQLite); log: var/run.log" >&2
+	@$(VENV)/bin/connections serve --host $(HOST) --port $(PORT) >>var/run.log 2>&1 || \
+	  { status=$$?; tail -n 5 var/run.log >&2; exit $$status; }
 
 worker: install
 	$(VENV)/bin/connections worker

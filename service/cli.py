@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -33,6 +34,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NotMigratedError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader stopped reading (`connections audit export | head`): stop quietly, as
+        # other tools do, and keep Python from reporting it again when it flushes stdout.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def _refused_argument(args: argparse.Namespace) -> str | None:

@@ -1,7 +1,14 @@
-"""`connections demo`: sandbox connections walked through their life, as a timeline."""
+"""`connections demo`: sandbox connections walked through their life, as a timeline.
+
+Without --url it starts its own sandbox service on a throwaway SQLite database in a
+temporary folder, says so, and deletes the folder when it is done: your own store
+(DATABASE_URL, var/connections.db) is never touched.
+"""
 
 from __future__ import annotations
 
+import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -13,9 +20,15 @@ from domain.errors import REQUIRED_SC_PERMISSIONS
 
 
 def run_demo(url: str | None, api_key: str | None) -> int:
-    server = None
+    server = thread = services = None
+    folder = ""
     if url is None:
-        server, url, api_key = _start_local()
+        folder = tempfile.mkdtemp(prefix="connections-demo-")
+        print(
+            f"demo: a sandbox service of its own on {folder}/demo.db (deleted at the end)",
+            file=sys.stderr,
+        )
+        server, thread, services, url, api_key = _start_local(folder)
     elif not api_key:
         print("--api-key is required with --url")
         return 2
@@ -34,19 +47,23 @@ def run_demo(url: str | None, api_key: str | None) -> int:
             for step in guide["remediation"]:
                 print(f"    - {step}")
     finally:
-        if server is not None:
+        if server is not None and thread is not None:
             server.should_exit = True
+            thread.join(10)
+        if services is not None:
+            services.close()
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)
     return 0
 
 
-def _start_local() -> tuple[Any, str, str]:
+def _start_local(folder: str) -> tuple[Any, threading.Thread, Any, str, str]:
     import uvicorn
 
     from service.api.app import create_app
     from service.container import build
     from service.settings import Settings
 
-    folder = tempfile.mkdtemp(prefix="connections-demo-")
     with __import__("socket").socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -63,10 +80,11 @@ def _start_local() -> tuple[Any, str, str]:
     server = uvicorn.Server(
         uvicorn.Config(create_app(services), host="127.0.0.1", port=port, log_level="warning")
     )
-    threading.Thread(target=server.run, daemon=True).start()
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
     while not server.started:
         time.sleep(0.02)
-    return server, f"http://127.0.0.1:{port}", key
+    return server, thread, services, f"http://127.0.0.1:{port}", key
 
 
 def _ok(response: httpx.Response) -> dict[str, Any]:

@@ -73,6 +73,25 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path}/connections.db"
 
 
+_STARTED = time.time()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The screenshots the browser tests took in this run (tests/browser), to look at."""
+    root = Path(__file__).resolve().parents[1]
+    taken = sorted(
+        path
+        for folder in (root / "var" / "screenshots", root / "docs" / "screenshots")
+        if folder.is_dir()
+        for path in folder.glob("*.png")
+        if path.stat().st_mtime >= _STARTED
+    )
+    if taken:
+        terminalreporter.section("screenshots")
+        for path in taken:
+            terminalreporter.write_line(str(path.relative_to(root)))
+
+
 def read_files_elsewhere(paths: list[Path]) -> bytes:
     """The bytes of `paths`, read by a child process. Closing any descriptor of a SQLite
     file drops every POSIX lock this process holds on it (SQLite's own connections

@@ -5,16 +5,18 @@ from __future__ import annotations
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from service.api import audit, connections, meta, oauth, webhooks
+from service.api.allow import options_handlers
+from service.api.openapi_media import document_media
 from service.api.openapi_problems import document_problems
 from service.api.problems import EXCEPTION_HANDLERS
 from service.api.request_id import request_id_middleware
 from service.connect import pages as connect_pages
 from service.connect import routes as connect_routes
 from service.container import Services
+from service.docs import OfflineSwagger, assets_router
 from service.edge.guard import edge_guard
 from service.mail import routes as mail_routes
 from service.metrics import Heartbeat
@@ -34,7 +36,7 @@ def openapi_config() -> OpenAPIConfig:
             "see GET /v1/errors."
         ),
         path="/docs",
-        render_plugins=[SwaggerRenderPlugin(path="/")],
+        render_plugins=[OfflineSwagger()],
         components=Components(
             security_schemes={
                 "apiKey": SecurityScheme(type="http", scheme="bearer", description="API key")
@@ -62,6 +64,7 @@ def create_app(
         *connect_routes.ROUTES,
         *mail_routes.ROUTES,
         connect_pages.static_router(),
+        assets_router(),
         *(extra_routes or []),
     ]
     if settings.sandbox:
@@ -74,7 +77,7 @@ def create_app(
     if settings.sandbox and not settings.smtp_url:
         routes.append(mailbox_router())  # mails are kept, not sent: read them here
     app = Litestar(
-        route_handlers=routes,
+        route_handlers=[*options_handlers(routes), *routes],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
         template_config=connect_pages.template_config(),
@@ -87,4 +90,5 @@ def create_app(
     # Around the whole app, not per route: unknown paths get an id, a log line, metrics.
     app.asgi_handler = request_id_middleware(app.asgi_handler)
     document_problems(app)
+    document_media(app)
     return app
