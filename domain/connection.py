@@ -66,6 +66,10 @@ def error_of(code: str, detail: str | None = None, **extra: Any) -> dict[str, An
 
 
 class Connection(Aggregate):
+    # When Amazon refused the stored authorization (invalid_grant); a class default, so
+    # snapshots taken before the field existed load without it.
+    access_revoked_at: datetime | None = None
+
     class Event(Aggregate.Event):
         meta: dict[str, Any]  # actor, request_id, correlation_id, and the chain's prev/hash
 
@@ -276,6 +280,8 @@ class Connection(Aggregate):
         def apply(self, c: Any) -> None:
             if self.error is not None:
                 c.last_error = self.error
+                if self.error["code"] == "ACCESS_REVOKED":
+                    c.access_revoked_at = self.timestamp
 
     class ReauthReminded(Event):
         trigger, kind = "remind_reauthorization", "reauth_reminder"
@@ -324,6 +330,8 @@ class Connection(Aggregate):
 
         def apply(self, c: Any) -> None:
             c.warning = self.warning
+            if self.warning["code"] == "ACCESS_REVOKED":  # refused before activation (§2)
+                c.access_revoked_at = self.timestamp
 
     class Disconnected(Event):
         # Recorded by disconnect and by expire_invitation: both end in `disconnected`.
@@ -576,6 +584,7 @@ class Connection(Aggregate):
 def _authorized(c: Any, e: Any) -> None:
     """A (re-)authorization: the new refresh token, and Amazon's yearly clock restarted."""
     c.refresh_token_encrypted = e.refresh_token_encrypted
+    c.access_revoked_at = None
     c.authorized_at = e.timestamp
     c.reauth_due_at = e.reauth_due_at
     c.lapses_at = e.lapses_at

@@ -20,6 +20,7 @@ SCOPES: tuple[str, ...] = (
     "connections:write",
     "webhooks:manage",
     "audit:read",
+    "credentials:read",
     "admin",
 )
 

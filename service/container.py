@@ -21,6 +21,7 @@ from service.connect.links import InvitationLinks
 from service.connect.tenants import TenantProfiles
 from service.connections import ConnectionService
 from service.mail import build_mail
+from service.credentials import build_credentials
 from service.oauth import Consent, OAuthCallbacks
 from service.projections import ConnectionsProjection
 from service.settings import Settings
@@ -47,6 +48,7 @@ class Services:
     faults: FollowerFaults
     webhooks: Any = None  # built from the other parts, just after them
     mail: Any = None  # likewise
+    credentials: Any = None  # likewise (service.credentials)
 
     @property
     def followers(self) -> list[Any]:
@@ -62,6 +64,13 @@ class Services:
 
 
 def amazon_settings(settings: Settings) -> AmazonSettings:
+    amazon = _amazon_settings(settings)
+    if settings.lwa_token_url:
+        amazon = replace(amazon, lwa_token_url=settings.lwa_token_url)
+    return amazon
+
+
+def _amazon_settings(settings: Settings) -> AmazonSettings:
     redirect = f"{settings.public_base_url}/v1/oauth/amazon/callback"
     ads_redirect = f"{settings.public_base_url}/v1/oauth/amazon-ads/callback"
     if settings.sandbox:
@@ -129,4 +138,5 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
     )
     services.webhooks = build_webhooks(services)
     services.mail = build_mail(services)
+    services.credentials = build_credentials(services)
     return services

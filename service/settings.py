@@ -46,6 +46,10 @@ class Settings:
     webhook_allow_private: bool = False
     # How long finished webhook deliveries, their attempts and delivered events are kept.
     webhook_retention: timedelta = timedelta(days=30)
+    # LWA's token endpoint, when not the real one (or the sandbox's): a test peer, a relay.
+    lwa_token_url: str = ""
+    # How long the access log (tokens issued, calls proxied to Amazon) is kept.
+    access_log_retention: timedelta = timedelta(days=365)
     run_worker: bool = True
     # Apply pending migrations when a process starts instead of refusing to (sandbox default).
     migrate_on_start: bool = False
@@ -107,6 +111,7 @@ class Settings:
         shown["smtp_url"] = _URL_PASSWORD.sub(r"//\1:********@", self.smtp_url)
         shown["worker_stale_after"] = str(self.worker_stale_after)
         shown["webhook_retention"] = str(self.webhook_retention)
+        shown["access_log_retention"] = str(self.access_log_retention)
         return shown
 
     @classmethod
@@ -157,6 +162,8 @@ class Settings:
             encryption_keys=keys,
             webhook_allow_private=_bool(env, "WEBHOOK_ALLOW_PRIVATE", default=False),
             webhook_retention=_duration(env, "WEBHOOK_RETENTION", "30d"),
+            access_log_retention=_duration(env, "ACCESS_LOG_RETENTION", "365d"),
+            lwa_token_url=_url(env, "LWA_TOKEN_URL"),
             run_worker=_bool(env, "RUN_WORKER", default=True),
             migrate_on_start=_bool(env, "MIGRATE_ON_START", default=sandbox),
             durations=Durations(
@@ -257,6 +264,13 @@ def _email(env: Mapping[str, str], name: str, default: str) -> str:
     if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", raw):
         raise ConfigError(name, "an e-mail address", raw)
     return raw
+
+
+def _url(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if value and not re.match(r"^https?://[^/\s]+", value):
+        raise ConfigError(name, "an http(s) URL", value)
+    return value
 
 
 def _duration(env: Mapping[str, str], name: str, default: str) -> timedelta:

@@ -19,6 +19,7 @@ from service.container import Services
 from service.docs import OfflineSwagger, assets_router
 from service.edge.guard import edge_guard
 from service.mail import routes as mail_routes
+from service.credentials import routes as credentials_routes
 from service.metrics import Heartbeat
 from service.sandbox import build_sandbox_router
 from service.sandbox.mail import mailbox_router
@@ -65,6 +66,7 @@ def create_app(
         *mail_routes.ROUTES,
         connect_pages.static_router(),
         assets_router(),
+        *credentials_routes.ROUTES,
         *(extra_routes or []),
     ]
     if settings.sandbox:

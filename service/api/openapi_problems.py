@@ -60,7 +60,8 @@ _PROBLEMS: dict[int, tuple[str, str, bool]] = {
         "INVALID_TRANSITION: not allowed in the connection's state; VERSION_CONFLICT: "
         "changed by another request at the same time; IDEMPOTENCY_KEY_REUSED: a request "
         "with this Idempotency-Key is still in progress, or died without a response "
-        '(`outcome: "unknown"`)',
+        '(`outcome: "unknown"`); API_AUTHORIZATION_REQUIRED, ACCESS_REVOKED, '
+        "REAUTHORIZATION_REQUIRED: the connection's Amazon access may not be used now",
         False,
     ),
     412: (
@@ -76,7 +77,12 @@ _PROBLEMS: dict[int, tuple[str, str, bool]] = {
         False,
     ),
     429: ("RateLimited", "RATE_LIMITED: this API key is over its rate", True),
-    503: ("ServiceUnavailable", "SERVICE_UNAVAILABLE: the database cannot be reached", True),
+    503: (
+        "ServiceUnavailable",
+        "SERVICE_UNAVAILABLE: the database cannot be reached; AMAZON_UNAVAILABLE, "
+        "APP_CREDENTIALS_INVALID: Amazon did not issue an access token",
+        True,
+    ),
 }
 _IDEMPOTENCY_KEY = Parameter(
     name="Idempotency-Key",
@@ -119,6 +125,11 @@ def document_problems(app: Litestar) -> None:
                 operation = getattr(path_item, method.lower(), None)
                 if operation is not None:
                     _complete(operation, route.path, method, scope_of(handler) is not None)
+                    # A handler may name further problems it answers: opt={"problems": {409}}.
+                    for status in sorted(handler.opt.get("problems", ())):
+                        operation.responses[str(status)] = Reference(
+                            ref=f"#/components/responses/{_PROBLEMS[status][0]}"
+                        )
 
 
 def _complete(operation: Operation, path: str, method: str, guarded: bool) -> None:

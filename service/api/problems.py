@@ -59,7 +59,8 @@ def problem(
 def on_domain_error(request: Request, exc: DomainError) -> Response:
     extra = dict(exc.extra)
     status = extra.pop("status", None)
-    return problem(request, exc.code, exc.detail, status, **extra)
+    headers = extra.pop("headers", None)
+    return problem(request, exc.code, exc.detail, status, headers, **extra)
 
 
 _FORMAT_HINTS = {

@@ -1,0 +1,141 @@
+"""The access log: who used which connection's Amazon access, when, and what Amazon said.
+
+Amazon's Data Protection Policy asks developers to log access to Amazon information; each
+entry names the API key, the API, the operation (a path template, never a query or body),
+Amazon's status and request id, never a token. Entries are written after the answer is
+known and kept for ACCESS_LOG_RETENTION.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from adapters.credential_tables import AccessTokenTables
+from adapters.tables import iso
+from domain.exceptions import ValidationFailed
+from service.connections import Caller
+from service.presenters import rfc3339
+
+PURGE_EVERY_SECONDS = 60.0
+
+
+def api_key_id(caller: Caller) -> str | None:
+    """`api_key:<tenant>/<key id>` → the key id."""
+    kind, _, rest = caller.actor.partition(":")
+    return rest.rpartition("/")[2] if kind == "api_key" else None
+
+
+# Identifiers inside SP-API and Ads paths (order ids, ASINs, SKUs, report ids, profile
+# ids…) are replaced by `{id}` so the log holds operations, not data.
+_ID_SEGMENT = re.compile(r"^(?=.*\d)[A-Za-z0-9._~%-]{6,}$|^\d+$")
+_SEGMENT_VERSION = re.compile(r"^v\d+$|^\d{4}-\d{2}-\d{2}$")
+
+
+def operation_of(path: str) -> str:
+    """`/orders/v0/orders/902-3159896-1390916/address` → `/orders/v0/orders/{id}/address`."""
+    parts = []
+    for segment in path.split("/"):
+        if segment and not _SEGMENT_VERSION.match(segment) and _ID_SEGMENT.match(segment):
+            parts.append("{id}")
+        else:
+            parts.append(segment)
+    return "/".join(parts)[:300]
+
+
+class AccessLog:
+    def __init__(self, tables: AccessTokenTables, clock: Any, retention: timedelta) -> None:
+        self.tables = tables
+        self.clock = clock
+        self.retention = retention
+        self._purged_at = 0.0
+
+    def record(
+        self,
+        caller: Caller,
+        connection_id: str,
+        *,
+        at: datetime,
+        api: str,
+        kind: str,
+        method: str,
+        operation: str,
+        status: int,
+        outcome: str,
+        duration: float,
+        amazon_request_id: str | None = None,
+    ) -> None:
+        self.tables.log(
+            [
+                {
+                    "id": f"acc_{uuid.uuid4().hex}",
+                    "tenant_id": caller.tenant_id,
+                    "connection_id": connection_id,
+                    "at": iso(at),
+                    "api_key_id": api_key_id(caller),
+                    "api": api,
+                    "kind": kind,
+                    "method": method,
+                    "operation": operation,
+                    "status": status,
+                    "outcome": outcome,
+                    "duration_ms": round(duration * 1000, 3),
+                    "request_id": caller.request_id,
+                    "amazon_request_id": amazon_request_id,
+                }
+            ]
+        )
+
+    def page(
+        self, tenant_id: str, connection_id: str | None, limit: int, starting_after: str | None
+    ) -> tuple[list[dict[str, Any]], bool]:
+        before = None
+        if starting_after is not None:
+            before = self.tables.entry_at(tenant_id, starting_after)
+            if before is None:
+                raise ValidationFailed("starting_after names no access log entry.")
+        rows = self.tables.entries(tenant_id, connection_id, limit=limit + 1, before=before)
+        return [entry_json(r) for r in rows[:limit]], len(rows) > limit
+
+    def export(
+        self, tenant_id: str, since: datetime | None, until: datetime | None
+    ) -> list[dict[str, Any]]:
+        """Every entry of the tenant in [since, until), newest first."""
+        rows, out, before = None, [], None
+        while rows is None or len(rows) == 1000:
+            rows = self.tables.entries(
+                tenant_id, None, limit=1000, before=before, since=iso(since), until=iso(until)
+            )
+            out.extend(entry_json(r) for r in rows)
+            if rows:
+                before = (rows[-1]["at"], rows[-1]["id"])
+        return out
+
+    def purge(self) -> int:
+        """Drops entries past the retention; at most once a minute per process."""
+        if time.monotonic() - self._purged_at < PURGE_EVERY_SECONDS:
+            return 0
+        self._purged_at = time.monotonic()
+        return self.tables.purge(iso(self.clock.now() - self.retention) or "")
+
+
+def entry_json(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "object": "access_log_entry",
+        "connection_id": row["connection_id"],
+        "at": rfc3339(datetime.fromisoformat(row["at"])),
+        "api_key_id": row["api_key_id"],
+        "api": row["api"],
+        "kind": row["kind"],
+        "method": row["method"],
+        "operation": row["operation"],
+        "status": row["status"],
+        "outcome": row["outcome"],
+        "duration_ms": row["duration_ms"],
+        "request_id": row["request_id"],
+        "amazon_request_id": row["amazon_request_id"],
+    }

@@ -1,0 +1,107 @@
+"""Routes of the credentials capability: thin controllers over service.credentials."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.params import Parameter
+
+from domain.access import ADS, advertising_profiles, chosen_profile
+from domain.exceptions import ValidationFailed
+from service.api.auth import caller_of, requires
+from service.api.threads import blocking
+from service.credentials.schemas import AccessTokenRequest
+from service.credentials.views import access_token_json
+from service.presenters import rfc3339
+
+CREDENTIALS, AUDIT = requires("credentials:read"), requires("audit:read")
+TAGS = ["credentials"]
+
+
+def _services(request: Request) -> Any:
+    return request.app.state.services
+
+
+@post(
+    "/v1/connections/{connection_id:str}/access_tokens",
+    guards=[CREDENTIALS],
+    operation_id="createAccessToken",
+    tags=TAGS,
+    status_code=201,
+    summary="A fresh access token for the SP-API or the Ads API",
+    opt={"problems": {409}},
+)
+@blocking
+def create_access_token(request: Request, connection_id: str, data: AccessTokenRequest) -> Response:
+    services = _services(request)
+    caller = caller_of(request)
+    c = services.connections.get(caller, connection_id)
+    if data.profile_id is not None and data.api != ADS:
+        raise ValidationFailed("profile_id: only for api 'ads'.", field="profile_id")
+    profiles = advertising_profiles(c) if data.api == ADS else []
+    if data.profile_id is not None and chosen_profile(c, data.profile_id) is None:
+        known = ", ".join(p["profile_id"] for p in profiles) or "none"
+        raise ValidationFailed(
+            f"profile_id: not an Ads profile of this connection (its profiles: {known}).",
+            field="profile_id",
+        )
+    started, at = time.perf_counter(), services.clock.now()
+    credentials = services.credentials
+    status, outcome = 201, "error"
+    try:
+        issued = credentials.tokens.issue(c, data.api, caller.request_id)
+        status, outcome = 201, issued.outcome
+    except Exception as e:
+        status = getattr(e, "extra", {}).get("status", 500)
+        outcome = getattr(e, "code", "INTERNAL_ERROR")
+        raise
+    finally:
+        credentials.access_log.record(
+            caller,
+            connection_id,
+            at=at,
+            api=data.api,
+            kind="access_token",
+            method="POST",
+            operation="access_tokens",
+            status=status,
+            outcome=outcome,
+            duration=time.perf_counter() - started,
+        )
+    body = access_token_json(c, data.api, issued, services.amazon.settings, profiles)
+    return Response(body, status_code=201, headers={"Cache-Control": "no-store"})
+
+
+@get(
+    "/v1/connections/{connection_id:str}/access_log",
+    guards=[AUDIT],
+    operation_id="listAccessLog",
+    tags=TAGS,
+    summary="Every access token issued and call proxied for the connection, newest first",
+)
+@blocking
+def list_access_log(
+    request: Request,
+    connection_id: str,
+    limit: int = Parameter(default=50, ge=1, le=500),
+    starting_after: str | None = Parameter(default=None, max_length=64),
+) -> dict[str, Any]:
+    services = _services(request)
+    caller = caller_of(request)
+    services.connections.get(caller, connection_id)  # the tenant's own, or 404
+    data, more = services.credentials.access_log.page(
+        caller.tenant_id, connection_id, limit, starting_after
+    )
+    return {
+        "object": "list",
+        "data": data,
+        "has_more": more,
+        "next_cursor": data[-1]["id"] if more else None,
+        "retention_days": services.settings.access_log_retention.days,
+        "generated_at": rfc3339(services.clock.now()),
+    }
+
+
+ROUTES = [create_access_token, list_access_log]

@@ -1,0 +1,150 @@
+"""Access tokens for the integrator's backend: cached, shared, refreshed once.
+
+A token is handed out again until `REFRESH_MARGIN` before it expires (Amazon's LWA access
+tokens live an hour: "expires_in": 3600, SP-API developer guide, "Connecting to the Selling
+Partner API"). A stale token is refreshed by one caller in the whole deployment: threads of
+one process queue on a local lock, processes race for the lease in `access_tokens`, and
+everyone else reads the winner's token (or its failure) from the table.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+import weakref
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from adapters.amazon.errors import AmazonError
+from adapters.credential_tables import AccessTokenTables, CachedToken
+from adapters.tables import iso
+from domain.access import ADS, AccessRefused, refusal
+from domain.connection import Connection
+from service.credentials.metrics import LWA_REFRESHES, TOKEN_REQUESTS
+from service.credentials.outcomes import Outcomes
+
+log = logging.getLogger(__name__)
+
+REFRESH_MARGIN = timedelta(minutes=5)
+_POLL_SECONDS = 0.02
+
+
+@dataclass(frozen=True)
+class Issued:
+    access_token: str
+    expires_at: datetime
+    outcome: str  # hit, coalesced (another caller refreshed it), refreshed
+
+
+class AccessTokens:
+    def __init__(self, services: Any, tables: AccessTokenTables, outcomes: Outcomes) -> None:
+        self.services = services
+        self.tables = tables
+        self.outcomes = outcomes
+        self._locks: weakref.WeakValueDictionary[tuple[str, str], threading.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+        self._locks_guard = threading.Lock()
+        self._holder = f"{uuid.uuid4().hex[:12]}"  # this process, in the lease column
+        amazon = services.amazon.settings
+        # The lease outlives the longest refresh the adapter can make (every retry).
+        self.lease = timedelta(
+            seconds=amazon.timeout * (amazon.max_retries + 1) + amazon.max_retry_after + 5
+        )
+
+    def issue(self, c: Connection, api: str, request_id: str | None) -> Issued:
+        """A usable access token for `api`, or AccessRefused."""
+        now = self.services.clock.now()
+        refused = refusal(c, api, now)
+        if refused is not None:
+            TOKEN_REQUESTS.labels(api, refused[0]).inc()
+            raise AccessRefused(refused[1], code=refused[0], status=409)
+        key = (str(c.id), api)
+        row = self.tables.read(*key)
+        cached = self._fresh(row, now)
+        if cached is not None:
+            TOKEN_REQUESTS.labels(api, "hit").inc()
+            return cached
+        seen = row.generation if row is not None else 0  # outcomes after this one are ours
+        with self._lock(key):
+            issued = self._refreshed(c, api, key, seen, request_id)
+        TOKEN_REQUESTS.labels(api, issued.outcome).inc()
+        return issued
+
+    def _refreshed(
+        self, c: Connection, api: str, key: tuple[str, str], seen: int, request_id: str | None
+    ) -> Issued:
+        deadline = time.monotonic() + self.lease.total_seconds()
+        while True:
+            now = self.services.clock.now()
+            row = self.tables.read(*key)
+            cached = self._fresh(row, now)
+            if cached is not None:
+                return Issued(cached.access_token, cached.expires_at, "coalesced")
+            if row is not None and row.generation != seen and row.failure_code:
+                raise self._failure(row.failure_code, row.failure_detail or "")
+            if self.tables.claim(
+                *key,
+                self._holder,
+                iso(now),
+                iso(now + self.lease),
+                iso(now + REFRESH_MARGIN),
+            ):
+                return self._refresh(c, api, key, now, request_id)
+            if time.monotonic() > deadline:
+                raise self._failure(
+                    "AMAZON_UNAVAILABLE", "another process's refresh did not finish in time"
+                )
+            time.sleep(_POLL_SECONDS)
+
+    def _refresh(
+        self,
+        c: Connection,
+        api: str,
+        key: tuple[str, str],
+        now: datetime,
+        request_id: str | None,
+    ) -> Issued:
+        box, amazon = self.services.box, self.services.amazon
+        try:
+            if api == ADS:
+                tokens = amazon.refresh_ads(box.decrypt(c.ads_refresh_token_encrypted))
+            else:
+                tokens = amazon.refresh(box.decrypt(c.refresh_token_encrypted))
+        except AmazonError as e:
+            LWA_REFRESHES.labels(api, e.code).inc()
+            self.tables.fail(*key, self._holder, e.code, e.detail)
+            self.outcomes.refused(c, api, e, request_id)
+            raise self._failure(e.code, e.detail) from None
+        except BaseException:
+            self.tables.fail(*key, self._holder, "INTERNAL_ERROR", "the refresh failed")
+            raise
+        LWA_REFRESHES.labels(api, "ok").inc()
+        self.outcomes.succeeded(api)
+        expires_at = now + timedelta(seconds=tokens.expires_in)
+        self.tables.store(
+            *key, self._holder, box.encrypt(tokens.access_token), iso(expires_at), iso(now)
+        )
+        return Issued(tokens.access_token, expires_at, "refreshed")
+
+    def _fresh(self, row: CachedToken | None, now: datetime) -> Issued | None:
+        if row is None or not row.token_encrypted or not row.expires_at:
+            return None
+        expires_at = datetime.fromisoformat(row.expires_at)
+        if expires_at - REFRESH_MARGIN <= now:
+            return None
+        return Issued(self.services.box.decrypt(row.token_encrypted), expires_at, "hit")
+
+    def _failure(self, code: str, detail: str) -> AccessRefused:
+        return self.outcomes.problem(code, detail)
+
+    def _lock(self, key: tuple[str, str]) -> threading.Lock:
+        with self._locks_guard:
+            lock = self._locks.get(key)
+            if lock is None:
+                lock = threading.Lock()
+                self._locks[key] = lock
+            return lock

@@ -1,0 +1,175 @@
+"""Access tokens for backends (SPEC §9), against the sandbox and a counting LWA peer, on
+SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from tests.conftest import LiveService, start_service
+from tests.credentials.helpers import SCOPES, active, authorized, events_of, token
+from tests.credentials.lwa_peer import LwaPeer
+
+
+@pytest.fixture
+def peer() -> Iterator[LwaPeer]:
+    lwa = LwaPeer(upstream="").start()
+    yield lwa
+    lwa.stop()
+
+
+@pytest.fixture
+def served(database_url: str, peer: LwaPeer) -> Iterator[LiveService]:
+    """The service, its LWA calls going through the counting peer to the sandbox."""
+    live = start_service(database_url, LWA_TOKEN_URL=peer.url, RATE_LIMIT_PER_SECOND="0")
+    peer.upstream = f"{live.url}/sandbox/amazon/auth/o2/token"
+    yield live
+    live.stop()
+
+
+@pytest.fixture
+def backend(served: LiveService) -> Iterator[httpx.Client]:
+    with served.client(scopes=SCOPES) as client:
+        yield client
+
+
+def test_a_token_is_reused_until_shortly_before_it_expires_then_refreshed_once(
+    served, backend, peer
+):
+    c = active(backend)
+    refreshes = peer.refreshes
+    first = token(backend, c["id"])
+    assert first.status_code == 201, first.text
+    body = first.json()
+    assert body["object"] == "access_token" and body["token_type"] == "bearer"
+    assert body["access_token"].startswith("Atza|")
+    assert body["selling_partner_id"] == c["selling_partner_id"]
+    assert body["region"] == "na" and body["marketplace_ids"] == ["ATVPDKIKX0DER"]
+    assert body["endpoint"] == f"{served.url}/sandbox/amazon/na"
+    assert first.headers["cache-control"] == "no-store"
+    assert peer.refreshes == refreshes + 1
+
+    served.clock.advance(timedelta(minutes=50))
+    again = token(backend, c["id"]).json()
+    assert again["access_token"] == body["access_token"]
+    assert again["expires_at"] == body["expires_at"]
+    assert peer.refreshes == refreshes + 1
+
+    served.clock.advance(timedelta(minutes=6))  # 4 minutes left: too close to expiry
+    fresh = token(backend, c["id"]).json()
+    assert fresh["access_token"] != body["access_token"]
+    assert peer.refreshes == refreshes + 2
+
+
+def test_the_cached_token_is_stored_only_encrypted(served, backend):
+    c = active(backend)
+    issued = token(backend, c["id"]).json()["access_token"]
+    rows = served.services.tables.query("SELECT * FROM {p}access_tokens")
+    assert rows and all(issued not in str(dict(r)) for r in rows)
+    assert served.services.box.decrypt(rows[0]["token_encrypted"]) == issued
+
+
+def test_fifty_concurrent_requests_for_a_stale_token_make_one_lwa_refresh(served, backend, peer):
+    c = active(backend)
+    peer.delay = 0.3  # the refresh is in flight while the others arrive
+    before = peer.refreshes
+    with ThreadPoolExecutor(50) as pool:
+        answers = list(pool.map(lambda _: token(backend, c["id"]), range(50)))
+    assert [a.status_code for a in answers] == [201] * 50
+    assert len({a.json()["access_token"] for a in answers}) == 1
+    assert peer.refreshes == before + 1
+
+
+def test_tokens_are_refused_with_the_reason_before_authorization_and_after_disconnect(
+    backend,
+):
+    c = backend.post(
+        "/v1/connections",
+        json={"owner_email": "o@example.com", "region": "na", "marketplace_ids": ["ATVPDKIKX0DER"]},
+    ).json()
+    refused = token(backend, c["id"])
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "API_AUTHORIZATION_REQUIRED"
+    assert "Atza|" not in refused.text
+
+    ads = token(backend, active(backend)["id"], api="ads")
+    assert ads.status_code == 409 and ads.json()["code"] == "API_AUTHORIZATION_REQUIRED"
+
+    gone = active(backend)
+    backend.post(f"/v1/connections/{gone['id']}/disconnect").raise_for_status()
+    assert token(backend, gone["id"]).json()["code"] == "API_AUTHORIZATION_REQUIRED"
+
+
+def test_a_key_without_credentials_read_is_forbidden_and_another_tenant_sees_404(served):
+    with served.client(scopes=SCOPES) as owner:
+        c = active(owner)
+    with served.client(scopes=["connections:read"]) as reader:
+        assert token(reader, c["id"]).status_code == 403
+    with served.client(tenant="tenant_b", scopes=SCOPES) as other:
+        assert token(other, c["id"]).status_code == 404
+
+
+def test_seller_central_problems_never_take_sp_api_access_away(served, backend):
+    c = authorized(backend)
+    assert token(backend, c["id"]).status_code == 201  # from api_authorized on
+    backend.post(f"/v1/connections/{c['id']}/invite_seller_central_user").raise_for_status()
+    backend.post(
+        f"/v1/connections/{c['id']}/fail_seller_central_authorization",
+        json={"detail": "the invite e-mail never arrived"},
+    ).raise_for_status()
+    assert backend.get(f"/v1/connections/{c['id']}").json()["last_error"]["code"] == (
+        "SELLER_CENTRAL_AUTHORIZATION_FAILED"
+    )
+    served.clock.advance(timedelta(hours=2))
+    assert token(backend, c["id"]).status_code == 201
+
+
+def test_a_revoked_grant_marks_reauth_due_once_under_concurrency_and_answers_409(
+    served, backend, peer
+):
+    c = active(backend)
+    peer.failure = (400, "invalid_grant")
+    peer.delay = 0.2
+    with ThreadPoolExecutor(20) as pool:
+        answers = list(pool.map(lambda _: token(backend, c["id"]), range(20)))
+    assert {a.status_code for a in answers} == {409}
+    assert {a.json()["code"] for a in answers} == {"ACCESS_REVOKED"}
+    assert peer.refreshes == 1
+    after = backend.get(f"/v1/connections/{c['id']}").json()
+    assert after["state"] == "reauth_due" and after["last_error"]["code"] == "ACCESS_REVOKED"
+    due = [e for e in events_of(backend, c["id"]) if e["type"] == "connection.reauth_due"]
+    assert len(due) == 1
+    assert due[0]["actor"] == "system:credentials"
+    # Later requests are refused from the record, without asking LWA again.
+    assert token(backend, c["id"]).json()["code"] == "ACCESS_REVOKED"
+    assert peer.refreshes == 1
+
+
+def test_a_revocation_before_activation_is_recorded_as_the_connections_warning(backend, peer):
+    c = authorized(backend)
+    peer.failure = (400, "invalid_grant")
+    assert token(backend, c["id"]).json()["code"] == "ACCESS_REVOKED"
+    after = backend.get(f"/v1/connections/{c['id']}").json()
+    assert after["state"] == "api_authorized" and after["warning"]["code"] == "ACCESS_REVOKED"
+    assert token(backend, c["id"]).status_code == 409
+
+
+def test_lwa_down_answers_503_with_retry_after_and_warns_the_connection_once(backend, peer):
+    c = active(backend)
+    peer.failure = (503, "temporarily_unavailable")
+    first, second = token(backend, c["id"]), token(backend, c["id"])
+    for answer in (first, second):
+        assert answer.status_code == 503
+        assert answer.json()["code"] == "AMAZON_UNAVAILABLE"
+        assert int(answer.headers["retry-after"]) > 0
+    after = backend.get(f"/v1/connections/{c['id']}").json()
+    assert after["state"] == "active" and after["warning"]["code"] == "AMAZON_UNAVAILABLE"
+    warnings = [e for e in events_of(backend, c["id"]) if e["type"] == "connection.warning"]
+    assert len(warnings) == 1
+
+    peer.failure = None  # Amazon is back
+    assert token(backend, c["id"]).status_code == 201
