@@ -138,6 +138,14 @@ class AccessTokenTables:
             (code, detail, connection_id, api, holder),
         )
 
+    def expire(self, connection_id: str, api: str, token_encrypted: str) -> None:
+        """Marks this cached token stale, unless another one replaced it meanwhile."""
+        self.t.execute(
+            "UPDATE {p}access_tokens SET expires_at = NULL "
+            "WHERE connection_id = ? AND api = ? AND token_encrypted = ?",
+            (connection_id, api, token_encrypted),
+        )
+
     def forget(self, connection_id: str) -> None:
         """Drops the cached tokens (access revoked): a revoked token is never handed out."""
         self.t.execute(

@@ -21,6 +21,7 @@ SCOPES: tuple[str, ...] = (
     "webhooks:manage",
     "audit:read",
     "credentials:read",
+    "proxy:use",
     "admin",
 )
 

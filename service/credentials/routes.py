@@ -5,18 +5,22 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from litestar import Request, Response, get, post
+from litestar import HttpMethod, Request, Response, get, post, route
 from litestar.params import Parameter
+from litestar.response import Stream
 
 from domain.access import ADS, advertising_profiles, chosen_profile
 from domain.exceptions import ValidationFailed
 from service.api.auth import caller_of, requires
 from service.api.threads import blocking
+from service.credentials.forward import forward
 from service.credentials.schemas import AccessTokenRequest
 from service.credentials.views import access_token_json
 from service.presenters import rfc3339
 
 CREDENTIALS, AUDIT = requires("credentials:read"), requires("audit:read")
+PROXY = requires("proxy:use")
+PROXY_MAX_BODY = 10 * 1024 * 1024  # SP-API bodies are JSON; documents go to S3 directly
 TAGS = ["credentials"]
 
 
@@ -104,4 +108,28 @@ def list_access_log(
     }
 
 
-ROUTES = [create_access_token, list_access_log]
+def _proxy_operation_id(handler: Any, method: Any, components: Any) -> str:
+    return f"proxy{str(method).capitalize()}"
+
+
+@route(
+    "/v1/connections/{connection_id:str}/proxy/{api:str}/{path:path}",
+    http_method=[
+        HttpMethod.GET,
+        HttpMethod.POST,
+        HttpMethod.PUT,
+        HttpMethod.PATCH,
+        HttpMethod.DELETE,
+    ],
+    guards=[PROXY],
+    operation_id=_proxy_operation_id,
+    tags=TAGS,
+    summary="Call Amazon's SP-API or Ads API for this connection (any method, streamed)",
+    request_max_body_size=PROXY_MAX_BODY,
+    opt={"problems": {409}},
+)
+async def proxy_call(request: Request, connection_id: str, api: str, path: str) -> Stream:
+    return await forward(request, connection_id, api, path)
+
+
+ROUTES = [create_access_token, list_access_log, proxy_call]

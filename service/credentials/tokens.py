@@ -74,6 +74,15 @@ class AccessTokens:
         TOKEN_REQUESTS.labels(api, issued.outcome).inc()
         return issued
 
+    def reissue(self, c: Connection, api: str, refused: str, request_id: str | None) -> Issued:
+        """A token other than `refused`, which Amazon just turned down: the cached one is
+        dropped if it is still that one, and a new one is issued (one refresh, as ever)."""
+        row = self.tables.read(str(c.id), api)
+        if row is not None and row.token_encrypted:
+            if self.services.box.decrypt(row.token_encrypted) == refused:
+                self.tables.expire(str(c.id), api, row.token_encrypted)
+        return self.issue(c, api, request_id)
+
     def _refreshed(
         self, c: Connection, api: str, key: tuple[str, str], seen: int, request_id: str | None
     ) -> Issued:

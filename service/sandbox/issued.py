@@ -7,6 +7,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
+from service.sandbox.outcomes import APPROVE as SANDBOX_APPROVE
 from service.sandbox.outcomes import SANDBOX_OUTCOMES
 
 
@@ -30,7 +31,14 @@ def mint(prefix: str, grant: Grant) -> str:
     return f"{prefix}sbx.{grant.outcome}.{grant.selling_partner_id}.{secrets.token_urlsafe(24)}"
 
 
+# Refresh tokens an integrator may import to try the sandbox (SPEC §7).
+IMPORTABLE_PREFIX = "Atzr|sandbox-"
+
+
 def read(value: str | None, prefix: str) -> Grant | None:
+    if prefix == "Atzr|" and value and value.startswith(IMPORTABLE_PREFIX):
+        partner = value[len(IMPORTABLE_PREFIX) :].split("-", 1)[0]
+        return Grant(SANDBOX_APPROVE, partner) if is_id(partner) and partner else None
     if not value or not value.startswith(f"{prefix}sbx."):
         return None
     parts = value[len(prefix) :].split(".")

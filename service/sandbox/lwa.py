@@ -8,6 +8,7 @@ from litestar import Request, Response, post
 from litestar.handlers import HTTPRouteHandler
 
 from adapters.amazon.settings import SANDBOX_LWA_CLIENT_ID, SANDBOX_LWA_CLIENT_SECRET
+from service.sandbox.grants import is_revoked
 from service.sandbox.issued import mint, read
 
 
@@ -38,6 +39,8 @@ def token_answer(form: dict[str, str]) -> Response[Any]:
         return _lwa_error(
             400, "invalid_grant", f"The request has an invalid grant parameter : {parameter}"
         )
+    if parameter == "refresh_token" and is_revoked(grant.selling_partner_id):
+        return _lwa_error(400, "invalid_grant", "The refresh token is invalid or was revoked")
     if grant.outcome == "AMAZON_UNAVAILABLE":
         return _lwa_error(503, "temporarily_unavailable", "The service is temporarily overloaded")
     if parameter == "code" and grant.outcome == "AUTHORIZATION_EXPIRED":

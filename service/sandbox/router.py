@@ -10,8 +10,11 @@ from litestar import Router
 from service.sandbox.ads import ads_routes
 from service.sandbox.consent import consent_routes
 from service.sandbox.login import login_routes
+from service.sandbox.grants import grants_routes
 from service.sandbox.lwa import lwa_routes
+from service.sandbox.orders import orders_routes
 from service.sandbox.sellers import sellers_routes
+from service.sandbox.tokens import tokens_routes
 
 
 def build_sandbox_router(default_redirect_uri: str, default_ads_redirect_uri: str) -> Router:
@@ -25,6 +28,9 @@ def build_sandbox_router(default_redirect_uri: str, default_ads_redirect_uri: st
             *sellers_routes(),
             *ads_routes(),
             *login_routes(default_redirect_uri, f"{base}/v1/oauth/amazon/login", base),
+            *orders_routes(),
+            *tokens_routes(),
+            *grants_routes(),
         ],
         include_in_schema=False,
     )

@@ -10,6 +10,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath
 
 from adapters.amazon.settings import REGIONS
+from service.sandbox.grants import is_revoked
 from service.sandbox.issued import Grant, read
 from service.sandbox.marketplaces import ELSEWHERE, MARKETPLACES
 
@@ -24,7 +25,7 @@ def sp_grant(region: str, token: str | None) -> Grant | Response[Any]:
         error = {"code": "NotFound", "message": "Resource not found."}
         return sp_answer(404, {"errors": [error]})
     grant = read(token, "Atza|")
-    if grant is None:
+    if grant is None or is_revoked(grant.selling_partner_id):
         error = {
             "code": "Unauthorized",
             "message": "Access to requested resource is denied.",

@@ -8,7 +8,7 @@ import httpx
 
 from tests.conftest import ALL_SCOPES, consent, new_connection
 
-SCOPES = [*ALL_SCOPES, "credentials:read"]
+SCOPES = [*ALL_SCOPES, "credentials:read", "proxy:use"]
 
 
 def authorized(api: httpx.Client, outcome: str = "approve", **fields: Any) -> dict[str, Any]:

@@ -134,7 +134,13 @@ def test_every_route_is_public_by_name_or_requires_its_scope_of_the_callers_own_
     [delivery] = httpx.get(
         f"{live.url}/v1/webhook_endpoints/{endpoint['id']}/deliveries", headers=owner
     ).json()["data"]
-    ids = {"connection_id": cid, "endpoint_id": endpoint["id"], "delivery_id": delivery["id"]}
+    ids = {
+        "connection_id": cid,
+        "endpoint_id": endpoint["id"],
+        "delivery_id": delivery["id"],
+        "api": "sp-api",
+        "path": "sellers/v1/marketplaceParticipations",
+    }
     single = {scope: key(live, "tenant_a", [scope]) for scope in SCOPES}
     stranger = key(live, "tenant_b", list(SCOPES))  # every scope, another tenant
     http = httpx.Client(base_url=live.url, timeout=30)

@@ -1,0 +1,202 @@
+"""One proxied call, told as a story: the connection's token, the target on Amazon's
+regional host, the call (retried while throttled, once more with a fresh token after a
+403), and Amazon's answer streamed back, then its line in the access log."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio.to_thread
+import httpx
+from litestar import Request
+from litestar.response import Stream
+
+from adapters.amazon.errors import AmazonError
+from domain.access import ADS, SP_API, chosen_profile
+from domain.exceptions import NotFound, ValidationFailed
+from service.api.auth import caller_of
+from service.credentials import proxy
+from service.credentials.access_log import operation_of
+from service.credentials.metrics import PROXY_ADDED_LATENCY, PROXY_CALLS, PROXY_RETRIES
+from service.credentials.views import endpoint_of
+
+RDT_PATH = "/tokens/2021-03-01/restrictedDataToken"
+PROBE_PATH = "/sellers/v1/marketplaceParticipations"  # every app may call it
+
+
+def _http(request: Request) -> httpx.AsyncClient:
+    state = request.app.state
+    if state.get("proxy_http") is None:
+        timeout = request.app.state.services.amazon.settings.timeout
+        state.proxy_http = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+    return state.proxy_http
+
+
+async def forward(request: Request, connection_id: str, api: str, path: str) -> Stream:
+    started = time.perf_counter()
+    services = request.app.state.services
+    caller = caller_of(request)
+    if api not in (SP_API, ADS):
+        raise NotFound(f"No proxy for API {api!r}; use sp-api or ads.")
+    c = await anyio.to_thread.run_sync(services.connections.get, caller, connection_id)
+    settings = services.amazon.settings
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    url = proxy.target_url(endpoint_of(settings, api, c.region), path, query)
+    retries = proxy.throttle_retries(request.headers.get("x-throttle-retries"))
+    profile_id = None
+    if api == ADS:
+        wanted = request.headers.get("amazon-advertising-api-scope")
+        profile = chosen_profile(c, wanted)
+        if wanted is not None and profile is None:
+            raise ValidationFailed(
+                "Amazon-Advertising-API-Scope names no Ads profile of this connection.",
+                field="Amazon-Advertising-API-Scope",
+            )
+        profile_id = profile["profile_id"] if profile else None
+    tokens = services.credentials.tokens
+    issued = await anyio.to_thread.run_sync(tokens.issue, c, api, caller.request_id)
+    access_token = issued.access_token
+    http = _http(request)
+    method = request.method.upper()
+    if api == SP_API and proxy.restricted(method, path):
+        rdt = await _restricted_data_token(http, url, path, access_token, method)
+        if isinstance(rdt, httpx.Response):
+            return await _answer(request, c, api, method, path, rdt, started, started, 0)
+        access_token = rdt
+    headers = {
+        **proxy.to_amazon(request.headers),
+        **_extra(api, access_token, settings, profile_id),
+    }
+    has_body = method not in ("GET", "HEAD") and (
+        request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers
+    )
+    body = proxy.Body(request.stream() if has_body else None)
+    sent_at = time.perf_counter()
+    response = await http.send(
+        http.build_request(
+            method, url, headers=headers, content=body.stream() if has_body else None
+        ),
+        stream=True,
+    )
+    attempt, refreshed = 0, False
+    while True:
+        if response.status_code == 429 and attempt < retries and (body.replayable or not has_body):
+            attempt += 1
+            wait = proxy.throttle_wait(response, attempt, None)
+            if wait > proxy.MAX_THROTTLE_WAIT:
+                break
+            await response.aclose()
+            PROXY_RETRIES.labels(api).inc()
+            await proxy.sleep(wait)
+        elif (
+            response.status_code == 403
+            and api == SP_API
+            and not refreshed
+            and (body.replayable or not has_body)
+        ):
+            refreshed = True
+            await response.aclose()
+            fresh = await anyio.to_thread.run_sync(
+                tokens.reissue, c, api, access_token, caller.request_id
+            )
+            headers = {**headers, "x-amz-access-token": fresh.access_token}
+            access_token = fresh.access_token
+        else:
+            break
+        sent_at = time.perf_counter()
+        response = await http.send(
+            http.build_request(
+                method, url, headers=headers, content=body.again() if has_body else None
+            ),
+            stream=True,
+        )
+    if response.status_code == 403 and refreshed:
+        await _check_revoked(services, http, c, settings, access_token, caller.request_id)
+    return await _answer(request, c, api, method, path, response, started, sent_at, attempt)
+
+
+def _extra(api: str, token: str, settings: Any, profile_id: str | None) -> dict[str, str]:
+    return proxy.access_headers(api, token, settings.ads_credentials[0], profile_id)
+
+
+async def _restricted_data_token(
+    http: httpx.AsyncClient, url: str, path: str, access_token: str, method: str
+) -> str | httpx.Response:
+    """The RDT for this one resource, or Amazon's refusal to pass back as it is."""
+    base = url[: url.index(path)] if path in url else url
+    response = await http.post(
+        base + RDT_PATH,
+        json={"restrictedResources": [{"method": method, "path": path}]},
+        headers=proxy.access_headers(SP_API, access_token, "", None),
+    )
+    if response.status_code == 200:
+        try:
+            return str(response.json()["restrictedDataToken"])
+        except (ValueError, KeyError, TypeError):
+            pass
+    return response
+
+
+async def _check_revoked(
+    services: Any, http: httpx.AsyncClient, c: Any, settings: Any, token: str, rid: str | None
+) -> None:
+    """A fresh token refused too: if even the Sellers API refuses it, the grant is gone
+    (a 403 on one API alone is a missing role, not a revocation)."""
+    probe = await http.get(
+        endpoint_of(settings, SP_API, c.region) + PROBE_PATH,
+        headers=proxy.access_headers(SP_API, token, "", None),
+    )
+    if probe.status_code == 403:
+        error = AmazonError("ACCESS_REVOKED", "SP-API refused a freshly refreshed token (403)")
+        await anyio.to_thread.run_sync(
+            services.credentials.tokens.outcomes.refused, c, SP_API, error, rid
+        )
+
+
+async def _answer(
+    request: Request,
+    c: Any,
+    api: str,
+    method: str,
+    path: str,
+    response: httpx.Response,
+    started: float,
+    sent_at: float,
+    retries: int,
+) -> Stream:
+    services = request.app.state.services
+    caller = caller_of(request)
+    at = services.clock.now()
+    PROXY_ADDED_LATENCY.labels(api).observe(sent_at - started)
+    PROXY_CALLS.labels(api, str(response.status_code)).inc()
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            if response.is_stream_consumed:  # read already (a refused RDT request)
+                yield response.content
+            else:
+                async for chunk in response.aiter_raw():
+                    yield chunk
+        finally:
+            await response.aclose()
+            await anyio.to_thread.run_sync(
+                lambda: services.credentials.access_log.record(
+                    caller,
+                    str(c.id),
+                    at=at,
+                    api=api,
+                    kind="proxy",
+                    method=method,
+                    operation=operation_of(path),
+                    status=response.status_code,
+                    outcome=f"retried_{retries}" if retries else "forwarded",
+                    duration=time.perf_counter() - started,
+                    amazon_request_id=response.headers.get("x-amzn-requestid"),
+                )
+            )
+
+    return Stream(
+        body(), status_code=response.status_code, headers=dict(proxy.to_caller(response.headers))
+    )

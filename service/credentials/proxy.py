@@ -1,0 +1,211 @@
+"""The proxy: a backend's call to Amazon, sent with the connection's access, streamed both ways.
+
+Only the connection's regional SP-API or Ads host is reached (the path is appended to it and
+checked to stay under it). What never crosses: hop-by-hop headers (RFC 9110 §7.6.1), the
+caller's Authorization and cookies, and Amazon's Set-Cookie. What is added: the access
+token (`x-amz-access-token` for the SP-API; `Authorization: Bearer` with
+`Amazon-Advertising-API-ClientId` and `-Scope` for Ads), and a User-Agent in the form the
+SP-API guide asks for ("AppName/AppVersion (Language=LanguageName)", developer-docs
+"Include a User-Agent header in all requests").
+
+Throttling: a 429 is retried up to the caller's `X-Throttle-Retries` (0 to 5, default 2),
+waiting as the usage plan says (one request's worth at the `x-amzn-RateLimit-Limit` rate),
+then Amazon's 429 is returned. Restricted operations (amzn/selling-partner-api-models,
+tokens_2021-03-01.json: getOrderAddress, getOrderBuyerInfo, getOrderItemsBuyerInfo,
+getShipment) are sent with a Restricted Data Token from the Tokens API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from domain.access import ADS
+from domain.exceptions import ValidationFailed
+
+USER_AGENT = "MarketplaceConnections/1.0 (Language=Python)"
+MAX_THROTTLE_RETRIES = 5
+DEFAULT_THROTTLE_RETRIES = 2
+MAX_THROTTLE_WAIT = 10.0  # seconds per wait; a longer one returns Amazon's 429 at once
+REPLAYABLE_BODY = 1024 * 1024  # bodies up to this size are kept to resend after a 429
+
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+# Never forwarded to Amazon: ours to set, or the caller's own credentials and routing.
+_NOT_TO_AMAZON = HOP_BY_HOP | {
+    "host",
+    "authorization",
+    "cookie",
+    "user-agent",
+    "x-amz-access-token",
+    "amazon-advertising-api-clientid",
+    "amazon-advertising-api-scope",
+    "x-throttle-retries",
+    "x-request-id",
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "via",
+}
+_NOT_TO_CALLER = HOP_BY_HOP | {"set-cookie", "set-cookie2", "date", "server"}
+
+_RESTRICTED = [
+    re.compile(p)
+    for p in (
+        r"^/orders/v0/orders/[^/]+/address$",
+        r"^/orders/v0/orders/[^/]+/buyerInfo$",
+        r"^/orders/v0/orders/[^/]+/orderItems/buyerInfo$",
+        r"^/mfn/v0/shipments/[^/]+$",
+    )
+]
+
+
+def restricted(method: str, path: str) -> bool:
+    return method == "GET" and any(p.match(path) for p in _RESTRICTED)
+
+
+def target_url(base: str, path: str, query: str) -> str:
+    """`base` + `path`, refusing any path that could leave the base (dot segments, encoded
+    slashes or dots, a scheme or authority smuggled in)."""
+    lowered = path.lower()
+    segments = path.split("/")
+    if (
+        not path.startswith("/")
+        or path.startswith("//")
+        or any(s in (".", "..") for s in segments)
+        or "%2f" in lowered
+        or "%2e" in lowered
+        or "%5c" in lowered
+        or "\\" in path
+        or any(ord(ch) < 0x21 for ch in path)
+    ):
+        raise ValidationFailed(
+            "The proxied path must be an absolute path on Amazon's API, without dot "
+            "segments or encoded slashes.",
+            field="path",
+        )
+    url = base.rstrip("/") + path + (f"?{query}" if query else "")
+    parsed, origin = httpx.URL(url), httpx.URL(base)
+    if (parsed.scheme, parsed.host, parsed.port) != (origin.scheme, origin.host, origin.port):
+        raise ValidationFailed("The proxied path leaves Amazon's host.", field="path")
+    return url
+
+
+def throttle_retries(value: str | None) -> int:
+    if value is None:
+        return DEFAULT_THROTTLE_RETRIES
+    if not value.strip().isdigit() or int(value) > MAX_THROTTLE_RETRIES:
+        raise ValidationFailed(
+            f"X-Throttle-Retries must be a whole number from 0 to {MAX_THROTTLE_RETRIES}.",
+            field="X-Throttle-Retries",
+        )
+    return int(value)
+
+
+def to_amazon(headers: Any) -> dict[str, str]:
+    named_in_connection = {
+        n.strip().lower() for n in headers.get("connection", "").split(",") if n.strip()
+    }
+    return {
+        k: v
+        for k, v in headers.items()
+        if k.lower() not in _NOT_TO_AMAZON and k.lower() not in named_in_connection
+    }
+
+
+def to_caller(headers: httpx.Headers) -> list[tuple[str, str]]:
+    named_in_connection = {
+        n.strip().lower() for n in headers.get("connection", "").split(",") if n.strip()
+    }
+    return [
+        (k, v)
+        for k, v in headers.multi_items()
+        if k.lower() not in _NOT_TO_CALLER and k.lower() not in named_in_connection
+    ]
+
+
+def access_headers(
+    api: str, access_token: str, client_id: str, profile_id: str | None
+) -> dict[str, str]:
+    if api == ADS:
+        headers = {
+            "authorization": f"Bearer {access_token}",
+            "amazon-advertising-api-clientid": client_id,
+        }
+        if profile_id:
+            headers["amazon-advertising-api-scope"] = profile_id
+    else:
+        headers = {"x-amz-access-token": access_token}
+    return {**headers, "user-agent": USER_AGENT}
+
+
+def throttle_wait(response: httpx.Response, attempt: int, learned: float | None) -> float:
+    """One request's worth of quota at Amazon's announced rate (the 429's own header, or
+    the rate this operation answered with before), doubled per retry; else 1 s doubled."""
+    rate = _rate(response.headers.get("x-amzn-ratelimit-limit")) or learned
+    retry_after = response.headers.get("retry-after")
+    if retry_after and retry_after.strip().isdigit():
+        return float(retry_after)
+    base = 1.0 / rate if rate else 1.0
+    return base * 2 ** (attempt - 1)
+
+
+def _rate(value: str | None) -> float | None:
+    try:
+        rate = float(value or "")
+    except ValueError:
+        return None
+    return rate if 0 < rate < 1e6 else None
+
+
+@dataclass
+class Body:
+    """The caller's body, streamed to Amazon on the first attempt and kept (when small)
+    so a throttled call can be sent again."""
+
+    source: AsyncIterator[bytes] | None
+    kept: bytearray = field(default_factory=bytearray)
+    complete: bool = False
+    overflow: bool = False
+
+    async def stream(self) -> AsyncIterator[bytes]:
+        if self.source is None:
+            self.complete = True
+            return
+        async for chunk in self.source:
+            if not self.overflow:
+                if len(self.kept) + len(chunk) <= REPLAYABLE_BODY:
+                    self.kept.extend(chunk)
+                else:
+                    self.overflow = True
+                    self.kept.clear()
+            yield chunk
+        self.complete = True
+
+    @property
+    def replayable(self) -> bool:
+        return self.complete and not self.overflow
+
+    def again(self) -> bytes:
+        return bytes(self.kept)
+
+
+async def sleep(seconds: float) -> None:
+    await asyncio.sleep(seconds)

@@ -1,0 +1,177 @@
+"""The proxy to Amazon (SPEC §9) against the sandbox Amazon, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+
+from tests.conftest import LiveService, start_service
+from tests.credentials.helpers import SCOPES, active, token
+
+ORDERS = "/orders/v0/orders?MarketplaceIds=ATVPDKIKX0DER&CreatedAfter=2026-01-01T00:00:00Z"
+
+
+@pytest.fixture
+def served(database_url: str) -> Iterator[LiveService]:
+    live = start_service(database_url, RATE_LIMIT_PER_SECOND="0")
+    yield live
+    live.stop()
+
+
+@pytest.fixture
+def backend(served: LiveService) -> Iterator[httpx.Client]:
+    with served.client(scopes=SCOPES) as client:
+        yield client
+
+
+def proxied(backend: httpx.Client, c: dict, path: str, api: str = "sp-api", **kw):
+    return backend.request(
+        kw.pop("method", "GET"), f"/v1/connections/{c['id']}/proxy/{api}{path}", **kw
+    )
+
+
+def test_orders_come_back_with_amazons_status_body_and_rate_limit_headers(served, backend):
+    c = active(backend)
+    first = proxied(backend, c, ORDERS + "&MaxResultsPerPage=5")
+    assert first.status_code == 200, first.text
+    page = first.json()["payload"]
+    assert len(page["Orders"]) == 5 and page["NextToken"]
+    assert first.headers["x-amzn-ratelimit-limit"] == "0.0167"
+    assert first.headers["x-amzn-requestid"]
+    rest = proxied(backend, c, f"{ORDERS}&NextToken={page['NextToken']}").json()["payload"]
+    assert len(rest["Orders"]) == 2 and "NextToken" not in rest
+    ids = {o["AmazonOrderId"] for o in page["Orders"] + rest["Orders"]}
+    assert len(ids) == 7
+
+
+def test_throttled_calls_are_retried_within_the_callers_bound(served, backend):
+    c = active(backend)
+    partner = c["selling_partner_id"]
+    sandbox = f"{served.url}/sandbox/amazon/throttle"
+    httpx.post(sandbox, json={"selling_partner_id": partner, "count": 2, "rate": 50})
+    assert proxied(backend, c, ORDERS).status_code == 200  # two 429s retried
+
+    httpx.post(sandbox, json={"selling_partner_id": partner, "count": 2, "rate": 50})
+    refused = proxied(backend, c, ORDERS, headers={"X-Throttle-Retries": "1"})
+    assert refused.status_code == 429
+    assert refused.json()["errors"][0]["code"] == "QuotaExceeded"
+    assert refused.headers["x-amzn-ratelimit-limit"] == "50"
+    bad = proxied(backend, c, ORDERS, headers={"X-Throttle-Retries": "99"})
+    assert bad.status_code == 422
+
+
+def test_a_restricted_operation_gets_its_restricted_data_token(served, backend):
+    c = active(backend)
+    order = proxied(backend, c, ORDERS).json()["payload"]["Orders"][0]["AmazonOrderId"]
+    address = proxied(backend, c, f"/orders/v0/orders/{order}/address")
+    assert address.status_code == 200, address.text
+    assert address.json()["payload"]["ShippingAddress"]["City"]
+    # Amazon refuses the plain access token there: the proxy did fetch the RDT.
+    plain = token(backend, c["id"]).json()
+    direct = httpx.get(
+        f"{plain['endpoint']}/orders/v0/orders/{order}/address",
+        headers={"x-amz-access-token": plain["access_token"]},
+    )
+    assert direct.status_code == 403
+
+
+def test_a_revoked_grant_is_recorded_and_refused(served, backend):
+    c = active(backend)
+    assert proxied(backend, c, ORDERS).status_code == 200
+    partner = c["selling_partner_id"]
+    httpx.post(f"{served.url}/sandbox/amazon/grants/{partner}/revoke").raise_for_status()
+    refused = proxied(backend, c, ORDERS)
+    assert refused.status_code == 409 and refused.json()["code"] == "ACCESS_REVOKED"
+    after = backend.get(f"/v1/connections/{c['id']}").json()
+    assert after["state"] == "reauth_due" and after["last_error"]["code"] == "ACCESS_REVOKED"
+
+
+@pytest.mark.parametrize(
+    "path", ["/..%2f..%2fsandbox/x", "/orders/../../x", "//evil.example/x", "/a%2e%2e/b"]
+)
+def test_the_proxy_never_leaves_amazons_regional_host(served, backend, path):
+    c = active(backend)
+    answer = backend.get(f"/v1/connections/{c['id']}/proxy/sp-api{path}")
+    assert answer.status_code in (404, 422), answer.text
+
+
+def test_the_proxy_needs_the_proxy_scope(served):
+    with served.client(scopes=SCOPES) as owner:
+        c = active(owner)
+    with served.client(scopes=["connections:read", "credentials:read"]) as other:
+        assert proxied(other, c, ORDERS).status_code == 403
+
+
+@pytest.fixture
+def amazon_peer() -> Iterator[dict]:
+    """An SP-API host that records what reached it and answers with a cookie, Amazon's
+    headers and a large body."""
+    seen: dict = {"requests": []}
+
+    class Handler(BaseHTTPRequestHandler):
+        def _any(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            body = self.rfile.read(length)
+            seen["requests"].append((self.command, self.path, dict(self.headers), body))
+            payload = b"x" * 300_000
+            self.send_response(207)
+            self.send_header("Set-Cookie", "session=amazon-side")
+            self.send_header("x-amzn-RequestId", "req-123")
+            self.send_header("x-amzn-RateLimit-Limit", "2.0")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _any
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    seen["url"] = f"http://127.0.0.1:{server.server_address[1]}"
+    yield seen
+    server.shutdown()
+    server.server_close()
+
+
+def test_credentials_and_hop_by_hop_headers_never_cross_and_bodies_stream(
+    served, backend, amazon_peer
+):
+    c = active(backend)
+    amazon = served.services.amazon
+    amazon.settings = replace(amazon.settings, sp_api_urls={"na": amazon_peer["url"]})
+    body = b'{"feedType": "POST_PRODUCT_DATA"}' * 2000
+    answer = backend.request(
+        "PUT",
+        f"/v1/connections/{c['id']}/proxy/sp-api/feeds/2021-06-30/feeds?x=1",
+        content=body,
+        headers={
+            "Cookie": "mine=1",
+            "Connection": "keep-alive, X-Secret-Hop",
+            "X-Secret-Hop": "hop",
+            "Proxy-Authorization": "Basic abc",
+            "Content-Type": "application/json",
+            "X-Custom": "kept",
+        },
+    )
+    assert answer.status_code == 207
+    assert len(answer.content) == 300_000
+    assert answer.headers["x-amzn-requestid"] == "req-123"
+    assert "set-cookie" not in answer.headers
+    [(method, path, headers, received)] = amazon_peer["requests"]
+    lower = {k.lower(): v for k, v in headers.items()}
+    assert (method, path, received) == ("PUT", "/feeds/2021-06-30/feeds?x=1", body)
+    assert lower["x-amz-access-token"].startswith("Atza|")
+    assert lower["user-agent"].endswith("(Language=Python)")
+    assert lower["x-custom"] == "kept" and lower["content-type"] == "application/json"
+    for header in ("cookie", "x-secret-hop", "proxy-authorization"):
+        assert header not in lower
+    api_key = backend.headers["authorization"]
+    assert all(api_key.split()[-1] not in v for v in headers.values())
+    assert "authorization" not in lower
