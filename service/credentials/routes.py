@@ -126,7 +126,9 @@ def _proxy_operation_id(handler: Any, method: Any, components: Any) -> str:
     tags=TAGS,
     summary="Call Amazon's SP-API or Ads API for this connection (any method, streamed)",
     request_max_body_size=PROXY_MAX_BODY,
-    opt={"problems": {409}},
+    # Bodies go to Amazon as they come, streamed: the edge guard's body check would read
+    # them whole first (query, path and kept headers are still checked).
+    opt={"problems": {409}, "edge_body": False},
 )
 async def proxy_call(request: Request, connection_id: str, api: str, path: str) -> Stream:
     return await forward(request, connection_id, api, path)

@@ -47,6 +47,9 @@ async def check_request(request: Request) -> None:
     for name in KEPT_HEADERS:
         if (value := request.headers.get(name)) is not None:
             _check(name, value, "header", max_chars=255)
+    handler = request.scope.get("route_handler")
+    if handler is not None and handler.opt.get("edge_body") is False:
+        return  # bodies passed through to someone else, streamed (the proxy to Amazon)
     content_type, options = request.content_type
     if content_type.startswith(_FORMS):
         if content_type == _FORMS[1] and "boundary" not in options:
