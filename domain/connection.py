@@ -174,6 +174,21 @@ class Connection(Aggregate):
             c.selling_partner_id = self.selling_partner_id
             _authorized(c, self)
 
+    class AuthorizationImported(Event):
+        trigger, kind = "import_authorization", "authorization_imported"
+        selling_partner_id: str
+        refresh_token_encrypted: str
+        authorized_at: datetime
+        reauth_due_at: datetime
+        lapses_at: datetime
+
+        def apply(self, c: Any) -> None:
+            c.selling_partner_id = self.selling_partner_id
+            c.invitation_expires_at = None
+            _authorized(c, self)
+            # The owner authorized elsewhere, earlier: the clock runs from then.
+            c.authorized_at = c.last_attempt_at = self.authorized_at
+
     class AuthorizationFailed(Event):
         trigger, kind = "fail_authorization", "authorization_failed"
         error: dict[str, Any]
@@ -447,6 +462,37 @@ class Connection(Aggregate):
             selling_partner_id=selling_partner_id,
             refresh_token_encrypted=refresh_token_encrypted,
             **durations.yearly_clock(ctx.at),
+        )
+
+    def import_authorization(
+        self,
+        ctx: Context,
+        *,
+        selling_partner_id: str,
+        refresh_token_encrypted: str,
+        authorized_at: datetime,
+        durations: Durations = Durations(),
+    ) -> None:
+        """An authorization made elsewhere; its yearly clock runs from when it was given."""
+        self._check("import_authorization")
+        if authorized_at > ctx.at:
+            raise DomainError(
+                "authorized_at is in the future.", code="VALIDATION_ERROR", field="authorized_at"
+            )
+        clock = durations.yearly_clock(authorized_at)
+        if clock["lapses_at"] <= ctx.at:
+            raise DomainError(
+                "This authorization is more than a year old: Amazon's yearly re-authorization "
+                "has lapsed, so the owner must authorize again.",
+                code="REAUTHORIZATION_REQUIRED",
+            )
+        self._record(
+            self.AuthorizationImported,
+            ctx,
+            selling_partner_id=selling_partner_id,
+            refresh_token_encrypted=refresh_token_encrypted,
+            authorized_at=authorized_at,
+            **clock,
         )
 
     def fail_authorization(self, ctx: Context, code: str, detail: str | None = None) -> None:

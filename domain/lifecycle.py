@@ -62,6 +62,9 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "start_authorization", "source": [INVITED, OWNER_PENDING], "dest": OWNER_PENDING},
     {"trigger": "complete_authorization", "source": OWNER_PENDING, "dest": API_AUTHORIZED},
     {"trigger": "fail_authorization", "source": OWNER_PENDING, "dest": INVITED},
+    # An authorization the owner gave elsewhere (another platform), checked with Amazon
+    # before the connection is recorded: it is created and authorized at once (SPEC §9).
+    {"trigger": "import_authorization", "source": INVITED, "dest": API_AUTHORIZED},
     {"trigger": "invite_seller_central_user", "source": API_AUTHORIZED, "dest": SC_USER_INVITED},
     {
         "trigger": "confirm_seller_central_user",

@@ -124,7 +124,7 @@ class Audit:
         """Streams the tenant's events in commit order, one line per event."""
         self.projection.catch_up()
         if fmt == "csv":
-            yield _csv_line(
+            yield csv_line(
                 [
                     "position",
                     "id",
@@ -149,7 +149,7 @@ class Audit:
             for row in rows:
                 event = json.loads(row.document)
                 if fmt == "csv":
-                    yield _csv_line(
+                    yield csv_line(
                         [
                             row.position,
                             event["id"],
@@ -172,7 +172,7 @@ class Audit:
             after = rows[-1].position
 
 
-def _csv_line(values: list[Any]) -> str:
+def csv_line(values: list[Any]) -> str:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerow(values)
     return buffer.getvalue()

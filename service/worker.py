@@ -54,6 +54,7 @@ class Worker:
                 ("deadlines", self.deadlines.run_once),
                 ("refresh_health", self.refresh.run_once),
                 ("webhook_retention", self.services.webhooks.prune),
+                ("access_log_retention", self.services.credentials.access_log.purge),
             ]
         done, failed = 0, {}
         for name, step in steps:

@@ -1,5 +1,6 @@
 """Audit and admin routes: the tenant's event feed, exports, chain verification, rebuilds."""
 
+import itertools
 import json
 from collections.abc import Iterator
 from typing import Any, Literal
@@ -60,11 +61,17 @@ async def export(
     to: str | None = None,
 ) -> Stream:
     caller = caller_of(request)
-    lines: Iterator[str] = _services(request).audit.export(
-        caller.tenant_id,
-        occurred_from=iso(optional_instant("from", from_)),
-        occurred_to=iso(optional_instant("to", to)),
-        fmt=format,
+    occurred_from = iso(optional_instant("from", from_))
+    occurred_to = iso(optional_instant("to", to))
+    services = _services(request)
+    # The history first, then the access log (every token issued, every proxied call).
+    lines: Iterator[str] = itertools.chain(
+        services.audit.export(
+            caller.tenant_id, occurred_from=occurred_from, occurred_to=occurred_to, fmt=format
+        ),
+        services.credentials.access_log.export_lines(
+            caller.tenant_id, occurred_from, occurred_to, format
+        ),
     )
     media = "text/csv; charset=utf-8" if format == "csv" else "application/x-ndjson"
     return Stream(

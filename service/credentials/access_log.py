@@ -8,15 +8,18 @@ known and kept for ACCESS_LOG_RETENTION.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 from adapters.credential_tables import AccessTokenTables
 from adapters.tables import iso
 from domain.exceptions import ValidationFailed
+from service.audit import csv_line
 from service.connections import Caller
 from service.presenters import rfc3339
 
@@ -46,6 +49,12 @@ def operation_of(path: str) -> str:
     return "/".join(parts)[:300]
 
 
+def entry_id() -> str:
+    """Sorts in the order entries were written (wall time first), so entries stamped
+    with the same instant still list newest first."""
+    return f"acc_{time.time_ns():016x}{uuid.uuid4().hex[:12]}"
+
+
 class AccessLog:
     def __init__(self, tables: AccessTokenTables, clock: Any, retention: timedelta) -> None:
         self.tables = tables
@@ -71,7 +80,7 @@ class AccessLog:
         self.tables.log(
             [
                 {
-                    "id": f"acc_{uuid.uuid4().hex}",
+                    "id": entry_id(),
                     "tenant_id": caller.tenant_id,
                     "connection_id": connection_id,
                     "at": iso(at),
@@ -100,19 +109,38 @@ class AccessLog:
         rows = self.tables.entries(tenant_id, connection_id, limit=limit + 1, before=before)
         return [entry_json(r) for r in rows[:limit]], len(rows) > limit
 
-    def export(
-        self, tenant_id: str, since: datetime | None, until: datetime | None
-    ) -> list[dict[str, Any]]:
-        """Every entry of the tenant in [since, until), newest first."""
-        rows, out, before = None, [], None
-        while rows is None or len(rows) == 1000:
+    def export_lines(
+        self, tenant_id: str, occurred_from: str | None, occurred_to: str | None, fmt: str
+    ) -> Iterator[str]:
+        """The audit export's access lines, after its events: in CSV the events' columns
+        (no position or version; `type` is `access.<kind>`, `data` the rest)."""
+        before = None
+        while True:
             rows = self.tables.entries(
-                tenant_id, None, limit=1000, before=before, since=iso(since), until=iso(until)
+                tenant_id, None, limit=500, before=before, since=occurred_from, until=occurred_to
             )
-            out.extend(entry_json(r) for r in rows)
-            if rows:
-                before = (rows[-1]["at"], rows[-1]["id"])
-        return out
+            for row in rows:
+                entry = entry_json(row)
+                if fmt == "csv":
+                    data = {k: entry[k] for k in _CSV_DATA}
+                    yield csv_line(
+                        [
+                            "",
+                            entry["id"],
+                            entry["connection_id"],
+                            "",
+                            f"access.{entry['kind']}",
+                            entry["at"],
+                            f"api_key:{tenant_id}/{entry['api_key_id']}",
+                            entry["request_id"] or "",
+                            json.dumps(data, separators=(",", ":")),
+                        ]
+                    )
+                else:
+                    yield json.dumps(entry, separators=(",", ":")) + "\n"
+            if len(rows) < 500:
+                return
+            before = (rows[-1]["at"], rows[-1]["id"])
 
     def purge(self) -> int:
         """Drops entries past the retention; at most once a minute per process."""
@@ -120,6 +148,9 @@ class AccessLog:
             return 0
         self._purged_at = time.monotonic()
         return self.tables.purge(iso(self.clock.now() - self.retention) or "")
+
+
+_CSV_DATA = ("api", "method", "operation", "status", "outcome", "duration_ms", "amazon_request_id")
 
 
 def entry_json(row: dict[str, Any]) -> dict[str, Any]:

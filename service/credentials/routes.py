@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import msgspec
 from litestar import HttpMethod, Request, Response, get, post, route
 from litestar.params import Parameter
 from litestar.response import Stream
@@ -12,14 +13,17 @@ from litestar.response import Stream
 from domain.access import ADS, advertising_profiles, chosen_profile
 from domain.exceptions import ValidationFailed
 from service.api.auth import caller_of, requires
+from service.api.idempotency import idempotent
+from service.api.instants import optional_instant
 from service.api.threads import blocking
 from service.credentials.forward import forward
-from service.credentials.schemas import AccessTokenRequest
+from service.credentials.imports import Imports
+from service.credentials.schemas import AccessTokenRequest, ImportConnection
 from service.credentials.views import access_token_json
-from service.presenters import rfc3339
+from service.presenters import connection_json, rfc3339
 
 CREDENTIALS, AUDIT = requires("credentials:read"), requires("audit:read")
-PROXY = requires("proxy:use")
+PROXY, WRITE = requires("proxy:use"), requires("connections:write")
 PROXY_MAX_BODY = 10 * 1024 * 1024  # SP-API bodies are JSON; documents go to S3 directly
 TAGS = ["credentials"]
 
@@ -134,4 +138,38 @@ async def proxy_call(request: Request, connection_id: str, api: str, path: str) 
     return await forward(request, connection_id, api, path)
 
 
-ROUTES = [create_access_token, list_access_log, proxy_call]
+@post(
+    "/v1/connections/import",
+    guards=[WRITE],
+    operation_id="importConnection",
+    tags=TAGS,
+    status_code=201,
+    summary="Bring an authorization made elsewhere (validated with Amazon first)",
+    opt={"problems": {409}},
+)
+@blocking
+def import_connection(request: Request, data: ImportConnection) -> Response:
+    caller = caller_of(request)
+    services = _services(request)
+    authorized_at = optional_instant("authorized_at", data.authorized_at)
+
+    def produce() -> tuple[int, dict, dict]:
+        spec = msgspec.structs.asdict(data)
+        for name in ("selling_partner_id", "refresh_token", "authorized_at"):
+            spec.pop(name)
+        if data.invited_by is not None:
+            spec["invited_by"] = msgspec.structs.asdict(data.invited_by)
+        c = Imports(services).run(
+            caller,
+            spec,
+            selling_partner_id=data.selling_partner_id,
+            refresh_token=data.refresh_token,
+            authorized_at=authorized_at,
+        )
+        headers = {"Location": f"/v1/connections/{c.id}", "ETag": f'"{c.version}"'}
+        return 201, connection_json(c), headers
+
+    return idempotent(request, caller, data, produce)
+
+
+ROUTES = [create_access_token, list_access_log, proxy_call, import_connection]

@@ -230,3 +230,49 @@ def test_refresh_tokens_and_lwa_codes_are_nowhere_at_rest_in_responses_events_or
     assert leaks(log_text, secrets) == []
     out, err = capfd.readouterr()
     assert leaks(out + err, secrets) == []
+
+
+def test_access_tokens_leave_only_through_the_access_tokens_endpoint(live, session, caplog, capfd):
+    """Access tokens are secrets for an hour (SPEC §7, §9): outside the answer that hands
+    one out, they appear nowhere: not in the store, other responses, proxied answers, the
+    access log, events, the audit export or the logs."""
+    caplog.set_level(logging.DEBUG)
+    s = session
+    cid, _ = full_lifecycle(live, s)
+    key = live.services.api_keys.create(TENANT, [*ALL_SCOPES, "credentials:read"]).secret
+    issued: list[str] = []
+    with httpx.Client(base_url=live.url, headers={"Authorization": f"Bearer {key}"}) as taker:
+        for api in ("sp-api", "ads"):
+            answer = taker.post(f"/v1/connections/{cid}/access_tokens", json={"api": api})
+            assert answer.status_code == 201, answer.text
+            issued.append(answer.json()["access_token"])
+        live.clock.advance(timedelta(minutes=58))  # stale: a second SP-API token
+        again = taker.post(f"/v1/connections/{cid}/access_tokens", json={"api": "sp-api"})
+        issued.append(again.json()["access_token"])
+    assert len(set(issued)) == 3
+    proxy_key = live.services.api_keys.create(TENANT, ["proxy:use"]).secret
+    proxied = {"Authorization": f"Bearer {proxy_key}"}
+    orders = (
+        f"/v1/connections/{cid}/proxy/sp-api/orders/v0/orders"
+        "?MarketplaceIds=ATVPDKIKX0DER&CreatedAfter=2026-01-01T00:00:00Z"
+    )
+    page = s.api.get(orders, headers=proxied)
+    order = page.json()["payload"]["Orders"][0]["AmazonOrderId"]
+    for path in (
+        f"/v1/connections/{cid}/proxy/sp-api/orders/v0/orders/{order}/address",
+        f"/v1/connections/{cid}/proxy/ads/v2/profiles",
+    ):
+        assert s.api.get(path, headers=proxied).status_code == 200
+    read_everything(live, s, cid)
+    log = s.call("GET", f"/v1/connections/{cid}/access_log")["data"]
+    assert {e["kind"] for e in log} == {"access_token", "proxy"} and len(log) == 6
+
+    rows = live.services.tables.query("SELECT token_encrypted FROM {p}access_tokens")
+    cached = [live.services.box.decrypt(r["token_encrypted"]) for r in rows]
+    secrets = sorted(set(issued + cached))
+    assert leaks(store_contents(live), secrets) == []
+    assert leaks("\n".join(s.received), secrets) == []
+    render = logging.Formatter("%(name)s %(levelname)s %(message)s")
+    assert leaks("\n".join(render.format(r) for r in caplog.records), secrets) == []
+    out, err = capfd.readouterr()
+    assert leaks(out + err, secrets) == []

@@ -55,6 +55,7 @@ ADVERTISING_TRIGGERS = (
 # The SPEC names what they record, not where they lead; this pins down the design's choice.
 SERVICE_TRANSITIONS: dict[str, dict[str, str]] = {
     "expire_seller_central_invite": {SC_USER_INVITED: API_AUTHORIZED},
+    "import_authorization": {INVITED: API_AUTHORIZED},  # SPEC §9: import
     **{t: {s: s for s in AUTHORIZED} for t in ADVERTISING_TRIGGERS},
     "remind_reauthorization": {REAUTH_DUE: REAUTH_DUE},
     "lapse": {REAUTH_DUE: REAUTH_DUE},
@@ -96,6 +97,12 @@ COMMANDS: dict[str, Callable[[Connection, Context], Any]] = {
         ctx, "ADVERTISING_NOT_ENABLED"
     ),
     "activate": lambda c, ctx: c.activate(ctx),
+    "import_authorization": lambda c, ctx: c.import_authorization(
+        ctx,
+        selling_partner_id=SELLING_PARTNER,
+        refresh_token_encrypted="gAAAA-sp-imported",
+        authorized_at=ctx.at,
+    ),
     "mark_reauth_due": lambda c, ctx: c.mark_reauth_due(ctx),
     "remind_reauthorization": lambda c, ctx: c.remind_reauthorization(ctx, days_left=7),
     "lapse": lambda c, ctx: c.lapse(ctx),

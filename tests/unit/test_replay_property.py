@@ -61,6 +61,7 @@ def arguments(trigger: str) -> st.SearchStrategy[dict[str, Any]]:
         "start_reauthorization": attempt,
         "complete_authorization": partner,
         "complete_reauthorization": partner,
+        "import_authorization": partner.map(lambda p: {**p, "authorized_at": START}),
         "fail_authorization": error,
         "fail_advertising_authorization": error,
         "fail_reauthorization": error,
