@@ -33,7 +33,10 @@ def test_every_token_and_proxied_call_is_logged_with_who_what_and_amazons_answer
         )
         order = page.json()["payload"]["Orders"][0]["AmazonOrderId"]
         backend.get(f"{path}/{order}/address").raise_for_status()
-        backend.get(f"/v1/connections/{c['id']}/proxy/sp-api/orders/v0/orders").status_code
+        assert (
+            backend.get(f"/v1/connections/{c['id']}/proxy/sp-api/orders/v0/orders").status_code
+            == 400
+        )
         log = backend.get(f"/v1/connections/{c['id']}/access_log").json()
         export = backend.get("/v1/audit/export").text
         with served.client(tenant="tenant_b", scopes=SCOPES) as other:
