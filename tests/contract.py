@@ -104,6 +104,8 @@ EVENT_TOPICS: dict[str, str] = {
     "domain.connection:Connection.AuthorizationStarted": "authorization_started",
     "domain.connection:Connection.AuthorizationCompleted": "api_authorized",
     "domain.connection:Connection.AuthorizationFailed": "authorization_failed",
+    # SPEC §9: an imported authorization starts the connection in api_authorized.
+    "domain.connection:Connection.AuthorizationImported": "authorization_imported",
     "domain.connection:Connection.SellerCentralUserInvited": "seller_central_user_invited",
     "domain.connection:Connection.SellerCentralPermissionsVerified": "permissions_verified",
     "domain.connection:Connection.SellerCentralPermissionsRejected": "permissions_incorrect",

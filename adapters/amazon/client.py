@@ -70,6 +70,11 @@ class AmazonClient:
             redirect_uri=self.settings.ads_redirect_uri,
         )
 
+    def refresh_ads(self, refresh_token: str) -> Tokens:
+        return lwa.refresh(
+            self._http, self.settings, refresh_token, credentials=self.settings.ads_credentials
+        )
+
     def check_advertising(
         self,
         access_token: str,

@@ -29,7 +29,8 @@ def store(pg_schema_url: str) -> Iterator[Services]:
 @pytest.fixture
 def deployment(pg_schema_url: str, tmp_path: Path) -> Iterator[tuple[list[str], LwaPeer]]:
     peer = LwaPeer(upstream="", delay=0.3).start()
-    env = {"LWA_TOKEN_URL": peer.url}
+    # No embedded worker: its daily refresh check would be a second, unrelated refresh.
+    env = {"LWA_TOKEN_URL": peer.url, "RUN_WORKER": "0"}
     processes = [
         ServiceProcess(pg_schema_url, tmp_path / f"serve{i}", env=env).start() for i in (0, 1)
     ]
