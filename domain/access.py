@@ -62,7 +62,7 @@ def refusal(c: Any, api: str, at: datetime) -> tuple[str, str] | None:
 def advertising_profiles(c: Any) -> list[dict[str, Any]]:
     """Every Ads profile of the connection's marketplaces (the first one alone for
     connections made before profiles were kept)."""
-    profiles = getattr(c, "advertising_profiles", None)
+    profiles = c.advertising_profiles
     if profiles:
         return [dict(p) for p in profiles]
     if c.advertising_profile_id:

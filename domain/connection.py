@@ -66,9 +66,11 @@ def error_of(code: str, detail: str | None = None, **extra: Any) -> dict[str, An
 
 
 class Connection(Aggregate):
-    # When Amazon refused the stored authorization (invalid_grant); a class default, so
-    # snapshots taken before the field existed load without it.
+    # When Amazon refused the stored authorization (invalid_grant), and every Ads profile
+    # of the connection's marketplaces: class defaults, so snapshots taken before these
+    # fields existed load without them.
     access_revoked_at: datetime | None = None
+    advertising_profiles: ClassVar[tuple[dict[str, Any], ...]] = ()
 
     class Event(Aggregate.Event):
         meta: dict[str, Any]  # actor, request_id, correlation_id, and the chain's prev/hash
@@ -262,12 +264,21 @@ class Connection(Aggregate):
 
     class AdvertisingConnected(Event):
         trigger, kind = "complete_advertising_authorization", "advertising_connected"
+        # Version 1 kept the chosen profile alone; version 2 also every Ads profile of the
+        # connection's marketplaces (SPEC §9 `advertising_profiles`), the chosen one first.
+        class_version = 2
         profile_id: str
         refresh_token_encrypted: str
+        profiles: list[dict[str, Any]]
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["profiles"] = []
 
         def apply(self, c: Any) -> None:
             c.advertising = "connected"
             c.advertising_profile_id = self.profile_id
+            c.advertising_profiles = list(self.profiles)
             c.ads_refresh_token_encrypted = self.refresh_token_encrypted
             c.advertising_authorization = None
             if c.last_error and c.last_error["code"].startswith("ADVERTISING_"):
@@ -549,7 +560,11 @@ class Connection(Aggregate):
         )
 
     def complete_advertising_authorization(
-        self, ctx: Context, profile_id: str, refresh_token_encrypted: str
+        self,
+        ctx: Context,
+        profile_id: str,
+        refresh_token_encrypted: str,
+        profiles: list[dict[str, Any]] | None = None,
     ) -> None:
         self._check("complete_advertising_authorization")
         self._record(
@@ -557,6 +572,7 @@ class Connection(Aggregate):
             ctx,
             profile_id=profile_id,
             refresh_token_encrypted=refresh_token_encrypted,
+            profiles=list(profiles or [{"profile_id": profile_id}]),
         )
 
     def fail_advertising_authorization(

@@ -241,11 +241,22 @@ class OAuthCallbacks:
                     "TOKEN_EXCHANGE_FAILED", "Amazon's redirect carried no authorization code."
                 )
             tokens = self.amazon.exchange_ads_code(params["code"] or "")
-            profile = self.amazon.check_advertising(
+            profiles = self.amazon.check_advertising(
                 tokens.access_token, c.region, list(c.marketplace_ids), c.selling_partner_id or ""
             )
             c.complete_advertising_authorization(
-                ctx, profile.profile_id, self.box.encrypt(tokens.refresh_token)
+                ctx,
+                profiles[0].profile_id,
+                self.box.encrypt(tokens.refresh_token),
+                [
+                    {
+                        "profile_id": p.profile_id,
+                        "marketplace_id": p.marketplace_id,
+                        "country_code": p.country_code,
+                        "account_type": p.account_type,
+                    }
+                    for p in profiles
+                ],
             )
         except AmazonError as e:
             c.fail_advertising_authorization(ctx, e.code, e.detail)

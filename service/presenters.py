@@ -47,6 +47,7 @@ def connection_json(c: Connection) -> dict[str, Any]:
             "advertising": c.requires_advertising,
         },
         "advertising": c.advertising,
+        "advertising_profiles": [dict(p) for p in c.advertising_profiles],
         "seller_central": _jsonable(c.seller_central),
         "allowed_actions": c.allowed_actions,
         "last_error": _jsonable(c.last_error),

@@ -34,7 +34,9 @@ def check_advertising(
     region: str,
     marketplace_ids: list[str],
     selling_partner_id: str,
-) -> AdvertisingProfile:
+) -> list[AdvertisingProfile]:
+    """Every profile of the connection's marketplaces that belongs to the selling partner,
+    the one `choose` picks first (it raises when there is none)."""
     try:
         base = settings.ads_api_urls[region].rstrip("/")
     except KeyError:
@@ -59,7 +61,15 @@ def check_advertising(
         profiles = [_profile(entry) for entry in response.json()]
     except (ValueError, KeyError, TypeError, AttributeError):
         raise AmazonError("AMAZON_UNAVAILABLE", "Ads listProfiles: malformed answer") from None
-    return choose(profiles, marketplace_ids, selling_partner_id)
+    chosen = choose(profiles, marketplace_ids, selling_partner_id)
+    mine = [
+        p
+        for p in profiles
+        if p.marketplace_id in marketplace_ids
+        and p.account_id == selling_partner_id
+        and p != chosen
+    ]
+    return [chosen, *mine]
 
 
 def choose(

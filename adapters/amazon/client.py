@@ -81,7 +81,7 @@ class AmazonClient:
         region: str,
         marketplace_ids: list[str],
         selling_partner_id: str,
-    ) -> AdvertisingProfile:
+    ) -> list[AdvertisingProfile]:
         return ads.check_advertising(
             self._http, self.settings, access_token, region, marketplace_ids, selling_partner_id
         )

@@ -10,7 +10,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from tests.conftest import LiveService, start_service
+from tests.conftest import LiveService, consent, start_service
 from tests.credentials.helpers import SCOPES, active, authorized, events_of, token
 from tests.credentials.lwa_peer import LwaPeer
 
@@ -173,3 +173,35 @@ def test_lwa_down_answers_503_with_retry_after_and_warns_the_connection_once(bac
 
     peer.failure = None  # Amazon is back
     assert token(backend, c["id"]).status_code == 201
+
+
+def test_ads_tokens_list_every_profile_of_the_connections_marketplaces(served, backend):
+    markets = ["ATVPDKIKX0DER", "A2EUQ1WTGCTBG2"]
+    c = authorized(
+        backend,
+        requires_advertising=True,
+        requires_seller_central_user=False,
+        marketplace_ids=markets,
+    )
+    url = backend.post(f"/v1/connections/{c['id']}/start_advertising_authorization").json()
+    consent(backend, url["consent_url"]).raise_for_status()
+    c = backend.post(f"/v1/connections/{c['id']}/activate").json()
+    profiles = c["advertising_profiles"]
+    assert [p["marketplace_id"] for p in profiles] == markets
+
+    ads = token(backend, c["id"], api="ads")
+    assert ads.status_code == 201, ads.text
+    body = ads.json()
+    assert body["client_id"] and body["profiles"] == profiles
+    assert body["endpoint"].endswith("/sandbox/amazon/ads/na")
+    chosen = token(backend, c["id"], api="ads", profile_id=profiles[1]["profile_id"])
+    assert chosen.status_code == 201
+    unknown = token(backend, c["id"], api="ads", profile_id="12345")
+    assert unknown.status_code == 422 and "profile_id" in unknown.json()["detail"]
+
+    listed = backend.get(
+        f"/v1/connections/{c['id']}/proxy/ads/v2/profiles",
+        headers={"Amazon-Advertising-API-Scope": profiles[1]["profile_id"]},
+    )
+    assert listed.status_code == 200, listed.text
+    assert {str(p["profileId"]) for p in listed.json()} >= {p["profile_id"] for p in profiles}

@@ -81,7 +81,7 @@ def ads_flow(amazon: AmazonClient, region: str, outcome: str, partner: str):
     assert callback["state"] == STATE
     tokens = amazon.exchange_ads_code(callback["code"])
     marketplaces = list(MARKETPLACE_IDS[region][:1])
-    return amazon.check_advertising(tokens.access_token, region, marketplaces, partner)
+    return amazon.check_advertising(tokens.access_token, region, marketplaces, partner)[0]
 
 
 # Consent URLs
@@ -181,7 +181,7 @@ def test_a_chosen_selling_partner_id_is_carried_through_to_the_ads_profiles(
     ads_url = f"{client.ads_consent_url('na', STATE)}&sandbox_outcome=approve"
     code = redirect_of(f"{ads_url}&sandbox_selling_partner_id=A1SELLER")["code"]
     tokens = client.exchange_ads_code(code)
-    profile = client.check_advertising(tokens.access_token, "na", ["ATVPDKIKX0DER"], "A1SELLER")
+    profile = client.check_advertising(tokens.access_token, "na", ["ATVPDKIKX0DER"], "A1SELLER")[0]
     assert profile.account_id == "A1SELLER"
 
 
