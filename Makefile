@@ -96,9 +96,10 @@ format: install
 openapi: install  ## regenerate the committed contract from the app
 	$(VENV)/bin/connections openapi --output openapi.yaml
 
-bench: install  ## benchmarks (not part of make test); writes bench/results.json, bench/pipelines.json
+bench: install  ## benchmarks (not part of make test); writes bench/results.json, bench/pipelines.json, bench/credentials.json
 	$(PY) -m bench
 	$(PY) -m bench.pipelines
+	$(PY) -m bench.credentials
 
 profile: install  ## py-spy flame graphs of a server under load: bench/profile-<kind>.svg
 	$(PY) -m pip install --quiet -e '.[bench]'

@@ -72,8 +72,10 @@ def run_store(config: Config, store: Store, load: LoadProcess) -> dict[str, Any]
     try:
         key = server.api_key()
         out["startup_settle_s"] = server.settle(timeout=900)
-        progress(f"serving on {server.url} ({server.workers} process(es), pid {server.pid}, "
-                 f"log {log_path})")
+        progress(
+            f"serving on {server.url} ({server.workers} process(es), pid {server.pid}, "
+            f"log {log_path})"
+        )
         phase("start")
         out["commands"] = workloads.commands(load, server, key, plan, config.seconds, progress)
         phase("commands")

@@ -39,8 +39,9 @@ T0 = datetime(2026, 1, 5, tzinfo=UTC)
 
 
 def deadlines_pass(database_url: str, connections: int) -> dict:
-    settings = Settings.from_env({"DATABASE_URL": database_url, "SANDBOX": "1",
-                                  "SECRET_KEY": SECRET_KEY, "RUN_WORKER": "0"})
+    settings = Settings.from_env(
+        {"DATABASE_URL": database_url, "SANDBOX": "1", "SECRET_KEY": SECRET_KEY, "RUN_WORKER": "0"}
+    )
     clock = SettableClock(T0 + timedelta(days=14, hours=1))
     services = build(settings, clock=clock)
     try:
@@ -50,9 +51,15 @@ def deadlines_pass(database_url: str, connections: int) -> dict:
         for i in range(connections):
             # The due 1% were invited 14 days before "now"; the rest an hour ago.
             at = T0 if i < due else clock.now() - timedelta(hours=1)
-            batch.append(Connection.invite(
-                Context(actor="bench", at=at), tenant_id="bench", region="na",
-                owner_email=f"owner{i}@example.com", marketplace_ids=["ATVPDKIKX0DER"]))
+            batch.append(
+                Connection.invite(
+                    Context(actor="bench", at=at),
+                    tenant_id="bench",
+                    region="na",
+                    owner_email=f"owner{i}@example.com",
+                    marketplace_ids=["ATVPDKIKX0DER"],
+                )
+            )
             if len(batch) == 1000:
                 services.app.save(*batch)
                 batch = []
@@ -65,9 +72,14 @@ def deadlines_pass(database_url: str, connections: int) -> dict:
         started = time.perf_counter()
         fired = Deadlines(services).run_once(clock.now())
         seconds = time.perf_counter() - started
-        return {"connections": connections, "due": due, "fired": fired,
-                "pass_seconds": round(seconds, 3), "seed_seconds": round(seeded, 1),
-                "read_model_seconds": round(projected, 1)}
+        return {
+            "connections": connections,
+            "due": due,
+            "fired": fired,
+            "pass_seconds": round(seconds, 3),
+            "seed_seconds": round(seeded, 1),
+            "read_model_seconds": round(projected, 1),
+        }
     finally:
         services.close()
 
@@ -94,14 +106,21 @@ class _ReceiverServer(ThreadingHTTPServer):
 
 def _lags(arrivals: list[tuple[float, dict]]) -> list[float]:
     """Seconds from each event's commit (its recorded time) to its arrival, sorted."""
-    return sorted(arrived - datetime.fromisoformat(body["data"]["event"]["occurred_at"])
-                  .timestamp() for arrived, body in arrivals)
+    return sorted(
+        arrived - datetime.fromisoformat(body["data"]["event"]["occurred_at"]).timestamp()
+        for arrived, body in arrivals
+    )
 
 
 def _create(api: httpx.Client, i: int) -> None:
-    api.post("/v1/connections", json={
-        "owner_email": f"o{i}@example.com", "region": "na",
-        "marketplace_ids": ["ATVPDKIKX0DER"]}).raise_for_status()
+    api.post(
+        "/v1/connections",
+        json={
+            "owner_email": f"o{i}@example.com",
+            "region": "na",
+            "marketplace_ids": ["ATVPDKIKX0DER"],
+        },
+    ).raise_for_status()
 
 
 def _wait_for(count: int, timeout: float = 300) -> None:
@@ -111,14 +130,16 @@ def _wait_for(count: int, timeout: float = 300) -> None:
 
 
 def _lag_figures(lags: list[float]) -> dict:
-    return {"delivered": len(lags),
-            "lag_median_ms": round(statistics.median(lags) * 1000, 1) if lags else None,
-            "lag_p99_ms": round(lags[max(0, int(len(lags) * 0.99) - 1)] * 1000, 1)
-            if lags else None}
+    return {
+        "delivered": len(lags),
+        "lag_median_ms": round(statistics.median(lags) * 1000, 1) if lags else None,
+        "lag_p99_ms": round(lags[max(0, int(len(lags) * 0.99) - 1)] * 1000, 1) if lags else None,
+    }
 
 
-def webhook_delivery(database_url: str, events: int, clients: int = 4,
-                     paced_rate: float = 50.0) -> dict:
+def webhook_delivery(
+    database_url: str, events: int, clients: int = 4, paced_rate: float = 50.0
+) -> dict:
     """The scale-out topology: `connections serve` without its embedded worker, and one
     `connections worker` process woken by PostgreSQL NOTIFY. Three runs of `events`:
     - paced: one client creating `paced_rate` connections a second, a steady stream well
@@ -136,11 +157,19 @@ def webhook_delivery(database_url: str, events: int, clients: int = 4,
     try:
         key = server.api_key(("connections:read", "connections:write", "webhooks:manage"))
         worker = WorkerProcess(server, "/tmp/bench-webhooks-worker.log")
-        with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"},
-                          timeout=30, limits=httpx.Limits(max_connections=clients)) as api:
-            api.post("/v1/webhook_endpoints", json={
-                "url": f"http://127.0.0.1:{receiver.server_address[1]}/hook",
-                "event_types": ["connection.invited"]}).raise_for_status()
+        with httpx.Client(
+            base_url=server.url,
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=30,
+            limits=httpx.Limits(max_connections=clients),
+        ) as api:
+            api.post(
+                "/v1/webhook_endpoints",
+                json={
+                    "url": f"http://127.0.0.1:{receiver.server_address[1]}/hook",
+                    "event_types": ["connection.invited"],
+                },
+            ).raise_for_status()
             started = time.monotonic()
             for i in range(events):
                 time.sleep(max(0.0, started + i / paced_rate - time.monotonic()))
@@ -162,9 +191,10 @@ def webhook_delivery(database_url: str, events: int, clients: int = 4,
             _wait_for(events)
         times = [a for a, _ in _Receiver.arrivals]
         span = max(times) - min(times) if len(times) > 1 else 0.0
-        results["backlog"] = {"delivered": len(times),
-                              "deliveries_per_second": round(len(times) / span, 1)
-                              if span else None}
+        results["backlog"] = {
+            "delivered": len(times),
+            "deliveries_per_second": round(len(times) / span, 1) if span else None,
+        }
         return results
     finally:
         if worker is not None:
@@ -177,23 +207,33 @@ def main() -> int:
     results = {}
     with fresh_store("postgres", POSTGRES) as store:
         results["deadlines"] = deadlines_pass(
-            store.url, _int("BENCH_DEADLINE_CONNECTIONS", 5_000 if QUICK else 100_000))
+            store.url, _int("BENCH_DEADLINE_CONNECTIONS", 5_000 if QUICK else 100_000)
+        )
     with fresh_store("postgres", POSTGRES) as store:
         results["webhooks"] = webhook_delivery(
-            store.url, _int("BENCH_WEBHOOK_EVENTS", 200 if QUICK else 1_000))
+            store.url, _int("BENCH_WEBHOOK_EVENTS", 200 if QUICK else 1_000)
+        )
     with open("bench/pipelines.json", "w") as f:
         json.dump(results, f, indent=1)
     d, w = results["deadlines"], results["webhooks"]
-    print(f"deadlines pass over {d['connections']:,} connections, {d['due']:,} due: "
-          f"{d['pass_seconds']} s, {d['fired']:,} fired")
-    for run, how in (("paced", f"{w['paced_rate']:g}/s from 1 client"),
-                     ("burst", f"{w['clients']} clients at full speed")):
+    print(
+        f"deadlines pass over {d['connections']:,} connections, {d['due']:,} due: "
+        f"{d['pass_seconds']} s, {d['fired']:,} fired"
+    )
+    for run, how in (
+        ("paced", f"{w['paced_rate']:g}/s from 1 client"),
+        ("burst", f"{w['clients']} clients at full speed"),
+    ):
         r = w[run]
-        print(f"webhooks {run} ({how}): {r['delivered']}/{w['events']} delivered, "
-              f"commit->delivery median {r['lag_median_ms']} ms, p99 {r['lag_p99_ms']} ms")
+        print(
+            f"webhooks {run} ({how}): {r['delivered']}/{w['events']} delivered, "
+            f"commit->delivery median {r['lag_median_ms']} ms, p99 {r['lag_p99_ms']} ms"
+        )
     b = w["backlog"]
-    print(f"webhooks backlog: {b['delivered']}/{w['events']} drained at "
-          f"{b['deliveries_per_second']} deliveries/s")
+    print(
+        f"webhooks backlog: {b['delivered']}/{w['events']} drained at "
+        f"{b['deliveries_per_second']} deliveries/s"
+    )
     return 0
 
 

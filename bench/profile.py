@@ -73,9 +73,24 @@ def profile(kind: str, database_url: str) -> str:
         raw_path, svg_path = f"/tmp/profile-{kind}.txt", f"bench/profile-{kind}.svg"
         for fmt, path in (("raw", raw_path), ("flamegraph", svg_path)):
             subprocess.run(
-                [*spy, "record", "-p", str(server.pid), "-d", str(SECONDS // 2), "-r", "250",
-                 "--gil", "--nonblocking", "-f", fmt, "-o", path],
-                check=True, capture_output=True,
+                [
+                    *spy,
+                    "record",
+                    "-p",
+                    str(server.pid),
+                    "-d",
+                    str(SECONDS // 2),
+                    "-r",
+                    "250",
+                    "--gil",
+                    "--nonblocking",
+                    "-f",
+                    fmt,
+                    "-o",
+                    path,
+                ],
+                check=True,
+                capture_output=True,
             )
         for c in clients:
             c.join()
@@ -92,8 +107,10 @@ def main() -> int:
     for kind in kinds:
         with fresh_store(store_kind, postgres) as store:
             raw = profile(kind, store.url)
-        print(f"\n{kind} on {store_kind}: share of the server's GIL samples "
-              f"(bench/profile-{kind}.svg)")
+        print(
+            f"\n{kind} on {store_kind}: share of the server's GIL samples "
+            f"(bench/profile-{kind}.svg)"
+        )
         for share, frame in top(raw):
             print(f"  {share:6.1%}  {frame}")
     return 0

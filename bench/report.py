@@ -109,8 +109,10 @@ def render(results: dict[str, Any]) -> str:
     for kind, store in results["stores"].items():
         durability = ", ".join(f"{k}={v}" for k, v in store.get("durability", {}).items())
         workers = store.get("server_workers", 1)
-        lines += ["", f"=== {NAMES[kind]} ({durability}; `connections serve --workers "
-                  f"{workers}`) ==="]
+        lines += [
+            "",
+            f"=== {NAMES[kind]} ({durability}; `connections serve --workers {workers}`) ===",
+        ]
         target = results["target_clients"]
         lines += _commands(store, target) + _reads(store, target) + _disturbed(store)
         lines += _replay(store) + _memory(store) + _rebuild(store) + _targets(kind, store, target)

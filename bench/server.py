@@ -87,17 +87,31 @@ class Server:
     """`connections serve` in a subprocess; `pid` is the process serving requests."""
 
     def __init__(
-        self, database_url: str, log_path: str, *, run_worker: bool = True, workers: int = 1
+        self,
+        database_url: str,
+        log_path: str,
+        *,
+        run_worker: bool = True,
+        workers: int = 1,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = service_env(database_url, self.port)
+        self.env = {**service_env(database_url, self.port), **(env or {})}
         self.env["RUN_WORKER"] = "1" if run_worker else "0"
         self.workers = workers
         self.log = open(log_path, "wb")  # closed in stop()
         self.process = subprocess.Popen(
-            [CONNECTIONS, "serve", "--host", "127.0.0.1", "--port", str(self.port),
-             "--workers", str(workers)],
+            [
+                CONNECTIONS,
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(workers),
+            ],
             env=self.env,
             stdout=self.log,
             stderr=subprocess.STDOUT,

@@ -86,6 +86,18 @@ def lifecycle(_: list[str], job: dict[str, Any]) -> Requests:
             yield "POST", f"/v1/connections/{cid}/start_authorization", None
 
 
+def access_token(ids: list[str], job: dict[str, Any]) -> Requests:
+    """Cached access tokens: each thread asks for its connections' tokens again and again."""
+    for cid in itertools.cycle(ids):
+        yield "POST", f"/v1/connections/{cid}/access_tokens", {"api": "sp-api"}
+
+
+def fixed(ids: list[str], job: dict[str, Any]) -> Requests:
+    """One path, `{id}` replaced by the thread's connection: the proxy and Amazon direct."""
+    for cid in itertools.cycle(ids or [""]):
+        yield "GET", job["path"].replace("{id}", cid), None
+
+
 OPERATIONS: dict[str, Callable[[list[str], dict[str, Any]], Requests]] = {
     "healthz": healthz,
     "get": get,
@@ -93,14 +105,16 @@ OPERATIONS: dict[str, Callable[[list[str], dict[str, Any]], Requests]] = {
     "create": create,
     "action": action,
     "lifecycle": lifecycle,
+    "access_token": access_token,
+    "fixed": fixed,
 }
 
 
 class StdlibClient:
-    def __init__(self, url: str, api_key: str) -> None:
+    def __init__(self, url: str, api_key: str, extra: dict[str, str] | None = None) -> None:
         parts = urlsplit(url)
         self.connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
-        self.headers = {"Authorization": f"Bearer {api_key}"}
+        self.headers = {"Authorization": f"Bearer {api_key}", **(extra or {})}
         self.json_headers = {**self.headers, "Content-Type": "application/json"}
 
     def request(self, method: str, path: str, body: Any = None) -> Reply:
@@ -118,11 +132,11 @@ class StdlibClient:
 
 
 class HttpxClient:
-    def __init__(self, url: str, api_key: str) -> None:
+    def __init__(self, url: str, api_key: str, extra: dict[str, str] | None = None) -> None:
         self.client = httpx.Client(
             base_url=url,
             timeout=60,
-            headers={"Authorization": f"Bearer {api_key}"},
+            headers={"Authorization": f"Bearer {api_key}", **(extra or {})},
             limits=httpx.Limits(max_connections=1),
         )
 
@@ -145,7 +159,8 @@ class Plan:
     def worker(self, i: int) -> Callable[..., None]:
         job = self.job
         ids = job.get("ids", [])[i :: job["clients"]]
-        client = CLIENTS[job.get("client", "stdlib")](job["url"], job["api_key"])
+        extra = job.get("headers", {}).get(str(i)) or job.get("headers", {}).get("*")
+        client = CLIENTS[job.get("client", "stdlib")](job["url"], job["api_key"], extra)
         client.request("GET", "/healthz")  # open the connection before the clock starts
         requests = self.operation(ids, job)
 

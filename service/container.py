@@ -59,6 +59,8 @@ class Services:
     def close(self) -> None:
         if self.webhooks is not None:
             self.webhooks.close()  # waits for sends in flight
+        if self.credentials is not None:
+            self.credentials.access_log.close()  # writes what is still buffered
         self.amazon.close()
         self.app.close()
 

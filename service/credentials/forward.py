@@ -40,23 +40,16 @@ async def forward(request: Request, connection_id: str, api: str, path: str) -> 
     caller = caller_of(request)
     if api not in (SP_API, ADS):
         raise NotFound(f"No proxy for API {api!r}; use sp-api or ads.")
-    c = await anyio.to_thread.run_sync(services.connections.get, caller, connection_id)
     settings = services.amazon.settings
     query = request.scope.get("query_string", b"").decode("latin-1")
-    url = proxy.target_url(endpoint_of(settings, api, c.region), path, query)
     retries = proxy.throttle_retries(request.headers.get("x-throttle-retries"))
-    profile_id = None
-    if api == ADS:
-        wanted = request.headers.get("amazon-advertising-api-scope")
-        profile = chosen_profile(c, wanted)
-        if wanted is not None and profile is None:
-            raise ValidationFailed(
-                "Amazon-Advertising-API-Scope names no Ads profile of this connection.",
-                field="Amazon-Advertising-API-Scope",
-            )
-        profile_id = profile["profile_id"] if profile else None
-    tokens = services.credentials.tokens
-    issued = await anyio.to_thread.run_sync(tokens.issue, c, api, caller.request_id)
+    proxy.check_path(path)  # before any token is taken out
+    wanted = request.headers.get("amazon-advertising-api-scope")
+    # One trip to a worker thread for everything that reads the store.
+    c, issued, profile_id = await anyio.to_thread.run_sync(
+        _prepare, services, caller, connection_id, api, wanted
+    )
+    url = proxy.target_url(endpoint_of(settings, api, c.region), path, query)
     access_token = issued.access_token
     http = _http(request)
     method = request.method.upper()
@@ -99,7 +92,7 @@ async def forward(request: Request, connection_id: str, api: str, path: str) -> 
             refreshed = True
             await response.aclose()
             fresh = await anyio.to_thread.run_sync(
-                tokens.reissue, c, api, access_token, caller.request_id
+                services.credentials.tokens.reissue, c, api, access_token, caller.request_id
             )
             headers = {**headers, "x-amz-access-token": fresh.access_token}
             access_token = fresh.access_token
@@ -115,6 +108,22 @@ async def forward(request: Request, connection_id: str, api: str, path: str) -> 
     if response.status_code == 403 and refreshed:
         await _check_revoked(services, http, c, settings, access_token, caller.request_id)
     return await _answer(request, c, api, method, path, response, started, sent_at, attempt)
+
+
+def _prepare(
+    services: Any, caller: Any, connection_id: str, api: str, wanted: str | None
+) -> tuple[Any, Any, str | None]:
+    c = services.connections.get(caller, connection_id)
+    profile_id = None
+    if api == ADS:
+        profile = chosen_profile(c, wanted)
+        if wanted is not None and profile is None:
+            raise ValidationFailed(
+                "Amazon-Advertising-API-Scope names no Ads profile of this connection.",
+                field="Amazon-Advertising-API-Scope",
+            )
+        profile_id = profile["profile_id"] if profile else None
+    return c, services.credentials.tokens.issue(c, api, caller.request_id), profile_id
 
 
 def _extra(api: str, token: str, settings: Any, profile_id: str | None) -> dict[str, str]:
@@ -172,30 +181,46 @@ async def _answer(
     PROXY_ADDED_LATENCY.labels(api).observe(sent_at - started)
     PROXY_CALLS.labels(api, str(response.status_code)).inc()
 
+    recorded = False
+
+    def record() -> None:
+        nonlocal recorded
+        if recorded:
+            return
+        recorded = True
+        services.credentials.access_log.record(  # buffered: no store access here
+            caller,
+            str(c.id),
+            at=at,
+            api=api,
+            kind="proxy",
+            method=method,
+            operation=operation_of(path),
+            status=response.status_code,
+            outcome=f"retried_{retries}" if retries else "forwarded",
+            duration=time.perf_counter() - started,
+            amazon_request_id=response.headers.get("x-amzn-requestid"),
+        )
+
     async def body() -> AsyncIterator[bytes]:
+        # The entry is recorded before the last chunk leaves, so a caller that reads the
+        # log right after the answer finds it there.
         try:
             if response.is_stream_consumed:  # read already (a refused RDT request)
+                record()
                 yield response.content
-            else:
-                async for chunk in response.aiter_raw():
-                    yield chunk
+                return
+            held: bytes | None = None
+            async for chunk in response.aiter_raw():
+                if held is not None:
+                    yield held
+                held = chunk
+            record()
+            if held is not None:
+                yield held
         finally:
+            record()  # the caller went away mid-answer: still logged
             await response.aclose()
-            await anyio.to_thread.run_sync(
-                lambda: services.credentials.access_log.record(
-                    caller,
-                    str(c.id),
-                    at=at,
-                    api=api,
-                    kind="proxy",
-                    method=method,
-                    operation=operation_of(path),
-                    status=response.status_code,
-                    outcome=f"retried_{retries}" if retries else "forwarded",
-                    duration=time.perf_counter() - started,
-                    amazon_request_id=response.headers.get("x-amzn-requestid"),
-                )
-            )
 
     return Stream(
         body(), status_code=response.status_code, headers=dict(proxy.to_caller(response.headers))

@@ -81,8 +81,8 @@ def restricted(method: str, path: str) -> bool:
     return method == "GET" and any(p.match(path) for p in _RESTRICTED)
 
 
-def target_url(base: str, path: str, query: str) -> str:
-    """`base` + `path`, refusing any path that could leave the base (dot segments, encoded
+def check_path(path: str) -> None:
+    """Refuses any path that could leave the base it is appended to (dot segments, encoded
     slashes or dots, a scheme or authority smuggled in)."""
     lowered = path.lower()
     segments = path.split("/")
@@ -101,6 +101,11 @@ def target_url(base: str, path: str, query: str) -> str:
             "segments or encoded slashes.",
             field="path",
         )
+
+
+def target_url(base: str, path: str, query: str) -> str:
+    """`base` + `path` (checked), and proof that the result is still on `base`'s host."""
+    check_path(path)
     url = base.rstrip("/") + path + (f"?{query}" if query else "")
     parsed, origin = httpx.URL(url), httpx.URL(base)
     if (parsed.scheme, parsed.host, parsed.port) != (origin.scheme, origin.host, origin.port):

@@ -1,0 +1,155 @@
+"""`python -m bench.credentials` (part of `make bench`): what using a connection costs.
+
+- Cached access tokens (`POST /v1/connections/{id}/access_tokens`, every token already
+  fresh in the cache) against `/healthz` of the same server: target at least 0.6x.
+- The proxy's added latency: the same SP-API call (the sandbox's getMarketplaceParticipations)
+  through `/v1/connections/{id}/proxy/sp-api/…` and sent to the sandbox directly with the
+  token, at 8 clients: target p50 at most 2 ms and p99 at most 10 ms added.
+
+One `connections serve` process (no worker), per store; figures to stdout and to
+bench/credentials.json, misses (non-2xx answers, cache misses) included.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import tempfile
+import time
+from typing import Any
+
+import httpx
+
+from bench.config import Config
+from bench.load import LoadProcess
+from bench.server import Server, fresh_store
+
+SCOPES = ("connections:read", "connections:write", "credentials:read", "proxy:use")
+PARTICIPATIONS = "/sellers/v1/marketplaceParticipations"
+
+
+def progress(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+def imported_connection(server: Server, key: str, n: int) -> str:
+    """A connection of its own seller, imported with an importable sandbox refresh token."""
+    partner = f"A{n:05d}BENCHSELLER"
+    body = {
+        "owner_email": "owner@example.com",
+        "region": "na",
+        "marketplace_ids": ["ATVPDKIKX0DER"],
+        "requires_seller_central_user": False,
+        "selling_partner_id": partner,
+        "refresh_token": f"Atzr|sandbox-{partner}-bench",
+    }
+    headers = {"Authorization": f"Bearer {key}"}
+    answer = httpx.post(f"{server.url}/v1/connections/import", json=body, headers=headers)
+    assert answer.status_code == 201, answer.text
+    return answer.json()["id"]
+
+
+def cache_counts(server: Server) -> dict[str, float]:
+    text = httpx.get(f"{server.url}/metrics").text
+    found = re.findall(r'access_token_requests_total\{api="sp-api",outcome="(\w+)"\} (\S+)', text)
+    return {outcome: float(n) for outcome, n in found}
+
+
+def run_store(config: Config, kind: str, load: LoadProcess) -> dict[str, Any]:
+    clients = config.target_clients
+    seconds = config.seconds
+    with fresh_store(kind, config.postgres_url) as store, tempfile.TemporaryDirectory() as tmp:
+        # Amazon is a process of its own (the sandbox of a second server), so the
+        # proxy's figures are not the service answering its own calls.
+        amazon = Server(f"sqlite:///{tmp}/amazon.db", f"{tmp}/amazon.log", run_worker=False)
+        server = Server(
+            store.url, f"{tmp}/serve.log", run_worker=False, env={"PUBLIC_BASE_URL": amazon.url}
+        )
+        try:
+            key = server.api_key(SCOPES)
+            ids = [imported_connection(server, key, n) for n in range(clients)]
+            tokens = {}
+            with httpx.Client(
+                base_url=server.url, headers={"Authorization": f"Bearer {key}"}
+            ) as api:
+                for i, cid in enumerate(ids):
+                    answer = api.post(
+                        f"/v1/connections/{cid}/access_tokens", json={"api": "sp-api"}
+                    )
+                    tokens[str(i)] = {"x-amz-access-token": answer.json()["access_token"]}
+                    endpoint = answer.json()["endpoint"]
+            before = cache_counts(server)
+            job = {
+                "kind": "http",
+                "url": server.url,
+                "api_key": key,
+                "clients": clients,
+                "seconds": seconds,
+            }
+            out: dict[str, Any] = {}
+            out["healthz"] = load.run({**job, "op": "healthz"})
+            out["access_token_cached"] = load.run({**job, "op": "access_token", "ids": ids})
+            after = cache_counts(server)
+            out["cache"] = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+            direct_path = endpoint.removeprefix(amazon.url) + PARTICIPATIONS
+            out["amazon_direct"] = load.run(
+                {**job, "url": amazon.url, "op": "fixed", "path": direct_path, "headers": tokens}
+            )
+            out["amazon_proxied"] = load.run(
+                {
+                    **job,
+                    "op": "fixed",
+                    "ids": ids,
+                    "path": "/v1/connections/{id}/proxy/sp-api" + PARTICIPATIONS,
+                }
+            )
+        finally:
+            server.stop()
+            amazon.stop()
+    h, t = out["healthz"], out["access_token_cached"]
+    d, p = out["amazon_direct"], out["amazon_proxied"]
+    out["summary"] = {
+        "access_token_per_second": t["per_second"],
+        "healthz_per_second": h["per_second"],
+        "ratio_to_healthz": round(t["per_second"] / h["per_second"], 2) if h["per_second"] else 0,
+        "proxy_added_p50_ms": round(p["p50_ms"] - d["p50_ms"], 2),
+        "proxy_added_p99_ms": round(p["p99_ms"] - d["p99_ms"], 2),
+        "errors": {
+            name: out[name]["errors"]
+            for name in ("healthz", "access_token_cached", "amazon_direct", "amazon_proxied")
+        },
+        "cache_outcomes": out["cache"],
+    }
+    return out
+
+
+def main() -> None:
+    config = Config.from_env()
+    load = LoadProcess(client=config.client)
+    results: dict[str, Any] = {
+        "quick": config.quick,
+        "clients": config.target_clients,
+        "seconds": config.seconds,
+    }
+    try:
+        for kind in config.stores:
+            progress(f"credentials on {kind}")
+            results[kind] = run_store(config, kind, load)
+            progress(f"{kind}: {json.dumps(results[kind]['summary'])}")
+    finally:
+        load.close()
+    with open("bench/credentials.json", "w") as f:
+        json.dump(results, f, indent=2)
+    for kind in config.stores:
+        s = results[kind]["summary"]
+        print(
+            f"{kind}: access tokens (cached) {s['access_token_per_second']}/s = "
+            f"{s['ratio_to_healthz']}x /healthz {s['healthz_per_second']}/s (target >= 0.6x); "
+            f"proxy adds p50 {s['proxy_added_p50_ms']} ms, p99 {s['proxy_added_p99_ms']} ms "
+            f"(targets <= 2, <= 10); errors {s['errors']}; cache {s['cache_outcomes']}"
+        )
+
+
+if __name__ == "__main__":
+    main()
