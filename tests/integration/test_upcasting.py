@@ -80,3 +80,47 @@ def test_new_events_are_recorded_in_the_current_shape(services):
     recorded = services.app.mapper.transcoder.decode(stored.state)
     assert recorded["class_version"] == 2
     assert recorded["error"]["code"] == "INVITATION_EXPIRED"
+
+
+def test_an_advertising_connection_recorded_before_profiles_were_kept_lists_its_one_profile(
+    services,
+):
+    c = Connection.invite(
+        Context(actor="a", at=START),
+        tenant_id="acme",
+        owner_email="owner@example.com",
+        region="na",
+        marketplace_ids=["ATVPDKIKX0DER"],
+        requires_advertising=True,
+    )
+    ctx = Context(actor="owner", at=START + timedelta(minutes=1))
+    c.start_authorization(ctx, "att", START + timedelta(minutes=15))
+    c.complete_authorization(ctx, selling_partner_id="A1SELLER", refresh_token_encrypted="gA")
+    services.connections.save(c)
+    at = START + timedelta(hours=1)
+    fields = {
+        "timestamp": at,
+        "profile_id": "123456",
+        "refresh_token_encrypted": services.box.encrypt("Atzr|old-ads"),
+        "meta": {"actor": "owner", "request_id": None, "correlation_id": None},
+    }
+    fields["meta"] = seal(
+        "Connection.AdvertisingConnected", c.id, c.version + 1, c.chain_head, fields
+    )
+    services.app.recorder.insert_events(
+        [
+            StoredEvent(
+                originator_id=c.id,
+                originator_version=c.version + 1,
+                topic=get_topic(Connection.AdvertisingConnected),
+                state=services.app.mapper.transcoder.encode(fields),
+            )
+        ]
+    )
+    loaded = services.app.load("acme", str(c.id))
+    assert loaded.advertising == "connected"
+    assert loaded.advertising_profiles == []  # upcast: version 1 kept none
+    from domain.access import advertising_profiles
+
+    assert advertising_profiles(loaded) == [{"profile_id": "123456"}]
+    assert services.audit.verify(str(c.id)).ok
