@@ -1,4 +1,5 @@
-"""The shared access-token cache and the access log, beside the event store.
+"""The shared access-token cache and the access log, beside the event store (their
+tables: migration 0005).
 
 Access tokens are secrets for an hour: only their ciphertext is stored. One row per
 connection and API holds the current token and a lease: the process that wins the lease
@@ -14,41 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.tables import Tables
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS {p}access_tokens (
-    connection_id TEXT NOT NULL,
-    api TEXT NOT NULL,
-    token_encrypted TEXT,
-    expires_at TEXT,
-    refreshed_at TEXT,
-    lease_holder TEXT,
-    lease_until TEXT,
-    generation INTEGER NOT NULL DEFAULT 0,
-    failure_code TEXT,
-    failure_detail TEXT,
-    PRIMARY KEY (connection_id, api)
-);
-CREATE TABLE IF NOT EXISTS {p}access_log (
-    id TEXT PRIMARY KEY,
-    tenant_id TEXT NOT NULL,
-    connection_id TEXT NOT NULL,
-    at TEXT NOT NULL,
-    api_key_id TEXT,
-    api TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    method TEXT NOT NULL,
-    operation TEXT NOT NULL,
-    status INTEGER NOT NULL,
-    outcome TEXT NOT NULL,
-    duration_ms DOUBLE PRECISION NOT NULL,
-    request_id TEXT,
-    amazon_request_id TEXT
-);
-CREATE INDEX IF NOT EXISTS access_log_by_connection
-    ON {p}access_log (tenant_id, connection_id, at DESC, id DESC);
-CREATE INDEX IF NOT EXISTS access_log_by_time ON {p}access_log (at);
-"""
 
 
 @dataclass(frozen=True)
@@ -83,9 +49,6 @@ _LOG_COLUMNS = (
 class AccessTokenTables:
     def __init__(self, tables: Tables) -> None:
         self.t = tables
-
-    def create(self) -> None:
-        self.t.create_schema(SCHEMA)
 
     def read(self, connection_id: str, api: str) -> CachedToken | None:
         rows = self.t.query(

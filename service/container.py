@@ -20,8 +20,8 @@ from service.audit import Audit
 from service.connect.links import InvitationLinks
 from service.connect.tenants import TenantProfiles
 from service.connections import ConnectionService
-from service.mail import build_mail
 from service.credentials import build_credentials
+from service.mail import build_mail
 from service.oauth import Consent, OAuthCallbacks
 from service.projections import ConnectionsProjection
 from service.settings import Settings

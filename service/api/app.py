@@ -17,9 +17,9 @@ from service.connect import pages as connect_pages
 from service.connect import routes as connect_routes
 from service.container import Services
 from service.docs import OfflineSwagger, assets_router
+from service.credentials import routes as credentials_routes
 from service.edge.guard import edge_guard
 from service.mail import routes as mail_routes
-from service.credentials import routes as credentials_routes
 from service.metrics import Heartbeat
 from service.sandbox import build_sandbox_router
 from service.sandbox.mail import mailbox_router

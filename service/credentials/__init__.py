@@ -21,7 +21,6 @@ class Credentials:
 
 def build_credentials(services: Any) -> Credentials:
     tables = AccessTokenTables(services.tables)
-    tables.create()
     return Credentials(
         tables=tables,
         tokens=AccessTokens(services, tables, Outcomes(services, tables)),

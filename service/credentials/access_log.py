@@ -73,6 +73,7 @@ class AccessLog:
         self._purged_at = 0.0
         self._pending: list[dict[str, Any]] = []
         self._lock = threading.Lock()
+        self._writing = threading.Lock()
         self._wake = threading.Event()
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="access-log", daemon=True)
@@ -88,16 +89,19 @@ class AccessLog:
                 log.exception("access log: writing a batch failed; it is retried")
 
     def flush(self) -> None:
-        with self._lock:
-            batch, self._pending = self._pending, []
-        if not batch:
-            return
-        try:
-            self.tables.log(batch)
-        except Exception:
+        """Writes what is buffered; returns once everything recorded before the call is
+        in the store (a batch the background thread is writing included)."""
+        with self._writing:
             with self._lock:
-                self._pending[:0] = batch  # kept for the next try, in order
-            raise
+                batch, self._pending = self._pending, []
+            if not batch:
+                return
+            try:
+                self.tables.log(batch)
+            except Exception:
+                with self._lock:
+                    self._pending[:0] = batch  # kept for the next try, in order
+                raise
 
     def close(self) -> None:
         self._closed = True
