@@ -9,8 +9,8 @@ from litestar import Router
 
 from service.sandbox.ads import ads_routes
 from service.sandbox.consent import consent_routes
-from service.sandbox.login import login_routes
 from service.sandbox.grants import grants_routes
+from service.sandbox.login import login_routes
 from service.sandbox.lwa import lwa_routes
 from service.sandbox.orders import orders_routes
 from service.sandbox.sellers import sellers_routes
