@@ -16,8 +16,8 @@ from service.api.request_id import request_id_middleware
 from service.connect import pages as connect_pages
 from service.connect import routes as connect_routes
 from service.container import Services
-from service.docs import OfflineSwagger, assets_router
 from service.credentials import routes as credentials_routes
+from service.docs import OfflineSwagger, assets_router
 from service.edge.guard import edge_guard
 from service.mail import routes as mail_routes
 from service.metrics import Heartbeat
