@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import traceback
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar, Token
+from io import StringIO
 from typing import IO, Any
 
 import structlog
@@ -27,7 +29,10 @@ _SECRET_KEY = re.compile(
 _SECRET_TEXT = [
     (re.compile(r"(?i)\b(bearer)\s+\S+"), rf"\1 {MASK}"),
     (re.compile(r"\b(sk|whsec)_[A-Za-z0-9_\-+/=]{8,}"), rf"\1_{MASK}"),
-    (re.compile(r"(//[^:/@\s]+):[^@\s/]*@"), rf"\1:{MASK}@"),
+    # Greedy up to the netloc's last @: a password may hold an @ of its own.
+    (re.compile(r"(//[^:/@\s]+):[^\s/?#]*@"), rf"\1:{MASK}@"),
+    # Amazon's LWA refresh (Atzr|) and access (Atza|) tokens, wherever they show up.
+    (re.compile(r"\b(Atz[ra])\|[^\s\"',)\]}]+"), rf"\1|{MASK}"),
     # URLs' query parameters: OAuth codes, signed states, tokens.
     (
         re.compile(
@@ -66,7 +71,7 @@ def add_request_context(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any
 
 
 # Every pattern above needs one of these; most log text has none and is passed at once.
-_MAYBE_SECRET = re.compile(r"(?i)bearer|sk_|whsec_|@|[?&]\w")
+_MAYBE_SECRET = re.compile(r"(?i)bearer|sk_|whsec_|atz[ra]\||@|[?&]\w")
 
 
 def _scrub(value: Any) -> Any:
@@ -119,10 +124,31 @@ class _StderrHandler(logging.StreamHandler):
         pass
 
 
+def _plain_traceback(exc_info: Any) -> str:
+    """The traceback without local variables: what every format shows by default."""
+    return "".join(traceback.format_exception(*exc_info)).rstrip()
+
+
+def _traceback_with_locals(exc_info: Any) -> str:
+    """LOG_TRACEBACK_LOCALS=1, for debugging: rich's traceback with each frame's local
+    variables, rendered to text first so that `redact` still masks what it can see."""
+    out = StringIO()
+    structlog.dev.RichTracebackFormatter(show_locals=True, color_system=None, width=120)(
+        out, exc_info
+    )
+    return out.getvalue().rstrip()
+
+
 def configure(
-    log_format: str = "console", level: str = "INFO", stream: IO[str] | None = None
+    log_format: str = "console",
+    level: str = "INFO",
+    stream: IO[str] | None = None,
+    traceback_locals: bool = False,
 ) -> None:
-    """Routes structlog and the standard library (uvicorn included) through one handler."""
+    """Routes structlog and the standard library (uvicorn included) through one handler.
+
+    Exceptions become text before `redact` runs, in every format: a renderer that formats
+    them itself (the console's, with local variables) would print what was never masked."""
     shared = [
         structlog.contextvars.merge_contextvars,
         add_request_context,
@@ -141,14 +167,15 @@ def configure(
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=False,  # configure() may run again (tests, `serve` reload)
     )
-    if log_format == "json":
-        tail: list[Any] = [
-            structlog.processors.format_exc_info,
-            redact,
-            structlog.processors.JSONRenderer(),
-        ]
-    else:
-        tail = [redact, structlog.dev.ConsoleRenderer(colors=(stream or sys.stderr).isatty())]
+    exceptions = structlog.processors.ExceptionRenderer(
+        _traceback_with_locals if traceback_locals else _plain_traceback
+    )
+    renderer = (
+        structlog.processors.JSONRenderer()
+        if log_format == "json"
+        else structlog.dev.ConsoleRenderer(colors=(stream or sys.stderr).isatty())
+    )
+    tail: list[Any] = [exceptions, redact, renderer]
     handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
@@ -170,7 +197,9 @@ def configure(
 
 def log_start(settings: Settings, role: str, **details: Any) -> None:
     """Configures logging from the settings and logs the effective configuration, masked."""
-    configure(settings.log_format, settings.log_level)
+    configure(
+        settings.log_format, settings.log_level, traceback_locals=settings.log_traceback_locals
+    )
     structlog.get_logger("service").info(
         f"{role} starting", role=role, **details, config=settings.masked()
     )

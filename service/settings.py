@@ -62,6 +62,9 @@ class Settings:
     pool_size: int = 10
     log_format: str = "console"
     log_level: str = "INFO"
+    # Local variables in logged tracebacks: for debugging only (masked as far as the log
+    # scrubber recognises secrets, which is not everything a frame may hold).
+    log_traceback_locals: bool = False
     # /readyz: how far the read model may trail the event store, and how long the embedded
     # worker may go without finishing a pass, before the process reports "not ready".
     readyz_max_lag: int = 1000
@@ -106,7 +109,8 @@ class Settings:
         shown["database_url"] = re.sub(
             r"(?i)(password=)[^&]*",
             r"\1********",
-            re.sub(r"//([^:/@]+):[^@]*@", r"//\1:********@", self.database_url),
+            # Greedy to the netloc's last @: a password may hold an @ of its own.
+            re.sub(r"//([^:/@]+):[^/?#]*@", r"//\1:********@", self.database_url),
         )
         shown["smtp_url"] = _URL_PASSWORD.sub(r"//\1:********@", self.smtp_url)
         shown["worker_stale_after"] = str(self.worker_stale_after)
@@ -179,6 +183,7 @@ class Settings:
             pool_size=_int(env, "DB_POOL_SIZE", 10),
             log_format=log_format,
             log_level=log_level,
+            log_traceback_locals=_bool(env, "LOG_TRACEBACK_LOCALS", default=False),
             readyz_max_lag=_int(env, "READYZ_MAX_LAG", 1000),
             worker_stale_after=_duration(env, "WORKER_STALE_AFTER", "30s"),
             metrics_port=_port(env, "METRICS_PORT"),
