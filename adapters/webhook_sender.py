@@ -9,7 +9,6 @@ are not followed: a receiver cannot bounce a delivery onto another host either.
 from __future__ import annotations
 
 import base64
-import ipaddress
 import secrets
 import socket
 import ssl
@@ -20,6 +19,8 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 from standardwebhooks import Webhook
+
+from adapters.special_addresses import why_refused
 
 USER_AGENT = "marketplace-connections-webhooks/1"
 
@@ -36,7 +37,8 @@ def new_secret() -> str:
 def resolve(url: str, *, allow_private: bool) -> tuple[httpx.URL, str]:
     """The parsed URL and the address to connect to. Raises UnsafeUrl when the URL is not
     http(s), has no host, does not resolve, or resolves to any non-public address
-    (private, loopback, link-local, shared, reserved) and `allow_private` is off."""
+    (IANA's special-purpose ranges, see adapters.special_addresses) and `allow_private`
+    is off."""
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError):
@@ -55,12 +57,10 @@ def resolve(url: str, *, allow_private: bool) -> tuple[httpx.URL, str]:
     addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     if not allow_private:
         for address in addresses:
-            ip = ipaddress.ip_address(address.split("%")[0])
-            mapped = getattr(ip, "ipv4_mapped", None) or ip
-            if not mapped.is_global or mapped.is_multicast:
+            if (reason := why_refused(address)) is not None:
                 raise UnsafeUrl(
                     f"url host {parsed.host!r} resolves to a private, loopback or "
-                    "link-local address"
+                    f"link-local address ({address}: {reason})"
                 )
     return parsed, addresses[0]
 
