@@ -336,14 +336,17 @@ def _audit_verify(args: argparse.Namespace) -> int:
 
 
 def _audit_export(args: argparse.Namespace) -> int:
-    from datetime import datetime
-
     from adapters.tables import iso
+    from domain.exceptions import ValidationFailed
+    from service.api.instants import optional_instant
 
     bounds = {}
-    for name in ("occurred_from", "occurred_to"):
-        raw = getattr(args, name)
-        bounds[name] = iso(datetime.fromisoformat(raw)) if raw else None
+    for name, flag in (("occurred_from", "--from"), ("occurred_to", "--to")):
+        try:
+            bounds[name] = iso(optional_instant(flag, getattr(args, name)))
+        except ValidationFailed as e:
+            print(f"error: {e.detail}", file=sys.stderr)
+            return 2
     for line in _services().audit.export(args.tenant, fmt=args.format, **bounds):
         sys.stdout.write(line)
     return 0

@@ -25,6 +25,7 @@ from domain import lifecycle as lc
 from domain.connection import Connection, Context
 from domain.deadlines import due_now
 from domain.exceptions import DomainError, VersionConflict
+from service.edge.instants import BOUNDS, within_calendar
 from service.metrics import DEADLINES_FIRED
 
 log = logging.getLogger(__name__)
@@ -192,9 +193,12 @@ def parse_rfc3339(text: str) -> datetime:
     if not _RFC3339.fullmatch(text.strip()):
         raise ValueError(expected)
     try:
-        return datetime.fromisoformat(text.strip().upper())
+        at = datetime.fromisoformat(text.strip().upper())
     except ValueError as e:  # well formed, but no such day or hour
         raise ValueError(f"{expected}: {e}") from None
+    if not within_calendar(at):
+        raise ValueError(f"--now must be an instant {BOUNDS} (got {text!r})")
+    return at
 
 
 def run_deadlines_cli(now_text: str) -> int:

@@ -3,6 +3,7 @@
 from datetime import datetime
 
 from domain.exceptions import ValidationFailed
+from service.edge.instants import BOUNDS, within_calendar
 
 
 def instant(name: str, raw: str) -> datetime:
@@ -14,6 +15,8 @@ def instant(name: str, raw: str) -> datetime:
         ) from None
     if at.tzinfo is None:
         raise ValidationFailed(f"{name} must include a time zone (Z or ±hh:mm).")
+    if not within_calendar(at):
+        raise ValidationFailed(f"{name} must be an instant {BOUNDS}.")
     return at
 
 

@@ -5,7 +5,9 @@ covered without doing anything: body fields (JSON and forms, keys and values, at
 depth), query and path parameters, and the headers the service keeps. A refusal is a
 422 `VALIDATION_ERROR` naming the field; nothing is read further, so nothing is written.
 JSON bodies are also refused past MAX_JSON_DEPTH levels of nesting (a deeper document
-would exhaust the decoder's recursion), and their strings are NFC-normalised.
+would exhaust the decoder's recursion), and their strings are NFC-normalised. A string
+shaped like an RFC 3339 timestamp must name an instant inside the calendar
+(`service.edge.instants`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
 from domain.exceptions import ValidationFailed
+from service.edge import instants
 from service.edge.text import normalised, refusal
 
 MAX_JSON_DEPTH = 32
@@ -108,7 +111,7 @@ def _walk(value: Any, path: str) -> Any:
 
 
 def _check(field: str, value: str, source: str, *, line: bool = True, **limits: Any) -> None:
-    reason = refusal(value, line=line, **limits)
+    reason = refusal(value, line=line, **limits) or instants.refusal(value)
     if reason is not None:
         shown = field if refusal(field, max_chars=100) is None else ascii(field[:100])
         raise ValidationFailed(

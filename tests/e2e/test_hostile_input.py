@@ -253,3 +253,42 @@ def test_a_cli_argument_with_a_control_character_is_refused_before_anything_runs
         main(["api-keys", "create", "--tenant", "shop\u001b[2J", "--scope", "admin"])
     assert exit_.value.code == 2
     assert "U+001B" in capsys.readouterr().err
+
+
+CALENDAR_ENDS = ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59Z"]
+
+
+@pytest.mark.parametrize("at", CALENDAR_ENDS)
+def test_instants_at_the_calendars_ends_are_422_wherever_instants_are_accepted(hostile_live, at):
+    """They were OverflowErrors (500) when converted to UTC."""
+    api = hostile_live.client()
+    connection = api.post("/v1/connections", json=VALID_BODIES["createConnection"]).json()["id"]
+    endpoint = api.post("/v1/webhook_endpoints", json=VALID_BODIES["createWebhookEndpoint"])
+    endpoint_id = endpoint.json()["id"]
+    requests = [
+        ("GET", "/v1/connections", {"params": {"reauth_due_before": at}}),
+        ("GET", f"/v1/connections/{connection}", {"params": {"as_of": at}}),
+        ("GET", "/v1/audit/export", {"params": {"from": at}}),
+        ("GET", "/v1/audit/export", {"params": {"to": at, "format": "csv"}}),
+    ]
+    if endpoint_id:
+        for body in (
+            {"from": at, "to": "2026-01-01T00:00:00Z"},
+            {"from": "2026-01-01T00:00:00Z", "to": at},
+        ):
+            requests.append(("POST", f"/v1/webhook_endpoints/{endpoint_id}/replay", {"json": body}))
+    for method, url, kwargs in requests:
+        response = api.request(method, url, **kwargs)
+        assert response.status_code == 422, (url, kwargs, response.text)
+        assert "0001-01-02" in response.json()["detail"], response.text
+    assert api.get(f"/v1/connections/{connection}").status_code == 200
+
+
+def test_the_cli_refuses_instants_at_the_calendars_ends(sqlite_url, monkeypatch, capsys):
+    from service.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("SECRET_KEY", "k" * 40)
+    assert main(["deadlines", "run", "--now", CALENDAR_ENDS[0]]) == 2
+    assert main(["audit", "export", "--tenant", "t", "--to", CALENDAR_ENDS[1]]) == 2
+    assert capsys.readouterr().err.count("0001-01-02") == 2
