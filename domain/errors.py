@@ -629,6 +629,26 @@ _API_LEVEL_ENTRIES: tuple[CatalogueEntry, ...] = (
         retryable=True,
         http_status=503,
     ),
+    CatalogueEntry(
+        code="HEADERS_TOO_LARGE",
+        title="Request headers too large",
+        message="The request's headers are larger, or more numerous, than the service accepts.",
+        remediation=(
+            "Send fewer or smaller headers (cookies and long tokens are the usual cause).",
+        ),
+        who_acts="integrator",
+        retryable=False,
+        http_status=431,
+    ),
+    CatalogueEntry(
+        code="REQUEST_TIMEOUT",
+        title="Request not received in time",
+        message="The request's headers or body did not arrive within the time allowed.",
+        remediation=("Send the whole request promptly, then retry.",),
+        who_acts="integrator",
+        retryable=True,
+        http_status=408,
+    ),
 )
 
 SELLER_FACING: tuple[str, ...] = tuple(e.code for e in _SELLER_FACING_ENTRIES)

@@ -17,6 +17,7 @@ from psycopg_pool import PoolTimeout
 
 from service.api.app import create_app
 from service.container import build
+from service.edge import http as http_limits
 from service.logs import log_start
 from service.metrics import STORE_ERRORS, Heartbeat
 from service.settings import Settings
@@ -44,6 +45,14 @@ class EmbeddedWorker(Worker):
 def create() -> Litestar:
     settings = Settings.from_env()
     log_start(settings, "api", pid=os.getpid())
+    http_limits.configure(
+        http_limits.HttpLimits(
+            max_header_bytes=settings.max_header_bytes,
+            max_headers=settings.max_headers,
+            head_timeout=settings.http_head_timeout.total_seconds(),
+            body_timeout=settings.http_body_timeout.total_seconds(),
+        )
+    )
     services = build(settings)
     heartbeat = Heartbeat() if settings.run_worker else None
     app = create_app(services, worker_heartbeat=heartbeat)

@@ -167,9 +167,13 @@ def _serve(args: argparse.Namespace) -> int:
     # Here, once, before the server processes start (each would refuse on its own).
     ensure_migrated(settings.eventsourcing_env, migrate=settings.migrate_on_start)
     log_start(settings, "serve", host=args.host, port=args.port, workers=args.workers)
+    from service.edge.http import LimitedHttpToolsProtocol
+
     uvicorn.run(
         "service.asgi:create",
         factory=True,
+        http=LimitedHttpToolsProtocol,  # header size and count caps, head and body timeouts
+        timeout_keep_alive=5,  # an idle keep-alive connection closes after 5 s
         host=args.host,
         port=args.port,
         workers=args.workers,

@@ -55,6 +55,12 @@ class Settings:
     migrate_on_start: bool = False
     durations: Durations = Durations()
     max_body_bytes: int = 64 * 1024
+    # The HTTP connection's own limits (service.edge.http): request line and headers, their
+    # count, and how long a request's head and body may take to arrive.
+    max_header_bytes: int = 16 * 1024
+    max_headers: int = 100
+    http_head_timeout: timedelta = timedelta(seconds=10)
+    http_body_timeout: timedelta = timedelta(seconds=30)
     # Per API key, in this process (a token bucket): the sustained rate and the burst a
     # key may spend at once. 0 requests per second turns the limit off.
     rate_limit_per_second: float = 100.0
@@ -116,6 +122,8 @@ class Settings:
         shown["worker_stale_after"] = str(self.worker_stale_after)
         shown["webhook_retention"] = str(self.webhook_retention)
         shown["access_log_retention"] = str(self.access_log_retention)
+        shown["http_head_timeout"] = str(self.http_head_timeout)
+        shown["http_body_timeout"] = str(self.http_body_timeout)
         return shown
 
     @classmethod
@@ -178,6 +186,10 @@ class Settings:
                 reauth_notice=_duration(env, "REAUTH_NOTICE", "30d"),
             ),
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 64 * 1024),
+            max_header_bytes=_int(env, "MAX_HEADER_BYTES", 16 * 1024),
+            max_headers=_int(env, "MAX_HEADERS", 100),
+            http_head_timeout=_duration(env, "HTTP_HEAD_TIMEOUT", "10s"),
+            http_body_timeout=_duration(env, "HTTP_BODY_TIMEOUT", "30s"),
             rate_limit_per_second=_rate(env, "RATE_LIMIT_PER_SECOND", 100.0),
             rate_limit_burst=_int(env, "RATE_LIMIT_BURST", 200),
             pool_size=_int(env, "DB_POOL_SIZE", 10),

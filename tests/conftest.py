@@ -27,6 +27,7 @@ import uvicorn
 from adapters.clock import SettableClock
 from service.api.app import create_app
 from service.container import Services, build
+from service.edge.http import LimitedHttpToolsProtocol
 from service.settings import Settings
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -152,7 +153,14 @@ def start_service(database_url: str, **overrides: str) -> LiveService:
     clock = SettableClock(START)
     services = build(settings, clock=clock)
     app = create_app(services)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        http=LimitedHttpToolsProtocol,  # as `connections serve` runs it
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

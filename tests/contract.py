@@ -94,6 +94,8 @@ API_LEVEL_STATUS: dict[str, int] = {
     "IDEMPOTENCY_KEY_REUSED": 422,
     "RATE_LIMITED": 429,
     "SERVICE_UNAVAILABLE": 503,
+    "HEADERS_TOO_LARGE": 431,
+    "REQUEST_TIMEOUT": 408,
 }
 
 # SPEC §5 names webhook types `connection.<event>`; these are the stored events' topics

@@ -71,7 +71,12 @@ def test_api_authorization_required_is_the_owners_move():
 
 def test_retryable_api_errors_are_the_transient_ones():
     retryable = {code for code in API_LEVEL if CATALOGUE[code].retryable}
-    assert retryable == {"VERSION_CONFLICT", "RATE_LIMITED", "SERVICE_UNAVAILABLE"}
+    assert retryable == {
+        "VERSION_CONFLICT",
+        "RATE_LIMITED",
+        "SERVICE_UNAVAILABLE",
+        "REQUEST_TIMEOUT",
+    }
 
 
 def test_unknown_code_falls_back_to_internal_error():
