@@ -7,6 +7,7 @@ database it runs on. `TABLES_MODULE` names the module holding this service's own
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +30,17 @@ _CACHE = {
 }
 
 
+def private_file(path: Path) -> None:
+    """The SQLite file (and so its -wal and -shm files, which SQLite creates with the
+    database's mode) readable by its owner only: it holds every tenant's history."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    try:
+        os.chmod(path, 0o600)
+    except PermissionError:  # someone else's file: theirs to secure
+        pass
+
+
 def eventsourcing_env(database_url: str, *, pool_size: int = 10) -> dict[str, str]:
     url = urlparse(database_url)
     if url.scheme == "sqlite":
@@ -43,7 +55,12 @@ def eventsourcing_env(database_url: str, *, pool_size: int = 10) -> dict[str, st
         if path == ":memory:":
             path = "file::memory:?mode=memory&cache=shared"
         else:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            if "?" in path or "#" in path:
+                raise DatabaseUrlError("expected sqlite:///path/to/file.db, without ?options")
+            # A relative path is relative to the directory the process starts in, made
+            # absolute once here, so `connections config` shows where the file is.
+            path = str(Path(path).resolve())
+            private_file(Path(path))
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": path,

@@ -3,7 +3,8 @@
 `state` is `<connection id>.<signed payload>`: the payload names the connection, the
 attempt and the flow, and is signed with the service's key. It is single use because the
 aggregate keeps only the open attempt: once completed, failed or replaced, the same state
-matches nothing. A tampered, replayed or foreign state records nothing on any connection.
+matches nothing. A tampered, replayed, expired or foreign state records nothing on any
+connection (an expired attempt's own deadline moves it back to `invited`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from domain import lifecycle as lc
 from domain.connection import Connection
 from domain.exceptions import DomainError
 from service.connections import Caller, ConnectionService
+from service.edge.text import sanitised
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +158,7 @@ class OAuthCallbacks:
             code = self.amazon.callback_error_code(
                 params["error"] or "", params.get("error_description")
             )
-            raise DomainError(params.get("error_description") or params["error"] or "", code=code)
+            raise DomainError(sanitised(params.get("error_description") or params["error"] or ""), code=code)
         spid = params.get("selling_partner_id")
         if spid != payload["s"] or spid != c.selling_partner_id:
             raise DomainError(
@@ -175,15 +177,13 @@ class OAuthCallbacks:
             c, payload, caller, in_window = self._open_login(state, params, request_id)
         else:
             c, payload, caller, in_window = self._open(state, (SPAPI, REAUTH), request_id)
+        if not in_window:
+            # Changes nothing: the window's own deadline records the expiry.
+            raise InvalidState("The 15-minute window to finish the Amazon consent passed.")
         ctx = self.service.context(caller)
         reauth = payload["k"] == REAUTH
         fail = c.fail_reauthorization if reauth else c.fail_authorization
         try:
-            if not in_window:
-                raise AmazonError(
-                    "AUTHORIZATION_EXPIRED",
-                    "The 15-minute window to finish the Amazon consent passed.",
-                )
             if params.get("error"):
                 code = self.amazon.callback_error_code(
                     params["error"] or "", params.get("error_description")
@@ -218,19 +218,18 @@ class OAuthCallbacks:
                     durations=self.service.durations,
                 )
         except (AmazonError, DomainError) as e:
-            fail(ctx, e.code, e.detail)
+            # Amazon's texts (error_description, LWA's answers) are kept for good: one
+            # line, no control or format characters, capped.
+            fail(ctx, e.code, sanitised(e.detail))
         self.service.save(c)
         return CallbackResult(c, succeeded=c.last_error is None, error=c.last_error)
 
     def ads(self, params: dict[str, str | None], request_id: str | None) -> CallbackResult:
         c, _, caller, in_window = self._open(params.get("state") or "", (ADS,), request_id)
+        if not in_window:
+            raise InvalidState("The 15-minute window to finish the Amazon Ads consent passed.")
         ctx = self.service.context(caller)
         try:
-            if not in_window:
-                raise AmazonError(
-                    "AUTHORIZATION_EXPIRED",
-                    "The 15-minute window to finish the Amazon Ads consent passed.",
-                )
             if params.get("error"):
                 code = self.amazon.callback_error_code(
                     params["error"] or "", params.get("error_description")
@@ -259,6 +258,6 @@ class OAuthCallbacks:
                 ],
             )
         except AmazonError as e:
-            c.fail_advertising_authorization(ctx, e.code, e.detail)
+            c.fail_advertising_authorization(ctx, e.code, sanitised(e.detail))
         self.service.save(c)
         return CallbackResult(c, succeeded=c.advertising == "connected", error=c.last_error)

@@ -81,7 +81,8 @@ AMAZON_SIDE_CODES: frozenset[str] = frozenset(
 )
 
 # SPEC §3: API-level codes and their HTTP status (VERSION_CONFLICT is 412 for If-Match).
-# METHOD_NOT_ALLOWED and PAYLOAD_TOO_LARGE are the design's additions beside them.
+# METHOD_NOT_ALLOWED, PAYLOAD_TOO_LARGE, HEADERS_TOO_LARGE and REQUEST_TIMEOUT are the
+# design's additions beside them.
 API_LEVEL_STATUS: dict[str, int] = {
     "VALIDATION_ERROR": 422,
     "UNAUTHENTICATED": 401,

@@ -30,6 +30,12 @@ def respond(status: int, body: dict[str, Any], headers: dict[str, str]) -> Respo
     return Response(msgspec.json.encode(body), status_code=status, media_type=JSON, headers=headers)
 
 
+def _opened(services: Any, stored: str) -> str:
+    """A stored response is Fernet ciphertext (a consent URL in it carries the signed
+    state); records written before that are plain JSON."""
+    return stored if stored.startswith("{") else services.box.decrypt(stored)
+
+
 def idempotent(
     request: Request,
     caller: Caller,
@@ -77,7 +83,7 @@ def idempotent(
                 outcome="unknown",
             )
         return Response(
-            msgspec.json.encode(reveal(msgspec.json.decode(saved["body"]))),
+            msgspec.json.encode(reveal(msgspec.json.decode(_opened(services, saved["body"])))),
             status_code=saved["status"],
             media_type=JSON,
             headers={**saved["headers"], "Idempotent-Replayed": "true"},
@@ -88,5 +94,7 @@ def idempotent(
         tables.release_idempotency_key(caller.tenant_id, key)
         raise
     encoded = msgspec.json.encode(body)
-    tables.complete_idempotency_key(caller.tenant_id, key, status, encoded.decode(), headers)
+    tables.complete_idempotency_key(
+        caller.tenant_id, key, status, services.box.encrypt(encoded.decode()), headers
+    )
     return respond(status, reveal(body), headers)

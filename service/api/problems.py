@@ -27,6 +27,7 @@ from service.connect.pages import error_page, wants_html
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 RETRY_AFTER_SECONDS = "2"
+WWW_AUTHENTICATE = 'Bearer realm="connections"'
 
 
 def problem(
@@ -39,6 +40,8 @@ def problem(
 ) -> Response:
     item = entry(code)
     status = status or item.http_status
+    if status == 401:  # RFC 9110 section 11.6.1: a 401 names the scheme it wants
+        headers = {"WWW-Authenticate": WWW_AUTHENTICATE, **(headers or {})}
     if wants_html(request):  # a person's browser never sees a JSON problem
         page = error_page(request, status, item.title, detail, code=code, steps=item.remediation)
         page.headers.update(headers or {})

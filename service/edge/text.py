@@ -52,7 +52,12 @@ def normalised(value: str) -> str:
 
 def sanitised(value: str, max_chars: int = 500) -> str:
     """Text from a third party (Amazon's error_description): kept, but only what is safe
-    to store and show: refused characters dropped, one line, capped."""
-    text = _IN_LINE.sub(lambda m: " " if m.group() in _BREAK_CHARACTERS else "", value)
-    text = " ".join(normalised(text).split())
+    to store and show: control and format characters (bidi marks and overrides,
+    zero-width characters) dropped, lone surrogates too, one line, capped."""
+    kept = (
+        " " if ch in _BREAK_CHARACTERS else ch
+        for ch in value
+        if ch in _BREAK_CHARACTERS or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Cn")
+    )
+    text = " ".join(normalised("".join(kept)).split())
     return text if len(text) <= max_chars else text[: max_chars - 1] + "…"

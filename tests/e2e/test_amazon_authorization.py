@@ -24,6 +24,7 @@ import pytest
 from adapters.amazon import AmazonError
 from adapters.amazon.settings import SANDBOX_APPLICATION_ID
 from domain.connection import Context
+from service.deadlines import Deadlines
 from service.sandbox.outcomes import APPROVE, SANDBOX_OUTCOMES, SP_OUTCOMES
 from tests.conftest import PG_URL, LiveService, consent, new_connection, start_service
 
@@ -551,24 +552,24 @@ def test_replayed_state_of_a_replaced_attempt_is_refused_and_records_nothing(
     assert get(api, pending_pair["mine"])["state"] == "owner_pending"
 
 
-def test_expired_state_records_authorization_expired_and_returns_to_invited(
+def test_an_expired_state_records_nothing_and_the_windows_deadline_returns_to_invited(
     live, api, pending_pair
 ):
+    """SECURITY.md: an expired state changes nothing (it used to record the failure)."""
     live.clock.advance(timedelta(minutes=16))
-    back = callback(pending_pair["location"])
-    assert back.status_code == 200, back.text
-    assert back.json()["succeeded"] is False
-    assert back.json()["error"]["code"] == "AUTHORIZATION_EXPIRED"
+    before = _event_counts(live, pending_pair["clients"], pending_pair["ids"])
+    assert assert_problem(callback(pending_pair["location"]))["code"] == "AUTHORIZATION_EXPIRED"
+    assert _event_counts(live, pending_pair["clients"], pending_pair["ids"]) == before
+    assert get(api, pending_pair["mine"])["state"] == "owner_pending"
+
+    Deadlines(live.services).run_once(live.clock.now())
     after = get(api, pending_pair["mine"])
     assert after["state"] == "invited"
     assert after["last_error"]["code"] == "AUTHORIZATION_EXPIRED"
     assert after["selling_partner_id"] is None
     last = history(api, pending_pair["mine"])[-1]
     assert last["type"] == "connection.authorization_failed"
-    assert last["actor"] == "owner"
-    assert last["data"]["error"]["code"] == "AUTHORIZATION_EXPIRED"
-    # Only the connection whose redirect came back changed.
-    assert get(api, pending_pair["sibling"])["state"] == "owner_pending"
+    assert last["actor"] != "owner"
 
 
 # ------------------------------------------------------------------------ return_url
