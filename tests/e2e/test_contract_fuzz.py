@@ -156,3 +156,69 @@ def _is_problem(response) -> bool:
         and isinstance(body.get("code"), str)
         and isinstance(body.get("detail"), str)
     )
+
+
+# Hostile text (SPEC: no input is a 500, whatever bytes it holds): in about one case in
+# five, one string of the generated body or query is replaced by text the edge must
+# refuse or survive (NUL, a lone surrogate, bidi overrides, escapes, a megabyte).
+HOSTILE_TEXT = [
+    "a\u0000b",
+    "\ud800",
+    "abc\u202edcba\u2066",
+    "\u001b[2J\u0007",
+    "line\r\nInjected: header",
+    "\u0085\u009b",
+    "\ufffe\uffff",
+    "e\u0301\u00e9\ufb01",
+    "9999-12-31T23:59:59-14:00",
+    "0001-01-01T00:00:00+14:00",
+    "x" * 9000,
+]
+MEGABYTE = "x" * 1_000_000
+
+
+def _hostile(value, *, body: bool):
+    """`value` with one string (or object key) replaced by hostile text."""
+    strings = _string_paths(value)
+    if not strings or _rng.random() > 0.2:
+        return value
+    path = _rng.choice(strings)
+    text = _rng.choice(HOSTILE_TEXT + ([MEGABYTE] if body else []))
+    if not body:
+        text = text.replace("\ud800", "\u00e9")  # a URL carries UTF-8, which has no surrogates
+    return _replace(value, path, text)
+
+
+def _string_paths(value, path=()):
+    found = []
+    if isinstance(value, str):
+        found.append(path)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            found.append((*path, ("key", key)))
+            found += _string_paths(item, (*path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found += _string_paths(item, (*path, i))
+    return found
+
+
+def _replace(value, path, text):
+    if not path:
+        return text
+    step, rest = path[0], path[1:]
+    if isinstance(step, tuple):
+        return {(text if k == step[1] else k): v for k, v in value.items()}
+    copy = value.copy()
+    copy[step] = _replace(value[step], rest, text)
+    return copy
+
+
+@SCHEMA.hook("map_body")
+def hostile_body_text(context, body):
+    return _hostile(body, body=True)
+
+
+@SCHEMA.hook("map_query")
+def hostile_query_text(context, query):
+    return _hostile(query, body=False) if query else query
