@@ -94,7 +94,7 @@ WORKER_STEP_FAILURES = Counter(
     registry=REGISTRY,
 )
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+CONTENT_TYPE = "text/plain; version=0.0.4"  # litestar adds "; charset=utf-8"
 _CALLBACKS = {
     "/v1/oauth/amazon/callback": "authorization_callback",
     "/v1/oauth/amazon-ads/callback": "advertising_authorization_callback",

@@ -73,7 +73,7 @@ async def export(
             caller.tenant_id, occurred_from, occurred_to, format
         ),
     )
-    media = "text/csv; charset=utf-8" if format == "csv" else "application/x-ndjson"
+    media = "text/csv" if format == "csv" else "application/x-ndjson"  # charset added
     return Stream(
         lines,
         media_type=media,

@@ -13,7 +13,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 HERE = Path(__file__).parent
-HTML = "text/html; charset=utf-8"
+HTML = "text/html"  # litestar adds "; charset=utf-8" to every text/* type
 
 
 def template_config() -> TemplateConfig:

@@ -67,7 +67,7 @@ def test_a_401_names_its_scheme_in_www_authenticate(live):
         assert response.headers["www-authenticate"].startswith("Bearer")
 
 
-def test_pages_a_browser_meets_name_one_charset(live):
+def test_pages_and_text_we_serve_name_one_charset(live):
     """The callback's page used to say `charset=utf-8; charset=utf-8`."""
     c = live.client()
     connection = new_connection(c)
@@ -92,6 +92,10 @@ def test_pages_a_browser_meets_name_one_charset(live):
         content_type = page.headers["content-type"]
         assert content_type.startswith("text/html"), (page.status_code, content_type)
         assert content_type.count("charset") == 1, content_type
+    texts = [c.get("/v1/audit/export", params={"format": "csv"}), httpx.get(f"{live.url}/metrics")]
+    for text in texts:
+        assert text.status_code == 200
+        assert text.headers["content-type"].count("charset") == 1, text.headers["content-type"]
 
 
 def test_the_sqlite_database_is_readable_by_its_owner_only(live_sqlite):
