@@ -12,6 +12,7 @@ from uuid import UUID
 
 from eventsourcing.utils import resolve_topic
 
+from adapters.event_positions import EventPositions
 from adapters.tables import ConnectionsViewTables
 from domain.chain import GENESIS, recompute
 from service.application import ConnectionsApp
@@ -45,11 +46,16 @@ class ChainReport:
 
 class Audit:
     def __init__(
-        self, app: ConnectionsApp, view: ConnectionsViewTables, projection: ConnectionsProjection
+        self,
+        app: ConnectionsApp,
+        view: ConnectionsViewTables,
+        projection: ConnectionsProjection,
+        positions: EventPositions,
     ) -> None:
         self.app = app
         self.view = view
         self.projection = projection
+        self.positions = positions  # what a tenant sees of the store's global positions
 
     def verify(self, connection_id: str) -> ChainReport:
         """Recomputes the chain from the stored bytes, not from any cache or snapshot."""
@@ -121,7 +127,8 @@ class Audit:
         fmt: str,
         page: int = 500,
     ) -> Iterator[str]:
-        """Streams the tenant's events in commit order, one line per event."""
+        """Streams the tenant's events in commit order, one line per event; `position` is
+        the opaque number /v1/events shows for it."""
         self.projection.catch_up()
         if fmt == "csv":
             yield csv_line(
@@ -151,7 +158,7 @@ class Audit:
                 if fmt == "csv":
                     yield csv_line(
                         [
-                            row.position,
+                            self.positions.hide(tenant_id, row.position),
                             event["id"],
                             event["connection_id"],
                             event["version"],
@@ -164,7 +171,10 @@ class Audit:
                     )
                 else:
                     yield (
-                        json.dumps({"position": row.position, **event}, separators=(",", ":"))
+                        json.dumps(
+                            {"position": self.positions.hide(tenant_id, row.position), **event},
+                            separators=(",", ":"),
+                        )
                         + "\n"
                     )
             if len(rows) < page:

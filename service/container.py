@@ -9,6 +9,7 @@ from typing import Any
 from adapters.amazon import AmazonClient, AmazonSettings
 from adapters.clock import Clock, SystemClock
 from adapters.crypto import SecretBox, Signer
+from adapters.event_positions import EventPositions
 from adapters.follower_tables import FollowerFaults
 from adapters.migrations import ensure_migrated
 from adapters.tables import ConnectionsViewTables, Tables
@@ -132,7 +133,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         api_keys=ApiKeys(tables, clock),
         amazon=amazon,
         box=box,
-        audit=Audit(app, view, projection),
+        audit=Audit(app, view, projection, EventPositions(settings.event_positions_key)),
         waker=waker,
         links=InvitationLinks(settings.invitation_key, settings.public_base_url),
         tenants=TenantProfiles(TenantTables(tables), clock),

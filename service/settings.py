@@ -92,6 +92,10 @@ class Settings:
         return _derive(self.secret_key, "oauth-state").hex()
 
     @property
+    def event_positions_key(self) -> bytes:
+        return _derive(self.secret_key, "event-positions")
+
+    @property
     def invitation_key(self) -> bytes:
         return _derive(self.secret_key, "invitation")
 

@@ -9,13 +9,14 @@ from litestar import Request, Response, get, post
 from litestar.params import Parameter
 from litestar.response import Stream
 
+from adapters.event_positions import LARGEST
 from adapters.tables import iso
 from service.api.auth import caller_of, requires
 from service.api.instants import optional_instant
 from service.api.threads import blocking
 
 AUDIT, ADMIN = requires("audit:read"), requires("admin")
-MAX_POSITION = 2**63 - 1  # positions are BIGINT; larger numbers cannot name an event
+MAX_POSITION = LARGEST  # positions are opaque 62-bit numbers (adapters.event_positions)
 TAGS = ["audit"]
 
 
@@ -36,9 +37,14 @@ def list_events(
     after: int = Parameter(default=0, ge=0, le=MAX_POSITION),
     limit: int = Parameter(default=100, ge=1, le=1000),
 ) -> dict[str, Any]:
-    view = _services(request).connections.fresh_view()
-    rows = view.events(caller_of(request).tenant_id, after=after, limit=limit + 1)
-    data = [{"position": r.position, **json.loads(r.document)} for r in rows[:limit]]
+    services = _services(request)
+    tenant, positions = caller_of(request).tenant_id, services.audit.positions
+    view = services.connections.fresh_view()
+    rows = view.events(tenant, after=positions.reveal(tenant, after), limit=limit + 1)
+    data = [
+        {"position": positions.hide(tenant, r.position), **json.loads(r.document)}
+        for r in rows[:limit]
+    ]
     return {
         "object": "list",
         "data": data,

@@ -6,6 +6,7 @@ made absolute."""
 
 from __future__ import annotations
 
+import json
 import stat
 from pathlib import Path
 
@@ -133,3 +134,25 @@ def test_a_database_password_holding_an_at_sign_is_masked_whole():
     )
     shown = settings.masked()["database_url"]
     assert shown == "postgresql://app:********@db.internal:5432/connections"
+
+
+def test_event_positions_say_nothing_of_other_tenants_volume(live, api):
+    """They were the store's global positions: the gap between two of a tenant's events
+    was the number of events every other tenant recorded meanwhile."""
+    new_connection(api)
+    with live.client("tenant_b") as other:
+        for _ in range(10):
+            new_connection(other)
+    new_connection(api)
+    live.services.projection.catch_up()
+    mine = api.get("/v1/events").json()["data"]
+    assert len(mine) == 2
+    assert abs(mine[1]["position"] - mine[0]["position"]) > 1000
+    # Still a cursor: paging with next_after walks the tenant's events in commit order.
+    first = api.get("/v1/events", params={"limit": 1}).json()
+    second = api.get("/v1/events", params={"limit": 1, "after": first["next_after"]}).json()
+    assert [e["id"] for e in first["data"] + second["data"]] == [e["id"] for e in mine]
+    rest = api.get("/v1/events", params={"after": second["next_after"]}).json()
+    assert rest["data"] == [] and rest["has_more"] is False
+    exported = [line for line in api.get("/v1/audit/export").text.splitlines() if line]
+    assert [json.loads(line)["position"] for line in exported] == [e["position"] for e in mine]
