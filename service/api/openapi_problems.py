@@ -69,7 +69,19 @@ _PROBLEMS: dict[int, tuple[str, str, bool]] = {
         "VERSION_CONFLICT: If-Match names another version than the current one",
         False,
     ),
+    408: (
+        "RequestTimeout",
+        "REQUEST_TIMEOUT: the request's head or body did not arrive in time "
+        "(HTTP_HEAD_TIMEOUT, HTTP_BODY_TIMEOUT); the connection closes",
+        False,
+    ),
     413: ("PayloadTooLarge", "PAYLOAD_TOO_LARGE: the body exceeds MAX_BODY_BYTES", False),
+    431: (
+        "HeadersTooLarge",
+        "HEADERS_TOO_LARGE: the request line and headers exceed MAX_HEADER_BYTES or "
+        "MAX_HEADERS; the connection closes",
+        False,
+    ),
     422: (
         "ValidationError",
         "VALIDATION_ERROR: a parameter or the body is invalid (see `errors`); "
@@ -135,7 +147,8 @@ def document_problems(app: Litestar) -> None:
 def _complete(operation: Operation, path: str, method: str, guarded: bool) -> None:
     action = method == "POST" and path.rsplit("/", 1)[-1] in PUBLIC_ACTIONS
     idempotent = action or (method == "POST" and path == "/v1/connections")
-    statuses = set() if path in _STATIC else {503}
+    # The connection layer (service.edge.http) may answer any request with 408 or 431.
+    statuses = {408, 431} if path in _STATIC else {408, 431, 503}
     if guarded:
         statuses |= {401, 403, 429}
     else:
