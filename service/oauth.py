@@ -158,7 +158,9 @@ class OAuthCallbacks:
             code = self.amazon.callback_error_code(
                 params["error"] or "", params.get("error_description")
             )
-            raise DomainError(sanitised(params.get("error_description") or params["error"] or ""), code=code)
+            raise DomainError(
+                sanitised(params.get("error_description") or params["error"] or ""), code=code
+            )
         spid = params.get("selling_partner_id")
         if spid != payload["s"] or spid != c.selling_partner_id:
             raise DomainError(
