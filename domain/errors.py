@@ -497,6 +497,42 @@ _SELLER_FACING_ENTRIES: tuple[CatalogueEntry, ...] = (
         source_message="An error has occurred",
         source="Codisto",
     ),
+    CatalogueEntry(
+        code="AUTHORIZATION_DECLINED",
+        title="Access declined on Amazon",
+        message=(
+            "The request for access was declined on Amazon's consent page, so nothing was "
+            "connected. Nothing changed in your Amazon account."
+        ),
+        remediation=(
+            "If declining was a mistake, open the connection link again and choose to allow "
+            "access on Amazon's page.",
+            "If you did not mean to connect this account, there is nothing to do; tell whoever "
+            "invited you.",
+        ),
+        who_acts="owner",
+        retryable=True,
+        http_status=422,
+    ),
+    CatalogueEntry(
+        code="APP_CREDENTIALS_INVALID",
+        title="The integrator's Amazon app credentials were refused",
+        message=(
+            "Amazon refused the integrator's own application credentials (its Login with "
+            "Amazon client secret is wrong or has expired). Nothing is wrong with your "
+            "Amazon account and there is nothing for you to do."
+        ),
+        remediation=(
+            "Integrator: open the app in Amazon's Solution Provider Portal (Develop Apps), "
+            "check the LWA client ID and rotate the client secret if it expired.",
+            "Put the new secret first in LWA_CLIENT_SECRETS (keep the old one after it during "
+            "the overlap) and restart the service; see the README's rotation runbook.",
+            "Then ask the owner to open the connection link again.",
+        ),
+        who_acts="integrator",
+        retryable=True,
+        http_status=502,
+    ),
 )
 
 # API-level errors are read by the integrator's developers, not by sellers.

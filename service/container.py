@@ -80,7 +80,11 @@ def _amazon_settings(settings: Settings) -> AmazonSettings:
         sandbox = AmazonSettings.sandbox(
             settings.public_base_url, redirect_uri=redirect, ads_redirect_uri=ads_redirect
         )
-        return replace(sandbox, draft=settings.spapi_draft_app)
+        return replace(
+            sandbox,
+            draft=settings.spapi_draft_app,
+            lwa_client_secret_expires_at=settings.lwa_client_secret_expires_at,
+        )
     return AmazonSettings.production(
         application_id=settings.spapi_application_id,
         lwa_client_id=settings.lwa_client_id,
@@ -88,6 +92,10 @@ def _amazon_settings(settings: Settings) -> AmazonSettings:
         redirect_uri=redirect,
         ads_redirect_uri=ads_redirect,
         draft=settings.spapi_draft_app,
+        ads_client_id=settings.ads_client_id or None,
+        ads_client_secret=settings.ads_client_secret or None,
+        lwa_older_client_secrets=settings.lwa_older_client_secrets,
+        lwa_client_secret_expires_at=settings.lwa_client_secret_expires_at,
     )
 
 

@@ -197,7 +197,9 @@ class OAuthCallbacks:
                     "TOKEN_EXCHANGE_FAILED", "Amazon's redirect carried no authorization code."
                 )
             tokens = self.amazon.exchange_code(code)
-            self.amazon.check_account(tokens.access_token, c.region, list(c.marketplace_ids))
+            self.amazon.check_account(
+                tokens.access_token, c.region, list(c.marketplace_ids), selling_partner_id=spid
+            )
             encrypted = self.box.encrypt(tokens.refresh_token)
             if reauth:
                 c.complete_reauthorization(
@@ -241,7 +243,7 @@ class OAuthCallbacks:
                 raise AmazonError(
                     "TOKEN_EXCHANGE_FAILED", "Amazon's redirect carried no authorization code."
                 )
-            tokens = self.amazon.exchange_ads_code(params["code"] or "")
+            tokens = self.amazon.exchange_ads_code(params["code"] or "", c.region)
             profiles = self.amazon.check_advertising(
                 tokens.access_token, c.region, list(c.marketplace_ids), c.selling_partner_id or ""
             )

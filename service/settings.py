@@ -15,7 +15,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,12 @@ class Settings:
     spapi_application_id: str = ""
     lwa_client_id: str = ""
     lwa_client_secret: str = field(default="", repr=False)
+    # LWA_CLIENT_SECRETS during a rotation: the newest is lwa_client_secret, these are older.
+    lwa_older_client_secrets: tuple[str, ...] = field(default=(), repr=False)
+    lwa_client_secret_expires_at: datetime | None = None
+    # The Ads API's own LWA security profile; empty means the SP-API app's LWA client.
+    ads_client_id: str = ""
+    ads_client_secret: str = field(default="", repr=False)
     spapi_draft_app: bool = False
     secret_key: str = field(default="", repr=False)
     encryption_keys: tuple[str, ...] = field(default=(), repr=False)
@@ -113,6 +119,8 @@ class Settings:
             value = getattr(self, name)
             if name in _SECRET_FIELDS:
                 value = "********" if value else ""
+            elif isinstance(value, datetime):
+                value = value.isoformat()
             elif isinstance(value, Durations):
                 value = {k: str(getattr(value, k)) for k in value.__dataclass_fields__}
             shown[name] = value
@@ -140,10 +148,23 @@ class Settings:
             raise ConfigError("DATABASE_URL", str(e), database_url) from None
         lwa_client_id = env.get("LWA_CLIENT_ID", "")
         sandbox = _bool(env, "SANDBOX", default=not lwa_client_id)
+        lwa_secrets = _lwa_secrets(env)
         if not sandbox:
-            for name in ("SPAPI_APPLICATION_ID", "LWA_CLIENT_ID", "LWA_CLIENT_SECRET"):
+            for name in ("SPAPI_APPLICATION_ID", "LWA_CLIENT_ID"):
                 if not env.get(name):
                     raise ConfigError(name, "a value when SANDBOX=0 (real Amazon)")
+            if not lwa_secrets:
+                raise ConfigError(
+                    "LWA_CLIENT_SECRET",
+                    "a value (or LWA_CLIENT_SECRETS, newest first) when SANDBOX=0 (real Amazon)",
+                )
+        ads_client_id, ads_client_secret = (
+            env.get("ADS_CLIENT_ID", ""),
+            env.get("ADS_CLIENT_SECRET", ""),
+        )
+        if bool(ads_client_id) != bool(ads_client_secret):
+            missing = "ADS_CLIENT_SECRET" if ads_client_id else "ADS_CLIENT_ID"
+            raise ConfigError(missing, "a value: ADS_CLIENT_ID and ADS_CLIENT_SECRET go together")
         secret_key = env.get("SECRET_KEY", "")
         if not secret_key:
             if not sandbox:
@@ -172,7 +193,11 @@ class Settings:
             sandbox=sandbox,
             spapi_application_id=env.get("SPAPI_APPLICATION_ID", ""),
             lwa_client_id=lwa_client_id,
-            lwa_client_secret=env.get("LWA_CLIENT_SECRET", ""),
+            lwa_client_secret=lwa_secrets[0] if lwa_secrets else "",
+            lwa_older_client_secrets=lwa_secrets[1:],
+            lwa_client_secret_expires_at=_instant(env, "LWA_CLIENT_SECRET_EXPIRES_AT"),
+            ads_client_id=ads_client_id,
+            ads_client_secret=ads_client_secret,
             spapi_draft_app=_bool(env, "SPAPI_DRAFT_APP", default=False),
             secret_key=secret_key,
             encryption_keys=keys,
@@ -211,7 +236,13 @@ class Settings:
         )
 
 
-_SECRET_FIELDS = {"lwa_client_secret", "secret_key", "encryption_keys"}
+_SECRET_FIELDS = {
+    "lwa_client_secret",
+    "lwa_older_client_secrets",
+    "ads_client_secret",
+    "secret_key",
+    "encryption_keys",
+}
 _URL_PASSWORD = re.compile(r"//([^:/@]+):[^@]*@")
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -292,6 +323,26 @@ def _url(env: Mapping[str, str], name: str) -> str:
     if value and not re.match(r"^https?://[^/\s]+", value):
         raise ConfigError(name, "an http(s) URL", value)
     return value
+
+
+def _lwa_secrets(env: Mapping[str, str]) -> tuple[str, ...]:
+    """LWA_CLIENT_SECRETS (newest first, comma-separated), else LWA_CLIENT_SECRET alone."""
+    listed = tuple(s.strip() for s in env.get("LWA_CLIENT_SECRETS", "").split(",") if s.strip())
+    single = env.get("LWA_CLIENT_SECRET", "")
+    return listed or ((single,) if single else ())
+
+
+def _instant(env: Mapping[str, str], name: str) -> datetime | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(name, "an RFC 3339 instant such as 2026-06-30T00:00:00Z", raw) from None
+    if when.tzinfo is None:
+        raise ConfigError(name, "an instant with its offset (Z or +hh:mm)", raw)
+    return when.astimezone(UTC)
 
 
 def _duration(env: Mapping[str, str], name: str, default: str) -> timedelta:

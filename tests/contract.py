@@ -31,9 +31,7 @@ PUBLIC_ACTIONS: tuple[str, ...] = (
     "disconnect",
 )
 
-# SPEC §3: the codes a seller can meet, in its order. (SPEC §3 also names
-# AUTHORIZATION_DECLINED and APP_CREDENTIALS_INVALID: they join this list with the
-# features that raise them.)
+# SPEC §3: the codes a seller can meet, in its order.
 SELLER_FACING_CODES: tuple[str, ...] = (
     "NOT_PRIMARY_OWNER",
     "NOT_PROFESSIONAL_ACCOUNT",
@@ -57,6 +55,8 @@ SELLER_FACING_CODES: tuple[str, ...] = (
     "ACCESS_REVOKED",
     "INVITATION_EXPIRED",
     "INTERNAL_ERROR",
+    "AUTHORIZATION_DECLINED",
+    "APP_CREDENTIALS_INVALID",
 )
 
 # The seller-facing codes that come from Amazon's side of a consent (SPEC §3, §7): the
@@ -77,6 +77,7 @@ AMAZON_SIDE_CODES: frozenset[str] = frozenset(
         "ACCESS_REVOKED",
         "ADVERTISING_NOT_ENABLED",
         "ADVERTISING_ACCOUNT_MISMATCH",
+        "APP_CREDENTIALS_INVALID",
     }
 )
 

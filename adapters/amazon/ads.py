@@ -16,6 +16,7 @@ import httpx
 from adapters.amazon.errors import AmazonError
 from adapters.amazon.retries import send
 from adapters.amazon.settings import AmazonSettings
+from adapters.amazon.throttle import RateLimits
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ def check_advertising(
     region: str,
     marketplace_ids: list[str],
     selling_partner_id: str,
+    *,
+    limits: RateLimits | None = None,
 ) -> list[AdvertisingProfile]:
     """Every profile of the connection's marketplaces that belongs to the selling partner,
     the one `choose` picks first (it raises when there is none)."""
@@ -54,6 +57,8 @@ def check_advertising(
         f"{base}/v2/profiles",
         operation="Ads listProfiles",
         headers=headers,
+        limits=limits,
+        seller=selling_partner_id,
     )
     if response.status_code != 200:
         raise AmazonError("INTERNAL_ERROR", f"Ads listProfiles: HTTP {response.status_code}")

@@ -15,6 +15,7 @@ from adapters.amazon import ads, consent, lwa, sellers
 from adapters.amazon.ads import AdvertisingProfile
 from adapters.amazon.lwa import Tokens
 from adapters.amazon.settings import AmazonSettings
+from adapters.amazon.throttle import RateLimits
 
 __all__ = ["AdvertisingProfile", "AmazonClient", "Tokens"]
 
@@ -24,6 +25,7 @@ class AmazonClient:
         self.settings = settings
         self._owns_http = http is None
         self._http = http if http is not None else httpx.Client(timeout=settings.timeout)
+        self.limits = RateLimits()
 
     def __repr__(self) -> str:
         return f"AmazonClient(application_id={self.settings.application_id!r})"
@@ -43,6 +45,7 @@ class AmazonClient:
             code,
             credentials=(self.settings.lwa_client_id, self.settings.lwa_client_secret),
             redirect_uri=self.settings.redirect_uri,
+            older_secrets=self.settings.lwa_older_client_secrets,
         )
 
     def refresh(self, refresh_token: str) -> Tokens:
@@ -51,23 +54,43 @@ class AmazonClient:
             self.settings,
             refresh_token,
             credentials=(self.settings.lwa_client_id, self.settings.lwa_client_secret),
+            older_secrets=self.settings.lwa_older_client_secrets,
         )
 
-    def check_account(self, access_token: str, region: str, marketplace_ids: list[str]) -> None:
-        sellers.check_account(self._http, self.settings, access_token, region, marketplace_ids)
+    def check_account(
+        self,
+        access_token: str,
+        region: str,
+        marketplace_ids: list[str],
+        selling_partner_id: str | None = None,
+    ) -> None:
+        sellers.check_account(
+            self._http,
+            self.settings,
+            access_token,
+            region,
+            marketplace_ids,
+            limits=self.limits,
+            seller=selling_partner_id,
+        )
 
     # Amazon Ads authorization
 
     def ads_consent_url(self, region: str, state: str) -> str:
         return consent.ads_consent_url(self.settings, region, state)
 
-    def exchange_ads_code(self, code: str) -> Tokens:
+    # The Ads API's own LWA client (ADS_CLIENT_ID/ADS_CLIENT_SECRET) and the token host of
+    # the advertiser's region; `region=None` is the North America host.
+
+    def exchange_ads_code(self, code: str, region: str | None = None) -> Tokens:
         return lwa.exchange_code(
             self._http,
             self.settings,
             code,
             credentials=self.settings.ads_credentials,
             redirect_uri=self.settings.ads_redirect_uri,
+            older_secrets=self.settings.ads_older_client_secrets,
+            token_url=self.settings.ads_token_url(region),
         )
 
     def refresh_ads(self, refresh_token: str) -> Tokens:
@@ -83,7 +106,13 @@ class AmazonClient:
         selling_partner_id: str,
     ) -> list[AdvertisingProfile]:
         return ads.check_advertising(
-            self._http, self.settings, access_token, region, marketplace_ids, selling_partner_id
+            self._http,
+            self.settings,
+            access_token,
+            region,
+            marketplace_ids,
+            selling_partner_id,
+            limits=self.limits,
         )
 
     def close(self) -> None:

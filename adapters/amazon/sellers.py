@@ -26,6 +26,7 @@ import httpx
 from adapters.amazon.errors import AmazonError
 from adapters.amazon.retries import send
 from adapters.amazon.settings import AmazonSettings
+from adapters.amazon.throttle import RateLimits
 
 
 def check_account(
@@ -34,6 +35,9 @@ def check_account(
     access_token: str,
     region: str,
     marketplace_ids: list[str],
+    *,
+    limits: RateLimits | None = None,
+    seller: str | None = None,
 ) -> None:
     try:
         base = settings.sp_api_urls[region].rstrip("/")
@@ -47,6 +51,8 @@ def check_account(
         f"{base}/sellers/v1/marketplaceParticipations",
         headers,
         "getMarketplaceParticipations",
+        limits=limits,
+        seller=seller,
     )
     account = _payload(
         http,
@@ -55,6 +61,8 @@ def check_account(
         headers,
         "getAccount",
         absent_on=(403, 404),
+        limits=limits,
+        seller=seller,
     )
     try:
         problem = assess(account, participations, marketplace_ids)
@@ -103,8 +111,19 @@ def _payload(
     operation: str,
     *,
     absent_on: tuple[int, ...] = (),
+    limits: RateLimits | None = None,
+    seller: str | None = None,
 ) -> Any:
-    response = send(http, settings, "GET", url, operation=operation, headers=headers)
+    response = send(
+        http,
+        settings,
+        "GET",
+        url,
+        operation=operation,
+        headers=headers,
+        limits=limits,
+        seller=seller,
+    )
     if response.status_code in absent_on:
         return None
     if response.status_code != 200:

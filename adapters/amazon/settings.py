@@ -6,6 +6,7 @@ Production and the sandbox differ only here; the client code is the same for bot
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 REGIONS: tuple[str, ...] = ("na", "eu", "fe")
 
@@ -26,6 +27,14 @@ _ADS_CONSENT = {
     "na": "https://www.amazon.com/ap/oa",
     "eu": "https://eu.account.amazon.com/ap/oa",
     "fe": "https://apac.account.amazon.com/ap/oa",
+}
+# Amazon Ads: the LWA token host of the advertiser's region ("Retrieve access and refresh
+# tokens", advertising.amazon.com/API/docs/en-us/guides/get-started/retrieve-access-token):
+# an authorization code granted on the EU or FE consent page is exchanged there.
+_ADS_TOKEN = {
+    "na": "https://api.amazon.com/auth/o2/token",
+    "eu": "https://api.amazon.co.uk/auth/o2/token",
+    "fe": "https://api.amazon.co.jp/auth/o2/token",
 }
 _ADS_API = {
     "na": "https://advertising-api.amazon.com",
@@ -55,6 +64,14 @@ class AmazonSettings:
     # usually not the SP-API app's own LWA client; None means "the same as lwa_client_*".
     ads_client_id: str | None = None
     ads_client_secret: str | None = field(default=None, repr=False)
+    # The Ads LWA token endpoint per region; empty means `lwa_token_url` everywhere.
+    ads_token_urls: dict[str, str] = field(default_factory=dict)
+    # Amazon asks for the LWA client secret to be rotated every 180 days ("Rotate your LWA
+    # client secret", developer-docs.amazon.com/sp-api/docs/rotating-your-apps-lwa-credentials).
+    # During the overlap the old secret still works: it is tried when LWA refuses the new one
+    # with invalid_client, so either order of activation on Amazon's side is safe.
+    lwa_older_client_secrets: tuple[str, ...] = field(default=(), repr=False)
+    lwa_client_secret_expires_at: datetime | None = None
 
     @property
     def ads_credentials(self) -> tuple[str, str]:
@@ -62,6 +79,14 @@ class AmazonSettings:
             self.ads_client_id or self.lwa_client_id,
             self.ads_client_secret or self.lwa_client_secret,
         )
+
+    @property
+    def ads_older_client_secrets(self) -> tuple[str, ...]:
+        """An Ads client of its own has no SP-API secrets to fall back to."""
+        return () if self.ads_client_secret else self.lwa_older_client_secrets
+
+    def ads_token_url(self, region: str | None) -> str:
+        return self.ads_token_urls.get(region or "", self.lwa_token_url)
 
     @classmethod
     def production(
@@ -75,6 +100,8 @@ class AmazonSettings:
         draft: bool = False,
         ads_client_id: str | None = None,
         ads_client_secret: str | None = None,
+        lwa_older_client_secrets: tuple[str, ...] = (),
+        lwa_client_secret_expires_at: datetime | None = None,
     ) -> AmazonSettings:
         return cls(
             application_id=application_id,
@@ -90,6 +117,9 @@ class AmazonSettings:
             ads_api_urls=dict(_ADS_API),
             ads_client_id=ads_client_id,
             ads_client_secret=ads_client_secret,
+            ads_token_urls=dict(_ADS_TOKEN),
+            lwa_older_client_secrets=lwa_older_client_secrets,
+            lwa_client_secret_expires_at=lwa_client_secret_expires_at,
         )
 
     @classmethod
@@ -113,6 +143,7 @@ class AmazonSettings:
             sp_api_urls={region: f"{root}/{region}" for region in REGIONS},
             ads_consent_urls={region: f"{root}/ads/{region}/ap/oa" for region in REGIONS},
             ads_api_urls={region: f"{root}/ads/{region}" for region in REGIONS},
+            ads_token_urls={region: f"{root}/ads/{region}/auth/o2/token" for region in REGIONS},
             timeout=5.0,
             backoff=0.01,
             max_retry_after=0.1,

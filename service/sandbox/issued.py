@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+import threading
 from dataclasses import dataclass
 
 from service.sandbox.outcomes import APPROVE as SANDBOX_APPROVE
@@ -45,3 +46,21 @@ def read(value: str | None, prefix: str) -> Grant | None:
     if len(parts) != 4 or parts[1] not in SANDBOX_OUTCOMES or not is_id(parts[2]):
         return None
     return Grant(parts[1], parts[2])
+
+
+class FirstTime:
+    """Remembers values it has seen (bounded), for outcomes that happen only once."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._seen: dict[str, None] = {}
+        self._size = size
+        self._lock = threading.Lock()
+
+    def __call__(self, value: str) -> bool:
+        with self._lock:
+            if value in self._seen:
+                return False
+            if len(self._seen) >= self._size:
+                self._seen.pop(next(iter(self._seen)))
+            self._seen[value] = None
+            return True

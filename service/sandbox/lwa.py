@@ -6,10 +6,11 @@ from typing import Any
 
 from litestar import Request, Response, post
 from litestar.handlers import HTTPRouteHandler
+from litestar.params import FromPath
 
-from adapters.amazon.settings import SANDBOX_LWA_CLIENT_ID, SANDBOX_LWA_CLIENT_SECRET
+from adapters.amazon.settings import REGIONS, SANDBOX_LWA_CLIENT_ID, SANDBOX_LWA_CLIENT_SECRET
 from service.sandbox.grants import is_revoked
-from service.sandbox.issued import mint, read
+from service.sandbox.issued import FirstTime, mint, read
 
 
 def _lwa_error(status: int, error: str, description: str) -> Response[Any]:
@@ -20,7 +21,7 @@ def _lwa_error(status: int, error: str, description: str) -> Response[Any]:
     )
 
 
-def token_answer(form: dict[str, str]) -> Response[Any]:
+def token_answer(form: dict[str, str], first_time: FirstTime | None = None) -> Response[Any]:
     if (form.get("client_id"), form.get("client_secret")) != (
         SANDBOX_LWA_CLIENT_ID,
         SANDBOX_LWA_CLIENT_SECRET,
@@ -41,6 +42,15 @@ def token_answer(form: dict[str, str]) -> Response[Any]:
         )
     if parameter == "refresh_token" and is_revoked(grant.selling_partner_id):
         return _lwa_error(400, "invalid_grant", "The refresh token is invalid or was revoked")
+    if grant.outcome == "throttled_once" and first_time and first_time(form.get(parameter, "")):
+        response = _lwa_error(429, "TooManyRequests", "Rate exceeded")
+        response.headers["retry-after"] = "3600"
+        return response
+    if parameter == "code" and grant.outcome == "malformed_token_answer":
+        return Response({"token": "not what LWA answers"}, status_code=200)
+    if grant.outcome == "APP_CREDENTIALS_INVALID":
+        # What LWA answers once the app's client secret has expired (rotation missed).
+        return _lwa_error(401, "invalid_client", "Client authentication failed")
     if grant.outcome == "AMAZON_UNAVAILABLE":
         return _lwa_error(503, "temporarily_unavailable", "The service is temporarily overloaded")
     if parameter == "code" and grant.outcome == "AUTHORIZATION_EXPIRED":
@@ -68,9 +78,19 @@ def token_answer(form: dict[str, str]) -> Response[Any]:
 
 
 def lwa_routes() -> list[HTTPRouteHandler]:
+    first_time = FirstTime()
+
     @post("/auth/o2/token")
     async def token(request: Request) -> Response[Any]:
         form = await request.form()
-        return token_answer({key: str(value) for key, value in form.items()})
+        return token_answer({key: str(value) for key, value in form.items()}, first_time)
 
-    return [token]
+    # The Ads API's regional LWA hosts (api.amazon.co.uk, api.amazon.co.jp, api.amazon.com).
+    @post("/ads/{region:str}/auth/o2/token")
+    async def ads_token(request: Request, region: FromPath[str]) -> Response[Any]:
+        if region not in REGIONS:
+            return _lwa_error(404, "invalid_request", "Unknown token host")
+        form = await request.form()
+        return token_answer({key: str(value) for key, value in form.items()}, first_time)
+
+    return [token, ads_token]

@@ -19,6 +19,10 @@ SANDBOX_OUTCOMES: dict[str, str] = {
     "ACCESS_REVOKED": "Consent succeeds; every later refresh fails with invalid_grant.",
     "ADVERTISING_NOT_ENABLED": "The advertiser has no Ads profile (empty profile list).",
     "ADVERTISING_ACCOUNT_MISMATCH": "The Ads profile belongs to another seller account.",
+    "APP_CREDENTIALS_INVALID": "LWA refuses the app's client secret (invalid_client).",
+    # Not catalogue codes: what Amazon does on the way, which the service must ride out.
+    "throttled_once": "Approve, but LWA and the Sellers API first answer 429 once each.",
+    "malformed_token_answer": "Approve, but LWA answers 200 without any token.",
 }
 SP_OUTCOMES: tuple[str, ...] = (
     APPROVE,
@@ -34,12 +38,16 @@ SP_OUTCOMES: tuple[str, ...] = (
     "TOKEN_EXCHANGE_FAILED",
     "INTERNAL_ERROR",
     "ACCESS_REVOKED",
+    "APP_CREDENTIALS_INVALID",
+    "throttled_once",
+    "malformed_token_answer",
 )
 ADS_OUTCOMES: tuple[str, ...] = (
     APPROVE,
     "ADVERTISING_NOT_ENABLED",
     "ADVERTISING_ACCOUNT_MISMATCH",
     "AMAZON_UNAVAILABLE",
+    "APP_CREDENTIALS_INVALID",
 )
 # Outcomes Seller Central reports on the redirect itself, as OAuth's error/error_description.
 REDIRECT_ERRORS = {

@@ -11,12 +11,19 @@ from litestar.params import FromPath
 
 from adapters.amazon.settings import REGIONS
 from service.sandbox.grants import is_revoked
-from service.sandbox.issued import Grant, read
+from service.sandbox.issued import FirstTime, Grant, read
 from service.sandbox.marketplaces import ELSEWHERE, MARKETPLACES
+
+# The sandbox's usage plan, announced as Amazon does on 20x, 400 and 404 answers ("all
+# sandbox operations share the same rate", Usage Plans and Rate Limits in the SP-API).
+SANDBOX_RATE_LIMIT = "5.0"
 
 
 def sp_answer(status: int, body: dict[str, Any]) -> Response[Any]:
-    return Response(body, status_code=status, headers={"x-amzn-RequestId": str(uuid.uuid4())})
+    headers = {"x-amzn-RequestId": str(uuid.uuid4())}
+    if status < 300 or status in (400, 404):
+        headers["x-amzn-RateLimit-Limit"] = SANDBOX_RATE_LIMIT
+    return Response(body, status_code=status, headers=headers)
 
 
 def sp_grant(region: str, token: str | None) -> Grant | Response[Any]:
@@ -89,13 +96,31 @@ def _account(region: str, grant: Grant) -> dict[str, Any]:
     return account
 
 
+def throttled(grant: Grant, token: str, first_time: FirstTime) -> Response[Any] | None:
+    """Amazon's 429; the sandbox announces its rate on it too (SPEC §7)."""
+    if grant.outcome != "throttled_once" or not first_time(token):
+        return None
+    error = {
+        "code": "QuotaExceeded",
+        "message": "You exceeded your quota for the requested resource.",
+    }
+    response = sp_answer(429, {"errors": [error]})
+    response.headers["x-amzn-RateLimit-Limit"] = SANDBOX_RATE_LIMIT
+    return response
+
+
 def sellers_routes() -> list[HTTPRouteHandler]:
+    first_time = FirstTime()
+
     @get("/{region:str}/sellers/v1/marketplaceParticipations", sync_to_thread=False)
     def marketplace_participations(request: Request, region: FromPath[str]) -> Response[Any]:
-        grant = sp_grant(region, request.headers.get("x-amz-access-token"))
+        token = request.headers.get("x-amz-access-token") or ""
+        grant = sp_grant(region, token)
         if isinstance(grant, Response):
             return grant
-        return sp_answer(200, {"payload": _participations(region, grant.outcome)})
+        return throttled(grant, token, first_time) or sp_answer(
+            200, {"payload": _participations(region, grant.outcome)}
+        )
 
     @get("/{region:str}/sellers/v1/account", sync_to_thread=False)
     def account(request: Request, region: FromPath[str]) -> Response[Any]:

@@ -188,7 +188,8 @@ def test_a_chosen_selling_partner_id_is_carried_through_to_the_ads_profiles(
 # Every outcome
 
 
-@pytest.mark.parametrize("outcome", [o for o in SP_OUTCOMES if o != "approve"])
+# Upper case outcomes are catalogue codes; lower case ones end well (approve, throttled_once...).
+@pytest.mark.parametrize("outcome", [o for o in SP_OUTCOMES if o.isupper()])
 @pytest.mark.parametrize("region", ["na", "eu"])
 def test_each_sandbox_outcome_ends_in_its_catalogue_code(
     client: AmazonClient, outcome: str, region: str
@@ -198,7 +199,7 @@ def test_each_sandbox_outcome_ends_in_its_catalogue_code(
     assert raised.value.code == outcome
 
 
-@pytest.mark.parametrize("outcome", [o for o in ADS_OUTCOMES if o != "approve"])
+@pytest.mark.parametrize("outcome", [o for o in ADS_OUTCOMES if o.isupper()])
 def test_each_ads_outcome_ends_in_its_catalogue_code(client: AmazonClient, outcome: str) -> None:
     with pytest.raises(AmazonError) as raised:
         ads_flow(client, "fe", outcome, selling_partner_id_for(STATE))
@@ -232,7 +233,7 @@ def test_a_wrong_client_secret_fails_the_exchange_without_retrying(base_url: str
         callback = redirect_of(f"{amazon.consent_url('na', STATE)}&sandbox_outcome=approve")
         with pytest.raises(AmazonError) as raised:
             amazon.exchange_code(callback["spapi_oauth_code"])
-    assert raised.value.code == "TOKEN_EXCHANGE_FAILED"
+    assert raised.value.code == "APP_CREDENTIALS_INVALID"
     assert "invalid_client" in raised.value.detail
     assert "wrong" not in str(raised.value)
     assert len(sent) == 1
@@ -306,30 +307,43 @@ def test_a_refused_connection_is_retried_then_amazon_is_unavailable() -> None:
     assert len(sent) == settings.max_retries + 1
 
 
-def test_retry_after_is_honoured_up_to_its_cap() -> None:
-    answers = iter([httpx.Response(429, headers={"retry-after": "3600"})])
-
-    def amazon(request: httpx.Request) -> httpx.Response:
-        return next(answers, None) or httpx.Response(
-            200, json={"access_token": "Atza|a", "refresh_token": "Atzr|r", "expires_in": 3600}
-        )
-
+def test_retry_after_is_honoured_up_to_its_cap(
+    base_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The sandbox's LWA answers the first exchange of this code 429 with Retry-After: 3600.
     settings = dataclasses.replace(
-        AmazonSettings.sandbox("http://amazon.test"), backoff=30.0, max_retry_after=0.05
+        AmazonSettings.sandbox(base_url), backoff=30.0, max_retry_after=0.05
     )
-    started = time.monotonic()
-    with AmazonClient(settings, httpx.Client(transport=httpx.MockTransport(amazon))) as client:
-        assert client.refresh("Atzr|r").access_token == "Atza|a"
-    assert time.monotonic() - started < 5
+    with AmazonClient(settings) as amazon, caplog.at_level("WARNING"):
+        callback = redirect_of(f"{amazon.consent_url('na', STATE)}&sandbox_outcome=throttled_once")
+        assert amazon.exchange_code(callback["spapi_oauth_code"]).access_token
+    waits = [r.getMessage() for r in caplog.records if "LWA token" in r.getMessage()]
+    assert waits == ["amazon LWA token (authorization_code): HTTP 429; retry 1/3 in 0.05s"]
 
 
-def test_a_malformed_token_answer_is_a_failed_exchange() -> None:
-    transport = httpx.MockTransport(lambda request: httpx.Response(200, json={"token": "x"}))
-    settings = AmazonSettings.sandbox("http://amazon.test")
-    http = httpx.Client(transport=transport)
-    with AmazonClient(settings, http) as client, pytest.raises(AmazonError) as raised:
-        client.exchange_code("sbx.approve.A1.x")
+def test_a_throttled_sellers_call_waits_one_token_of_the_announced_rate(
+    base_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Amazon sends no Retry-After on a 429 (Usage Plans and Rate Limits in the SP-API): the
+    # wait is one request's time at the x-amzn-RateLimit-Limit rate (the sandbox's 5.0/s).
+    settings = dataclasses.replace(AmazonSettings.sandbox(base_url), max_retry_after=5.0)
+    with AmazonClient(settings) as amazon, caplog.at_level("WARNING"):
+        callback = redirect_of(f"{amazon.consent_url('na', STATE)}&sandbox_outcome=throttled_once")
+        tokens = amazon.exchange_code(callback["spapi_oauth_code"])
+        caplog.clear()
+        amazon.check_account(tokens.access_token, "na", ["ATVPDKIKX0DER"])
+    assert [r.getMessage() for r in caplog.records] == [
+        "amazon getMarketplaceParticipations: HTTP 429; retry 1/3 in 0.20s"
+    ]
+
+
+def test_a_malformed_token_answer_is_a_failed_exchange(client: AmazonClient) -> None:
+    url = f"{client.consent_url('na', STATE)}&sandbox_outcome=malformed_token_answer"
+    callback = redirect_of(url)
+    with pytest.raises(AmazonError) as raised:
+        client.exchange_code(callback["spapi_oauth_code"])
     assert raised.value.code == "TOKEN_EXCHANGE_FAILED"
+    assert raised.value.detail == "LWA token (authorization_code): malformed answer"
 
 
 def test_without_get_account_in_the_region_participation_still_decides() -> None:

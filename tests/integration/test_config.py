@@ -27,6 +27,10 @@ VARIABLES = (
     "SPAPI_APPLICATION_ID",
     "LWA_CLIENT_ID",
     "LWA_CLIENT_SECRET",
+    "LWA_CLIENT_SECRETS",
+    "LWA_CLIENT_SECRET_EXPIRES_AT",
+    "ADS_CLIENT_ID",
+    "ADS_CLIENT_SECRET",
     "SPAPI_DRAFT_APP",
     "SECRET_KEY",
     "ENCRYPTION_KEYS",
@@ -119,6 +123,8 @@ WRONG = [
     ("SELLER_CENTRAL_USER_EMAIL", "nobody"),
     ("METRICS_PORT", "70000"),
     ("METRICS_PORT", "http"),
+    ("LWA_CLIENT_SECRET_EXPIRES_AT", "next tuesday"),
+    ("LWA_CLIENT_SECRET_EXPIRES_AT", "2026-06-30T00:00:00"),
 ]
 
 
@@ -155,6 +161,38 @@ def test_the_defaults_and_valid_values_are_accepted(tmp_path):
     assert settings.log_level == "DEBUG"
     assert settings.worker_stale_after.total_seconds() == 120
     assert settings.readyz_max_lag == 50
+
+
+def test_lwa_client_secrets_list_the_newest_first_and_the_expiry_is_an_instant(tmp_path):
+    settings = Settings.from_env(
+        real_amazon(
+            tmp_path,
+            LWA_CLIENT_SECRETS=" new-secret-value , old-secret-value ",
+            LWA_CLIENT_SECRET_EXPIRES_AT="2026-06-30T12:00:00+02:00",
+        )
+    )
+    assert settings.lwa_client_secret == "new-secret-value"
+    assert settings.lwa_older_client_secrets == ("old-secret-value",)
+    assert settings.lwa_client_secret_expires_at.isoformat() == "2026-06-30T10:00:00+00:00"
+    shown = settings.masked()
+    assert shown["lwa_older_client_secrets"] == "********"
+    assert "old-secret-value" not in repr(settings) and "new-secret-value" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("given", "missing"),
+    [("ADS_CLIENT_ID", "ADS_CLIENT_SECRET"), ("ADS_CLIENT_SECRET", "ADS_CLIENT_ID")],
+)
+def test_the_ads_client_needs_both_its_id_and_its_secret(tmp_path, given, missing):
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env(real_amazon(tmp_path, **{given: "amzn1.ads-value"}))
+    assert raised.value.variable == missing
+    pair = {"ADS_CLIENT_ID": "amzn1.application-oa2-client.ads", "ADS_CLIENT_SECRET": "ads-secret"}
+    settings = Settings.from_env(real_amazon(tmp_path, **pair))
+    assert (settings.ads_client_id, settings.masked()["ads_client_secret"]) == (
+        "amzn1.application-oa2-client.ads",
+        "********",
+    )
 
 
 def test_a_dotenv_file_is_read_and_the_process_environment_wins(clean_env, tmp_path):

@@ -23,6 +23,8 @@ SELLER_FACING_STATUS_EXCEPTIONS = {
     "SELLING_PARTNER_MISMATCH": 409,
     "API_AUTHORIZATION_REQUIRED": 409,
     "INTERNAL_ERROR": 500,
+    # Amazon refused the integrator's credentials: a failing upstream, not the seller's input.
+    "APP_CREDENTIALS_INVALID": 502,
 }
 
 
