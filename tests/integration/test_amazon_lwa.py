@@ -14,7 +14,23 @@ import pytest
 
 from adapters.amazon import AmazonClient, AmazonError, AmazonSettings
 from adapters.amazon.settings import SANDBOX_LWA_CLIENT_SECRET
-from tests.integration.test_amazon_sandbox import STATE, base_url, redirect_of  # noqa: F401
+from tests.integration.sandbox_server import sandbox_amazon
+
+STATE = "con_7f3a9c.signature"
+
+
+@pytest.fixture(scope="module")
+def base_url() -> Iterator[str]:
+    with sandbox_amazon() as url:
+        yield url
+
+
+def redirect_of(url: str) -> dict[str, str]:
+    with httpx.Client() as browser:
+        response = browser.get(url)
+    assert response.status_code == 302, response.text
+    query = urlsplit(response.headers["location"]).query
+    return {key: values[0] for key, values in parse_qs(query).items()}
 
 
 def sent_to(http_requests: list[httpx.Request]) -> list[str]:
@@ -31,7 +47,7 @@ def code_for(amazon: AmazonClient, outcome: str = "approve") -> str:
 
 
 def test_during_a_rotation_the_older_secret_is_used_while_lwa_refuses_the_newer(
-    base_url: str,  # noqa: F811
+    base_url: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     settings = dataclasses.replace(
@@ -51,7 +67,7 @@ def test_during_a_rotation_the_older_secret_is_used_while_lwa_refuses_the_newer(
 
 
 def test_when_the_newest_secret_works_the_older_one_is_never_sent(
-    base_url: str,  # noqa: F811
+    base_url: str,
 ) -> None:
     settings = dataclasses.replace(
         AmazonSettings.sandbox(base_url), lwa_older_client_secrets=("amzn1.oa2-cs.v1.old",)
@@ -64,7 +80,7 @@ def test_when_the_newest_secret_works_the_older_one_is_never_sent(
 
 
 def test_every_secret_refused_is_the_integrators_app_credentials(
-    base_url: str,  # noqa: F811
+    base_url: str,
 ) -> None:
     settings = dataclasses.replace(
         AmazonSettings.sandbox(base_url),
@@ -78,7 +94,7 @@ def test_every_secret_refused_is_the_integrators_app_credentials(
 
 
 def test_an_expired_app_secret_on_amazons_side_is_app_credentials_invalid(
-    base_url: str,  # noqa: F811
+    base_url: str,
 ) -> None:
     with AmazonClient(AmazonSettings.sandbox(base_url)) as amazon:
         code = code_for(amazon, "APP_CREDENTIALS_INVALID")
@@ -92,7 +108,7 @@ def test_an_expired_app_secret_on_amazons_side_is_app_credentials_invalid(
 
 
 def test_the_ads_consent_names_the_ads_client_and_the_code_goes_to_the_regions_token_host(
-    base_url: str,  # noqa: F811
+    base_url: str,
 ) -> None:
     production = AmazonSettings.production(
         application_id="amzn1.sp.solution.app",
@@ -114,9 +130,8 @@ def test_the_ads_consent_names_the_ads_client_and_the_code_goes_to_the_regions_t
         url = f"{amazon.ads_consent_url('eu', STATE)}&sandbox_outcome=approve"
         code = redirect_of(url)["code"]
         sent.clear()
-        tokens = amazon.exchange_ads_code(code, "eu")
-        amazon.refresh_ads(tokens.refresh_token, "eu")
-    assert sent_to(sent) == ["/sandbox/amazon/ads/eu/auth/o2/token"] * 2
+        assert amazon.exchange_ads_code(code, "eu").refresh_token.startswith("Atzr|")
+    assert sent_to(sent) == ["/sandbox/amazon/ads/eu/auth/o2/token"]
 
 
 # A single-use code is never sent twice once it may have reached Amazon
