@@ -72,7 +72,12 @@ class Consent:
 
     def spapi_url(self, c: Connection, attempt: str, expires_at: datetime) -> str:
         kind = REAUTH if c.state == lc.REAUTH_DUE else SPAPI
-        return self.amazon.consent_url(c.region, self.state(c, attempt, kind, expires_at))
+        return self.amazon.consent_url(
+            c.region,
+            self.state(c, attempt, kind, expires_at),
+            marketplace_id=c.marketplace_ids[0] if c.marketplace_ids else None,
+            account_type=c.account_type,
+        )
 
     def ads_url(self, c: Connection, attempt: str, expires_at: datetime) -> str:
         return self.amazon.ads_consent_url(c.region, self.state(c, attempt, ADS, expires_at))
@@ -197,7 +202,7 @@ class OAuthCallbacks:
                     "TOKEN_EXCHANGE_FAILED", "Amazon's redirect carried no authorization code."
                 )
             tokens = self.amazon.exchange_code(code)
-            self.amazon.check_account(
+            warnings = self.amazon.check_account(
                 tokens.access_token, c.region, list(c.marketplace_ids), selling_partner_id=spid
             )
             encrypted = self.box.encrypt(tokens.refresh_token)
@@ -221,6 +226,8 @@ class OAuthCallbacks:
                     refresh_token_encrypted=encrypted,
                     durations=self.service.durations,
                 )
+            for warning_code, detail in warnings:
+                c.record_warning(ctx, warning_code, detail)
         except (AmazonError, DomainError) as e:
             # Amazon's texts (error_description, LWA's answers) are kept for good: one
             # line, no control or format characters, capped.

@@ -32,8 +32,18 @@ class AmazonClient:
 
     # SP-API authorization
 
-    def consent_url(self, region: str, state: str) -> str:
-        return consent.sp_consent_url(self.settings, region, state)
+    def consent_url(
+        self,
+        region: str,
+        state: str,
+        *,
+        marketplace_id: str | None = None,
+        account_type: str = "seller",
+    ) -> str:
+        """Consent on the first marketplace's Seller Central (Vendor Central for vendors)."""
+        return consent.sp_consent_url(
+            self.settings, region, state, marketplace_id=marketplace_id, account_type=account_type
+        )
 
     def callback_error_code(self, error: str, description: str | None) -> str:
         return consent.callback_error_code(error, description)
@@ -63,8 +73,9 @@ class AmazonClient:
         region: str,
         marketplace_ids: list[str],
         selling_partner_id: str | None = None,
-    ) -> None:
-        sellers.check_account(
+    ) -> list[tuple[str, str]]:
+        """Raises the first refusal; returns warnings as (catalogue code, detail)."""
+        return sellers.check_account(
             self._http,
             self.settings,
             access_token,

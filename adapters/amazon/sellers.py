@@ -1,20 +1,25 @@
 """The account checks made with the fresh access token, through the Sellers API.
 
-What Amazon returns, and what we read from it (first problem wins):
+Read as Amazon defines its fields (sellers.json, amzn/selling-partner-api-models):
 
-| Sellers API                                                   | catalogue code            |
-| ------------------------------------------------------------- | ------------------------- |
-| getAccount `sellingPlan` = INDIVIDUAL                         | NOT_PROFESSIONAL_ACCOUNT  |
-| getAccount without `business` (registration not verified)     | ACCOUNT_SETUP_INCOMPLETE  |
-| no marketplace `isParticipating`, some `hasSuspendedListings` | ACCOUNT_DEACTIVATED       |
-| no marketplace `isParticipating`, nothing suspended           | ACCOUNT_UNDER_REVIEW      |
-| a requested marketplace absent or `isParticipating` false     | MARKETPLACE_NOT_PARTICIPATING |
-| a requested marketplace with `hasSuspendedListings`           | ACCOUNT_IN_STAGING        |
+| Sellers API                                                   | outcome                          |
+| ------------------------------------------------------------- | -------------------------------- |
+| getAccount `sellingPlan` = INDIVIDUAL                         | NOT_PROFESSIONAL_ACCOUNT         |
+| no marketplace `isParticipating`, some `hasSuspendedListings` | ACCOUNT_DEACTIVATED (inferred)   |
+| no marketplace `isParticipating`, nothing suspended           | ACCOUNT_UNDER_REVIEW (inferred)  |
+| a requested marketplace absent or `isParticipating` false     | MARKETPLACE_NOT_PARTICIPATING    |
+| a requested marketplace with `hasSuspendedListings`           | warning ACCOUNT_IN_STAGING       |
 
-Amazon publishes no account-status field; these are inferences. `hasSuspendedListings`
-means "listing status Inactive", the state a new store starts in (staging) and the one
-vacation settings toggle. getAccount is not offered in every region: when it answers 403
-or 404 the account-level rows are skipped and the participation rows still apply.
+- getAccount is served only in the EU region ("Sellers API": getAccount, Regions: EU,
+  developer-docs.amazon.com/sp-api/docs/sellers-api); elsewhere it is not called, and where
+  it is, a 400, 403 or 404 only means "no account details": participation still decides.
+- `business` "may be omitted depending on the seller's businessType" (Business in
+  sellers.json): its absence says nothing about registration, so it refuses nothing.
+- `hasSuspendedListings` is "true if the seller Listing Status is set to Inactive" (vacation
+  settings, or a new store still in staging): the owner can still connect, so it is a
+  warning on the connection, not a refusal.
+- Amazon reports no staging, review or deactivation state through the API; the inferred
+  rows above are the only observations, and the catalogue says so per code.
 """
 
 from __future__ import annotations
@@ -28,6 +33,10 @@ from adapters.amazon.retries import send
 from adapters.amazon.settings import AmazonSettings
 from adapters.amazon.throttle import RateLimits
 
+# Where getAccount is served (see above); elsewhere Amazon answers it 403 or 404.
+GET_ACCOUNT_REGIONS = frozenset({"eu"})
+Warning = tuple[str, str]
+
 
 def check_account(
     http: httpx.Client,
@@ -38,7 +47,8 @@ def check_account(
     *,
     limits: RateLimits | None = None,
     seller: str | None = None,
-) -> None:
+) -> list[Warning]:
+    """Raises the first problem as an `AmazonError`; returns warnings (code, detail)."""
     try:
         base = settings.sp_api_urls[region].rstrip("/")
     except KeyError:
@@ -54,22 +64,26 @@ def check_account(
         limits=limits,
         seller=seller,
     )
-    account = _payload(
-        http,
-        settings,
-        f"{base}/sellers/v1/account",
-        headers,
-        "getAccount",
-        absent_on=(403, 404),
-        limits=limits,
-        seller=seller,
-    )
+    account = None
+    if region in GET_ACCOUNT_REGIONS:
+        account = _payload(
+            http,
+            settings,
+            f"{base}/sellers/v1/account",
+            headers,
+            "getAccount",
+            absent_on=(400, 403, 404),
+            limits=limits,
+            seller=seller,
+        )
     try:
         problem = assess(account, participations, marketplace_ids)
+        warnings = warnings_of(participations, marketplace_ids)
     except (AttributeError, TypeError):
         raise AmazonError("AMAZON_UNAVAILABLE", "Sellers API: malformed payload") from None
     if problem is not None:
         raise AmazonError(*problem)
+    return warnings
 
 
 def assess(
@@ -78,16 +92,9 @@ def assess(
     marketplace_ids: list[str],
 ) -> tuple[str, str] | None:
     """The first problem found, as (catalogue code, detail), or None when all is well."""
-    if account is not None:
-        if str(account.get("sellingPlan", "")).upper() == "INDIVIDUAL":
-            return "NOT_PROFESSIONAL_ACCOUNT", "getAccount: sellingPlan INDIVIDUAL"
-        if not account.get("business"):
-            return "ACCOUNT_SETUP_INCOMPLETE", "getAccount: no verified business information"
-
-    by_marketplace = {
-        entry.get("marketplace", {}).get("id"): entry.get("participation", {})
-        for entry in participations
-    }
+    if account is not None and str(account.get("sellingPlan", "")).upper() == "INDIVIDUAL":
+        return "NOT_PROFESSIONAL_ACCOUNT", "getAccount: sellingPlan INDIVIDUAL"
+    by_marketplace = _by_marketplace(participations)
     if by_marketplace and not any(p.get("isParticipating") for p in by_marketplace.values()):
         if any(p.get("hasSuspendedListings") for p in by_marketplace.values()):
             return "ACCOUNT_DEACTIVATED", "participates nowhere and has suspended listings"
@@ -97,10 +104,24 @@ def assess(
         participation = by_marketplace.get(marketplace_id)
         if not participation or not participation.get("isParticipating"):
             return "MARKETPLACE_NOT_PARTICIPATING", f"not participating in {marketplace_id}"
-    for marketplace_id in marketplace_ids:
-        if by_marketplace[marketplace_id].get("hasSuspendedListings"):
-            return "ACCOUNT_IN_STAGING", f"listings inactive in {marketplace_id}"
     return None
+
+
+def warnings_of(participations: list[dict[str, Any]], marketplace_ids: list[str]) -> list[Warning]:
+    """What the owner should know but that does not stop the connection."""
+    by_marketplace = _by_marketplace(participations)
+    inactive = [m for m in marketplace_ids if by_marketplace.get(m, {}).get("hasSuspendedListings")]
+    if not inactive:
+        return []
+    detail = f"listings set to Inactive (hasSuspendedListings) in {', '.join(inactive)}"
+    return [("ACCOUNT_IN_STAGING", detail)]
+
+
+def _by_marketplace(participations: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {
+        entry.get("marketplace", {}).get("id"): entry.get("participation", {})
+        for entry in participations
+    }
 
 
 def _payload(

@@ -15,13 +15,6 @@ SANDBOX_APPLICATION_ID = "amzn1.sp.solution.00000000-0000-4000-8000-00000000sbx0
 SANDBOX_LWA_CLIENT_ID = "amzn1.application-oa2-client.sandbox0000000000000000000000"
 SANDBOX_LWA_CLIENT_SECRET = "amzn1.oa2-cs.v1.sandbox-secret-not-for-production"
 
-# One Seller Central per region. FE sellers outside Japan (AU, SG) have their own Seller
-# Central; the region's default still serves the consent but makes them switch accounts.
-_SELLER_CENTRAL = {
-    "na": "https://sellercentral.amazon.com",
-    "eu": "https://sellercentral-europe.amazon.com",
-    "fe": "https://sellercentral.amazon.co.jp",
-}
 _SP_API = {region: f"https://sellingpartnerapi-{region}.amazon.com" for region in REGIONS}
 _ADS_CONSENT = {
     "na": "https://www.amazon.com/ap/oa",
@@ -51,7 +44,9 @@ class AmazonSettings:
     redirect_uri: str | None
     ads_redirect_uri: str | None
     draft: bool
-    seller_central_urls: dict[str, str]
+    # The consent page of a Seller or Vendor Central host is at `{consent_root}{host}`:
+    # "https://" for Amazon, the sandbox's own prefix in sandbox mode (see domain.marketplaces).
+    consent_root: str
     lwa_token_url: str
     sp_api_urls: dict[str, str]
     ads_consent_urls: dict[str, str]
@@ -110,7 +105,7 @@ class AmazonSettings:
             redirect_uri=redirect_uri,
             ads_redirect_uri=ads_redirect_uri,
             draft=draft,
-            seller_central_urls=dict(_SELLER_CENTRAL),
+            consent_root="https://",
             lwa_token_url="https://api.amazon.com/auth/o2/token",
             sp_api_urls=dict(_SP_API),
             ads_consent_urls=dict(_ADS_CONSENT),
@@ -138,7 +133,7 @@ class AmazonSettings:
             redirect_uri=redirect_uri,
             ads_redirect_uri=ads_redirect_uri,
             draft=False,
-            seller_central_urls={region: f"{root}/{region}" for region in REGIONS},
+            consent_root=f"{root}/",
             lwa_token_url=f"{root}/auth/o2/token",
             sp_api_urls={region: f"{root}/{region}" for region in REGIONS},
             ads_consent_urls={region: f"{root}/ads/{region}/ap/oa" for region in REGIONS},

@@ -10,8 +10,8 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath
 
 from adapters.amazon.settings import REGIONS, SANDBOX_LWA_CLIENT_ID
+from domain import marketplaces
 from service.sandbox.issued import Grant, read, selling_partner_id_for
-from service.sandbox.marketplaces import MARKETPLACES
 
 
 def _ads_profiles(region: str, grant: Grant) -> list[dict[str, Any]]:
@@ -21,15 +21,15 @@ def _ads_profiles(region: str, grant: Grant) -> list[dict[str, Any]]:
     if grant.outcome == "ADVERTISING_ACCOUNT_MISMATCH":
         account_id = selling_partner_id_for(f"another-seller-{account_id}")
     profiles = []
-    for marketplace_id, country, currency, _, _ in MARKETPLACES[region]:
-        digest = hashlib.sha256(f"{account_id}:{marketplace_id}".encode()).digest()
+    for m in marketplaces.in_region(region):
+        digest = hashlib.sha256(f"{account_id}:{m.id}".encode()).digest()
         profiles.append(
             {
                 "profileId": int.from_bytes(digest[:6], "big"),
-                "countryCode": country,
-                "currencyCode": currency,
+                "countryCode": m.country_code,
+                "currencyCode": m.currency,
                 "accountInfo": {
-                    "marketplaceStringId": marketplace_id,
+                    "marketplaceStringId": m.id,
                     "id": account_id,
                     "type": "seller",
                     "name": f"Sandbox Store {account_id}",

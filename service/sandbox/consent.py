@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import uuid
 from typing import Annotated, Any
 
@@ -12,8 +13,15 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from adapters.amazon.consent import ADS_SCOPE
 from adapters.amazon.settings import SANDBOX_APPLICATION_ID, SANDBOX_LWA_CLIENT_ID
 from service.sandbox.issued import Grant, mint, selling_partner_id_for
-from service.sandbox.outcomes import ADS_OUTCOMES, REDIRECT_ERRORS, SP_OUTCOMES
-from service.sandbox.pages import consent_problem, page, picker, redirect, unregistered
+from service.sandbox.outcomes import ADS_OUTCOMES, REDIRECT_ERRORS, SP_OUTCOMES, STOPPED_ON_AMAZON
+from service.sandbox.pages import (
+    central_of,
+    consent_problem,
+    page,
+    picker,
+    redirect,
+    unregistered,
+)
 
 
 def consent_routes(
@@ -21,10 +29,12 @@ def consent_routes(
 ) -> list[HTTPRouteHandler]:
     """Redirects go to these URIs unless the consent URL names one."""
 
-    @get("/{region:str}/apps/authorize/consent", sync_to_thread=False)
+    # Seller Central (or Vendor Central) of the marketplace: /sandbox/amazon/<host>/apps/...,
+    # e.g. sellercentral.amazon.com.mx or vendorcentral.amazon.de; a bare region still works.
+    @get("/{where:str}/apps/authorize/consent", sync_to_thread=False)
     def sp_consent(
         request: Request,
-        region: FromPath[str],
+        where: FromPath[str],
         application_id: FromQuery[str],
         oauth_state: Annotated[str, QueryParameter(name="state")],
         redirect_uri: FromQuery[str | None] = None,
@@ -32,30 +42,39 @@ def consent_routes(
         sandbox_selling_partner_id: FromQuery[str | None] = None,
     ) -> Response[Any]:
         target = redirect_uri or default_redirect_uri
+        central = central_of(where)
         problem = unregistered(target, default_redirect_uri) or consent_problem(
-            region, sandbox_outcome, SP_OUTCOMES, sandbox_selling_partner_id, target
+            central.region if central else where,
+            sandbox_outcome,
+            SP_OUTCOMES,
+            sandbox_selling_partner_id,
+            target,
         )
-        if problem is not None:
-            return problem
+        if problem is not None or central is None:
+            return problem or page("Unknown Seller Central", "<p>Unknown host.</p>", 404)
         if application_id != SANDBOX_APPLICATION_ID:
             return page("Unknown application", "<p>This application_id is unknown.</p>", 400)
+        portal = "Vendor Central" if central.account_type == "vendor" else "Seller Central"
         if sandbox_outcome is None:
-            return picker(request, "Authorize the sandbox app (Seller Central)", SP_OUTCOMES)
+            return picker(
+                request, f"Authorize the sandbox app ({portal}, {central.host})", SP_OUTCOMES
+            )
+        if sandbox_outcome in STOPPED_ON_AMAZON:
+            # Amazon's own page: no link back, the owner's browser stays here.
+            title, text = STOPPED_ON_AMAZON[sandbox_outcome]
+            return page(title, f"<p>{html.escape(text)}</p><p>{portal}</p>", 403)
         if sandbox_outcome in REDIRECT_ERRORS:
             error, description = REDIRECT_ERRORS[sandbox_outcome]
             return redirect(
                 target, {"state": oauth_state, "error": error, "error_description": description}
             )
         partner = sandbox_selling_partner_id or selling_partner_id_for(oauth_state)
-        return redirect(
-            target,
-            {
-                "state": oauth_state,
-                "selling_partner_id": partner,
-                "mws_auth_token": f"amzn.mws.{uuid.uuid4()}",
-                "spapi_oauth_code": mint("", Grant(sandbox_outcome, partner)),
-            },
-        )
+        params = {"state": oauth_state, "selling_partner_id": partner}
+        if central.account_type == "seller":
+            # "The mws_auth_token parameter is only passed ... For seller applications only."
+            params["mws_auth_token"] = f"amzn.mws.{uuid.uuid4()}"
+        params["spapi_oauth_code"] = mint("", Grant(sandbox_outcome, partner))
+        return redirect(target, params)
 
     @get("/ads/{region:str}/ap/oa", sync_to_thread=False)
     def ads_consent(
@@ -83,6 +102,11 @@ def consent_routes(
             return redirect(target, {"state": oauth_state, "error": "invalid_scope"})
         if sandbox_outcome is None:
             return picker(request, "Authorize the sandbox app (Amazon Ads)", ADS_OUTCOMES)
+        if sandbox_outcome in REDIRECT_ERRORS:
+            error, description = REDIRECT_ERRORS[sandbox_outcome]
+            return redirect(
+                target, {"state": oauth_state, "error": error, "error_description": description}
+            )
         partner = sandbox_selling_partner_id or selling_partner_id_for(oauth_state)
         code = mint("", Grant(sandbox_outcome, partner))
         return redirect(target, {"code": code, "scope": ADS_SCOPE, "state": oauth_state})

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from litestar import Request, Response
 from litestar.response import Redirect
 
 from adapters.amazon.settings import REGIONS
+from domain import marketplaces
 from service.sandbox.issued import is_id
 from service.sandbox.outcomes import SANDBOX_OUTCOMES
 
@@ -41,6 +43,27 @@ def redirect(target: str, params: dict[str, str]) -> Redirect:
     return Redirect(path=urlunsplit((scheme, netloc, path, merged, fragment)), status_code=302)
 
 
+@dataclass(frozen=True)
+class Central:
+    """Which Seller or Vendor Central a consent URL opened."""
+
+    region: str
+    account_type: str  # seller | vendor
+    host: str
+
+
+def central_of(where: str) -> Central | None:
+    """A consent host of the marketplace table, or (as before) a bare region."""
+    if where in REGIONS:
+        return Central(where, "seller", where)
+    for m in marketplaces.ALL:
+        if where == m.seller_central:
+            return Central(m.region, "seller", where)
+        if where == m.vendor_central:
+            return Central(m.region, "vendor", where)
+    return None
+
+
 def consent_problem(
     region: str,
     outcome: str | None,
@@ -49,7 +72,11 @@ def consent_problem(
     redirect_uri: str,
 ) -> Response[str] | None:
     if region not in REGIONS:
-        return page("Unknown region", f"<p>{html.escape(region)} is not na, eu or fe.</p>", 404)
+        return page(
+            "Unknown Seller Central",
+            f"<p>{html.escape(region)}: no Seller or Vendor Central of Amazon's.</p>",
+            404,
+        )
     if outcome is not None and outcome not in allowed:
         choices = html.escape(", ".join(allowed))
         return page("Unknown sandbox outcome", f"<p>Choose one of {choices}.</p>", 400)

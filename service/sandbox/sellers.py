@@ -10,9 +10,15 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath
 
 from adapters.amazon.settings import REGIONS
+from domain import marketplaces
+from domain.marketplaces import Marketplace
 from service.sandbox.grants import is_revoked
 from service.sandbox.issued import FirstTime, Grant, read
-from service.sandbox.marketplaces import ELSEWHERE, MARKETPLACES
+
+# An account of another region, for MARKETPLACE_NOT_PARTICIPATING.
+_ELSEWHERE = {"na": "eu", "eu": "na", "fe": "na"}
+# Where Amazon serves getAccount (adapters.amazon.sellers cites the source).
+_GET_ACCOUNT_REGIONS = ("eu",)
 
 # The sandbox's usage plan, announced as Amazon does on 20x, 400 and 404 answers ("all
 # sandbox operations share the same rate", Usage Plans and Rate Limits in the SP-API).
@@ -42,58 +48,52 @@ def sp_grant(region: str, token: str | None) -> Grant | Response[Any]:
     return grant
 
 
-def _marketplace(entry: tuple[str, str, str, str, str]) -> dict[str, str]:
-    marketplace_id, country, currency, language, domain = entry
+def _marketplace(m: Marketplace) -> dict[str, str]:
     return {
-        "id": marketplace_id,
-        "name": "Amazon" + domain.removeprefix("www.amazon"),
-        "countryCode": country,
-        "defaultCurrencyCode": currency,
-        "defaultLanguageCode": language,
-        "domainName": domain,
+        "id": m.id,
+        "name": m.name,
+        "countryCode": m.country_code,
+        "defaultCurrencyCode": m.currency,
+        "defaultLanguageCode": m.language,
+        "domainName": m.domain,
     }
 
 
-def _participations(region: str, outcome: str) -> list[dict[str, Any]]:
+def _participations(region: str, grant: Grant) -> list[dict[str, Any]]:
+    outcome = grant.outcome
     if outcome == "MARKETPLACE_NOT_PARTICIPATING":
-        marketplaces = MARKETPLACES[ELSEWHERE[region]][:1]
+        selling_in = marketplaces.in_region(_ELSEWHERE[region])[:1]
     else:
-        marketplaces = MARKETPLACES[region]
+        selling_in = marketplaces.in_region(region)
     participating, suspended = {
         "ACCOUNT_DEACTIVATED": (False, True),
         "ACCOUNT_UNDER_REVIEW": (False, False),
         "ACCOUNT_IN_STAGING": (True, True),
     }.get(outcome, (True, False))
+    # storeName is required by Amazon's schema (MarketplaceParticipation in sellers.json).
     return [
         {
-            "marketplace": _marketplace(entry),
+            "marketplace": _marketplace(m),
             "participation": {"isParticipating": participating, "hasSuspendedListings": suspended},
+            "storeName": f"Sandbox Store {grant.selling_partner_id}",
         }
-        for entry in marketplaces
+        for m in selling_in
     ]
 
 
 def _account(region: str, grant: Grant) -> dict[str, Any]:
-    participations = _participations(region, grant.outcome)
+    participations = _participations(region, grant)
     country = participations[0]["marketplace"]["countryCode"]
     address = {"addressLine1": "1 Sandbox Way", "city": "Sandbox City", "countryCode": country}
-    account: dict[str, Any] = {
-        "marketplaceParticipationList": [
-            {**entry, "storeName": f"Sandbox Store {grant.selling_partner_id}"}
-            for entry in participations
-        ],
+    return {
+        "marketplaceParticipationList": participations,
         "businessType": "PRIVATE_LIMITED",
         "sellingPlan": (
             "INDIVIDUAL" if grant.outcome == "NOT_PROFESSIONAL_ACCOUNT" else "PROFESSIONAL"
         ),
+        "business": {"name": "Sandbox Trading Ltd", "registeredBusinessAddress": address},
         "primaryContact": {"name": "Sandbox Owner", "address": address},
     }
-    if grant.outcome != "ACCOUNT_SETUP_INCOMPLETE":
-        account["business"] = {
-            "name": "Sandbox Trading Ltd",
-            "registeredBusinessAddress": address,
-        }
-    return account
 
 
 def throttled(grant: Grant, token: str, first_time: FirstTime) -> Response[Any] | None:
@@ -119,7 +119,7 @@ def sellers_routes() -> list[HTTPRouteHandler]:
         if isinstance(grant, Response):
             return grant
         return throttled(grant, token, first_time) or sp_answer(
-            200, {"payload": _participations(region, grant.outcome)}
+            200, {"payload": _participations(region, grant)}
         )
 
     @get("/{region:str}/sellers/v1/account", sync_to_thread=False)
@@ -127,6 +127,9 @@ def sellers_routes() -> list[HTTPRouteHandler]:
         grant = sp_grant(region, request.headers.get("x-amz-access-token"))
         if isinstance(grant, Response):
             return grant
+        if region not in _GET_ACCOUNT_REGIONS:
+            error = {"code": "Unauthorized", "message": "Access to requested resource is denied."}
+            return sp_answer(403, {"errors": [error]})
         return sp_answer(200, {"payload": _account(region, grant)})
 
     return [marketplace_participations, account]

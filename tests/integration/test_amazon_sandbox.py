@@ -17,12 +17,20 @@ from litestar import Litestar
 
 import adapters.amazon.settings as settings_module
 from adapters.amazon import AmazonClient, AmazonError, AmazonSettings, Tokens
+from domain.marketplaces import ALL as ALL_MARKETPLACES
+from domain.marketplaces import REGIONS, Marketplace
 from service.sandbox import build_sandbox_router
 from service.sandbox.issued import selling_partner_id_for
-from service.sandbox.marketplaces import MARKETPLACE_IDS
-from service.sandbox.outcomes import ADS_OUTCOMES, SANDBOX_OUTCOMES, SP_OUTCOMES
+from service.sandbox.outcomes import (
+    ADS_OUTCOMES,
+    REDIRECT_ERRORS,
+    SANDBOX_OUTCOMES,
+    SP_OUTCOMES,
+    STOPPED_ON_AMAZON,
+)
 from tests import contract
 
+MARKETPLACE_IDS = {region: tuple(ids) for region, ids in REGIONS.items()}
 CALLBACK = "https://connections.example/v1/oauth/amazon/callback"
 ADS_CALLBACK = "https://connections.example/v1/oauth/amazon-ads/callback"
 STATE = "con_7f3a9c.signature"
@@ -79,7 +87,10 @@ def sp_flow(amazon: AmazonClient, region: str, outcome: str, state: str = STATE)
 def ads_flow(amazon: AmazonClient, region: str, outcome: str, partner: str):
     callback = redirect_of(f"{amazon.ads_consent_url(region, STATE)}&sandbox_outcome={outcome}")
     assert callback["state"] == STATE
-    tokens = amazon.exchange_ads_code(callback["code"])
+    if "error" in callback:
+        code = amazon.callback_error_code(callback["error"], callback.get("error_description"))
+        raise AmazonError(code, "Ads consent redirect")
+    tokens = amazon.exchange_ads_code(callback["code"], region)
     marketplaces = list(MARKETPLACE_IDS[region][:1])
     return amazon.check_advertising(tokens.access_token, region, marketplaces, partner)[0]
 
@@ -189,7 +200,14 @@ def test_a_chosen_selling_partner_id_is_carried_through_to_the_ads_profiles(
 
 
 # Upper case outcomes are catalogue codes; lower case ones end well (approve, throttled_once...).
-@pytest.mark.parametrize("outcome", [o for o in SP_OUTCOMES if o.isupper()])
+REFUSED = [
+    o
+    for o in SP_OUTCOMES
+    if o.isupper() and o not in STOPPED_ON_AMAZON and o != "ACCOUNT_IN_STAGING"
+]
+
+
+@pytest.mark.parametrize("outcome", REFUSED)
 @pytest.mark.parametrize("region", ["na", "eu"])
 def test_each_sandbox_outcome_ends_in_its_catalogue_code(
     client: AmazonClient, outcome: str, region: str
@@ -197,6 +215,43 @@ def test_each_sandbox_outcome_ends_in_its_catalogue_code(
     with pytest.raises(AmazonError) as raised:
         sp_flow(client, region, outcome)
     assert raised.value.code == outcome
+
+
+@pytest.mark.parametrize("outcome", sorted(STOPPED_ON_AMAZON))
+@pytest.mark.parametrize("region", ["na", "eu", "fe"])
+def test_outcomes_amazon_stops_on_its_own_page_never_come_back(
+    client: AmazonClient, outcome: str, region: str
+) -> None:
+    page = browser.get(f"{client.consent_url(region, STATE)}&sandbox_outcome={outcome}")
+    assert page.status_code == 403
+    assert "location" not in page.headers
+    assert STOPPED_ON_AMAZON[outcome][0] in html.unescape(page.text)
+    assert CALLBACK not in page.text and "href" not in page.text
+
+
+def test_inactive_listings_are_a_warning_and_the_owner_still_connects(
+    client: AmazonClient,
+) -> None:
+    callback = redirect_of(f"{client.consent_url('eu', STATE)}&sandbox_outcome=ACCOUNT_IN_STAGING")
+    tokens = client.exchange_code(callback["spapi_oauth_code"])
+    warnings = client.check_account(tokens.access_token, "eu", ["A1PA6795UKMFR9"])
+    assert warnings == [
+        ("ACCOUNT_IN_STAGING", "listings set to Inactive (hasSuspendedListings) in A1PA6795UKMFR9")
+    ]
+
+
+def test_a_declined_consent_comes_back_as_access_denied_on_both_flows(
+    client: AmazonClient,
+) -> None:
+    sp = redirect_of(f"{client.consent_url('na', STATE)}&sandbox_outcome=AUTHORIZATION_DECLINED")
+    ads = redirect_of(
+        f"{client.ads_consent_url('na', STATE)}&sandbox_outcome=AUTHORIZATION_DECLINED"
+    )
+    for callback in (sp, ads):
+        assert callback["error"] == REDIRECT_ERRORS["AUTHORIZATION_DECLINED"][0] == "access_denied"
+        assert client.callback_error_code(callback["error"], callback["error_description"]) == (
+            "AUTHORIZATION_DECLINED"
+        )
 
 
 @pytest.mark.parametrize("outcome", [o for o in ADS_OUTCOMES if o.isupper()])
@@ -249,8 +304,8 @@ def test_an_unknown_access_token_is_refused_by_the_sellers_api(client: AmazonCli
 @pytest.mark.parametrize(
     ("error", "description", "code"),
     [
-        ("access_denied", "Only the primary account owner can authorize.", "NOT_PRIMARY_OWNER"),
-        ("access_denied", None, "NOT_PRIMARY_OWNER"),
+        ("access_denied", "The user denied the request.", "AUTHORIZATION_DECLINED"),
+        ("access_denied", None, "AUTHORIZATION_DECLINED"),
         ("server_error", "We were unable to complete the authorization.", "INTERNAL_ERROR"),
         ("temporarily_unavailable", None, "AMAZON_UNAVAILABLE"),
         ("access_denied", "Your session has expired.", "AUTHORIZATION_EXPIRED"),
@@ -346,19 +401,14 @@ def test_a_malformed_token_answer_is_a_failed_exchange(client: AmazonClient) -> 
     assert raised.value.detail == "LWA token (authorization_code): malformed answer"
 
 
-def test_without_get_account_in_the_region_participation_still_decides() -> None:
-    def amazon(request: httpx.Request) -> httpx.Response:
-        if request.url.path.endswith("/account"):
-            return httpx.Response(403, json={"errors": [{"code": "Unauthorized", "message": ""}]})
-        participation = {"isParticipating": True, "hasSuspendedListings": True}
-        entry = {"marketplace": {"id": "ATVPDKIKX0DER"}, "participation": participation}
-        return httpx.Response(200, json={"payload": [entry]})
-
-    settings = AmazonSettings.sandbox("http://amazon.test")
-    http = httpx.Client(transport=httpx.MockTransport(amazon))
-    with AmazonClient(settings, http) as client, pytest.raises(AmazonError) as raised:
-        client.check_account("Atza|a", "na", ["ATVPDKIKX0DER"])
-    assert raised.value.code == "ACCOUNT_IN_STAGING"
+def test_get_account_is_asked_only_in_the_eu(base_url: str) -> None:
+    sent: list[httpx.Request] = []
+    http = httpx.Client(event_hooks={"request": [sent.append]})
+    with AmazonClient(AmazonSettings.sandbox(base_url), http) as amazon:
+        for region in ("na", "eu", "fe"):
+            sp_flow(amazon, region, "approve")
+    asked = [r.url.path.split("/")[3] for r in sent if r.url.path.endswith("/sellers/v1/account")]
+    assert asked == ["eu"]
 
 
 # The sandbox's consent pages
@@ -413,3 +463,45 @@ def test_sandbox_consent_refuses_a_redirect_uri_that_is_not_registered(base_url:
         response = httpx.get(f"{base_url}{path}&redirect_uri=https://evil.example/steal")
         assert response.status_code == 400
         assert "location" not in response.headers
+
+
+# Every marketplace
+
+
+@pytest.mark.parametrize("account_type", ["seller", "vendor"])
+@pytest.mark.parametrize("marketplace", ALL_MARKETPLACES, ids=lambda m: m.country_code)
+def test_approve_works_for_every_marketplace_on_its_own_consent_host(
+    client: AmazonClient, marketplace: Marketplace, account_type: str
+) -> None:
+    url = client.consent_url(
+        marketplace.region, STATE, marketplace_id=marketplace.id, account_type=account_type
+    )
+    assert f"/sandbox/amazon/{marketplace.consent_host(account_type)}/apps/" in url
+    page = browser.get(url)
+    portal = "Vendor Central" if account_type == "vendor" else "Seller Central"
+    assert page.status_code == 200 and portal in page.text
+    callback = redirect_of(f"{url}&sandbox_outcome=approve")
+    assert ("mws_auth_token" in callback) == (account_type == "seller")
+    tokens = client.exchange_code(callback["spapi_oauth_code"])
+    assert client.check_account(tokens.access_token, marketplace.region, [marketplace.id]) == []
+    ads = redirect_of(
+        f"{client.ads_consent_url(marketplace.region, STATE)}&sandbox_outcome=approve"
+    )
+    ads_tokens = client.exchange_ads_code(ads["code"], marketplace.region)
+    profile = client.check_advertising(
+        ads_tokens.access_token,
+        marketplace.region,
+        [marketplace.id],
+        callback["selling_partner_id"],
+    )
+    assert (profile.marketplace_id, profile.country_code) == (
+        marketplace.id,
+        marketplace.country_code,
+    )
+
+
+def test_an_unknown_consent_host_is_not_found(client: AmazonClient) -> None:
+    url = client.consent_url("na", STATE).replace(
+        "sellercentral.amazon.com", "sellercentral.example"
+    )
+    assert browser.get(url).status_code == 404
