@@ -77,6 +77,7 @@ AMAZON_SIDE_CODES: frozenset[str] = frozenset(
         "ACCESS_REVOKED",
         "ADVERTISING_NOT_ENABLED",
         "ADVERTISING_ACCOUNT_MISMATCH",
+        "AUTHORIZATION_DECLINED",
         "APP_CREDENTIALS_INVALID",
     }
 )
