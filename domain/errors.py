@@ -6,7 +6,9 @@ verbatim so support can match what a seller reports; `message` and `remediation`
 Served as is at `GET /v1/errors`; the guide endpoint shows `remediation` of `last_error`.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from domain.recognition import RECOGNISED_FROM
 
 WHO_ACTS: tuple[str, ...] = ("owner", "integrator", "amazon", "support", "service", "nobody")
 
@@ -22,6 +24,10 @@ class CatalogueEntry:
     http_status: int
     source_message: str | None = None
     source: str | None = None
+    # What the service recognises the code from, and where the owner sees it ("amazon":
+    # on Amazon's own page, never coming back; "service"): domain/recognition.py.
+    recognised_from: str = ""
+    shown_on: str = "service"
 
     def as_dict(self) -> dict:
         return {
@@ -34,6 +40,8 @@ class CatalogueEntry:
             "http_status": self.http_status,
             "source_message": self.source_message,
             "source": self.source,
+            "recognised_from": self.recognised_from,
+            "shown_on": self.shown_on,
         }
 
 
@@ -83,21 +91,25 @@ _SC_MATRIX_STEP = (
 _SELLER_FACING_ENTRIES: tuple[CatalogueEntry, ...] = (
     CatalogueEntry(
         code="NOT_PRIMARY_OWNER",
-        title="Not the primary account owner",
+        title="Not allowed to authorize apps for this account",
+        # Amazon's current rule: the primary user, or a user given the "Manage Authorized
+        # Partners" permission (and "Selling Partner Appstore" for apps listed there), may
+        # authorize (Selling Partner Developer Services, amzn/selling-partner-api-models#4642).
         message=(
-            "Only the primary owner of the Amazon seller account can authorize this "
-            "connection, and you signed in as another user. Once the owner has connected "
-            "the account, other users can still see its data."
+            "The Amazon user you signed in with may not authorize apps for this seller "
+            "account. The primary owner can, and so can a user the owner has given the "
+            '"Manage Authorized Partners" permission. Once the account is connected, other '
+            "users can still see its data."
         ),
         remediation=(
-            "Find the primary owner: in Seller Central open Settings > User Permissions and "
-            'look for the user marked "Primary" or "Account Owner".',
-            "Ask that person to open the connection link and sign in to Amazon with their "
-            "own login.",
-            "The owner approves the access request on Amazon; data starts syncing once the "
-            "connection completes.",
-            "If you cannot open User Permissions or cannot tell who the owner is, ask Amazon "
-            "Seller Support to identify the account owner.",
+            "Sign in to Amazon as the primary owner (in Seller Central, Settings > User "
+            'Permissions shows the user marked "Primary" or "Account Owner") and open the '
+            "connection link again.",
+            'Or ask the owner to give your user the "Manage Authorized Partners" permission '
+            '(and "Selling Partner Appstore" if the app is listed there) in Settings > User '
+            "Permissions, then open the connection link again.",
+            "If you cannot tell who the owner is, ask Amazon Seller Support to identify the "
+            "account owner.",
         ),
         who_acts="owner",
         retryable=False,
@@ -149,16 +161,17 @@ _SELLER_FACING_ENTRIES: tuple[CatalogueEntry, ...] = (
     ),
     CatalogueEntry(
         code="ACCOUNT_IN_STAGING",
-        title="Amazon account in staging mode",
+        title="Listings set to inactive",
         message=(
-            "This seller account is still in staging mode, where new accounts can start, "
-            "and Amazon does not allow it to be connected until it leaves that mode."
+            "The account is connected, but Amazon reports its listings as inactive in this "
+            "marketplace: a new store still in staging mode, or vacation settings. Buyers do "
+            "not see the listings until they are active again."
         ),
         remediation=(
-            "In Seller Central, adjust the vacation (listing status) settings so the account "
-            "leaves staging mode.",
-            "If it stays in staging mode, ask Amazon Seller Support to take it out.",
-            "Open the connection link again and approve access.",
+            "In Seller Central, check the listing status (vacation) settings and set the "
+            "listings to active when you are ready to sell.",
+            "If the store stays in staging mode, ask Amazon Seller Support to take it out.",
+            "Nothing else is needed: the connection itself is complete.",
         ),
         who_acts="owner",
         retryable=False,
@@ -689,9 +702,27 @@ _API_LEVEL_ENTRIES: tuple[CatalogueEntry, ...] = (
 
 SELLER_FACING: tuple[str, ...] = tuple(e.code for e in _SELLER_FACING_ENTRIES)
 API_LEVEL: tuple[str, ...] = tuple(e.code for e in _API_LEVEL_ENTRIES)
+
+
+def _recognised(e: CatalogueEntry) -> CatalogueEntry:
+    shown_on, recognised_from = RECOGNISED_FROM[e.code]
+    return replace(e, recognised_from=recognised_from, shown_on=shown_on)
+
+
 CATALOGUE: dict[str, CatalogueEntry] = {
-    e.code: e for e in _SELLER_FACING_ENTRIES + _API_LEVEL_ENTRIES
+    e.code: _recognised(e) for e in _SELLER_FACING_ENTRIES + _API_LEVEL_ENTRIES
 }
+# The owner Amazon stops on its own page never comes back: the expired window's guide
+# names those causes, so the owner can tell which one they met.
+_STOPPED = [CATALOGUE[code] for code in SELLER_FACING if CATALOGUE[code].shown_on == "amazon"]
+CATALOGUE["AUTHORIZATION_EXPIRED"] = replace(
+    CATALOGUE["AUTHORIZATION_EXPIRED"],
+    remediation=(
+        *CATALOGUE["AUTHORIZATION_EXPIRED"].remediation,
+        "If Amazon showed a message instead of sending you back, it is one of these: "
+        + "; ".join(f"{e.title} ({e.code}): {e.remediation[0]}" for e in _STOPPED),
+    ),
+)
 
 
 def entry(code: str) -> CatalogueEntry:

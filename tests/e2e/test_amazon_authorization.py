@@ -25,7 +25,7 @@ from adapters.amazon import AmazonError
 from adapters.amazon.settings import SANDBOX_APPLICATION_ID
 from domain.connection import Context
 from service.deadlines import Deadlines
-from service.sandbox.outcomes import APPROVE, SANDBOX_OUTCOMES, SP_OUTCOMES
+from service.sandbox.outcomes import APPROVE, SANDBOX_OUTCOMES, SP_OUTCOMES, STOPPED_ON_AMAZON
 from tests.conftest import PG_URL, LiveService, consent, new_connection, start_service
 
 TENANT = "tenant_a"  # the tenant of the `api` fixture's key
@@ -35,7 +35,10 @@ TENANT = "tenant_a"  # the tenant of the `api` fixture's key
 # succeeds; Amazon refuses only the later refreshes, see its own test below).
 ADS_ONLY = tuple(o for o in SANDBOX_OUTCOMES if o.startswith("ADVERTISING_"))
 SP_FAILURES = tuple(
-    o for o in SANDBOX_OUTCOMES if o.isupper() and o not in ("ACCESS_REVOKED", *ADS_ONLY)
+    o
+    for o in SANDBOX_OUTCOMES
+    if o.isupper()
+    and o not in ("ACCESS_REVOKED", "ACCOUNT_IN_STAGING", *ADS_ONLY, *STOPPED_ON_AMAZON)
 )
 ADS_FAILURES = ("ADVERTISING_NOT_ENABLED", "ADVERTISING_ACCOUNT_MISMATCH")
 
@@ -159,7 +162,8 @@ def test_consent_url_is_seller_centrals_consent_page_with_application_id_and_sig
     started = start(api, c["id"])
     url = urlsplit(started["consent_url"])
     assert f"{url.scheme}://{url.netloc}" == live.url  # the sandbox Amazon is the service
-    assert url.path == "/sandbox/amazon/na/apps/authorize/consent"
+    # The Seller Central of the connection's first marketplace (new_connection: the US).
+    assert url.path == "/sandbox/amazon/sellercentral.amazon.com/apps/authorize/consent"
     query = query_of(started["consent_url"])
     assert query["application_id"] == SANDBOX_APPLICATION_ID
     assert query["state"].startswith(f"{c['id']}.")
@@ -259,8 +263,12 @@ def test_access_revoked_outcome_consents_normally_and_only_the_later_refresh_is_
 
 def test_the_failure_outcomes_cover_every_sp_api_outcome_of_the_sandbox():
     # Lower case outcomes (approve, throttled_once, ...) end well.
-    assert set(SP_FAILURES) == {o for o in SP_OUTCOMES if o.isupper()} - {"ACCESS_REVOKED"}
-    assert len(SP_FAILURES) >= 11
+    assert set(SP_FAILURES) == {o for o in SP_OUTCOMES if o.isupper()} - {
+        "ACCESS_REVOKED",
+        "ACCOUNT_IN_STAGING",
+        *STOPPED_ON_AMAZON,
+    }
+    assert len(SP_FAILURES) >= 9  # the rest end on Amazon's page or connect with a warning
 
 
 @pytest.mark.parametrize("outcome", SP_FAILURES)
@@ -290,6 +298,50 @@ def test_sp_api_failure_returns_connection_to_invited_with_catalogue_code_and_re
     assert guide["last_error"]["code"] == outcome
     assert guide["last_error"]["remediation"] == catalogue(api)[outcome]["remediation"]
     assert guide["support"]["last_attempt_at"] is not None
+
+
+@pytest.mark.parametrize("outcome", sorted(STOPPED_ON_AMAZON))
+def test_a_problem_amazon_shows_on_its_own_page_ends_in_an_expired_window_naming_it(
+    live, api, outcome
+):
+    c = new_connection(api)
+    started = start(api, c["id"])
+    page = httpx.get(with_query(started["consent_url"], sandbox_outcome=outcome), timeout=30)
+    assert page.status_code == 403 and "location" not in page.headers
+    assert get(api, c["id"])["state"] == "owner_pending"  # nothing came back
+
+    Deadlines(live.services).run_once(live.clock.now() + timedelta(minutes=16))
+    guide = api.get(f"/v1/connections/{c['id']}/guide").json()
+    assert guide["state"] == "invited"
+    assert guide["last_error"]["code"] == "AUTHORIZATION_EXPIRED"
+    named = catalogue(api)[outcome]
+    assert named["shown_on"] == "amazon"
+    assert f"{named['title']} ({outcome})" in guide["last_error"]["remediation"][-1]
+
+
+def test_inactive_listings_connect_with_a_warning(api):
+    c = new_connection(api, region="eu", marketplace_ids=["A1PA6795UKMFR9"])
+    back = authorize(api, c["id"], "ACCOUNT_IN_STAGING")
+    assert back.status_code == 200, back.text
+    after = get(api, c["id"])
+    assert after["state"] == "api_authorized"
+    assert after["last_error"] is None
+    assert after["warning"]["code"] == "ACCOUNT_IN_STAGING"
+    assert "A1PA6795UKMFR9" in after["warning"]["detail"]
+
+
+def test_a_vendor_consents_on_vendor_central_of_its_first_marketplace(api):
+    c = new_connection(api, account_type="vendor", region="eu", marketplace_ids=["AMEN7PMS3EDWL"])
+    started = start(api, c["id"])
+    assert "/sandbox/amazon/vendorcentral.amazon.com.be/apps/" in started["consent_url"]
+    back = consent(api, started["consent_url"])
+    assert back.json()["state"] == "api_authorized", back.text
+
+
+def test_every_catalogue_entry_says_what_it_is_recognised_from(api):
+    for code, item in catalogue(api).items():
+        assert item["recognised_from"].strip(), code
+        assert item["shown_on"] in ("amazon", "service"), code
 
 
 @pytest.mark.parametrize("outcome", ADS_FAILURES)
@@ -595,24 +647,24 @@ def test_callback_redirects_to_return_url_with_connection_status_and_error_code(
     assert get(api, ok)["state"] == "api_authorized"
 
     failed = new_connection(api, return_url=return_url)["id"]
-    location = amazon_redirect(start(api, failed)["consent_url"], "NOT_PROFESSIONAL_ACCOUNT")
+    location = amazon_redirect(start(api, failed)["consent_url"], "MARKETPLACE_NOT_PARTICIPATING")
     back = httpx.get(location, headers={"Accept": "application/json"}, timeout=30)
     assert back.status_code == 303, back.text
     params = query_of(back.headers["location"])
     assert params["connection_id"] == failed
     assert params["status"] == "failed"
-    assert params["error_code"] == "NOT_PROFESSIONAL_ACCOUNT"
-    assert get(api, failed)["last_error"]["code"] == "NOT_PROFESSIONAL_ACCOUNT"
+    assert params["error_code"] == "MARKETPLACE_NOT_PARTICIPATING"
+    assert get(api, failed)["last_error"]["code"] == "MARKETPLACE_NOT_PARTICIPATING"
 
 
 def test_without_return_url_a_browser_gets_a_page_with_the_remediation(live, api):
     cid = new_connection(api)["id"]
-    location = amazon_redirect(start(api, cid)["consent_url"], "ACCOUNT_SETUP_INCOMPLETE")
+    location = amazon_redirect(start(api, cid)["consent_url"], "ACCOUNT_DEACTIVATED")
     page = httpx.get(location, timeout=30, follow_redirects=True)  # to the owner's page
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
     assert "/connect/" in str(page.url)
-    item = catalogue(api)["ACCOUNT_SETUP_INCOMPLETE"]
+    item = catalogue(api)["ACCOUNT_DEACTIVATED"]
     text = html.unescape(page.text)
     assert item["title"] in text
     for step in item["remediation"]:

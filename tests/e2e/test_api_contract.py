@@ -393,15 +393,15 @@ def test_guide_says_who_acts_next_and_gives_support_details(live, api):
     assert TZ_SUFFIX.search(attempt), attempt
     assert parse_time(attempt) == START + timedelta(minutes=7)
 
-    failed = consent(api, started["consent_url"], "NOT_PROFESSIONAL_ACCOUNT")
+    failed = consent(api, started["consent_url"], "MARKETPLACE_NOT_PARTICIPATING")
     assert failed.status_code == 200, failed.text
     assert failed.json()["state"] == "invited"
 
     g = api.get(f"/v1/connections/{c['id']}/guide").json()
     catalogue = {e["code"]: e for e in api.get("/v1/errors").json()["data"]}
-    expected = catalogue["NOT_PROFESSIONAL_ACCOUNT"]
+    expected = catalogue["MARKETPLACE_NOT_PARTICIPATING"]
     assert g["state"] == "invited"
-    assert g["last_error"]["code"] == "NOT_PROFESSIONAL_ACCOUNT"
+    assert g["last_error"]["code"] == "MARKETPLACE_NOT_PARTICIPATING"
     assert g["last_error"]["remediation"] == expected["remediation"]
     assert g["last_error"]["message"] == expected["message"]
     assert g["who_acts"] == expected["who_acts"] == "owner"

@@ -107,7 +107,7 @@ def full_lifecycle(live: LiveService, s: Session) -> tuple[str, list[str]]:
     cid = s.call("POST", "/v1/connections", json=body)["id"]
 
     failed = s.call("POST", f"/v1/connections/{cid}/start_authorization")
-    assert s.consent(failed["consent_url"], "ACCOUNT_IN_STAGING")["succeeded"] is False
+    assert s.consent(failed["consent_url"], "MARKETPLACE_NOT_PARTICIPATING")["succeeded"] is False
 
     started = s.call("POST", f"/v1/connections/{cid}/start_authorization")
     assert s.consent(started["consent_url"])["state"] == "api_authorized"

@@ -67,7 +67,7 @@ def test_every_version_and_every_moment_reads_as_it_was(live, api):
     step(timedelta(hours=2), start)  # v3
     step(
         timedelta(minutes=5),  # v4
-        lambda: consent(api, consent_urls[-1], "NOT_PROFESSIONAL_ACCOUNT"),
+        lambda: consent(api, consent_urls[-1], "MARKETPLACE_NOT_PARTICIPATING"),
     )
     step(timedelta(days=1), start)  # v5
     step(
@@ -106,7 +106,7 @@ def test_every_version_and_every_moment_reads_as_it_was(live, api):
         "active",
         "disconnected",
     ]
-    assert snapshots[4]["last_error"]["code"] == "NOT_PROFESSIONAL_ACCOUNT"
+    assert snapshots[4]["last_error"]["code"] == "MARKETPLACE_NOT_PARTICIPATING"
     assert snapshots[8]["last_error"]["code"] == "SELLER_CENTRAL_PERMISSIONS_INCORRECT"
     latest = max(snapshots)
     events = api.get(f"/v1/connections/{cid}/events").json()["data"]

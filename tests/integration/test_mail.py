@@ -122,11 +122,11 @@ def test_each_mail_arrives_once_with_its_recipients_and_the_owners_link(mailing,
         assert inbox.to(INVITER) == []
 
         started = api.post(f"/v1/connections/{c['id']}/start_authorization").json()
-        consent(api, started["consent_url"], "NOT_PROFESSIONAL_ACCOUNT")
+        consent(api, started["consent_url"], "MARKETPLACE_NOT_PARTICIPATING")
         run_mail(mailing)
         [failed] = inbox.to(INVITER)
-        assert entry("NOT_PROFESSIONAL_ACCOUNT").title in subject(failed)
-        assert entry("NOT_PROFESSIONAL_ACCOUNT").remediation[0] in body(failed, "plain")
+        assert entry("MARKETPLACE_NOT_PARTICIPATING").title in subject(failed)
+        assert entry("MARKETPLACE_NOT_PARTICIPATING").remediation[0] in body(failed, "plain")
         assert len(inbox.to(OWNER)) == 1
 
         started = api.post(f"/v1/connections/{c['id']}/start_authorization").json()

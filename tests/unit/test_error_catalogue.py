@@ -175,6 +175,8 @@ def test_as_dict_is_json_ready_with_remediation_as_a_list():
         "http_status",
         "source_message",
         "source",
+        "recognised_from",
+        "shown_on",
     ]
     assert isinstance(as_dict["remediation"], list)
     assert json.loads(json.dumps(as_dict)) == as_dict
@@ -229,3 +231,25 @@ def test_nothing_granted_lists_every_category_that_needs_access():
     assert set(permission_differences({})) == {
         category for category, level in REQUIRED_SC_PERMISSIONS.items() if level != "none"
     }
+
+
+def test_every_entry_states_what_it_is_recognised_from_and_where_the_owner_sees_it():
+    for found in CATALOGUE.values():
+        assert len(found.recognised_from) > 20, found.code
+        assert found.shown_on in ("amazon", "service"), found.code
+
+
+def test_causes_amazon_shows_on_its_own_page_are_named_in_the_expired_windows_guide():
+    stopped = {c for c, e in CATALOGUE.items() if e.shown_on == "amazon"}
+    assert stopped == {"NOT_PRIMARY_OWNER", "NOT_PROFESSIONAL_ACCOUNT", "ACCOUNT_SETUP_INCOMPLETE"}
+    last_step = CATALOGUE["AUTHORIZATION_EXPIRED"].remediation[-1]
+    for code in stopped:
+        assert f"{CATALOGUE[code].title} ({code})" in last_step
+
+
+def test_the_owner_rule_names_the_permission_amazon_now_accepts():
+    # amzn/selling-partner-api-models#4642: a secondary user with "Manage Authorized
+    # Partners" may authorize.
+    found = CATALOGUE["NOT_PRIMARY_OWNER"]
+    assert "Manage Authorized Partners" in found.message
+    assert any("Manage Authorized Partners" in step for step in found.remediation)
