@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from adapters.amazon import AmazonClient, AmazonSettings
+from adapters.amazon.credentials import AppCredentials
 from adapters.clock import Clock, SystemClock
 from adapters.crypto import SecretBox, Signer
 from adapters.event_positions import EventPositions
@@ -23,6 +24,7 @@ from service.connect.tenants import TenantProfiles
 from service.connections import ConnectionService
 from service.credentials import build_credentials
 from service.mail import build_mail
+from service.metrics import watch_app_credentials
 from service.oauth import Consent, OAuthCallbacks
 from service.projections import ConnectionsProjection
 from service.settings import Settings
@@ -116,6 +118,9 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
     view = ConnectionsViewTables(tables)
     projection = ConnectionsProjection(app, view, faults, clock)
     amazon = AmazonClient(amazon_settings(settings))
+    amazon.credentials = AppCredentials(settings.lwa_client_secret_expires_at, clock=clock.now)
+    watch_app_credentials(amazon.credentials)
+    amazon.credentials.log_expiry()
     signer = Signer(settings.state_signing_key)
     box = SecretBox(settings.fernet_keys)
     consent = Consent(amazon, signer)

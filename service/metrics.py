@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from prometheus_client import (
     CollectorRegistry,
@@ -93,6 +94,36 @@ WORKER_STEP_FAILURES = Counter(
     ["step"],
     registry=REGISTRY,
 )
+
+AMAZON_APP_CREDENTIALS_REFUSED = Gauge(
+    "amazon_app_credentials_refused",
+    "1 while LWA refuses the app's own client credentials (APP_CREDENTIALS_INVALID), by client",
+    ["client"],
+    registry=REGISTRY,
+)
+AMAZON_LWA_SECRET_EXPIRES_IN = Gauge(
+    "amazon_lwa_client_secret_expires_in_seconds",
+    "Seconds until LWA_CLIENT_SECRET_EXPIRES_AT (-1 when it is not configured)",
+    registry=REGISTRY,
+)
+AMAZON_LWA_SECRET_EXPIRING = Gauge(
+    "amazon_lwa_client_secret_expiring",
+    "1 from 30 days before LWA_CLIENT_SECRET_EXPIRES_AT: rotate the secret",
+    registry=REGISTRY,
+)
+
+
+def watch_app_credentials(credentials: Any) -> None:
+    """The gauges read `adapters.amazon.credentials.AppCredentials` at every scrape."""
+    for client in ("SP-API", "Ads"):
+        AMAZON_APP_CREDENTIALS_REFUSED.labels(client).set_function(
+            lambda c=client: float(c in credentials.refused_clients())
+        )
+    AMAZON_LWA_SECRET_EXPIRES_IN.set_function(
+        lambda: -1.0 if (left := credentials.seconds_to_expiry()) is None else left
+    )
+    AMAZON_LWA_SECRET_EXPIRING.set_function(lambda: float(credentials.expiring()))
+
 
 CONTENT_TYPE = "text/plain; version=0.0.4"  # litestar adds "; charset=utf-8"
 _CALLBACKS = {

@@ -7,12 +7,15 @@ profiles). Every failure is an `AmazonError` carrying a catalogue code.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Self
 
 import httpx
 
 from adapters.amazon import ads, consent, lwa, sellers
 from adapters.amazon.ads import AdvertisingProfile
+from adapters.amazon.credentials import AppCredentials
+from adapters.amazon.errors import AmazonError
 from adapters.amazon.lwa import Tokens
 from adapters.amazon.settings import AmazonSettings
 from adapters.amazon.throttle import RateLimits
@@ -26,6 +29,7 @@ class AmazonClient:
         self._owns_http = http is None
         self._http = http if http is not None else httpx.Client(timeout=settings.timeout)
         self.limits = RateLimits()
+        self.credentials = AppCredentials(settings.lwa_client_secret_expires_at)
 
     def __repr__(self) -> str:
         return f"AmazonClient(application_id={self.settings.application_id!r})"
@@ -48,7 +52,21 @@ class AmazonClient:
     def callback_error_code(self, error: str, description: str | None) -> str:
         return consent.callback_error_code(error, description)
 
+    def _watch(self, client: str, operation: str, call: Callable[[], Tokens]) -> Tokens:
+        """Notes whether LWA accepted the app's own credentials (see `credentials`)."""
+        try:
+            tokens = call()
+        except AmazonError as e:
+            if e.code == "APP_CREDENTIALS_INVALID":
+                self.credentials.refused(client, operation, e.detail)
+            raise
+        self.credentials.accepted(client)
+        return tokens
+
     def exchange_code(self, code: str) -> Tokens:
+        return self._watch("SP-API", "code exchange", lambda: self._exchange_code(code))
+
+    def _exchange_code(self, code: str) -> Tokens:
         return lwa.exchange_code(
             self._http,
             self.settings,
@@ -59,6 +77,9 @@ class AmazonClient:
         )
 
     def refresh(self, refresh_token: str) -> Tokens:
+        return self._watch("SP-API", "refresh", lambda: self._refresh(refresh_token))
+
+    def _refresh(self, refresh_token: str) -> Tokens:
         return lwa.refresh(
             self._http,
             self.settings,
@@ -94,6 +115,11 @@ class AmazonClient:
     # the advertiser's region; `region=None` is the North America host.
 
     def exchange_ads_code(self, code: str, region: str | None = None) -> Tokens:
+        return self._watch(
+            "Ads", "Ads code exchange", lambda: self._exchange_ads_code(code, region)
+        )
+
+    def _exchange_ads_code(self, code: str, region: str | None) -> Tokens:
         return lwa.exchange_code(
             self._http,
             self.settings,

@@ -76,6 +76,8 @@ def readyz(request: Request) -> Response:
             {k: getattr(f, k) for k in ("follower", "position", "connection_id", "topic", "error")}
             for f in stuck
         ]
+    # The integrator's Amazon app credentials: a detail for the operator, never "not ready".
+    checks["amazon"] = services.amazon.credentials.status()
     heartbeat = request.app.state.get("worker_heartbeat")
     if heartbeat is not None:  # only when this process runs the worker
         age = heartbeat.age()
