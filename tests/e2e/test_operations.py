@@ -147,7 +147,13 @@ def test_healthz_and_readyz_answer_while_the_store_answers(live):
     assert httpx.get(f"{live.url}/healthz").json() == {"status": "ok"}
     ready = httpx.get(f"{live.url}/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ok", "store": "ok", "read_model_lag": 0}
+    amazon = {
+        "app_credentials": "ok",
+        "lwa_client_secret_expires_at": None,
+        "lwa_client_secret_expires_in_days": None,
+        "warnings": [],
+    }
+    assert ready.json() == {"status": "ok", "store": "ok", "read_model_lag": 0, "amazon": amazon}
 
 
 def test_readyz_is_a_503_problem_with_retry_after_when_the_store_is_down(live, json_logs):
