@@ -19,7 +19,7 @@ from domain.errors import REQUIRED_SC_PERMISSIONS, entry
 from tests.browser.conftest import Tab, open_tab
 from tests.conftest import LiveService, start_service
 
-FAILURE = "NOT_PROFESSIONAL_ACCOUNT"
+FAILURE = "MARKETPLACE_NOT_PARTICIPATING"  # an outcome Amazon sends back (not its own page)
 
 
 @pytest.fixture
