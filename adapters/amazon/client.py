@@ -130,9 +130,18 @@ class AmazonClient:
             token_url=self.settings.ads_token_url(region),
         )
 
-    def refresh_ads(self, refresh_token: str) -> Tokens:
-        return lwa.refresh(
-            self._http, self.settings, refresh_token, credentials=self.settings.ads_credentials
+    def refresh_ads(self, refresh_token: str, region: str | None = None) -> Tokens:
+        return self._watch(
+            "Ads",
+            "Ads refresh",
+            lambda: lwa.refresh(
+                self._http,
+                self.settings,
+                refresh_token,
+                credentials=self.settings.ads_credentials,
+                older_secrets=self.settings.ads_older_client_secrets,
+                token_url=self.settings.ads_token_url(region),
+            ),
         )
 
     def check_advertising(

@@ -18,9 +18,9 @@ from litestar import Request, Response, get
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, QueryParameter
 
+from domain import marketplaces
 from service.sandbox.grants import DEFAULT_RATE, is_revoked, throttled
 from service.sandbox.issued import Grant
-from service.sandbox.marketplaces import MARKETPLACES
 from service.sandbox.sellers import sp_answer, sp_grant
 from service.sandbox.tokens import read_rdt
 
@@ -39,7 +39,7 @@ def _order_id(partner: str, marketplace_id: str, n: int) -> str:
 
 
 def _orders(grant: Grant, marketplace_ids: list[str]) -> list[dict[str, Any]]:
-    currencies = {m[0]: m[2] for region in MARKETPLACES.values() for m in region}
+    currencies = {m.id: m.currency for m in marketplaces.ALL}
     orders = []
     for marketplace_id in marketplace_ids:
         for n in range(ORDERS_PER_MARKETPLACE):

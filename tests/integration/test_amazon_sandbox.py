@@ -488,7 +488,7 @@ def test_approve_works_for_every_marketplace_on_its_own_consent_host(
         f"{client.ads_consent_url(marketplace.region, STATE)}&sandbox_outcome=approve"
     )
     ads_tokens = client.exchange_ads_code(ads["code"], marketplace.region)
-    profile = client.check_advertising(
+    [profile] = client.check_advertising(
         ads_tokens.access_token,
         marketplace.region,
         [marketplace.id],
