@@ -125,6 +125,11 @@ RECOGNISED_FROM: dict[str, tuple[str, str]] = {
     "NOT_FOUND": (SERVICE, "No such resource for this tenant."),
     "METHOD_NOT_ALLOWED": (SERVICE, "An HTTP method the path does not serve."),
     "PAYLOAD_TOO_LARGE": (SERVICE, "A request body above MAX_BODY_BYTES."),
+    "HEADERS_TOO_LARGE": (
+        SERVICE,
+        "A request line and headers above MAX_HEADER_BYTES, or more than MAX_HEADERS fields.",
+    ),
+    "REQUEST_TIMEOUT": (SERVICE, "A client that sends its request's head or body too slowly."),
     "INVALID_TRANSITION": (SERVICE, "An action the state machine does not allow now."),
     "VERSION_CONFLICT": (SERVICE, "A concurrent change, or If-Match naming a stale version."),
     "IDEMPOTENCY_KEY_REUSED": (SERVICE, "An Idempotency-Key reused for another request."),
