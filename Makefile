@@ -13,10 +13,11 @@ FUZZ_EXAMPLES ?= 500
 
 .PHONY: install lock browser screenshots run worker migrate migration test test-faults test-fuzz lint format openapi bench profile mutate clean
 
-install: $(STAMP) browser
+install: $(STAMP)
 
 # The browser tests' tools: Debian's Chromium (never a browser download) and axe-core from
-# npm (package-lock.json). Installed only when missing; apt-get needs root, as on CI.
+# npm (package-lock.json), for `make test`, not `make run`. Installed only when missing;
+# apt-get needs root, as on CI.
 AXE := node_modules/axe-core/axe.min.js
 browser: $(AXE)
 	@command -v chromium >/dev/null || { apt-get update -qq && \
@@ -70,11 +71,11 @@ migration: install  ## a new numbered migration file: make migration NAME="what 
 # closing line ("N passed") comes last.
 FUZZ := tests/e2e/test_contract_fuzz.py
 
-test: install  ## the whole suite, on SQLite and on PostgreSQL (TEST_DATABASE_URL)
+test: install browser  ## the whole suite, on SQLite and on PostgreSQL (TEST_DATABASE_URL)
 	$(PY) -m pytest $(FUZZ)
 	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(PY) -m pytest --ignore=$(FUZZ)
 
-screenshots: install  ## the README's screenshots, from the browser tests
+screenshots: install browser  ## the README's screenshots, from the browser tests
 	UPDATE_SCREENSHOTS=1 $(PY) -m pytest tests/browser -q
 
 # Both write their figures to var/reliability.json (the short runs of `make test` too).

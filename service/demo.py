@@ -157,7 +157,7 @@ def _fail_then_recover(api: httpx.Client) -> tuple[str, dict[str, Any]]:
     )
     cid = c["id"]
     first = _ok(api.post(f"/v1/connections/{cid}/start_authorization"))
-    _owner_consents(first["consent_url"], "NOT_PRIMARY_OWNER")
+    _owner_consents(first["consent_url"], "MARKETPLACE_NOT_PARTICIPATING")
     guide = _ok(api.get(f"/v1/connections/{cid}/guide"))["last_error"]
     second = _ok(api.post(f"/v1/connections/{cid}/start_authorization"))
     _owner_consents(second["consent_url"], "approve")

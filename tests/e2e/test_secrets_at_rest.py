@@ -197,6 +197,10 @@ def test_refresh_tokens_and_lwa_codes_are_nowhere_at_rest_in_responses_events_or
     live, session, caplog, capfd
 ):
     caplog.set_level(logging.DEBUG)
+    # httpx's and httpcore's own lines too, even after another test configured logging
+    # (which quiets them).
+    for noisy in ("httpx", "httpcore"):
+        caplog.set_level(logging.DEBUG, logger=noisy)
     s = session
     cid, tokens = full_lifecycle(live, s)
     read_everything(live, s, cid)

@@ -80,6 +80,12 @@ def same(old: object, new: object) -> bool:
     return old == new
 
 
+def without_cursors(feed: dict) -> dict:
+    rest = {k: v for k, v in feed.items() if k != "next_after"}
+    rest["data"] = [{k: v for k, v in e.items() if k != "position"} for e in feed["data"]]
+    return rest
+
+
 def test_a_database_written_before_migrations_is_upgraded_and_served_as_before(
     old_code, database_url
 ):
@@ -98,7 +104,8 @@ def test_a_database_written_before_migrations_is_upgraded_and_served_as_before(
             assert same(connection, api.get(f"/v1/connections/{cid}").json())
             assert same(old["histories"][cid], api.get(f"/v1/connections/{cid}/events").json())
         assert same(old["listing"], api.get("/v1/connections").json())
-        assert same(old["events"], api.get("/v1/events").json())
+        # Positions became per-tenant opaque cursors (#16), so the feed is compared without them.
+        assert same(without_cursors(old["events"]), without_cursors(api.get("/v1/events").json()))
         endpoint = old["endpoint"]["id"]
         assert same(old["endpoint"], api.get(f"/v1/webhook_endpoints/{endpoint}").json())
         deliveries = api.get(f"/v1/webhook_endpoints/{endpoint}/deliveries").json()
