@@ -72,6 +72,28 @@ class PostgresTables(Tables):
     def wake_on(self, channel: str) -> None:
         self.wake_statement = sql.SQL("NOTIFY {}").format(sql.Identifier(channel)).as_string()
 
+    @property
+    def api_key_channel(self) -> str:
+        """Where revocations are announced: one channel per schema (a channel name is an
+        identifier, at most 63 bytes)."""
+        return f"{self.datastore.schema}_api_key_revoked"[:63]
+
+    def revoke_api_key(self, key_id: str, at: str) -> bool:
+        """Revokes and, in the same transaction, tells every process (their key caches,
+        service.api_keys): the notification is delivered only if the revocation commits."""
+        with self.transaction(commit=True) as c:
+            c.execute(
+                self.sql(
+                    "UPDATE {p}api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL "
+                    "RETURNING id"
+                ),
+                (at, key_id),
+            )
+            if not rows_of(c):
+                return False
+            c.execute("SELECT pg_notify(%s, %s)", (self.api_key_channel, key_id))
+            return True
+
 
 TABLES_CLASS = PostgresTables
 

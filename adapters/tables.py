@@ -43,6 +43,9 @@ class Tables:
     # Run in a transaction that queued work, to wake workers in other processes
     # (PostgreSQL: NOTIFY on the event store's channel, see adapters.wakeup).
     wake_statement: str | None = None
+    # Where revocations of API keys are announced to other processes (PostgreSQL's
+    # NOTIFY); None where there is no such channel.
+    api_key_channel: str | None = None
 
     def __init__(self, datastore: Any) -> None:
         self.datastore = datastore

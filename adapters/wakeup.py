@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -36,12 +37,20 @@ class Waker:
 
 
 class PostgresListener:
-    """One thread, one connection in `LISTEN channel`, ringing `waker` on each
-    notification. It reconnects after a failure, ringing once more then, since anything
-    committed while it was away went unannounced."""
+    """One thread, one connection in `LISTEN channel`, calling `on_notify(payload)` for
+    each notification (by default: ringing `waker`). It reconnects after a failure and
+    calls `on_listen()` each time a LISTEN is in place, since anything sent while it was
+    away went unheard."""
 
     def __init__(
-        self, connect_kwargs: dict[str, Any], channel: str, waker: Waker, *, retry: float = 1.0
+        self,
+        connect_kwargs: dict[str, Any],
+        channel: str,
+        waker: Waker | None = None,
+        *,
+        on_notify: Callable[[str], None] | None = None,
+        on_listen: Callable[[], None] | None = None,
+        retry: float = 1.0,
     ) -> None:
         self.connect_kwargs = {
             # A server that vanished without closing the connection is noticed within a
@@ -54,7 +63,9 @@ class PostgresListener:
             **{k: v for k, v in connect_kwargs.items() if k != "row_factory"},
         }
         self.channel = channel
-        self.waker = waker
+        ring = (lambda *_: waker.wake()) if waker is not None else (lambda *_: None)
+        self.on_notify = on_notify or ring
+        self.on_listen = on_listen or ring
         self.retry = retry
         self.listening = threading.Event()  # set while a LISTEN is in place
         self._stopping = threading.Event()
@@ -64,7 +75,7 @@ class PostgresListener:
     def for_recorder(cls, recorder: Any, waker: Waker) -> PostgresListener | None:
         """A listener on the event store's channel; None for stores without one (SQLite)."""
         channel = getattr(recorder, "channel_name", None)
-        pool = getattr(getattr(recorder, "datastore", None), "pool", None)
+        pool = pool_of(recorder)
         if channel is None or pool is None:
             return None
         return cls(dict(pool.kwargs), channel, waker)
@@ -92,10 +103,14 @@ class PostgresListener:
         with psycopg.connect(**self.connect_kwargs, autocommit=True) as conn:
             conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
             self.listening.set()
-            log.info("listening for commits on %s", self.channel)
-            self.waker.wake()
+            log.info("listening on %s", self.channel)
+            self.on_listen()
             while not self._stopping.is_set():
-                # A short timeout keeps stop() prompt; what a notification says is unused:
-                # that one arrived is the whole message.
-                for _ in conn.notifies(timeout=0.5, stop_after=1):
-                    self.waker.wake()
+                # A short timeout keeps stop() prompt.
+                for notify in conn.notifies(timeout=0.5, stop_after=1):
+                    self.on_notify(notify.payload)
+
+
+def pool_of(recorder: Any) -> Any:
+    """The PostgreSQL connection pool behind a recorder; None on SQLite."""
+    return getattr(getattr(recorder, "datastore", None), "pool", None)

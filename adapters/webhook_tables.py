@@ -176,6 +176,29 @@ class WebhookTables:
     def position(self, name: str) -> int:
         return position(self.t, "webhook_tracking", name)
 
+    def subscribed_tenants(self, tenant_ids: Sequence[str]) -> set[str]:
+        """Which of these tenants have an enabled endpoint now."""
+        if not tenant_ids:
+            return set()
+        marks = ", ".join("?" for _ in tenant_ids)
+        rows = self.t.query(
+            f"SELECT DISTINCT tenant_id FROM {{p}}webhook_endpoints WHERE enabled = 1 "
+            f"AND tenant_id IN ({marks})",
+            tuple(tenant_ids),
+        )
+        return {r["tenant_id"] for r in rows}
+
+    def tenants_of(self, connection_ids: Sequence[str]) -> dict[str, str]:
+        """The tenant of each of these connections the read model holds."""
+        if not connection_ids:
+            return {}
+        marks = ", ".join("?" for _ in connection_ids)
+        rows = self.t.query(
+            f"SELECT id, tenant_id FROM {{p}}connections_view WHERE id IN ({marks})",
+            tuple(connection_ids),
+        )
+        return {r["id"]: r["tenant_id"] for r in rows}
+
     def record(
         self,
         name: str,

@@ -12,6 +12,7 @@ from eventsourcing.persistence import IntegrityError
 from adapters.eventstore import schema_lock
 from domain.connection import Connection
 from domain.exceptions import NotFound, VersionConflict
+from service.group_commit import GroupCommit
 
 
 class ConnectionsApp(Application[UUID]):
@@ -27,6 +28,7 @@ class ConnectionsApp(Application[UUID]):
         # starting together on a new database take turns (see adapters.eventstore).
         with schema_lock(env or {}):
             super().__init__(env=env)
+        self.group_commit = GroupCommit(self)
 
     def load(self, tenant_id: str, connection_id: str, version: int | None = None) -> Connection:
         """The tenant's connection; another tenant's is as absent as a missing one."""
@@ -39,10 +41,11 @@ class ConnectionsApp(Application[UUID]):
         return aggregate
 
     def store(self, aggregate: Any) -> int | None:
-        """Saves pending events; returns the last notification id. A lost race on the
-        aggregate's version is a VersionConflict, never a storage error."""
+        """Saves pending events, in one transaction with other threads' commands of the
+        same moment (service.group_commit); returns the last notification id. A lost race
+        on the aggregate's version is a VersionConflict, never a storage error."""
         try:
-            recordings = self.save(aggregate)
+            recordings = self.group_commit.save(aggregate)
         except IntegrityError:
             raise VersionConflict(
                 "The connection was changed by another request at the same time; "

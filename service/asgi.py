@@ -56,6 +56,8 @@ def create() -> Litestar:
     services = build(settings)
     heartbeat = Heartbeat() if settings.run_worker else None
     app = create_app(services, worker_heartbeat=heartbeat)
+    # Live API keys from memory, revocations heard from every process (PostgreSQL).
+    app.on_startup.append(lambda: services.api_keys.watch())
     if heartbeat is not None:
         worker = EmbeddedWorker(services, heartbeat=heartbeat)
         app.on_startup.append(lambda: worker.start_thread())

@@ -64,6 +64,7 @@ class Services:
             self.webhooks.close()  # waits for sends in flight
         if self.credentials is not None:
             self.credentials.access_log.close()  # writes what is still buffered
+        self.api_keys.close()
         self.amazon.close()
         self.app.close()
 

@@ -13,9 +13,11 @@ import sys
 import traceback
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar, Token
+from datetime import UTC, datetime
 from io import StringIO
 from typing import IO, Any
 
+import msgspec
 import structlog
 
 from service.settings import Settings
@@ -178,9 +180,12 @@ def configure(
     tail: list[Any] = [exceptions, redact, renderer]
     handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
     handler.setFormatter(
-        structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=shared,
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *tail],
+        _AccessFormatter(
+            structlog.stdlib.ProcessorFormatter(
+                foreign_pre_chain=shared,
+                processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *tail],
+            ),
+            log_format,
         )
     )
     root = logging.getLogger()
@@ -193,6 +198,63 @@ def configure(
         if logger.handlers:  # uvicorn's own; an access log switched off has none
             logger.handlers = []
             logger.propagate = True
+
+
+ACCESS = logging.getLogger("service.http")
+
+
+def access(level: int, fields: dict[str, Any]) -> None:
+    """The access line, one per request: its fields (and the request's context) are
+    rendered once by `_AccessFormatter`, not passed through the processor chain that
+    other lines take; what it masks is masked the same way."""
+    if not ACCESS.isEnabledFor(level):
+        return
+    context = _current.get()
+    if context is not None:
+        for key, value in context().items():
+            if value is not None:
+                fields.setdefault(key, value)
+    record = ACCESS.makeRecord(ACCESS.name, level, __file__, 0, _AccessText(fields), (), None)
+    record.access_fields = fields
+    ACCESS.handle(record)
+
+
+class _AccessText:
+    """The access line's message for handlers other than ours (a test's log capture):
+    key=value text, masked, rendered only if someone reads it."""
+
+    def __init__(self, fields: dict[str, Any]) -> None:
+        self.fields = fields
+
+    def __str__(self) -> str:
+        shown = " ".join(f"{k}={_scrub(v)!r}" for k, v in sorted(self.fields.items()))
+        return f"event='request' {shown}"
+
+
+class _AccessFormatter(logging.Formatter):
+    """Renders access records in the handler's format (JSON or the console's key=value),
+    everything else with the structlog formatter it wraps."""
+
+    def __init__(self, inner: logging.Formatter, log_format: str) -> None:
+        super().__init__()
+        self.inner = inner
+        self.json = log_format == "json"
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = getattr(record, "access_fields", None)
+        if fields is None:
+            return self.inner.format(record)
+        fields = {k: _scrub(v) for k, v in fields.items()}
+        level = record.levelname.lower()
+        at = datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        if self.json:
+            line = {"event": "request", **fields, "level": level, "logger": record.name}
+            return _JSON.encode({**line, "timestamp": at}).decode()
+        pairs = " ".join(f"{k}={v}" for k, v in sorted(fields.items()))
+        return f"{at} [{level:<9}] {'request':<30} [{record.name}] {pairs}"
+
+
+_JSON = msgspec.json.Encoder()
 
 
 def log_start(settings: Settings, role: str, **details: Any) -> None:

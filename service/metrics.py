@@ -52,6 +52,12 @@ COMMANDS = Counter(
     ["action", "outcome"],
     registry=REGISTRY,
 )
+GROUP_COMMIT_SIZE = Histogram(
+    "event_store_commit_commands",
+    "Commands written per event-store transaction (group commit, service.group_commit)",
+    registry=REGISTRY,
+    buckets=(1, 2, 4, 8, 16, 32, 64),
+)
 WEBHOOK_DELIVERIES = Counter(
     "webhook_deliveries", "Webhook delivery attempts by outcome", ["outcome"], registry=REGISTRY
 )

@@ -31,20 +31,42 @@ class Forbidden(DomainError):
 
 
 def authenticate(connection: ASGIConnection) -> Caller:
-    """The caller behind the request's API key. Blocking (it reads the store): guards run
-    it in a thread, so an unreachable database stalls this request, not the event loop."""
+    """The caller behind the request's API key. Blocking (it may read the store): guards
+    run it in a thread, so an unreachable database stalls this request, not the event loop."""
     state = connection.scope.setdefault("state", {})
     if "caller" in state:
         return state["caller"]
+    services = connection.app.state.services
+    record = services.api_keys.authenticate(_secret(connection))
+    if record is None:
+        raise Unauthenticated("The API key is unknown or was revoked.")
+    services.api_keys.touch(record)
+    return _admitted(connection, record)
+
+
+def authenticate_cached(connection: ASGIConnection) -> Caller | None:
+    """The caller, when the key is in memory and its last use needs no write: what most
+    requests take, on the event loop, without a thread or a query. None: ask `authenticate`."""
+    state = connection.scope.setdefault("state", {})
+    if "caller" in state:
+        return state["caller"]
+    keys = connection.app.state.services.api_keys
+    record = keys.cached(_secret(connection))
+    if record is None or keys.touch_due(record):
+        return None
+    return _admitted(connection, record)
+
+
+def _secret(connection: ASGIConnection) -> str:
     header = connection.headers.get("authorization", "")
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthenticated("Send an API key as 'Authorization: Bearer <key>'.")
-    services = connection.app.state.services
-    record = services.api_keys.authenticate(secret.strip())
-    if record is None:
-        raise Unauthenticated("The API key is unknown or was revoked.")
-    services.api_keys.touch(record)
+    return secret.strip()
+
+
+def _admitted(connection: ASGIConnection, record: Any) -> Caller:
+    """The key's caller, once its rate allows the request."""
     wait = _limiter(connection).wait(record.id)
     if wait:
         raise TooManyRequestsException(
@@ -54,10 +76,10 @@ def authenticate(connection: ASGIConnection) -> Caller:
     caller = Caller(
         tenant_id=record.tenant_id,
         actor=f"api_key:{record.tenant_id}/{record.id}",
-        request_id=state.get("request_id"),
+        request_id=connection.scope["state"].get("request_id"),
         scopes=frozenset(record.scopes),
     )
-    state["caller"] = caller
+    connection.scope["state"]["caller"] = caller
     return caller
 
 
@@ -78,7 +100,9 @@ Guard = Callable[[ASGIConnection, BaseRouteHandler], Awaitable[None]]
 
 def requires(scope: str) -> Guard:
     async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-        caller = await anyio.to_thread.run_sync(authenticate, connection)
+        caller = authenticate_cached(connection) or await anyio.to_thread.run_sync(
+            authenticate, connection
+        )
         if scope not in caller.scopes:
             raise Forbidden(f"This API key lacks the '{scope}' scope.", required_scope=scope)
 

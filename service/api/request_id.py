@@ -8,12 +8,12 @@ methods are logged and counted too.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from typing import Any
 from uuid import uuid4
 
-import structlog
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from service import logs, metrics
@@ -21,7 +21,6 @@ from service import logs, metrics
 _SANE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _CREATED = re.compile(r"^/v1/connections/([^/?]+)$")
 _PROBLEM_BYTES = 64 * 1024
-log = structlog.get_logger("service.http")
 
 
 class _Seen:
@@ -84,7 +83,7 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
             }
             if seen.code:
                 fields["code"] = seen.code
-            (log.error if seen.status >= 500 else log.info)("request", **fields)
+            logs.access(logging.ERROR if seen.status >= 500 else logging.INFO, fields)
             logs.leave_request(token)
 
     return middleware

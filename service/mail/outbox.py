@@ -57,12 +57,13 @@ class MailOutbox:
         return self.tables.position(self.name)
 
     def prepare(self, notifications: Any) -> list[MailRow]:
-        return [m for n in notifications for m in self._mails(n)]
+        tenants: dict[str, Any] = {}  # each tenant's profile read once per batch
+        return [m for n in notifications for m in self._mails(n, tenants)]
 
     def commit(self, expected: int, new: int, prepared: list[MailRow]) -> int | None:
         return len(prepared) if self.tables.record(self.name, expected, new, prepared) else None
 
-    def _mails(self, notification: Any) -> list[MailRow]:
+    def _mails(self, notification: Any, tenants: dict[str, Any]) -> list[MailRow]:
         if not notification.topic.endswith(tuple(t.__qualname__ for t in MAILED)):
             return []  # most events are no one's mail: skip decoding them
         e = self.app.mapper.to_domain_event(notification)
@@ -71,11 +72,18 @@ class MailOutbox:
         if isinstance(e, Connection.ReauthMarkedDue) and not e.error:
             return []  # the yearly notice: the 30-day reminder says it
         kind, audience = MAILED[type(e)]
-        c = self.app.repository.get(e.originator_id, version=e.originator_version)
+        # A first event is the whole connection: no need to read it back from the store.
+        c = (
+            e.mutate(None)
+            if e.originator_version == 1
+            else self.app.repository.get(e.originator_id, version=e.originator_version)
+        )
         recipients = _recipients(c, audience)
         if not recipients:
             return []
-        tenant = self.tenants.get(c.tenant_id)
+        tenant = tenants.get(c.tenant_id)
+        if tenant is None:
+            tenant = tenants[c.tenant_id] = self.tenants.get(c.tenant_id)
         status, reason = PENDING, None
         if not tenant.emails_enabled:
             status, reason = SUPPRESSED, "e-mails are turned off for this tenant"

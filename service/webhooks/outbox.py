@@ -1,11 +1,19 @@
 """The outbox: each committed event becomes one delivery per subscribed endpoint, in the
 transaction that moves the outbox's tracking position, so a crash between commit and
-send loses nothing and no event is fanned out twice."""
+send loses nothing and no event is fanned out twice.
+
+Events of tenants without an enabled endpoint are passed over: nobody would receive
+them, and building their signed bodies was most of the outbox's cost. An endpoint still
+gets every event from its creation on (`service.webhooks.policy.receives`): an event
+committed after the endpoint was created is read after it too, when the endpoint is
+there to be seen. Replay covers the events recorded here, so a tenant's first endpoint
+can replay events from its creation on, not from before."""
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from typing import Any
+from uuid import UUID
 
 import msgspec
 
@@ -26,6 +34,7 @@ class WebhookOutbox:
     # Connections whose state after their latest event stays in memory, so that their
     # next event is built from it instead of loading the aggregate from the store.
     remembered = 5_000
+    remembered_tenants = 100_000  # connection id -> tenant, for passing events over
 
     def __init__(
         self, app: Any, tables: WebhookTables, faults: Any, clock: Any, batch: int = 200
@@ -35,6 +44,7 @@ class WebhookOutbox:
         self.clock = clock
         self.follower = Follower(self, app, faults, clock, batch)
         self._latest: OrderedDict[Any, Connection] = OrderedDict()
+        self._tenants: OrderedDict[Any, str] = OrderedDict()
 
     def catch_up(self) -> int:
         """Processes everything recorded so far; returns how many deliveries it created."""
@@ -55,17 +65,45 @@ class WebhookOutbox:
         )
 
     def _event_rows(self, notifications: Any) -> list[EventRow]:
-        """Each event with the connection as of that event, replayed with the aggregate's
-        own event code from the state just before it."""
+        """Each event of a subscribed tenant with the connection as of that event,
+        replayed with the aggregate's own event code from the state just before it."""
         rows = []
-        for notification in notifications:
-            e = self.app.mapper.to_domain_event(notification)
-            if type(e) not in EVENT_TYPES:
+        events = [self.app.mapper.to_domain_event(n) for n in notifications]
+        events = [
+            (n, e) for n, e in zip(notifications, events, strict=True) if type(e) in EVENT_TYPES
+        ]
+        tenants = self._tenants_of([e for _, e in events])
+        subscribed = self.tables.subscribed_tenants(sorted(set(tenants.values())))
+        for notification, e in events:
+            tenant = tenants.get(e.originator_id)
+            if tenant is not None and tenant not in subscribed:
                 continue
             connection = e.mutate(self._state_before(e))
             self._remember(connection)
             rows.append(_event_row(e, connection, notification.id))
         return rows
+
+    def _tenants_of(self, events: list[Any]) -> dict[Any, str]:
+        """The tenant of each event's connection, without loading it: a first event names
+        it, connections seen lately are remembered, the read model knows the rest (a
+        connection it does not hold yet is left out, and its event processed)."""
+        found: dict[Any, str] = {}
+        for e in events:
+            known = self._tenants.get(e.originator_id)
+            if e.originator_version == 1:
+                known = getattr(e, "tenant_id", None)
+            if known is not None:
+                found[e.originator_id] = known
+        missing = {str(e.originator_id) for e in events if e.originator_id not in found}
+        if missing:
+            for connection_id, tenant in self.tables.tenants_of(sorted(missing)).items():
+                found[UUID(connection_id)] = tenant
+        for connection_id, tenant in found.items():
+            self._tenants[connection_id] = tenant
+            self._tenants.move_to_end(connection_id)
+        while len(self._tenants) > self.remembered_tenants:
+            self._tenants.popitem(last=False)
+        return found
 
     def _state_before(self, e: Any) -> Connection | None:
         if e.originator_version == 1:

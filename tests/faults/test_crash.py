@@ -5,6 +5,7 @@ by itself with nothing left behind."""
 from __future__ import annotations
 
 import random
+import re
 import time
 
 import httpx
@@ -16,20 +17,30 @@ KILLS = 10 if figures.LONG else 3
 LOAD_SECONDS = (1.0, 4.0) if figures.LONG else (0.5, 2.0)  # before each kill, at random
 
 
+def commands_beyond_one_per_commit(url: str) -> float:
+    """From the server's metrics: commands written so far minus transactions that wrote
+    them (more than 0 once a transaction carried several, service.group_commit)."""
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    found = dict(re.findall(r"^event_store_commit_commands_(sum|count) (\S+)$", text, re.M))
+    return float(found.get("sum", 0)) - float(found.get("count", 0))
+
+
 def test_acknowledged_commands_survive_kill_9_under_load(store, service_factory, pg_schema_url):
     service = service_factory(pg_schema_url)
     key = store.api_keys.create("tenant_crash", ["connections:read", "connections:write"]).secret
     rng = random.Random(9)
-    loads = []
+    loads, grouped = [], 0
     for _ in range(KILLS):
         load = Load(service.url, key).start()
         time.sleep(rng.uniform(*LOAD_SECONDS))
-        service.kill()  # mid-request for some clients, mid-commit for others
+        grouped += commands_beyond_one_per_commit(service.url)
+        service.kill()  # mid-request for some clients, mid-commit (mid-batch) for others
         loads.append(load.stop())
         service.start()
 
     acks = [a for load in loads for a in load.acks]
     assert acks and checks.lost(store, acks) == []
+    assert grouped > 0  # commands were being written in batches (group commit) when killed
 
     checks.wait_until_caught_up(service.url)
     connections = checks.connections_in_store(store)

@@ -1,0 +1,108 @@
+"""Group commit: the commands that threads of one process save at the same moment are
+written in one transaction, so one table lock and one fsync serve many of them.
+
+The event store keeps notification ids in commit order by taking the events table's
+exclusive lock in every transaction that records events (eventsourcing's PostgreSQL
+recorder; SQLite has a single writer anyway). Followers (the read model, the outboxes)
+rely on that order: they never pass over a gap that a later commit fills. The lock is
+kept; what changes is how many commands each holder writes.
+
+How a batch forms: a thread that saves while no write is under way writes at once, with
+whatever else is queued. A thread that saves while one is under way queues its events
+and waits; when the write ends, the first waiter still queued writes everything queued
+by then (the "leader"). Nobody sleeps to wait for company, so a lone command is written
+as soon as before, and under load batches grow by themselves.
+
+A command is acknowledged only after the transaction holding it committed. A batch in
+which one aggregate lost a race (another request saved its version first) fails as a
+whole in the database; each of its commands is then written alone, so only the loser
+gets its VersionConflict (409) and the others are stored as if nothing happened.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from eventsourcing.application import ProcessingEvent, Recording
+from eventsourcing.persistence import IntegrityError
+
+from service.metrics import GROUP_COMMIT_SIZE
+
+
+@dataclass(eq=False)
+class _Command:
+    aggregate: Any
+    events: list[Any]
+    done: bool = False
+    error: BaseException | None = None
+    recordings: list[Recording] = field(default_factory=list)
+
+
+class GroupCommit:
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self._changed = threading.Condition()
+        self._queue: list[_Command] = []
+        self._writing = False
+
+    def save(self, aggregate: Any) -> list[Recording]:
+        """Records the aggregate's pending events, in a batch with whatever other threads
+        save meanwhile; returns their recordings once committed. Raises IntegrityError
+        when this aggregate's version was taken, or what the store raised."""
+        events = list(aggregate.collect_events())
+        if not events:
+            return []
+        command = _Command(aggregate, events)
+        with self._changed:
+            self._queue.append(command)
+            while self._writing and not command.done:
+                self._changed.wait()
+            if not command.done:  # this thread leads: it writes everything queued
+                self._writing = True
+                batch, self._queue = self._queue, []
+        if not command.done:
+            try:
+                self._write(batch)
+            finally:
+                with self._changed:
+                    self._writing = False
+                    self._changed.notify_all()
+        if command.error is not None:
+            raise command.error
+        return command.recordings
+
+    def _write(self, batch: list[_Command]) -> None:
+        """Writes the batch; every command in it ends done, stored or with its error."""
+        try:
+            recordings = self._record(batch)
+        except IntegrityError as e:
+            if len(batch) == 1:
+                batch[0].error, batch[0].done = e, True
+                return
+            for command in batch:  # find the loser: each alone, in the order they came
+                self._write([command])
+            return
+        except Exception as e:  # the store failed: nothing of the batch was committed
+            for command in batch:
+                command.error, command.done = e, True
+            return
+        GROUP_COMMIT_SIZE.observe(len(batch))
+        start = 0
+        for command in batch:
+            command.recordings = recordings[start : start + len(command.events)]
+            command.done = True
+            start += len(command.events)
+
+    def _record(self, batch: list[_Command]) -> list[Recording]:
+        """One transaction for the whole batch, as the library's `Application.save` does
+        for several aggregates (record, then snapshots, then its notify hook)."""
+        processing = ProcessingEvent()
+        for command in batch:
+            processing.collect_events(*command.events)
+            processing.aggregates[command.aggregate.id] = command.aggregate
+        recordings = self.app._record(processing)
+        self.app._take_snapshots(processing)
+        self.app._notify(recordings)
+        return recordings
