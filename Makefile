@@ -11,7 +11,7 @@ PORT ?= 8000
 
 FUZZ_EXAMPLES ?= 500
 
-.PHONY: install lock browser screenshots run worker migrate migration test test-faults test-fuzz lint format openapi bench profile mutate clean
+.PHONY: install lock browser screenshots run worker migrate migration test test-faults test-fuzz lint format openapi bench bench-tools profile mutate clean
 
 install: $(STAMP)
 
@@ -97,7 +97,16 @@ format: install
 openapi: install  ## regenerate the committed contract from the app
 	$(VENV)/bin/connections openapi --output openapi.yaml
 
-bench: install  ## benchmarks (not part of make test); writes bench/results.json, bench/pipelines.json, bench/credentials.json
+# wrk (HTTP) and pgbench (PostgreSQL) generate the load in C, so it costs little of the
+# cores the server needs; both from Debian's packages, installed when missing.
+bench-tools:
+	@command -v wrk >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+	@command -v pgbench >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
+
+bench: install bench-tools  ## benchmarks (not part of make test); writes bench/http.json, bench/results.json, bench/pipelines.json, bench/credentials.json
+	$(PY) -m bench.http
 	$(PY) -m bench
 	$(PY) -m bench.pipelines
 	$(PY) -m bench.credentials

@@ -8,6 +8,7 @@ an event. Guards are named conditions evaluated against the aggregate by `GUARDS
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -163,10 +164,17 @@ def _conditions(transition: Any) -> list[str]:
     return [c.func for c in transition.conditions]
 
 
+@functools.cache
+def _candidates(trigger: str, source: str | None) -> tuple[Any, ...]:
+    """The machine's transitions for `trigger` from `source`, looked up once: the machine
+    never changes, and every event applied and every connection shown asks."""
+    return tuple(MACHINE.get_transitions(trigger=trigger, source=source))
+
+
 def failed_guards(trigger: str, aggregate: Any) -> list[str] | None:
     """None when `trigger` has no transition from the aggregate's state; otherwise the
     guards that block every candidate transition ([] when one is allowed)."""
-    candidates = MACHINE.get_transitions(trigger=trigger, source=aggregate.state)
+    candidates = _candidates(trigger, aggregate.state)
     if not candidates:
         return None
     blocked: list[str] = []
@@ -183,7 +191,7 @@ def destination(trigger: str, source: str | None) -> str:
     take their state from here; guards were checked when the command ran."""
     if trigger == CREATE_TRIGGER:
         return INVITED
-    for t in MACHINE.get_transitions(trigger=trigger, source=source):
+    for t in _candidates(trigger, source):
         return t.dest if t.dest is not None else source
     raise LookupError(f"{trigger} has no transition from {source}")
 

@@ -1,0 +1,406 @@
+"""`python -m bench.http` (the first part of `make bench`): the request path against the
+HTTP stack's own ceiling, with C load generators so the load costs little of the cores.
+
+On a fresh PostgreSQL schema, one run, 8 connections (`BENCH_WRK_CONNECTIONS`):
+
+1. pgbench: raw one-INSERT-per-transaction commits, and the same with the event store's
+   exclusive table lock (the bound for commits that keep notification ids in order).
+2. `connections serve --workers <cores>` with the embedded worker and JSON logs, then
+   wrk (bench/wrk.lua) on: `/healthz` (the ceiling), create, an action on distinct
+   connections (resend_invitation), GET one connection, a list of 20 newest first with
+   and without a state filter, and `/healthz` again at the end.
+3. During the create run, the followers' lag (read model, webhook and mail outboxes),
+   sampled from their tracking positions; after it, how long they took to drain.
+4. Integrity after everything: every event of the log is in the read model's event
+   index exactly once and the mail outbox wrote one invitation per connection, so no
+   follower passed over an event committed out of order (what the table lock is for).
+
+Every ratio is printed against `/healthz` of the same server in the same run (the mean of
+the runs before and after). Figures to stdout and bench/http.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from bench.server import Server, fresh_store
+
+HERE = Path(__file__).parent
+BODY = {"owner_email": "owner@example.com", "region": "na", "marketplace_ids": ["ATVPDKIKX0DER"]}
+TARGETS = {  # the issue's (#18): ratio to /healthz, and p99 for create
+    "create": 0.25,
+    "action": 0.25,
+    "get": 0.6,
+    "list": 0.4,
+    "list_state": 0.4,
+}
+CREATE_P99_MS = 25.0
+
+
+def progress(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+def require(tool: str) -> str:
+    found = shutil.which(tool)
+    if found is None:
+        raise SystemExit(f"{tool} is missing: `make bench` installs it (apt-get install {tool})")
+    return found
+
+
+# ----------------------------------------------------------------------------- pgbench
+
+
+def pgbench(dsn: str, schema: str, clients: int, seconds: float, locked: bool) -> dict[str, Any]:
+    """tps and mean latency of one-row transactions, as pgbench reports them."""
+    table = f'"{schema}".ceiling'
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {table} (id BIGSERIAL PRIMARY KEY, payload TEXT NOT NULL)"
+        )
+    insert = f"INSERT INTO {table} (payload) VALUES ('{'x' * 64}');"
+    script = (
+        f"BEGIN;\nLOCK TABLE {table} IN EXCLUSIVE MODE;\n{insert}\nCOMMIT;\n"
+        if locked
+        else insert + "\n"
+    )
+    info = psycopg.conninfo.conninfo_to_dict(dsn)
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as f:
+        f.write(script)
+    try:
+        done = subprocess.run(
+            [
+                require("pgbench"),
+                "-n",  # no vacuum of pgbench's own tables
+                "-h",
+                str(info.get("host", "127.0.0.1")),
+                "-p",
+                str(info.get("port", 5432)),
+                "-U",
+                str(info.get("user", "postgres")),
+                "-c",
+                str(clients),
+                "-j",
+                str(min(clients, 2)),
+                "-T",
+                str(max(1, round(seconds))),
+                "-f",
+                f.name,
+                str(info["dbname"]),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    finally:
+        os.unlink(f.name)
+    tps = float(re.search(r"tps = ([\d.]+)", done.stdout).group(1))
+    latency = float(re.search(r"latency average = ([\d.]+) ms", done.stdout).group(1))
+    return {"per_second": round(tps), "mean_ms": latency}
+
+
+# --------------------------------------------------------------------------------- wrk
+
+
+def wrk(
+    url: str,
+    method: str,
+    path: str,
+    key: str | None,
+    seconds: float,
+    *,
+    body: dict[str, Any] | None = None,
+    ids: Path | None = None,
+    connections: int = 8,
+    threads: int = 2,
+) -> dict[str, Any]:
+    done = subprocess.run(
+        [
+            require("wrk"),
+            "-c",
+            str(connections),
+            "-t",
+            str(threads),
+            "-d",
+            f"{max(1, round(seconds))}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(HERE / "wrk.lua"),
+            url,
+            "--",
+            method,
+            path,
+            key or "-",
+            json.dumps(body) if body is not None else "-",
+            str(ids) if ids is not None else "-",
+            str(threads),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    elapsed = summary["duration_us"] / 1e6
+    failed = summary["non_2xx_3xx"] + sum(
+        summary[k] for k in ("connect_errors", "read_errors", "write_errors", "timeouts")
+    )
+    return {
+        "per_second": round((summary["requests"] - failed) / elapsed),
+        "requests": summary["requests"],
+        "failed": failed,
+        "p50_ms": round(summary["p50_us"] / 1000, 2),
+        "p99_ms": round(summary["p99_us"] / 1000, 2),
+        "max_ms": round(summary["max_us"] / 1000, 2),
+    }
+
+
+# --------------------------------------------------------------------- followers' lag
+
+
+class Lag:
+    """Samples how far each follower trails the log, every `every` seconds, in a thread."""
+
+    FOLLOWERS = {
+        "read_model": ("projection_positions", "connections_view"),
+        "webhook_outbox": ("webhook_tracking", "webhook_outbox"),
+        "mail_outbox": ("mail_tracking", "mail_outbox"),
+    }
+
+    def __init__(self, dsn: str, schema: str, every: float = 0.2) -> None:
+        self.dsn, self.schema, self.every = dsn, schema, every
+        self.samples: list[dict[str, int]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def now(self, conn: psycopg.Connection) -> dict[str, int]:
+        s = self.schema
+        head = conn.execute(
+            f'SELECT COALESCE(MAX(notification_id), 0) FROM "{s}".connections_events'
+        ).fetchone()[0]
+        lag = {}
+        for name, (table, follower) in self.FOLLOWERS.items():
+            row = conn.execute(
+                f'SELECT position FROM "{s}".{table} WHERE name = %s', (follower,)
+            ).fetchone()
+            lag[name] = head - (row[0] if row else 0)
+        return lag
+
+    def _run(self) -> None:
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            while not self._stop.wait(self.every):
+                self.samples.append(self.now(conn))
+
+    def __enter__(self) -> Lag:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def drained_after(self, timeout: float = 300) -> float | None:
+        """Seconds until every follower has caught up (None: not within `timeout`)."""
+        began = time.monotonic()
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            while time.monotonic() - began < timeout:
+                if not any(self.now(conn).values()):
+                    return round(time.monotonic() - began, 2)
+                time.sleep(0.05)
+        return None
+
+    def worst(self) -> dict[str, int]:
+        return {name: max((s[name] for s in self.samples), default=0) for name in self.FOLLOWERS}
+
+
+# ------------------------------------------------------------------------- integrity
+
+
+def integrity(dsn: str, schema: str) -> dict[str, Any]:
+    """What the followers made of the log, once settled: every connection event in the
+    read model's event index exactly once, one invitation mail per connection."""
+    s = schema
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        logged = conn.execute(
+            f'SELECT COUNT(*), COUNT(DISTINCT originator_id) FROM "{s}".connections_events '
+            "WHERE topic LIKE %s",
+            ("%Connection.%",),
+        ).fetchone()
+        missing = conn.execute(
+            f'SELECT COUNT(*) FROM "{s}".connections_events e WHERE e.topic LIKE %s '
+            f'AND e.topic NOT LIKE %s AND NOT EXISTS (SELECT 1 FROM "{s}".events_index i '
+            "WHERE i.position = e.notification_id)",
+            ("%Connection.%", "%Snapshot%"),
+        ).fetchone()[0]
+        indexed = conn.execute(f'SELECT COUNT(*) FROM "{s}".events_index').fetchone()[0]
+        invitations = conn.execute(
+            f'SELECT COUNT(*), COUNT(DISTINCT event_id) FROM "{s}".mail_outbox '
+            "WHERE kind = 'invitation'"
+        ).fetchone()
+        invited = conn.execute(
+            f'SELECT COUNT(*) FROM "{s}".connections_events WHERE topic LIKE %s',
+            ("%Connection.Invited",),
+        ).fetchone()[0]
+        resent = conn.execute(
+            f'SELECT COUNT(*) FROM "{s}".connections_events WHERE topic LIKE %s',
+            ("%Connection.InvitationResent",),
+        ).fetchone()[0]
+    return {
+        "events": logged[0],
+        "connections": logged[1],
+        "events_missing_from_read_model": missing,
+        "events_indexed": indexed,
+        "invitation_mails": invitations[0],
+        "invitation_mails_distinct": invitations[1],
+        "invitations_expected": invited + resent,
+        "ok": missing == 0 and invitations[0] == invitations[1] == invited + resent,
+    }
+
+
+# ------------------------------------------------------------------------------- run
+
+
+def ids_of(dsn: str, schema: str, path: Path) -> int:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        rows = conn.execute(
+            f'SELECT id FROM "{schema}".connections_view ORDER BY created_at DESC'
+        ).fetchall()
+    path.write_text("".join(f"{r[0]}\n" for r in rows))
+    return len(rows)
+
+
+def main() -> int:
+    quick = os.environ.get("BENCH_QUICK", "") not in ("", "0")
+    seconds = float(os.environ.get("BENCH_WRK_SECONDS", "3" if quick else "10"))
+    connections = int(os.environ.get("BENCH_WRK_CONNECTIONS", "8"))
+    workers = int(os.environ.get("BENCH_SERVER_WORKERS", os.cpu_count() or 1))
+    postgres = os.environ.get(
+        "BENCH_DATABASE_URL",
+        os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"),
+    )
+    output = os.environ.get("BENCH_HTTP_OUTPUT", "bench/http.json")
+    out: dict[str, Any] = {
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "connections": connections,
+        "seconds": seconds,
+        "server_workers": workers,
+        "cpus": os.cpu_count(),
+        "loadavg_start": os.getloadavg()[0],
+    }
+    with fresh_store("postgres", postgres) as store, tempfile.TemporaryDirectory() as tmp:
+        dsn, schema = postgres, store.ceiling_target
+        for locked in (False, True):
+            name = "commit_locked" if locked else "commit"
+            out[name] = pgbench(dsn, schema, connections, seconds, locked)
+            progress(f"pgbench {name}: {out[name]['per_second']}/s")
+        server = Server(store.url, f"{tmp}/serve.log", workers=workers)
+        try:
+            key = server.api_key()
+            runs: dict[str, Any] = {}
+
+            def run(name: str, method: str, path: str, **kw: Any) -> None:
+                server.settle()
+                cpu = server.cpu_seconds()
+                result = wrk(server.url, method, path, kw.pop("key", key), seconds, **kw)
+                result["server_cpu_ms_per_request"] = round(
+                    (server.cpu_seconds() - cpu) / max(result["requests"], 1) * 1000, 3
+                )
+                runs[name] = result
+                progress(
+                    f"{name}: {result['per_second']}/s p50 {result['p50_ms']} ms "
+                    f"p99 {result['p99_ms']} ms failed {result['failed']}"
+                )
+
+            run("healthz", "GET", "/healthz", key=None, connections=connections)
+            lag = Lag(dsn, schema)
+            with lag:
+                run("create", "POST", "/v1/connections", body=BODY, connections=connections)
+            out["followers_worst_lag_during_create"] = lag.worst()
+            out["followers_drained_after_create_s"] = lag.drained_after()
+            ids = Path(tmp) / "ids"
+            out["connections_for_reads"] = ids_of(dsn, schema, ids)
+            run(
+                "action",
+                "POST",
+                "/v1/connections/{id}/resend_invitation",
+                ids=ids,
+                connections=connections,
+            )
+            run("get", "GET", "/v1/connections/{id}", ids=ids, connections=connections)
+            run("list", "GET", "/v1/connections?limit=20", connections=connections)
+            run(
+                "list_state",
+                "GET",
+                "/v1/connections?limit=20&state=invited",
+                connections=connections,
+            )
+            run("healthz_end", "GET", "/healthz", key=None, connections=connections)
+            out["followers_drained_at_end_s"] = Lag(dsn, schema).drained_after()
+        finally:
+            server.stop()
+        out["integrity"] = integrity(dsn, schema)
+    out["runs"] = runs
+    out["loadavg_end"] = os.getloadavg()[0]
+    ceiling = (runs["healthz"]["per_second"] + runs["healthz_end"]["per_second"]) / 2
+    out["healthz_ceiling"] = round(ceiling)
+    out["ratios"] = {
+        name: round(runs[name]["per_second"] / ceiling, 3) for name in TARGETS if name in runs
+    }
+    Path(output).write_text(json.dumps(out, indent=2) + "\n")
+    sys.stdout.write(render(out))
+    return 0 if out["integrity"]["ok"] else 1
+
+
+def render(out: dict[str, Any]) -> str:
+    runs, ceiling = out["runs"], out["healthz_ceiling"]
+    lines = [
+        "",
+        f"HTTP path on PostgreSQL, wrk, {out['connections']} connections, "
+        f"{out['seconds']:.0f} s each, `serve --workers {out['server_workers']}` on "
+        f"{out['cpus']} cores (load {out['loadavg_start']:.2f} at start)",
+        f"  pgbench one-INSERT commits: {out['commit']['per_second']:,}/s; "
+        f"with the event store's table lock: {out['commit_locked']['per_second']:,}/s",
+        f"  /healthz ceiling: {runs['healthz']['per_second']:,}/s at start, "
+        f"{runs['healthz_end']['per_second']:,}/s at end, mean {ceiling:,}/s",
+        "",
+        f"  {'run':<11} {'req/s':>7} {'x healthz':>9} {'target':>7} {'p50 ms':>7} "
+        f"{'p99 ms':>7} {'failed':>6} {'cpu ms/req':>10}",
+    ]
+    for name, result in runs.items():
+        ratio = out["ratios"].get(name)
+        target = TARGETS.get(name)
+        verdict = "" if target is None else ("met" if ratio >= target else "MISSED")
+        lines.append(
+            f"  {name:<11} {result['per_second']:>7,} "
+            f"{'' if ratio is None else f'{ratio:.2f}x':>9} "
+            f"{'' if target is None else f'{target:.2f}x':>7} "
+            f"{result['p50_ms']:>7} {result['p99_ms']:>7} {result['failed']:>6} "
+            f"{result['server_cpu_ms_per_request']:>10}  {verdict}"
+        )
+    p99 = runs["create"]["p99_ms"]
+    lines += [
+        f"  create p99 {p99} ms (target <= {CREATE_P99_MS:.0f} ms: "
+        f"{'met' if p99 <= CREATE_P99_MS else 'MISSED'})",
+        f"  followers' worst lag during create (events): "
+        f"{out['followers_worst_lag_during_create']}; drained "
+        f"{out['followers_drained_after_create_s']} s after it",
+        f"  integrity: {out['integrity']}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
