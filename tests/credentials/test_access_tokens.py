@@ -3,6 +3,7 @@ SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -205,3 +206,63 @@ def test_ads_tokens_list_every_profile_of_the_connections_marketplaces(served, b
     )
     assert listed.status_code == 200, listed.text
     assert {str(p["profileId"]) for p in listed.json()} >= {p["profile_id"] for p in profiles}
+
+
+def metric(url: str, name: str) -> float:
+    lines = httpx.get(f"{url}/metrics", timeout=10).text.splitlines()
+    return float(next((line.split()[-1] for line in lines if line.startswith(name)), 0.0))
+
+
+def test_lwa_refusing_the_apps_credentials_on_a_refresh_is_the_operators_problem(
+    served, backend, peer, caplog
+):
+    c = active(backend)
+    history = events_of(backend, c["id"])
+    refused_refreshes = (
+        'access_token_refreshes_total{api="sp-api",outcome="APP_CREDENTIALS_INVALID"}'
+    )
+    before = metric(served.url, refused_refreshes)
+    peer.failure = (401, "invalid_client")
+    with caplog.at_level(logging.DEBUG):
+        refused = token(backend, c["id"])
+
+    assert refused.status_code == 503 and int(refused.headers["retry-after"]) > 0
+    problem = refused.json()
+    assert problem["code"] == "APP_CREDENTIALS_INVALID"
+    assert "operators" in problem["detail"]
+    proxied = backend.get(
+        f"/v1/connections/{c['id']}/proxy/sp-api/sellers/v1/marketplaceParticipations"
+    )
+    assert proxied.status_code == 503 and proxied.json()["code"] == "APP_CREDENTIALS_INVALID"
+    guide = backend.get("/v1/errors").json()
+    entry = next(e for e in guide["data"] if e["code"] == "APP_CREDENTIALS_INVALID")
+    assert entry["who_acts"] == "integrator"
+    # Nothing happened to the seller's connection: same state, no warning, no new event.
+    after = backend.get(f"/v1/connections/{c['id']}").json()
+    assert after["state"] == "active" and after["warning"] is None
+    assert after["last_error"] is None
+    assert events_of(backend, c["id"]) == history
+    # The operator hears of it: a metric, readiness's credentials detail, an error log.
+    assert metric(served.url, 'app_credentials_invalid{api="sp-api"}') == 1.0
+    assert metric(served.url, 'amazon_app_credentials_refused{client="SP-API"}') == 1.0
+    assert metric(served.url, refused_refreshes) == before + 2  # the token, then the proxy
+    ready = httpx.get(f"{served.url}/readyz", timeout=10)
+    assert ready.status_code == 200  # a detail for the operator, not "not ready"
+    amazon = ready.json()["amazon"]
+    assert amazon["app_credentials"] == "refused"
+    assert any("APP_CREDENTIALS_INVALID" in w for w in amazon["warnings"])
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any("app credentials" in r.getMessage() for r in errors)
+    connection = served.services.app.load("tenant_a", c["id"])
+    secrets = [
+        served.services.box.decrypt(connection.refresh_token_encrypted),
+        served.services.amazon.settings.lwa_client_secret,
+    ]
+    logged = "\n".join(logging.Formatter("%(name)s %(message)s").format(r) for r in caplog.records)
+    assert [s for s in secrets if s in logged or s in refused.text] == []
+
+    # Fixed credentials: the next request is served and the alert clears.
+    peer.failure = None
+    assert token(backend, c["id"]).status_code == 201
+    assert metric(served.url, 'app_credentials_invalid{api="sp-api"}') == 0.0
+    assert httpx.get(f"{served.url}/readyz").json()["amazon"]["app_credentials"] == "ok"
