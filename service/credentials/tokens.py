@@ -120,7 +120,10 @@ class AccessTokens:
         box, amazon = self.services.box, self.services.amazon
         try:
             if api == ADS:
-                tokens = amazon.refresh_ads(box.decrypt(c.ads_refresh_token_encrypted))
+                # On the LWA host of the advertiser's region (api.amazon.com, api.amazon.co.uk,
+                # api.amazon.co.jp: "Retrieve access and refresh tokens", advertising.amazon.com/
+                # API/docs/en-us/guides/get-started/retrieve-access-token).
+                tokens = amazon.refresh_ads(box.decrypt(c.ads_refresh_token_encrypted), c.region)
             else:
                 tokens = amazon.refresh(box.decrypt(c.refresh_token_encrypted))
         except AmazonError as e:

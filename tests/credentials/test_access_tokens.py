@@ -25,8 +25,15 @@ def peer() -> Iterator[LwaPeer]:
 
 @pytest.fixture
 def served(database_url: str, peer: LwaPeer) -> Iterator[LiveService]:
-    """The service, its LWA calls going through the counting peer to the sandbox."""
-    live = start_service(database_url, LWA_TOKEN_URL=peer.url, RATE_LIMIT_PER_SECOND="0")
+    """The service, its LWA calls going through the counting peer to the sandbox (the peer
+    stands in for the Ads API's regional token hosts too, one path per region)."""
+    ads_hosts = {
+        f"ADS_TOKEN_URL_{region.upper()}": peer.host_url(f"/ads/{region}/auth/o2/token")
+        for region in ("na", "eu", "fe")
+    }
+    live = start_service(
+        database_url, LWA_TOKEN_URL=peer.url, RATE_LIMIT_PER_SECOND="0", **ads_hosts
+    )
     peer.upstream = f"{live.url}/sandbox/amazon/auth/o2/token"
     yield live
     live.stop()
@@ -266,3 +273,27 @@ def test_lwa_refusing_the_apps_credentials_on_a_refresh_is_the_operators_problem
     assert token(backend, c["id"]).status_code == 201
     assert metric(served.url, 'app_credentials_invalid{api="sp-api"}') == 0.0
     assert httpx.get(f"{served.url}/readyz").json()["amazon"]["app_credentials"] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("region", "marketplace_id"), [("eu", "A1F83G8C2ARO7P"), ("fe", "A1VC38T7YXB528")]
+)
+def test_an_ads_token_is_refreshed_on_the_token_host_of_the_connections_region(
+    backend, peer, region, marketplace_id
+):
+    c = authorized(
+        backend,
+        region=region,
+        marketplace_ids=[marketplace_id],
+        requires_advertising=True,
+        requires_seller_central_user=False,
+    )
+    url = backend.post(f"/v1/connections/{c['id']}/start_advertising_authorization").json()
+    consent(backend, url["consent_url"]).raise_for_status()
+    backend.post(f"/v1/connections/{c['id']}/activate").raise_for_status()
+    peer.refresh_paths.clear()
+
+    ads = token(backend, c["id"], api="ads")
+    assert ads.status_code == 201, ads.text
+    assert ads.json()["endpoint"].endswith(f"/sandbox/amazon/ads/{region}")
+    assert peer.refresh_paths == [f"/ads/{region}/auth/o2/token"]
