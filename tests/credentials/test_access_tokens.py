@@ -11,6 +11,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from service.deadlines import RefreshHealth
 from tests.conftest import LiveService, consent, start_service
 from tests.credentials.helpers import SCOPES, active, authorized, events_of, token
 from tests.credentials.lwa_peer import LwaPeer
@@ -297,3 +298,22 @@ def test_an_ads_token_is_refreshed_on_the_token_host_of_the_connections_region(
     assert ads.status_code == 201, ads.text
     assert ads.json()["endpoint"].endswith(f"/sandbox/amazon/ads/{region}")
     assert peer.refresh_paths == [f"/ads/{region}/auth/o2/token"]
+
+
+def test_the_daily_refresh_check_and_callers_share_the_token_cache(served, backend, peer):
+    c = active(backend)
+    health = RefreshHealth(served.services)
+    before = peer.refreshes
+    assert health.run_once(served.clock.now()) == 0 and health.checked == 1
+    assert peer.refreshes == before + 1
+    # The check's refresh is the token the next caller gets: one refresh, not two.
+    assert token(backend, c["id"]).status_code == 201
+    assert peer.refreshes == before + 1
+
+    # A day later a caller refreshes first; the check finds that token fresh: healthy.
+    served.clock.advance(timedelta(days=1))
+    assert token(backend, c["id"]).status_code == 201
+    assert peer.refreshes == before + 2
+    assert health.run_once(served.clock.now()) == 0 and health.checked == 1
+    assert peer.refreshes == before + 2
+    assert backend.get(f"/v1/connections/{c['id']}").json()["state"] == "active"
