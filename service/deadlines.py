@@ -146,6 +146,7 @@ class RefreshHealth:
 
     def _refused(self, connection_id: str, now: datetime, run_id: str, e: AmazonError) -> int:
         if e.code == "ACCESS_REVOKED":  # invalid_grant: the owner or Amazon took access away
+            self.services.credentials.tables.forget(connection_id)  # its tokens died with it
             return self._record(connection_id, now, run_id, "mark_reauth_due", e)
         if e.code == "AMAZON_UNAVAILABLE":
             if not self.checks.mark_unavailable(connection_id, iso(now)):
