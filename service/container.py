@@ -73,6 +73,10 @@ def amazon_settings(settings: Settings) -> AmazonSettings:
     amazon = _amazon_settings(settings)
     if settings.lwa_token_url:
         amazon = replace(amazon, lwa_token_url=settings.lwa_token_url)
+    if settings.ads_token_urls:
+        amazon = replace(
+            amazon, ads_token_urls={**amazon.ads_token_urls, **settings.ads_token_urls}
+        )
     return amazon
 
 

@@ -22,6 +22,7 @@ from adapters.amazon import AmazonError
 from adapters.refresh_tables import RefreshChecksTables
 from adapters.tables import iso
 from domain import lifecycle as lc
+from domain.access import SP_API, AccessRefused
 from domain.connection import Connection, Context
 from domain.deadlines import due_now
 from domain.exceptions import DomainError, VersionConflict
@@ -89,7 +90,10 @@ class Deadlines:
 
 
 class RefreshHealth:
-    """Refreshes each active connection's access token once per `interval`."""
+    """Proves each active connection's grant once per `interval`, through the shared
+    access-token cache: a token still fresh proves it without asking LWA, and a refresh
+    made here is the token the next caller gets (so the check costs no refresh of its own).
+    """
 
     def __init__(
         self,
@@ -131,14 +135,18 @@ class RefreshHealth:
         if c is None or c.state != lc.ACTIVE or not c.refresh_token_encrypted:
             return 0
         try:
-            self.amazon.refresh(self.services.box.decrypt(c.refresh_token_encrypted))
+            self.services.credentials.tokens.check(c, SP_API, now, self.amazon)
         except AmazonError as e:
             return self._refused(connection_id, now, run_id, e)
+        except AccessRefused as e:  # a caller's refresh failed just now, and recorded it
+            log.info("refresh check of %s: %s", connection_id, e.code)
+            return 0
         self.checks.mark_available(connection_id)
         return 0
 
     def _refused(self, connection_id: str, now: datetime, run_id: str, e: AmazonError) -> int:
         if e.code == "ACCESS_REVOKED":  # invalid_grant: the owner or Amazon took access away
+            self.services.credentials.tables.forget(connection_id)  # its tokens died with it
             return self._record(connection_id, now, run_id, "mark_reauth_due", e)
         if e.code == "AMAZON_UNAVAILABLE":
             if not self.checks.mark_unavailable(connection_id, iso(now)):

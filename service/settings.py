@@ -54,6 +54,8 @@ class Settings:
     webhook_retention: timedelta = timedelta(days=30)
     # LWA's token endpoint, when not the real one (or the sandbox's): a test peer, a relay.
     lwa_token_url: str = ""
+    # The Ads API's regional LWA token endpoints, by region, where not Amazon's own.
+    ads_token_urls: dict[str, str] = field(default_factory=dict)
     # How long the access log (tokens issued, calls proxied to Amazon) is kept.
     access_log_retention: timedelta = timedelta(days=365)
     run_worker: bool = True
@@ -205,6 +207,11 @@ class Settings:
             webhook_retention=_duration(env, "WEBHOOK_RETENTION", "30d"),
             access_log_retention=_duration(env, "ACCESS_LOG_RETENTION", "365d"),
             lwa_token_url=_url(env, "LWA_TOKEN_URL"),
+            ads_token_urls={
+                region: url
+                for region in ("na", "eu", "fe")
+                if (url := _url(env, f"ADS_TOKEN_URL_{region.upper()}"))
+            },
             run_worker=_bool(env, "RUN_WORKER", default=True),
             migrate_on_start=_bool(env, "MIGRATE_ON_START", default=sandbox),
             durations=Durations(

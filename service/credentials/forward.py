@@ -66,6 +66,7 @@ async def forward(request: Request, connection_id: str, api: str, path: str) -> 
         request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers
     )
     body = proxy.Body(request.stream() if has_body else None)
+    limits, operation = services.amazon.limits, proxy.rate_operation(api, method, path)
     sent_at = time.perf_counter()
     response = await http.send(
         http.build_request(
@@ -75,11 +76,12 @@ async def forward(request: Request, connection_id: str, api: str, path: str) -> 
     )
     attempt, refreshed = 0, False
     while True:
+        limits.learn(operation, response.headers.get("x-amzn-ratelimit-limit"))
         if response.status_code == 429 and attempt < retries and (body.replayable or not has_body):
-            attempt += 1
-            wait = proxy.throttle_wait(response, attempt, None)
+            wait = proxy.throttle_wait(response, attempt + 1, limits.rate(operation))
             if wait > proxy.MAX_THROTTLE_WAIT:
-                break
+                break  # not retried: the access log says "forwarded"
+            attempt += 1
             await response.aclose()
             PROXY_RETRIES.labels(api).inc()
             await proxy.sleep(wait)

@@ -50,11 +50,17 @@ class Imports:
             )
         try:
             tokens = services.amazon.refresh(refresh_token)
+        except AmazonError as e:
+            raise _refused(e, "refresh_token: LWA did not refresh it") from None
+        try:
             services.amazon.check_account(
-                tokens.access_token, spec["region"], list(spec["marketplace_ids"])
+                tokens.access_token,
+                spec["region"],
+                list(spec["marketplace_ids"]),
+                selling_partner_id,  # its own share of Amazon's rate, as after a consent
             )
         except AmazonError as e:
-            raise _refused(e) from None
+            raise _refused(e, "Amazon's account checks refused this seller") from None
         connection.import_authorization(
             ctx,
             selling_partner_id=selling_partner_id,
@@ -66,7 +72,7 @@ class Imports:
         return connection
 
 
-def _refused(e: AmazonError) -> DomainError:
+def _refused(e: AmazonError, failed: str) -> DomainError:
     if e.code == "ACCESS_REVOKED":
         return ValidationFailed(
             "refresh_token: Amazon refused it (invalid_grant): it was revoked, belongs to "
@@ -82,7 +88,7 @@ def _refused(e: AmazonError) -> DomainError:
             headers={"Retry-After": RETRY_AFTER},
         )
     return DomainError(
-        f"Amazon's account checks refused this seller: {e.detail}. Nothing was recorded.",
+        f"{failed}: {e.detail}. Nothing was recorded.",
         code=e.code,
         status=422,
     )

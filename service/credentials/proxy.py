@@ -10,9 +10,13 @@ SP-API guide asks for ("AppName/AppVersion (Language=LanguageName)", developer-d
 
 Throttling: a 429 is retried up to the caller's `X-Throttle-Retries` (0 to 5, default 2),
 waiting as the usage plan says (one request's worth at the `x-amzn-RateLimit-Limit` rate),
-then Amazon's 429 is returned. Restricted operations (amzn/selling-partner-api-models,
-tokens_2021-03-01.json: getOrderAddress, getOrderBuyerInfo, getOrderItemsBuyerInfo,
-getShipment) are sent with a Restricted Data Token from the Tokens API.
+then Amazon's 429 is returned. Amazon sends that header on 20x, 400 and 404 answers, not
+on the 429 itself, so the rate is the one the operation last announced, as the adapter's
+`RateLimits` learned it from any answer (the proxy's and the adapter's own calls alike).
+
+Restricted operations (amzn/selling-partner-api-models, tokens_2021-03-01.json:
+getOrderAddress, getOrderBuyerInfo, getOrderItemsBuyerInfo, getShipment) are sent with a
+Restricted Data Token from the Tokens API.
 """
 
 from __future__ import annotations
@@ -25,8 +29,10 @@ from typing import Any
 
 import httpx
 
+from adapters.amazon.throttle import parse_rate
 from domain.access import ADS
 from domain.exceptions import ValidationFailed
+from service.credentials.access_log import operation_of
 
 USER_AGENT = "MarketplaceConnections/1.0 (Language=Python)"
 MAX_THROTTLE_RETRIES = 5
@@ -161,23 +167,30 @@ def access_headers(
     return {**headers, "user-agent": USER_AGENT}
 
 
+# The adapter's names of operations the proxy carries too, so that both share one learned
+# rate and the usage plans declared in adapters.amazon.throttle.
+_ADAPTER_OPERATIONS = {
+    "sp-api GET /sellers/v1/marketplaceParticipations": "getMarketplaceParticipations",
+    "sp-api GET /sellers/v1/account": "getAccount",
+}
+
+
+def rate_operation(api: str, method: str, path: str) -> str:
+    """The operation whose usage plan a call spends: its API, method and path template."""
+    key = f"{api} {method} {operation_of(path)}"
+    return _ADAPTER_OPERATIONS.get(key, key)
+
+
 def throttle_wait(response: httpx.Response, attempt: int, learned: float | None) -> float:
-    """One request's worth of quota at Amazon's announced rate (the 429's own header, or
-    the rate this operation answered with before), doubled per retry; else 1 s doubled."""
-    rate = _rate(response.headers.get("x-amzn-ratelimit-limit")) or learned
+    """Amazon's Retry-After when given; else one request's worth of quota at the rate
+    Amazon announced (on this 429, or on the operation's earlier answers), doubled per
+    retry; else 1 s doubled."""
     retry_after = response.headers.get("retry-after")
     if retry_after and retry_after.strip().isdigit():
         return float(retry_after)
+    rate = parse_rate(response.headers.get("x-amzn-ratelimit-limit")) or learned
     base = 1.0 / rate if rate else 1.0
     return base * 2 ** (attempt - 1)
-
-
-def _rate(value: str | None) -> float | None:
-    try:
-        rate = float(value or "")
-    except ValueError:
-        return None
-    return rate if 0 < rate < 1e6 else None
 
 
 @dataclass

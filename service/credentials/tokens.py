@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -62,17 +63,28 @@ class AccessTokens:
         if refused is not None:
             TOKEN_REQUESTS.labels(api, refused[0]).inc()
             raise AccessRefused(refused[1], code=refused[0], status=409)
-        key = (str(c.id), api)
-        row = self.tables.read(*key)
-        cached = self._fresh(row, now)
-        if cached is not None:
-            TOKEN_REQUESTS.labels(api, "hit").inc()
-            return cached
-        seen = row.generation if row is not None else 0  # outcomes after this one are ours
-        with self._lock(key):
-            issued = self._refreshed(c, api, key, seen, request_id)
+
+        def recorded(e: AmazonError) -> Exception:
+            # What the refusal means for the connection, recorded once under the lock.
+            self.outcomes.refused(c, api, e, request_id)
+            return self._failure(e.code, e.detail)
+
+        issued = self._current(c, api, self.services.clock.now, self.services.amazon, recorded)
         TOKEN_REQUESTS.labels(api, issued.outcome).inc()
         return issued
+
+    def check(self, c: Connection, api: str, at: datetime, amazon: Any = None) -> Issued:
+        """For the worker's refresh-health check at `at`: a token still fresh then proves the
+        grant as well as a refresh would, so LWA is asked only when it is stale, and the
+        refresh's token is stored for callers. Raises the refresh's AmazonError, for the
+        check to record what it means, or AccessRefused when a caller's refresh failed at
+        the same moment (that caller recorded it)."""
+        offset = at - self.services.clock.now()
+
+        def now() -> datetime:
+            return self.services.clock.now() + offset
+
+        return self._current(c, api, now, amazon or self.services.amazon, lambda e: e)
 
     def reissue(self, c: Connection, api: str, refused: str, request_id: str | None) -> Issued:
         """A token other than `refused`, which Amazon just turned down: the cached one is
@@ -83,12 +95,36 @@ class AccessTokens:
                 self.tables.expire(str(c.id), api, row.token_encrypted)
         return self.issue(c, api, request_id)
 
+    def _current(
+        self,
+        c: Connection,
+        api: str,
+        now: Callable[[], datetime],
+        amazon: Any,
+        refused: Callable[[AmazonError], Exception],
+    ) -> Issued:
+        key = (str(c.id), api)
+        row = self.tables.read(*key)
+        cached = self._fresh(row, now())
+        if cached is not None:
+            return cached
+        seen = row.generation if row is not None else 0  # outcomes after this one are ours
+        with self._lock(key):
+            return self._refreshed(c, api, key, seen, now, amazon, refused)
+
     def _refreshed(
-        self, c: Connection, api: str, key: tuple[str, str], seen: int, request_id: str | None
+        self,
+        c: Connection,
+        api: str,
+        key: tuple[str, str],
+        seen: int,
+        clock: Callable[[], datetime],
+        amazon: Any,
+        refused: Callable[[AmazonError], Exception],
     ) -> Issued:
         deadline = time.monotonic() + self.lease.total_seconds()
         while True:
-            now = self.services.clock.now()
+            now = clock()
             row = self.tables.read(*key)
             cached = self._fresh(row, now)
             if cached is not None:
@@ -102,7 +138,7 @@ class AccessTokens:
                 iso(now + self.lease),
                 iso(now + REFRESH_MARGIN),
             ):
-                return self._refresh(c, api, key, now, request_id)
+                return self._refresh(c, api, key, now, amazon, refused)
             if time.monotonic() > deadline:
                 raise self._failure(
                     "AMAZON_UNAVAILABLE", "another process's refresh did not finish in time"
@@ -115,19 +151,22 @@ class AccessTokens:
         api: str,
         key: tuple[str, str],
         now: datetime,
-        request_id: str | None,
+        amazon: Any,
+        refused: Callable[[AmazonError], Exception],
     ) -> Issued:
-        box, amazon = self.services.box, self.services.amazon
+        box = self.services.box
         try:
             if api == ADS:
-                tokens = amazon.refresh_ads(box.decrypt(c.ads_refresh_token_encrypted))
+                # On the LWA host of the advertiser's region (api.amazon.com, api.amazon.co.uk,
+                # api.amazon.co.jp: "Retrieve access and refresh tokens", advertising.amazon.com/
+                # API/docs/en-us/guides/get-started/retrieve-access-token).
+                tokens = amazon.refresh_ads(box.decrypt(c.ads_refresh_token_encrypted), c.region)
             else:
                 tokens = amazon.refresh(box.decrypt(c.refresh_token_encrypted))
         except AmazonError as e:
             LWA_REFRESHES.labels(api, e.code).inc()
             self.tables.fail(*key, self._holder, e.code, e.detail)
-            self.outcomes.refused(c, api, e, request_id)
-            raise self._failure(e.code, e.detail) from None
+            raise refused(e) from None
         except BaseException:
             self.tables.fail(*key, self._holder, "INTERNAL_ERROR", "the refresh failed")
             raise

@@ -4,7 +4,9 @@ Held in this process's memory (the sandbox serves one `make run`, or one test se
 after `POST /sandbox/amazon/grants/{selling_partner_id}/revoke` that seller's access tokens
 are refused with 403 and its refreshes answer `invalid_grant`, as Amazon does once the owner
 removes the app; `POST /sandbox/amazon/throttle` makes the seller's next SP-API calls answer
-Amazon's 429.
+Amazon's 429, and sets the rate that seller's answers announce in `x-amzn-RateLimit-Limit`
+(`rate_on_429: false` leaves it off the 429s, as Amazon does: it sends the header on 20x,
+400 and 404 answers).
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from service.sandbox.issued import is_id
 
 _LOCK = threading.Lock()
 _REVOKED: set[str] = set()
-_THROTTLED: dict[str, tuple[int, str]] = {}  # partner -> (429s still to answer, rate)
+_THROTTLED: dict[str, tuple[int, bool]] = {}  # partner -> (429s still to answer, rate on them)
+_RATES: dict[str, str] = {}  # partner -> the rate its answers announce, when a script set one
 DEFAULT_RATE = "0.0167"  # getOrders' default usage plan (orders-api model: 0.0167 rps)
 
 
@@ -30,28 +33,35 @@ def is_revoked(selling_partner_id: str) -> bool:
         return selling_partner_id in _REVOKED
 
 
+def rate_of(selling_partner_id: str) -> str:
+    """What the seller's answers announce in x-amzn-RateLimit-Limit."""
+    with _LOCK:
+        return _RATES.get(selling_partner_id, DEFAULT_RATE)
+
+
 def throttled(selling_partner_id: str) -> Response[Any] | None:
     """Amazon's 429 when a script asked for one for this seller, else None."""
     with _LOCK:
-        left, rate = _THROTTLED.get(selling_partner_id, (0, DEFAULT_RATE))
+        left, announced = _THROTTLED.get(selling_partner_id, (0, True))
         if left <= 0:
             return None
-        _THROTTLED[selling_partner_id] = (left - 1, rate)
+        _THROTTLED[selling_partner_id] = (left - 1, announced)
+        rate = _RATES.get(selling_partner_id, DEFAULT_RATE)
     error = {
         "code": "QuotaExceeded",
         "message": "You exceeded your quota for the requested resource.",
     }
-    return Response(
-        {"errors": [error]},
-        status_code=429,
-        headers={"x-amzn-RequestId": str(uuid.uuid4()), "x-amzn-RateLimit-Limit": rate},
-    )
+    headers = {"x-amzn-RequestId": str(uuid.uuid4())}
+    if announced:
+        headers["x-amzn-RateLimit-Limit"] = rate
+    return Response({"errors": [error]}, status_code=429, headers=headers)
 
 
 class Throttle(msgspec.Struct, forbid_unknown_fields=True):
     selling_partner_id: str
     count: int = 1
-    rate: float = float(DEFAULT_RATE)  # announced in x-amzn-RateLimit-Limit
+    rate: float = float(DEFAULT_RATE)  # announced in x-amzn-RateLimit-Limit from now on
+    rate_on_429: bool = True
 
 
 def grants_routes() -> list[HTTPRouteHandler]:
@@ -66,7 +76,8 @@ def grants_routes() -> list[HTTPRouteHandler]:
     @post("/throttle", status_code=200, sync_to_thread=False)
     def throttle(data: Throttle) -> dict[str, Any]:
         with _LOCK:
-            _THROTTLED[data.selling_partner_id] = (max(0, min(data.count, 100)), f"{data.rate:g}")
+            _THROTTLED[data.selling_partner_id] = (max(0, min(data.count, 100)), data.rate_on_429)
+            _RATES[data.selling_partner_id] = f"{data.rate:g}"
         return {"selling_partner_id": data.selling_partner_id, "count": data.count}
 
     return [revoke, throttle]

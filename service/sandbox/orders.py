@@ -19,7 +19,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, QueryParameter
 
 from domain import marketplaces
-from service.sandbox.grants import DEFAULT_RATE, is_revoked, throttled
+from service.sandbox.grants import is_revoked, rate_of, throttled
 from service.sandbox.issued import Grant
 from service.sandbox.sellers import sp_answer, sp_grant
 from service.sandbox.tokens import read_rdt
@@ -122,7 +122,7 @@ def orders_routes() -> list[HTTPRouteHandler]:
         if start + size < len(every):
             payload["NextToken"] = _next_token(start + size)
         answer = sp_answer(200, {"payload": payload})
-        answer.headers["x-amzn-RateLimit-Limit"] = DEFAULT_RATE
+        answer.headers["x-amzn-RateLimit-Limit"] = rate_of(grant.selling_partner_id)
         return answer
 
     @get("/{region:str}/orders/v0/orders/{order_id:str}/address", sync_to_thread=False)

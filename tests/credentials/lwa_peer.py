@@ -1,6 +1,7 @@
 """A counting LWA token endpoint on loopback, for the failure paths and the single-flight
 proof: it forwards each form to an upstream LWA (the sandbox's) after an optional delay,
-or answers a failure the test sets, and counts the refresh grants it saw."""
+or answers a failure the test sets, and counts the refresh grants it saw (and on which
+path: one peer can stand in for the Ads API's regional token hosts at `host_url(path)`)."""
 
 from __future__ import annotations
 
@@ -20,13 +21,17 @@ class LwaPeer:
         self.failure: tuple[int, str] | None = None  # (status, LWA error) to answer instead
         self.refreshes = 0
         self.exchanges = 0
+        self.refresh_paths: list[str] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/auth/o2/token"
+        return self.host_url("/auth/o2/token")
+
+    def host_url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}{path}"
 
     def start(self) -> LwaPeer:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
@@ -36,11 +41,12 @@ class LwaPeer:
         self._server.shutdown()
         self._server.server_close()
 
-    def _answer(self, body: bytes) -> tuple[int, bytes]:
+    def _answer(self, path: str, body: bytes) -> tuple[int, bytes]:
         form = dict(parse_qsl(body.decode()))
         with self._lock:
             if form.get("grant_type") == "refresh_token":
                 self.refreshes += 1
+                self.refresh_paths.append(path)
             else:
                 self.exchanges += 1
         time.sleep(self.delay)
@@ -56,7 +62,7 @@ class LwaPeer:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
-                status, body = peer._answer(self.rfile.read(length))
+                status, body = peer._answer(self.path, self.rfile.read(length))
                 self.send_response(status)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(body)))

@@ -3,6 +3,7 @@ SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -10,6 +11,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from service.deadlines import RefreshHealth
 from tests.conftest import LiveService, consent, start_service
 from tests.credentials.helpers import SCOPES, active, authorized, events_of, token
 from tests.credentials.lwa_peer import LwaPeer
@@ -24,8 +26,15 @@ def peer() -> Iterator[LwaPeer]:
 
 @pytest.fixture
 def served(database_url: str, peer: LwaPeer) -> Iterator[LiveService]:
-    """The service, its LWA calls going through the counting peer to the sandbox."""
-    live = start_service(database_url, LWA_TOKEN_URL=peer.url, RATE_LIMIT_PER_SECOND="0")
+    """The service, its LWA calls going through the counting peer to the sandbox (the peer
+    stands in for the Ads API's regional token hosts too, one path per region)."""
+    ads_hosts = {
+        f"ADS_TOKEN_URL_{region.upper()}": peer.host_url(f"/ads/{region}/auth/o2/token")
+        for region in ("na", "eu", "fe")
+    }
+    live = start_service(
+        database_url, LWA_TOKEN_URL=peer.url, RATE_LIMIT_PER_SECOND="0", **ads_hosts
+    )
     peer.upstream = f"{live.url}/sandbox/amazon/auth/o2/token"
     yield live
     live.stop()
@@ -205,3 +214,106 @@ def test_ads_tokens_list_every_profile_of_the_connections_marketplaces(served, b
     )
     assert listed.status_code == 200, listed.text
     assert {str(p["profileId"]) for p in listed.json()} >= {p["profile_id"] for p in profiles}
+
+
+def metric(url: str, name: str) -> float:
+    lines = httpx.get(f"{url}/metrics", timeout=10).text.splitlines()
+    return float(next((line.split()[-1] for line in lines if line.startswith(name)), 0.0))
+
+
+def test_lwa_refusing_the_apps_credentials_on_a_refresh_is_the_operators_problem(
+    served, backend, peer, caplog
+):
+    c = active(backend)
+    history = events_of(backend, c["id"])
+    refused_refreshes = (
+        'access_token_refreshes_total{api="sp-api",outcome="APP_CREDENTIALS_INVALID"}'
+    )
+    before = metric(served.url, refused_refreshes)
+    peer.failure = (401, "invalid_client")
+    with caplog.at_level(logging.DEBUG):
+        refused = token(backend, c["id"])
+
+    assert refused.status_code == 503 and int(refused.headers["retry-after"]) > 0
+    problem = refused.json()
+    assert problem["code"] == "APP_CREDENTIALS_INVALID"
+    assert "operators" in problem["detail"]
+    proxied = backend.get(
+        f"/v1/connections/{c['id']}/proxy/sp-api/sellers/v1/marketplaceParticipations"
+    )
+    assert proxied.status_code == 503 and proxied.json()["code"] == "APP_CREDENTIALS_INVALID"
+    guide = backend.get("/v1/errors").json()
+    entry = next(e for e in guide["data"] if e["code"] == "APP_CREDENTIALS_INVALID")
+    assert entry["who_acts"] == "integrator"
+    # Nothing happened to the seller's connection: same state, no warning, no new event.
+    after = backend.get(f"/v1/connections/{c['id']}").json()
+    assert after["state"] == "active" and after["warning"] is None
+    assert after["last_error"] is None
+    assert events_of(backend, c["id"]) == history
+    # The operator hears of it: a metric, readiness's credentials detail, an error log.
+    assert metric(served.url, 'app_credentials_invalid{api="sp-api"}') == 1.0
+    assert metric(served.url, 'amazon_app_credentials_refused{client="SP-API"}') == 1.0
+    assert metric(served.url, refused_refreshes) == before + 2  # the token, then the proxy
+    ready = httpx.get(f"{served.url}/readyz", timeout=10)
+    assert ready.status_code == 200  # a detail for the operator, not "not ready"
+    amazon = ready.json()["amazon"]
+    assert amazon["app_credentials"] == "refused"
+    assert any("APP_CREDENTIALS_INVALID" in w for w in amazon["warnings"])
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any("app credentials" in r.getMessage() for r in errors)
+    connection = served.services.app.load("tenant_a", c["id"])
+    secrets = [
+        served.services.box.decrypt(connection.refresh_token_encrypted),
+        served.services.amazon.settings.lwa_client_secret,
+    ]
+    logged = "\n".join(logging.Formatter("%(name)s %(message)s").format(r) for r in caplog.records)
+    assert [s for s in secrets if s in logged or s in refused.text] == []
+
+    # Fixed credentials: the next request is served and the alert clears.
+    peer.failure = None
+    assert token(backend, c["id"]).status_code == 201
+    assert metric(served.url, 'app_credentials_invalid{api="sp-api"}') == 0.0
+    assert httpx.get(f"{served.url}/readyz").json()["amazon"]["app_credentials"] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("region", "marketplace_id"), [("eu", "A1F83G8C2ARO7P"), ("fe", "A1VC38T7YXB528")]
+)
+def test_an_ads_token_is_refreshed_on_the_token_host_of_the_connections_region(
+    backend, peer, region, marketplace_id
+):
+    c = authorized(
+        backend,
+        region=region,
+        marketplace_ids=[marketplace_id],
+        requires_advertising=True,
+        requires_seller_central_user=False,
+    )
+    url = backend.post(f"/v1/connections/{c['id']}/start_advertising_authorization").json()
+    consent(backend, url["consent_url"]).raise_for_status()
+    backend.post(f"/v1/connections/{c['id']}/activate").raise_for_status()
+    peer.refresh_paths.clear()
+
+    ads = token(backend, c["id"], api="ads")
+    assert ads.status_code == 201, ads.text
+    assert ads.json()["endpoint"].endswith(f"/sandbox/amazon/ads/{region}")
+    assert peer.refresh_paths == [f"/ads/{region}/auth/o2/token"]
+
+
+def test_the_daily_refresh_check_and_callers_share_the_token_cache(served, backend, peer):
+    c = active(backend)
+    health = RefreshHealth(served.services)
+    before = peer.refreshes
+    assert health.run_once(served.clock.now()) == 0 and health.checked == 1
+    assert peer.refreshes == before + 1
+    # The check's refresh is the token the next caller gets: one refresh, not two.
+    assert token(backend, c["id"]).status_code == 201
+    assert peer.refreshes == before + 1
+
+    # A day later a caller refreshes first; the check finds that token fresh: healthy.
+    served.clock.advance(timedelta(days=1))
+    assert token(backend, c["id"]).status_code == 201
+    assert peer.refreshes == before + 2
+    assert health.run_once(served.clock.now()) == 0 and health.checked == 1
+    assert peer.refreshes == before + 2
+    assert backend.get(f"/v1/connections/{c['id']}").json()["state"] == "active"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -63,6 +64,34 @@ def test_throttled_calls_are_retried_within_the_callers_bound(served, backend):
     assert refused.headers["x-amzn-ratelimit-limit"] == "50"
     bad = proxied(backend, c, ORDERS, headers={"X-Throttle-Retries": "99"})
     assert bad.status_code == 422
+
+
+def test_throttled_calls_wait_as_long_as_the_rate_amazon_announced_before(served, backend):
+    """Amazon leaves x-amzn-RateLimit-Limit off its 429s: the wait comes from the rate the
+    operation announced on its earlier answers (one request's worth, doubled per retry)."""
+    c = active(backend)
+    sandbox = f"{served.url}/sandbox/amazon/throttle"
+
+    def throttle(count: int, rate: float) -> None:
+        body = {"selling_partner_id": c["selling_partner_id"], "count": count, "rate": rate}
+        httpx.post(sandbox, json={**body, "rate_on_429": False}).raise_for_status()
+
+    throttle(0, 20)  # the seller's getOrders plan: 20 requests per second
+    assert proxied(backend, c, ORDERS).headers["x-amzn-ratelimit-limit"] == "20"
+    throttle(2, 20)
+    started = time.monotonic()
+    retried = proxied(backend, c, ORDERS)
+    assert retried.status_code == 200  # waited 50 ms, then 100 ms (not 1 s, then 2 s)
+    assert time.monotonic() - started < 1.5
+
+    throttle(0, 0.0167)  # Amazon's default plan: a request's worth comes back in a minute
+    assert proxied(backend, c, ORDERS).headers["x-amzn-ratelimit-limit"] == "0.0167"
+    throttle(1, 0.0167)
+    started = time.monotonic()
+    refused = proxied(backend, c, ORDERS)
+    assert refused.status_code == 429  # beyond any wait worth holding the caller for
+    assert "x-amzn-ratelimit-limit" not in refused.headers
+    assert time.monotonic() - started < 1.0
 
 
 def test_a_restricted_operation_gets_its_restricted_data_token(served, backend):
