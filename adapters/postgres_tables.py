@@ -1,5 +1,6 @@
 """PostgreSQL dialect of this service's tables (same schema as the event store)."""
 
+import re
 import select
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -17,10 +18,21 @@ from adapters.tables import Tables, iso, rows_of
 
 
 class IsoTimestamptzLoader(TimestamptzLoader):
-    """`timestamptz` read back as the ISO-8601 UTC text the service writes (see `iso`)."""
+    """`timestamptz` read back as the ISO-8601 UTC text the service writes (see `iso`).
+    A session in UTC sends text that needs only rearranging (no datetime in between);
+    anything else is parsed."""
 
     def load(self, data: Any) -> str | None:  # type: ignore[override]
+        utc = _UTC_TEXT.match(bytes(data))
+        if utc is not None:
+            day, time, fraction = utc.groups()
+            return f"{day.decode()}T{time.decode()}.{(fraction or b'').decode():0<6}+00:00"
         return iso(super().load(data))
+
+
+# PostgreSQL's text of a timestamptz when the session's TimeZone is UTC (it drops a zero
+# fraction and trailing zeros: "2026-12-02 00:25:41.9718+00").
+_UTC_TEXT = re.compile(rb"^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?\+00$")
 
 
 def _reading_text(conn: psycopg.Connection) -> psycopg.Connection:

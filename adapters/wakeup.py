@@ -11,6 +11,7 @@ delays work until the next interval.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Callable
@@ -50,6 +51,7 @@ class PostgresListener:
         *,
         on_notify: Callable[[str], None] | None = None,
         on_listen: Callable[[], None] | None = None,
+        lead: str | None = None,
         retry: float = 1.0,
     ) -> None:
         self.connect_kwargs = {
@@ -61,6 +63,8 @@ class PostgresListener:
             "keepalives_interval": 10,
             "keepalives_count": 3,
             **{k: v for k, v in connect_kwargs.items() if k != "row_factory"},
+            # What an operator sees in pg_stat_activity (and the tests look for).
+            "application_name": f"listen {channel}"[:63],
         }
         self.channel = channel
         ring = (lambda *_: waker.wake()) if waker is not None else (lambda *_: None)
@@ -68,17 +72,23 @@ class PostgresListener:
         self.on_listen = on_listen or ring
         self.retry = retry
         self.listening = threading.Event()  # set while a LISTEN is in place
+        # With `lead`: set while this connection holds the session advisory lock named
+        # by it, which one process at a time can (released when the connection ends).
+        self.lead_key = _lock_key(lead) if lead is not None else None
+        self.leading = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
     @classmethod
-    def for_recorder(cls, recorder: Any, waker: Waker) -> PostgresListener | None:
+    def for_recorder(
+        cls, recorder: Any, waker: Waker, lead: str | None = None
+    ) -> PostgresListener | None:
         """A listener on the event store's channel; None for stores without one (SQLite)."""
         channel = getattr(recorder, "channel_name", None)
         pool = pool_of(recorder)
         if channel is None or pool is None:
             return None
-        return cls(dict(pool.kwargs), channel, waker)
+        return cls(dict(pool.kwargs), channel, waker, lead=lead and f"{channel}:{lead}")
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="pg-listen", daemon=True)
@@ -97,6 +107,7 @@ class PostgresListener:
                 log.warning("LISTEN %s lost (%s); polling until it is back", self.channel, e)
             finally:
                 self.listening.clear()
+                self.leading.clear()
             self._stopping.wait(self.retry)
 
     def _listen(self) -> None:
@@ -106,9 +117,23 @@ class PostgresListener:
             log.info("listening on %s", self.channel)
             self.on_listen()
             while not self._stopping.is_set():
-                # A short timeout keeps stop() prompt.
+                if self.lead_key is not None and not self.leading.is_set():
+                    self._try_to_lead(conn)
+                # A short timeout keeps stop() prompt (and a standby's next try close).
                 for notify in conn.notifies(timeout=0.5, stop_after=1):
                     self.on_notify(notify.payload)
+
+    def _try_to_lead(self, conn: psycopg.Connection) -> None:
+        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (self.lead_key,)).fetchone()
+        if row is not None and row[0]:
+            self.leading.set()
+            log.info("this process leads on %s", self.channel)
+
+
+def _lock_key(name: str) -> int:
+    """A PostgreSQL advisory lock key (a signed 64-bit integer) for a name."""
+    digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def pool_of(recorder: Any) -> Any:

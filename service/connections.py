@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 import logging
 import secrets
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,6 +18,7 @@ from domain.connection import Connection, Context, Durations
 from domain.exceptions import NotFound, ValidationFailed, VersionConflict
 from domain.origins import check_return_url
 from service.application import ConnectionsApp
+from service.presenters import connection_json
 from service.projections import ConnectionsProjection
 
 log = logging.getLogger(__name__)
@@ -30,6 +33,28 @@ class Caller:
     request_id: str | None = None
     scopes: frozenset[str] = field(default_factory=frozenset)
     correlation_id: str | None = None
+
+
+class Bodies:
+    """The API's JSON of recently shown connection versions. A version never changes, so
+    neither does its body (`allowed_actions` included: it follows from the state and the
+    requirements alone). Bodies are shared: whoever gets one must not change it."""
+
+    def __init__(self, at_most: int = 5_000) -> None:
+        self.at_most = at_most
+        self._bodies: OrderedDict[tuple[str, int], dict[str, Any]] = OrderedDict()
+        self._guard = threading.Lock()
+
+    def get(self, connection_id: str, version: int) -> dict[str, Any] | None:
+        return self._bodies.get((connection_id, version))
+
+    def put(self, connection: Connection) -> dict[str, Any]:
+        body = connection_json(connection)
+        with self._guard:
+            self._bodies[(body["id"], body["version"])] = body
+            while len(self._bodies) > self.at_most:
+                self._bodies.popitem(last=False)
+        return body
 
 
 @dataclass
@@ -59,6 +84,7 @@ class ConnectionService:
         self.seller_central_user_email = seller_central_user_email
         self.origins = origins  # the origins a tenant registered for return_url
         self._view_covers = 0  # a log position the read model was seen to include
+        self.bodies = Bodies()
         self._actions: dict[
             str, Callable[[Connection, Context, dict[str, Any]], dict[str, Any]]
         ] = {
@@ -219,6 +245,22 @@ class ConnectionService:
 
     def list(self, query: ListQuery) -> list[Connection]:
         return [self.projection.from_row(row) for row in self.fresh_view().list(query)]
+
+    def list_json(self, query: ListQuery) -> list[dict[str, Any]]:
+        """The listed connections as the API shows them; a row at a version this process
+        rendered before is not decoded again."""
+        bodies = []
+        for row in self.fresh_view().list(query):
+            body = self.bodies.get(row.id, row.version)
+            if body is None:
+                body = self.bodies.put(self.projection.from_row(row))
+            bodies.append(body)
+        return bodies
+
+    def json(self, connection: Connection) -> dict[str, Any]:
+        """`connection_json`, once per connection version in this process."""
+        body = self.bodies.get(str(connection.id), connection.version)
+        return body if body is not None else self.bodies.put(connection)
 
     def cursor_of(self, caller: Caller, connection_id: str) -> tuple[str, str]:
         row = self.fresh_view().get(caller.tenant_id, connection_id)

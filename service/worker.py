@@ -37,17 +37,38 @@ class Worker:
         self.deadlines = Deadlines(services)
         self.refresh = RefreshHealth(services)
         self.waker = services.waker
-        self.listener = PostgresListener.for_recorder(services.app.recorder, services.waker)
+        # One worker at a time follows the log (the read model, the outboxes): the one
+        # whose listener holds the followers' advisory lock. Two would prepare every
+        # batch twice, and one would throw its work away (the position's compare-and-set
+        # lets only one commit). The others stand by and take over when its connection
+        # ends; until a listener is connected, every worker follows (still exactly once).
+        self.listener = PostgresListener.for_recorder(
+            services.app.recorder, services.waker, lead="followers"
+        )
+
+    def follows(self) -> bool:
+        listener = self.listener
+        return listener is None or not listener.listening.is_set() or listener.leading.is_set()
+
+    def _follow(self, catch_up: Callable[[], int]) -> int:
+        return catch_up() if self.follows() else 0
 
     def run_once(self, *, timed: bool = True) -> int:
         """One pass: read models, webhooks, and (when `timed`) deadlines, refresh health
         and webhook retention, which only move with the clock; returns how much it did.
         Each step fails alone (logged, counted in `worker_step_failures`): a read model
         that cannot move does not hold up webhooks, deadlines or refresh checks."""
+        webhooks, mail = self.services.webhooks, self.services.mail
         steps: list[tuple[str, Callable[[], int]]] = [
-            ("projection", self.services.projection.catch_up),
-            ("webhooks", lambda: self.services.webhooks.run_once(wait=False)),
-            ("mail", self.services.mail.run_once),
+            ("projection", lambda: self._follow(self.services.projection.catch_up)),
+            (
+                "webhooks",
+                lambda: (
+                    self._follow(webhooks.outbox.catch_up)
+                    + webhooks.dispatcher.run_once(wait=False)
+                ),
+            ),
+            ("mail", lambda: self._follow(mail.outbox.catch_up) + mail.dispatcher.run_once()),
         ]
         if timed:
             steps += [

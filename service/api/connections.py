@@ -105,7 +105,7 @@ def list_connections(
     service = _services(request).connections
     cursor = service.cursor_of(caller, starting_after) if starting_after else None
     due = optional_instant("reauth_due_before", reauth_due_before)
-    rows = service.list(
+    rows = service.list_json(
         ListQuery(
             tenant_id=caller.tenant_id,
             limit=limit + 1,
@@ -117,7 +117,7 @@ def list_connections(
             reauth_due_before=iso(due),
         )
     )
-    data = [_with_link(request)(connection_json(c)) for c in rows[:limit]]
+    data = [_with_link(request)(body) for body in rows[:limit]]
     return {
         "object": "list",
         "data": data,
@@ -143,7 +143,7 @@ def get_connection(
     connection = _services(request).connections.get(
         caller, connection_id, version=version, as_of=optional_instant("as_of", as_of)
     )
-    body = _with_link(request)(connection_json(connection))
+    body = _with_link(request)(_services(request).connections.json(connection))
     return respond(200, body, _etag(connection.version))
 
 

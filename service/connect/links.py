@@ -17,16 +17,25 @@ _MAC_BYTES = 16
 
 
 class InvitationLinks:
+    remembered = 10_000  # links of recently shown connections, not signed again
+
     def __init__(self, key: bytes, public_base_url: str) -> None:
         self._key = key
         self.base = public_base_url.rstrip("/")
+        self._urls: dict[str, str] = {}
 
     def token(self, connection_id: UUID | str) -> str:
         raw = UUID(str(connection_id)).bytes
         return base64.urlsafe_b64encode(raw + self._mac(raw)).decode().rstrip("=")
 
     def url(self, connection_id: UUID | str) -> str:
-        return f"{self.base}/connect/{self.token(connection_id)}"
+        key = str(connection_id)
+        found = self._urls.get(key)
+        if found is None:
+            if len(self._urls) >= self.remembered:
+                self._urls = {}
+            found = self._urls[key] = f"{self.base}/connect/{self.token(connection_id)}"
+        return found
 
     def connection_id(self, token: str) -> UUID | None:
         """The connection a token names, or None for anything this service did not issue."""

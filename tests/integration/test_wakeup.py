@@ -93,8 +93,9 @@ def test_after_the_listen_connection_is_cut_the_worker_listens_again(
     url = hooked_postgres.services.settings.database_url.split("?")[0]
     with psycopg.connect(url, autocommit=True) as admin:
         cut = admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = %s",
-            [f'LISTEN "{worker.listener.channel}"'],
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = %s",
+            [f"listen {worker.listener.channel}"[:63]],
         ).fetchall()
     assert cut, "no LISTEN connection was found to cut"
     deadline = time.monotonic() + SOON
@@ -131,3 +132,56 @@ def test_on_sqlite_a_commit_in_the_same_process_wakes_its_worker(hooked_sqlite, 
         )
     finally:
         worker.stop()
+
+
+def test_one_worker_follows_the_log_at_a_time_and_another_takes_over_when_it_goes(
+    pg_schema_url,
+):
+    """Two workers on one database (two processes' parts): one holds the followers' lock
+    and projects; the other stands by, and projects once the first one's connection is
+    gone, so the read model never stops following."""
+    parts = [build(make_settings(pg_schema_url)) for _ in range(2)]
+    workers = [Worker(services, interval=POLL) for services in parts]
+    try:
+        for worker in workers:
+            worker.listener.retry = 0.1
+            worker.listener.start()
+            assert worker.listener.listening.wait(SOON)
+        deadline = time.monotonic() + SOON
+        while not any(w.listener.leading.is_set() for w in workers):
+            assert time.monotonic() < deadline, "no worker took the lead"
+            time.sleep(0.01)
+        time.sleep(1.0)  # the standby has tried (every 0.5 s) and must not lead too
+        [leader] = [w for w in workers if w.listener.leading.is_set()]
+        [standby] = [w for w in workers if w is not leader]
+        assert leader.follows() and not standby.follows()
+
+        view = parts[0].view
+        api = parts[0].connections
+        from service.connections import Caller
+
+        caller = Caller(tenant_id="tenant_a", actor="test")
+        spec = {
+            "owner_email": "o@example.com",
+            "region": "na",
+            "marketplace_ids": ["ATVPDKIKX0DER"],
+        }
+        first = api.create(caller, **spec)
+        standby.run_once(timed=False)
+        assert view.get("tenant_a", str(first.id)) is None  # the standby did not project it
+        leader.run_once(timed=False)
+        assert view.get("tenant_a", str(first.id)) is not None
+
+        leader.listener.stop()  # its connection closes: the lock is released
+        deadline = time.monotonic() + SOON
+        while not standby.listener.leading.is_set():
+            assert time.monotonic() < deadline, "the standby did not take over"
+            time.sleep(0.01)
+        second = api.create(caller, **spec)
+        standby.run_once(timed=False)
+        assert view.get("tenant_a", str(second.id)) is not None
+    finally:
+        for worker in workers:
+            worker.listener.stop()
+        for services in parts:
+            services.close()
