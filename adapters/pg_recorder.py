@@ -1,0 +1,81 @@
+"""The event store's PostgreSQL recorder, writing each batch of events in one statement.
+
+eventsourcing's recorder keeps notification ids in commit order by taking the events
+table's exclusive lock in every transaction that inserts (see `_lock_table` in
+eventsourcing.postgres): a reader tailing the log never passes over an id that a slower
+transaction fills in later. It does so from the client: lock, notify, insert (one
+pipelined round trip), then commit (a second one), so the lock is held across the
+network and psycopg's pipeline machinery costs the server process more CPU than the
+command itself (profiled: most of a create's 1.7 ms).
+
+This recorder sends one statement instead: a function that takes the same lock, sends
+the same NOTIFY and inserts the events, and the statement's own transaction commits when
+it returns. The lock is held for the server's work and the commit only. The library's
+`POSTGRES_ENABLE_DB_FUNCTIONS` path also inserts through a function, but without the lock
+(readers then passed over events under load: adapters.eventstore), which is why this
+one exists. The function is created with the library's own tables, by the same
+`create_table`, under the same start-up lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.utils import retry
+from psycopg.sql import SQL, Identifier
+
+
+class LockedInsertRecorder(PostgresApplicationRecorder):
+    def __init__(
+        self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
+    ) -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        function = f"{events_table_name}_insert_locked"
+        self.check_identifier_length(function)
+        names = {
+            "schema": Identifier(datastore.schema),
+            "table": Identifier(events_table_name),
+            "function": Identifier(function),
+            "channel": Identifier(self.channel_name),
+            "id_type": Identifier(datastore.originator_id_type),
+        }
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE OR REPLACE FUNCTION {schema}.{function}("
+                "ids {id_type}[], versions bigint[], topics text[], states bytea[]) "
+                "RETURNS SETOF bigint LANGUAGE plpgsql AS $body$ "
+                "BEGIN "
+                "SET LOCAL lock_timeout = '{lock_timeout}s'; "
+                "LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; "
+                "NOTIFY {channel}; "
+                "RETURN QUERY INSERT INTO {schema}.{table} "
+                "(originator_id, originator_version, topic, state) "
+                "SELECT * FROM unnest(ids, versions, topics, states) "
+                "RETURNING notification_id; "
+                "END; $body$"
+            ).format(lock_timeout=SQL(str(int(datastore.lock_timeout))), **names)
+        )
+        self.insert_locked_statement = SQL(
+            "SELECT n AS notification_id FROM {schema}.{function}("
+            "%s::{id_type}[], %s::bigint[], %s::text[], %s::bytea[]) AS n"
+        ).format(**names)
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        if not stored_events:
+            return None
+        columns = (
+            [e.originator_id for e in stored_events],
+            [e.originator_version for e in stored_events],
+            [e.topic for e in stored_events],
+            [e.state for e in stored_events],
+        )
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            assert conn.autocommit  # the statement is its own transaction
+            curs.execute(self.insert_locked_statement, columns, prepare=True)
+            return [row["notification_id"] for row in curs.fetchall()]
