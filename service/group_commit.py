@@ -21,6 +21,7 @@ gets its VersionConflict (409) and the others are stored as if nothing happened.
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,8 @@ from eventsourcing.application import ProcessingEvent, Recording
 from eventsourcing.persistence import IntegrityError
 
 from service.metrics import GROUP_COMMIT_SIZE
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(eq=False)
@@ -66,6 +69,9 @@ class GroupCommit:
             try:
                 self._write(batch)
             finally:
+                for unfinished in (c for c in batch if not c.done):  # interrupted
+                    unfinished.error = RuntimeError("the batch's write was interrupted")
+                    unfinished.done = True
                 with self._changed:
                     self._writing = False
                     self._changed.notify_all()
@@ -84,11 +90,12 @@ class GroupCommit:
             for command in batch:  # find the loser: each alone, in the order they came
                 self._write([command])
             return
-        except Exception as e:  # the store failed: nothing of the batch was committed
+        except Exception as e:  # the store failed: each command fails as it would alone
             for command in batch:
                 command.error, command.done = e, True
             return
         GROUP_COMMIT_SIZE.observe(len(batch))
+        self._after(batch, recordings)
         start = 0
         for command in batch:
             command.recordings = recordings[start : start + len(command.events)]
@@ -97,12 +104,23 @@ class GroupCommit:
 
     def _record(self, batch: list[_Command]) -> list[Recording]:
         """One transaction for the whole batch, as the library's `Application.save` does
-        for several aggregates (record, then snapshots, then its notify hook)."""
-        processing = ProcessingEvent()
-        for command in batch:
-            processing.collect_events(*command.events)
-            processing.aggregates[command.aggregate.id] = command.aggregate
-        recordings = self.app._record(processing)
-        self.app._take_snapshots(processing)
-        self.app._notify(recordings)
-        return recordings
+        for several aggregates."""
+        return self.app._record(_processing(batch))
+
+    def _after(self, batch: list[_Command], recordings: list[Recording]) -> None:
+        """What `Application.save` does after recording: snapshots, then its notify
+        hook. The commands are committed by now: a snapshot that fails costs later loads
+        a few events more, it does not fail them (nor send them to the fallback above)."""
+        try:
+            self.app._take_snapshots(_processing(batch))
+            self.app._notify(recordings)
+        except Exception:
+            log.exception("snapshots after a committed batch failed; the batch stands")
+
+
+def _processing(batch: list[_Command]) -> ProcessingEvent:
+    processing = ProcessingEvent()
+    for command in batch:
+        processing.collect_events(*command.events)
+        processing.aggregates[command.aggregate.id] = command.aggregate
+    return processing
