@@ -31,8 +31,9 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+import httpx
 import psycopg
 
 from bench.server import Server, fresh_store
@@ -173,7 +174,7 @@ def wrk(
 class Lag:
     """Samples how far each follower trails the log, every `every` seconds, in a thread."""
 
-    FOLLOWERS = {
+    FOLLOWERS: ClassVar[dict[str, tuple[str, str]]] = {
         "read_model": ("projection_positions", "connections_view"),
         "webhook_outbox": ("webhook_tracking", "webhook_outbox"),
         "mail_outbox": ("mail_tracking", "mail_outbox"),
@@ -223,6 +224,18 @@ class Lag:
 
     def worst(self) -> dict[str, int]:
         return {name: max((s[name] for s in self.samples), default=0) for name in self.FOLLOWERS}
+
+
+def commands_per_commit(url: str, scrapes: int = 6) -> list[float]:
+    """Group commit's batches: commands per event-store transaction, from /metrics of
+    whichever server process answers each scrape (so usually both)."""
+    found = set()
+    for _ in range(scrapes):
+        text = httpx.get(f"{url}/metrics", timeout=10).text
+        pairs = dict(re.findall(r"^event_store_commit_commands_(sum|count) (\S+)$", text, re.M))
+        if pairs.get("count") and float(pairs["count"]):
+            found.add(round(float(pairs["sum"]) / float(pairs["count"]), 2))
+    return sorted(found)
 
 
 # ------------------------------------------------------------------------- integrity
@@ -327,6 +340,7 @@ def main() -> int:
             lag = Lag(dsn, schema)
             with lag:
                 run("create", "POST", "/v1/connections", body=BODY, connections=connections)
+            out["commands_per_commit"] = commands_per_commit(server.url)
             out["followers_worst_lag_during_create"] = lag.worst()
             out["followers_drained_after_create_s"] = lag.drained_after()
             ids = Path(tmp) / "ids"
@@ -392,7 +406,8 @@ def render(out: dict[str, Any]) -> str:
     p99 = runs["create"]["p99_ms"]
     lines += [
         f"  create p99 {p99} ms (target <= {CREATE_P99_MS:.0f} ms: "
-        f"{'met' if p99 <= CREATE_P99_MS else 'MISSED'})",
+        f"{'met' if p99 <= CREATE_P99_MS else 'MISSED'}); commands per commit (group "
+        f"commit, per server process): {out['commands_per_commit']}",
         f"  followers' worst lag during create (events): "
         f"{out['followers_worst_lag_during_create']}; drained "
         f"{out['followers_drained_after_create_s']} s after it",
