@@ -48,7 +48,7 @@ def test_a_forced_exception_is_logged_without_secrets_in_every_format(
         authorization = f"Bearer {key}"
         raise RuntimeError(f"forced failure while holding {authorization}")
 
-    monkeypatch.setattr(live_sqlite.services.connections, "list", list_that_fails)
+    monkeypatch.setattr(live_sqlite.services.connections, "list_json", list_that_fails)
     response = httpx.get(
         f"{live_sqlite.url}/v1/connections", headers={"Authorization": f"Bearer {key}"}
     )
