@@ -41,8 +41,10 @@ class ApiKeys:
     delivers its notification (sent in the revoking transaction: in practice within
     milliseconds of the commit).
     While the listener is not in place (starting, reconnecting) every lookup queries the
-    store, so nothing revoked is ever served from memory. On SQLite each lookup is a local
-    index read: nothing is cached there."""
+    store, and each time it is back the cache starts empty, since a notification may have
+    been lost meanwhile. The one window left is a connection that died unnoticed: at most
+    the listener's half-second poll, after which it reconnects. On SQLite each lookup is a
+    local index read: nothing is cached there."""
 
     cached_at_most = 10_000
 
