@@ -62,6 +62,8 @@ class PostgresListener:
             "keepalives_idle": 30,
             "keepalives_interval": 10,
             "keepalives_count": 3,
+            # And one whose answers stop (the ping below is unacknowledged) within 5 s.
+            "tcp_user_timeout": 5000,
             **{k: v for k, v in connect_kwargs.items() if k != "row_factory"},
             # What an operator sees in pg_stat_activity (and the tests look for).
             "application_name": f"listen {channel}"[:63],
@@ -119,6 +121,8 @@ class PostgresListener:
             while not self._stopping.is_set():
                 if self.lead_key is not None and not self.leading.is_set():
                     self._try_to_lead(conn)
+                else:
+                    conn.execute("SELECT 1")  # a silently dead connection fails here
                 # A short timeout keeps stop() prompt (and a standby's next try close).
                 for notify in conn.notifies(timeout=0.5, stop_after=1):
                     self.on_notify(notify.payload)

@@ -42,9 +42,10 @@ class ApiKeys:
     milliseconds of the commit).
     While the listener is not in place (starting, reconnecting) every lookup queries the
     store, and each time it is back the cache starts empty, since a notification may have
-    been lost meanwhile. The one window left is a connection that died unnoticed: at most
-    the listener's half-second poll, after which it reconnects. On SQLite each lookup is a
-    local index read: nothing is cached there."""
+    been lost meanwhile. The one window left is a connection that dies silently (no reset
+    from the other end): the listener pings twice a second and gives up on an unanswered
+    ping after 5 s (adapters.wakeup). On SQLite each lookup is a local index read: nothing
+    is cached there."""
 
     cached_at_most = 10_000
 
