@@ -45,10 +45,14 @@ async def forward(request: Request, connection_id: str, api: str, path: str) -> 
     retries = proxy.throttle_retries(request.headers.get("x-throttle-retries"))
     proxy.check_path(path)  # before any token is taken out
     wanted = request.headers.get("amazon-advertising-api-scope")
-    # One trip to a worker thread for everything that reads the store.
-    c, issued, profile_id = await anyio.to_thread.run_sync(
-        _prepare, services, caller, connection_id, api, wanted
-    )
+    tokens = services.credentials.tokens
+    known = tokens.recall(caller, connection_id, api)
+    if known is not None:  # held in memory, nothing announced since: no store, no thread
+        c, issued, profile_id = _prepare(services, caller, known.connection, api, wanted, known)
+    else:  # one trip to a worker thread for everything that reads the store
+        c, issued, profile_id = await anyio.to_thread.run_sync(
+            _loaded, services, caller, connection_id, api, wanted
+        )
     url = proxy.target_url(endpoint_of(settings, api, c.region), path, query)
     access_token = issued.access_token
     http = _http(request)
@@ -112,10 +116,22 @@ async def forward(request: Request, connection_id: str, api: str, path: str) -> 
     return await _answer(request, c, api, method, path, response, started, sent_at, attempt)
 
 
-def _prepare(
+def _loaded(
     services: Any, caller: Any, connection_id: str, api: str, wanted: str | None
 ) -> tuple[Any, Any, str | None]:
-    c = services.connections.get(caller, connection_id)
+    c, known, mark = services.credentials.tokens.connection(caller, connection_id, api)
+    return _prepare(services, caller, c, api, wanted, known, mark)
+
+
+def _prepare(
+    services: Any,
+    caller: Any,
+    c: Any,
+    api: str,
+    wanted: str | None,
+    known: Any,
+    mark: Any = None,
+) -> tuple[Any, Any, str | None]:
     profile_id = None
     if api == ADS:
         profile = chosen_profile(c, wanted)
@@ -125,7 +141,7 @@ def _prepare(
                 field="Amazon-Advertising-API-Scope",
             )
         profile_id = profile["profile_id"] if profile else None
-    return c, services.credentials.tokens.issue(c, api, caller.request_id), profile_id
+    return c, services.credentials.tokens.issue(c, api, caller.request_id, known, mark), profile_id
 
 
 def _extra(api: str, token: str, settings: Any, profile_id: str | None) -> dict[str, str]:
