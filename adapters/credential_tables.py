@@ -8,8 +8,9 @@ others wait and read what it wrote, so one LWA refresh happens however many proc
 No database lock is held during the call to Amazon. `generation` moves on every outcome,
 so a waiter can tell "the refresh it waited for failed" from "nothing happened yet".
 Where the database has notifications (PostgreSQL), every change of a row's token is
-announced on `channel` in its own transaction, with the connection id: processes that keep
-decrypted tokens in memory (service.credentials.memory) drop theirs.
+announced on `channel` with the connection id, by a trigger (migration 0006) in the
+transaction that made it: processes that keep decrypted tokens in memory
+(service.credentials.memory) drop theirs.
 """
 
 from __future__ import annotations
@@ -57,12 +58,7 @@ class AccessTokenTables:
         self.on_change: Callable[[str], None] | None = None  # told this process's changes
 
     def _changing_token(self, text: str, params: tuple[Any, ...], connection_id: str) -> None:
-        if self.channel is None:
-            self.t.execute(text, params)
-        else:
-            with self.t.transaction(commit=True) as c:
-                c.execute(self.t.sql(text), params)
-                c.execute("SELECT pg_notify(%s, %s)", (self.channel, connection_id))
+        self.t.execute(text, params)  # other processes hear of it from the trigger
         if self.on_change is not None:
             self.on_change(connection_id)
 
