@@ -9,6 +9,7 @@ import anyio.to_thread
 import msgspec
 from litestar import HttpMethod, Request, Response, get, post, route
 from litestar.params import Parameter
+from litestar.response import Stream
 
 from domain.access import ADS, advertising_profiles, chosen_profile
 from domain.exceptions import ValidationFailed
@@ -160,7 +161,8 @@ def _proxy_operation_id(handler: Any, method: Any, components: Any) -> str:
     # them whole first (query, path and kept headers are still checked).
     opt={"problems": {409}, "edge_body": False},
 )
-async def proxy_call(request: Request, connection_id: str, api: str, path: str) -> Response:
+async def proxy_call(request: Request, connection_id: str, api: str, path: str) -> Stream:
+    # Documented as the stream it is for large answers; a small one comes as one Response.
     return await forward(request, connection_id, api, path)
 
 
