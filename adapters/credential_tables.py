@@ -7,10 +7,15 @@ connection and API holds the current token and a lease: the process that wins th
 others wait and read what it wrote, so one LWA refresh happens however many processes ask.
 No database lock is held during the call to Amazon. `generation` moves on every outcome,
 so a waiter can tell "the refresh it waited for failed" from "nothing happened yet".
+Where the database has notifications (PostgreSQL), every change of a row's token is
+announced on `channel` with the connection id, by a trigger (migration 0006) in the
+transaction that made it: processes that keep decrypted tokens in memory
+(service.credentials.memory) drop theirs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +54,13 @@ _LOG_COLUMNS = (
 class AccessTokenTables:
     def __init__(self, tables: Tables) -> None:
         self.t = tables
+        self.channel: str | None = getattr(tables, "access_token_channel", None)
+        self.on_change: Callable[[str], None] | None = None  # told this process's changes
+
+    def _changing_token(self, text: str, params: tuple[Any, ...], connection_id: str) -> None:
+        self.t.execute(text, params)  # other processes hear of it from the trigger
+        if self.on_change is not None:
+            self.on_change(connection_id)
 
     def read(self, connection_id: str, api: str) -> CachedToken | None:
         rows = self.t.query(
@@ -85,12 +97,13 @@ class AccessTokenTables:
         expires_at: str,
         now: str,
     ) -> None:
-        self.t.execute(
+        self._changing_token(
             "UPDATE {p}access_tokens SET token_encrypted = ?, expires_at = ?, refreshed_at = ?, "
             "lease_holder = NULL, lease_until = NULL, generation = generation + 1, "
             "failure_code = NULL, failure_detail = NULL "
             "WHERE connection_id = ? AND api = ? AND lease_holder = ?",
             (token_encrypted, expires_at, now, connection_id, api, holder),
+            connection_id,
         )
 
     def fail(self, connection_id: str, api: str, holder: str, code: str, detail: str) -> None:
@@ -103,18 +116,20 @@ class AccessTokenTables:
 
     def expire(self, connection_id: str, api: str, token_encrypted: str) -> None:
         """Marks this cached token stale, unless another one replaced it meanwhile."""
-        self.t.execute(
+        self._changing_token(
             "UPDATE {p}access_tokens SET expires_at = NULL "
             "WHERE connection_id = ? AND api = ? AND token_encrypted = ?",
             (connection_id, api, token_encrypted),
+            connection_id,
         )
 
     def forget(self, connection_id: str) -> None:
         """Drops the cached tokens (access revoked): a revoked token is never handed out."""
-        self.t.execute(
+        self._changing_token(
             "UPDATE {p}access_tokens SET token_encrypted = NULL, expires_at = NULL "
             "WHERE connection_id = ?",
             (connection_id,),
+            connection_id,
         )
 
     # The access log

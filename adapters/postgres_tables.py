@@ -90,6 +90,11 @@ class PostgresTables(Tables):
         identifier, at most 63 bytes)."""
         return f"{self.datastore.schema}_api_key_revoked"[:63]
 
+    @property
+    def access_token_channel(self) -> str:
+        """Where changes of cached access tokens are announced (adapters.credential_tables)."""
+        return f"{self.datastore.schema}_access_token_changed"[:63]
+
     def revoke_api_key(self, key_id: str, at: str) -> bool:
         """Revokes and, in the same transaction, tells every process (their key caches,
         service.api_keys): the notification is delivered only if the revocation commits."""

@@ -58,6 +58,7 @@ def create() -> Litestar:
     app = create_app(services, worker_heartbeat=heartbeat)
     # Live API keys from memory, revocations heard from every process (PostgreSQL).
     app.on_startup.append(lambda: services.api_keys.watch())
+    app.on_startup.append(lambda: services.credentials.watch())
     if heartbeat is not None:
         worker = EmbeddedWorker(services, heartbeat=heartbeat)
         app.on_startup.append(lambda: worker.start_thread())

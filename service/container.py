@@ -63,7 +63,7 @@ class Services:
         if self.webhooks is not None:
             self.webhooks.close()  # waits for sends in flight
         if self.credentials is not None:
-            self.credentials.access_log.close()  # writes what is still buffered
+            self.credentials.close()  # writes the access log's buffer
         self.api_keys.close()
         self.amazon.close()
         self.app.close()

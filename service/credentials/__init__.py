@@ -8,6 +8,7 @@ from typing import Any
 
 from adapters.credential_tables import AccessTokenTables
 from service.credentials.access_log import AccessLog
+from service.credentials.memory import TokenMemory
 from service.credentials.outcomes import Outcomes
 from service.credentials.tokens import AccessTokens
 
@@ -18,11 +19,30 @@ class Credentials:
     tokens: AccessTokens
     access_log: AccessLog
 
+    def watch(self) -> None:
+        """Lets the token memory trust itself between changes other processes announce."""
+        self.tokens.memory.watch()
+
+    def close(self) -> None:
+        self.tokens.memory.close()
+        self.access_log.close()  # writes what is still buffered
+
 
 def build_credentials(services: Any) -> Credentials:
     tables = AccessTokenTables(services.tables)
+    memory = TokenMemory(services.app.recorder, tables)
+    # This process's own changes reach its memory at once, not when PostgreSQL echoes them.
+    tables.on_change = memory.drop
+    committed = services.app.on_commit
+
+    def on_commit() -> None:
+        memory.recorded()
+        if committed is not None:
+            committed()
+
+    services.app.on_commit = on_commit
     return Credentials(
         tables=tables,
-        tokens=AccessTokens(services, tables, Outcomes(services, tables)),
+        tokens=AccessTokens(services, tables, Outcomes(services, tables), memory),
         access_log=AccessLog(tables, services.clock, services.settings.access_log_retention),
     )

@@ -10,7 +10,7 @@ from typing import Any
 
 import anyio.to_thread
 import httpx
-from litestar import Request
+from litestar import Request, Response
 from litestar.response import Stream
 
 from adapters.amazon.errors import AmazonError
@@ -23,6 +23,10 @@ from service.credentials.metrics import PROXY_ADDED_LATENCY, PROXY_CALLS, PROXY_
 from service.credentials.views import endpoint_of
 
 RDT_PATH = "/tokens/2021-03-01/restrictedDataToken"
+# An answer of at most this many bytes (announced by Content-Length: SP-API answers are
+# JSON, mostly a few kilobytes) is read whole and sent in one piece: streaming it would cost
+# a task group and a write per chunk for nothing. Larger or unannounced answers stream.
+WHOLE_ANSWER = 64 * 1024
 PROBE_PATH = "/sellers/v1/marketplaceParticipations"  # every app may call it
 
 
@@ -34,7 +38,7 @@ def _http(request: Request) -> httpx.AsyncClient:
     return state.proxy_http
 
 
-async def forward(request: Request, connection_id: str, api: str, path: str) -> Stream:
+async def forward(request: Request, connection_id: str, api: str, path: str) -> Response:
     started = time.perf_counter()
     services = request.app.state.services
     caller = caller_of(request)
@@ -45,10 +49,14 @@ async def forward(request: Request, connection_id: str, api: str, path: str) -> 
     retries = proxy.throttle_retries(request.headers.get("x-throttle-retries"))
     proxy.check_path(path)  # before any token is taken out
     wanted = request.headers.get("amazon-advertising-api-scope")
-    # One trip to a worker thread for everything that reads the store.
-    c, issued, profile_id = await anyio.to_thread.run_sync(
-        _prepare, services, caller, connection_id, api, wanted
-    )
+    tokens = services.credentials.tokens
+    known = tokens.recall(caller, connection_id, api)
+    if known is not None:  # held in memory, nothing announced since: no store, no thread
+        c, issued, profile_id = _prepare(services, caller, known.connection, api, wanted, known)
+    else:  # one trip to a worker thread for everything that reads the store
+        c, issued, profile_id = await anyio.to_thread.run_sync(
+            _loaded, services, caller, connection_id, api, wanted
+        )
     url = proxy.target_url(endpoint_of(settings, api, c.region), path, query)
     access_token = issued.access_token
     http = _http(request)
@@ -112,10 +120,22 @@ async def forward(request: Request, connection_id: str, api: str, path: str) -> 
     return await _answer(request, c, api, method, path, response, started, sent_at, attempt)
 
 
-def _prepare(
+def _loaded(
     services: Any, caller: Any, connection_id: str, api: str, wanted: str | None
 ) -> tuple[Any, Any, str | None]:
-    c = services.connections.get(caller, connection_id)
+    c, known, mark = services.credentials.tokens.connection(caller, connection_id, api)
+    return _prepare(services, caller, c, api, wanted, known, mark)
+
+
+def _prepare(
+    services: Any,
+    caller: Any,
+    c: Any,
+    api: str,
+    wanted: str | None,
+    known: Any,
+    mark: Any = None,
+) -> tuple[Any, Any, str | None]:
     profile_id = None
     if api == ADS:
         profile = chosen_profile(c, wanted)
@@ -125,7 +145,12 @@ def _prepare(
                 field="Amazon-Advertising-API-Scope",
             )
         profile_id = profile["profile_id"] if profile else None
-    return c, services.credentials.tokens.issue(c, api, caller.request_id), profile_id
+    return c, services.credentials.tokens.issue(c, api, caller.request_id, known, mark), profile_id
+
+
+def _small(response: httpx.Response) -> bool:
+    length = response.headers.get("content-length", "")
+    return length.isdigit() and int(length) <= WHOLE_ANSWER
 
 
 def _extra(api: str, token: str, settings: Any, profile_id: str | None) -> dict[str, str]:
@@ -176,7 +201,7 @@ async def _answer(
     started: float,
     sent_at: float,
     retries: int,
-) -> Stream:
+) -> Response:
     services = request.app.state.services
     caller = caller_of(request)
     at = services.clock.now()
@@ -202,6 +227,22 @@ async def _answer(
             outcome=f"retried_{retries}" if retries else "forwarded",
             duration=time.perf_counter() - started,
             amazon_request_id=response.headers.get("x-amzn-requestid"),
+        )
+
+    if not response.is_stream_consumed and _small(response):
+        try:
+            # Raw, as Amazon encoded it (its Content-Encoding and Content-Length pass on).
+            content = b"".join([chunk async for chunk in response.aiter_raw()])
+        finally:
+            record()
+            await response.aclose()
+        headers = dict(proxy.to_caller(response.headers))
+        media_type = headers.pop("content-type", None) or headers.pop("Content-Type", None)
+        return Response(
+            content,
+            status_code=response.status_code,
+            headers=headers,
+            media_type=media_type or "application/octet-stream",
         )
 
     async def body() -> AsyncIterator[bytes]:

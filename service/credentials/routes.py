@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import anyio.to_thread
 import msgspec
 from litestar import HttpMethod, Request, Response, get, post, route
 from litestar.params import Parameter
@@ -41,32 +42,58 @@ def _services(request: Request) -> Any:
     summary="A fresh access token for the SP-API or the Ads API",
     opt={"problems": {409}},
 )
-@blocking
-def create_access_token(request: Request, connection_id: str, data: AccessTokenRequest) -> Response:
+async def create_access_token(
+    request: Request, connection_id: str, data: AccessTokenRequest
+) -> Response:
     services = _services(request)
     caller = caller_of(request)
-    c = services.connections.get(caller, connection_id)
+    tokens = services.credentials.tokens
+    # A token this process holds, with nothing announced since: answered on the event loop.
+    known = tokens.recall(caller, connection_id, data.api)
+    if known is not None:
+        return _access_token(services, caller, connection_id, data, known.connection, known)
+    return await anyio.to_thread.run_sync(
+        _loaded_access_token, services, caller, connection_id, data
+    )
+
+
+def _loaded_access_token(
+    services: Any, caller: Any, connection_id: str, data: AccessTokenRequest
+) -> Response:
+    c, known, mark = services.credentials.tokens.connection(caller, connection_id, data.api)
+    return _access_token(services, caller, connection_id, data, c, known, mark)
+
+
+def _access_token(
+    services: Any,
+    caller: Any,
+    connection_id: str,
+    data: AccessTokenRequest,
+    c: Any,
+    known: Any,
+    mark: Any = None,
+) -> Response:
     if data.profile_id is not None and data.api != ADS:
         raise ValidationFailed("profile_id: only for api 'ads'.", field="profile_id")
     profiles = advertising_profiles(c) if data.api == ADS else []
     if data.profile_id is not None and chosen_profile(c, data.profile_id) is None:
-        known = ", ".join(p["profile_id"] for p in profiles) or "none"
+        known_ids = ", ".join(p["profile_id"] for p in profiles) or "none"
         raise ValidationFailed(
-            f"profile_id: not an Ads profile of this connection (its profiles: {known}).",
+            f"profile_id: not an Ads profile of this connection (its profiles: {known_ids}).",
             field="profile_id",
         )
     started, at = time.perf_counter(), services.clock.now()
     credentials = services.credentials
     status, outcome = 201, "error"
     try:
-        issued = credentials.tokens.issue(c, data.api, caller.request_id)
+        issued = credentials.tokens.issue(c, data.api, caller.request_id, known, mark)
         status, outcome = 201, issued.outcome
     except Exception as e:
         status = getattr(e, "extra", {}).get("status", 500)
         outcome = getattr(e, "code", "INTERNAL_ERROR")
         raise
     finally:
-        credentials.access_log.record(
+        credentials.access_log.record(  # buffered: no store access here
             caller,
             connection_id,
             at=at,
@@ -135,6 +162,7 @@ def _proxy_operation_id(handler: Any, method: Any, components: Any) -> str:
     opt={"problems": {409}, "edge_body": False},
 )
 async def proxy_call(request: Request, connection_id: str, api: str, path: str) -> Stream:
+    # Documented as the stream it is for large answers; a small one comes as one Response.
     return await forward(request, connection_id, api, path)
 
 

@@ -4,7 +4,9 @@ A token is handed out again until `REFRESH_MARGIN` before it expires (Amazon's L
 tokens live an hour: "expires_in": 3600, SP-API developer guide, "Connecting to the Selling
 Partner API"). A stale token is refreshed by one caller in the whole deployment: threads of
 one process queue on a local lock, processes race for the lease in `access_tokens`, and
-everyone else reads the winner's token (or its failure) from the table.
+everyone else reads the winner's token (or its failure) from the table. A token read from
+the table is also kept in this process's memory (service.credentials.memory), with the
+connection it was issued for, so that asking again costs neither a load nor a decryption.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import time
 import uuid
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,6 +26,8 @@ from adapters.credential_tables import AccessTokenTables, CachedToken
 from adapters.tables import iso
 from domain.access import ADS, AccessRefused, refusal
 from domain.connection import Connection
+from service.connections import Caller
+from service.credentials.memory import Entry, Mark, TokenMemory
 from service.credentials.metrics import LWA_REFRESHES, TOKEN_REQUESTS
 from service.credentials.outcomes import Outcomes
 
@@ -38,13 +42,17 @@ class Issued:
     access_token: str
     expires_at: datetime
     outcome: str  # hit, coalesced (another caller refreshed it), refreshed
+    stored: tuple[str, str] | None = None  # the row's ciphertext and expiry it was read from
 
 
 class AccessTokens:
-    def __init__(self, services: Any, tables: AccessTokenTables, outcomes: Outcomes) -> None:
+    def __init__(
+        self, services: Any, tables: AccessTokenTables, outcomes: Outcomes, memory: TokenMemory
+    ) -> None:
         self.services = services
         self.tables = tables
         self.outcomes = outcomes
+        self.memory = memory
         self._locks: weakref.WeakValueDictionary[tuple[str, str], threading.Lock] = (
             weakref.WeakValueDictionary()
         )
@@ -56,13 +64,47 @@ class AccessTokens:
             seconds=amazon.timeout * (amazon.max_retries + 1) + amazon.max_retry_after + 5
         )
 
-    def issue(self, c: Connection, api: str, request_id: str | None) -> Issued:
-        """A usable access token for `api`, or AccessRefused."""
+    def recall(self, caller: Caller, connection_id: str, api: str) -> Entry | None:
+        """What memory holds for the connection when it may be used without asking the
+        store (see service.credentials.memory) and its token is still fresh; the event
+        loop may ask. Hand it to `issue` as `known`."""
+        entry = self.memory.recall(caller.tenant_id, connection_id, api)
+        if entry is None or not self._usable(entry.issued, self.services.clock.now()):
+            return None
+        return entry
+
+    def connection(
+        self, caller: Caller, connection_id: str, api: str
+    ) -> tuple[Connection, Entry | None, Mark]:
+        """The caller's connection; what memory holds for it once the store confirmed that
+        nothing changed (else None, and the connection is loaded); and the mark to hand
+        `issue` with it, taken before the load, so that what is kept is never older than
+        what memory was told since."""
+        mark = self.memory.mark()
+        entry = self.memory.checked(caller.tenant_id, connection_id, api)
+        if entry is not None:
+            return entry.connection, entry, mark
+        return self.services.connections.get(caller, connection_id), None, mark
+
+    def issue(
+        self,
+        c: Connection,
+        api: str,
+        request_id: str | None,
+        known: Entry | None = None,
+        mark: Mark | None = None,
+    ) -> Issued:
+        """A usable access token for `api`, or AccessRefused. `known`: what memory held
+        for `c` (from `recall` or `connection`), used while it is fresh; `mark` (from
+        `connection`): the token read from the store is kept in memory with `c`."""
         now = self.services.clock.now()
         refused = refusal(c, api, now)
         if refused is not None:
             TOKEN_REQUESTS.labels(api, refused[0]).inc()
             raise AccessRefused(refused[1], code=refused[0], status=409)
+        if known is not None and self._usable(known.issued, now):
+            TOKEN_REQUESTS.labels(api, "hit").inc()
+            return known.issued
 
         def recorded(e: AmazonError) -> Exception:
             # What the refusal means for the connection, recorded once under the lock.
@@ -71,6 +113,8 @@ class AccessTokens:
 
         issued = self._current(c, api, self.services.clock.now, self.services.amazon, recorded)
         TOKEN_REQUESTS.labels(api, issued.outcome).inc()
+        if mark is not None and issued.stored is not None:
+            self.memory.keep(mark, c, api, replace(issued, outcome="hit"))
         return issued
 
     def check(self, c: Connection, api: str, at: datetime, amazon: Any = None) -> Issued:
@@ -128,7 +172,7 @@ class AccessTokens:
             row = self.tables.read(*key)
             cached = self._fresh(row, now)
             if cached is not None:
-                return Issued(cached.access_token, cached.expires_at, "coalesced")
+                return replace(cached, outcome="coalesced")
             if row is not None and row.generation != seen and row.failure_code:
                 raise self._failure(row.failure_code, row.failure_detail or "")
             if self.tables.claim(
@@ -184,7 +228,12 @@ class AccessTokens:
         expires_at = datetime.fromisoformat(row.expires_at)
         if expires_at - REFRESH_MARGIN <= now:
             return None
-        return Issued(self.services.box.decrypt(row.token_encrypted), expires_at, "hit")
+        token = self.services.box.decrypt(row.token_encrypted)
+        return Issued(token, expires_at, "hit", (row.token_encrypted, row.expires_at))
+
+    @staticmethod
+    def _usable(issued: Issued, now: datetime) -> bool:
+        return issued.expires_at - REFRESH_MARGIN > now
 
     def _failure(self, code: str, detail: str) -> AccessRefused:
         return self.outcomes.problem(code, detail)

@@ -3,9 +3,11 @@ PostgreSQL, fifty concurrent requests, a counting LWA peer."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -61,5 +63,50 @@ def test_fifty_requests_across_two_processes_make_exactly_one_lwa_refresh(deploy
         # Make the shared token stale (two minutes left) for the second round.
         soon = iso(datetime.now(UTC) + timedelta(minutes=2))
         store.tables.execute("UPDATE {p}access_tokens SET expires_at = ?", (soon,))
+    for client in clients:
+        client.close()
+
+
+def _soon(ask, ok, seconds: float = 2.0) -> httpx.Response:
+    """`ask()` until `ok(answer)`: a process hears of another's change when PostgreSQL
+    delivers the notification sent in the changing transaction (in practice at once)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        answer = ask()
+        if ok(answer) or time.monotonic() > deadline:
+            return answer
+        time.sleep(0.005)
+
+
+def test_a_change_made_through_one_process_ends_the_others_remembered_tokens(deployment, store):
+    """Each process answers a token it handed out from memory; a disconnect recorded by the
+    other process, or a token row changed behind both, reaches that memory."""
+    (first, second), peer = deployment
+    key = store.api_keys.create("tenant_a", SCOPES).secret
+    headers = {"Authorization": f"Bearer {key}"}
+    clients = [httpx.Client(base_url=url, headers=headers, timeout=60) for url in (first, second)]
+    proxied = "/proxy/sp-api/sellers/v1/marketplaceParticipations"
+    for round_ in range(3):
+        c = active(clients[0])
+        issued = {token(client, c["id"]).json()["access_token"] for client in clients * 2}
+        assert len(issued) == 1
+        if round_ == 0:  # the row changed by hand: stale now, so one refresh between both
+            refreshes = peer.refreshes
+            soon = iso(datetime.now(UTC) + timedelta(minutes=2))
+            store.tables.execute("UPDATE {p}access_tokens SET expires_at = ?", (soon,))
+            for client in clients:
+                again = _soon(
+                    partial(token, client, c["id"]),
+                    lambda a, old=issued: a.json()["access_token"] not in old,
+                )
+                assert again.json()["access_token"] not in issued
+            assert peer.refreshes == refreshes + 1
+            continue
+        writer, reader = clients[round_ % 2], clients[(round_ + 1) % 2]
+        writer.post(f"/v1/connections/{c['id']}/disconnect").raise_for_status()
+        refused = _soon(partial(token, reader, c["id"]), lambda a: a.status_code == 409)
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["code"] == "API_AUTHORIZATION_REQUIRED"
+        assert reader.get(f"/v1/connections/{c['id']}{proxied}").status_code == 409
     for client in clients:
         client.close()

@@ -1,0 +1,135 @@
+"""This process's memory of the access tokens it handed out: a cached token then costs no
+copy of the connection, no decryption, and (where changes are announced) no query at all.
+
+An entry holds the connection as it was loaded (read only: never saved), the decrypted
+token, and what the store's token row held (its ciphertext and expiry). The store stays
+the truth, and only ciphertext is ever written to it.
+
+- Where PostgreSQL announces changes (a listener on the event store's channel, on which
+  every transaction that records events notifies, and one on the access-token channel,
+  notified with each change of a token row), an entry checked since the last announcement
+  is used at once, on the event loop. Any recorded event (and this process's own commits)
+  makes every entry unchecked; a changed token row drops its connection's entries.
+- Otherwise (SQLite; a listener starting or reconnecting; an unchecked entry) the entry is
+  checked against the store before use: no event after its version, the token row as it
+  was. Two index reads, no load of the aggregate.
+
+Either way the token's expiry and the connection's refusals (revocation, lapse, disconnect)
+are asked on every use, against the clock of that moment.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from adapters.credential_tables import AccessTokenTables
+from domain.connection import Connection
+
+Mark = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Entry:
+    connection: Connection
+    issued: Any  # service.credentials.tokens.Issued, read from the row (`stored` set)
+    epoch: int
+
+
+class TokenMemory:
+    kept_at_most = 10_000
+
+    def __init__(self, recorder: Any, tables: AccessTokenTables) -> None:
+        self.recorder = recorder
+        self.tables = tables
+        self._entries: dict[str, dict[str, Entry]] = {}  # connection id -> api -> entry
+        self._epoch = 0  # moves whenever an event may have been recorded anywhere
+        self._dropped = 0  # moves at every drop: a fill racing one is not kept
+        self._guard = threading.Lock()
+        self.listeners: list[Any] = []
+
+    def watch(self) -> None:
+        """Starts listening where the store announces changes (PostgreSQL)."""
+        from adapters.wakeup import PostgresListener, pool_of
+
+        channels = (getattr(self.recorder, "channel_name", None), self.tables.channel)
+        pool = pool_of(self.recorder)
+        if None in channels or pool is None or self.listeners:
+            return
+        events, tokens = channels
+        self.listeners = [
+            PostgresListener(
+                dict(pool.kwargs), events, on_notify=self.recorded, on_listen=self.forget_all
+            ),
+            PostgresListener(
+                dict(pool.kwargs), tokens, on_notify=self.drop, on_listen=self.forget_all
+            ),
+        ]
+        for listener in self.listeners:
+            listener.start()
+
+    def close(self) -> None:
+        for listener in self.listeners:
+            listener.stop()
+        self.listeners = []
+        self.forget_all()
+
+    def _announced(self) -> bool:
+        return bool(self.listeners) and all(x.listening.is_set() for x in self.listeners)
+
+    def recall(self, tenant_id: str, connection_id: str, api: str) -> Entry | None:
+        """The entry, if nothing was announced since it was checked; never a query, so the
+        event loop may ask."""
+        entry = self._entries.get(connection_id, {}).get(api)
+        if entry is None or entry.connection.tenant_id != tenant_id:
+            return None
+        if entry.epoch != self._epoch or not self._announced():
+            return None
+        return entry
+
+    def checked(self, tenant_id: str, connection_id: str, api: str) -> Entry | None:
+        """The entry, after the store confirmed it (blocking); None when anything moved."""
+        mark = self.mark()
+        entry = self._entries.get(connection_id, {}).get(api)
+        if entry is None or entry.connection.tenant_id != tenant_id:
+            return None
+        c = entry.connection
+        if self.recorder.select_events(UUID(connection_id), gt=c.version, limit=1):
+            return None
+        row = self.tables.read(connection_id, api)
+        if row is None or (row.token_encrypted, row.expires_at) != entry.issued.stored:
+            return None
+        self.keep(mark, c, api, entry.issued)
+        return entry
+
+    def mark(self) -> Mark:
+        """Taken before reading the store for an entry: `keep` refuses it if anything was
+        announced or dropped meanwhile (it may have been read before that change)."""
+        return self._epoch, self._dropped
+
+    def keep(self, mark: Mark, c: Connection, api: str, issued: Any) -> None:
+        with self._guard:
+            if mark[1] != self._dropped:
+                return
+            if len(self._entries) >= self.kept_at_most:
+                self._entries = {}
+            entry = Entry(c, issued, mark[0])
+            self._entries[str(c.id)] = {**self._entries.get(str(c.id), {}), api: entry}
+
+    def recorded(self, _: str = "") -> None:
+        """An event was (or may have been) recorded: every entry is checked again."""
+        with self._guard:
+            self._epoch += 1
+
+    def drop(self, connection_id: str) -> None:
+        with self._guard:
+            self._dropped += 1
+            self._entries.pop(connection_id, None)
+
+    def forget_all(self) -> None:
+        with self._guard:
+            self._epoch += 1
+            self._dropped += 1
+            self._entries = {}
