@@ -93,8 +93,7 @@ def test_after_the_listen_connection_is_cut_the_worker_listens_again(
     url = hooked_postgres.services.settings.database_url.split("?")[0]
     with psycopg.connect(url, autocommit=True) as admin:
         cut = admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE application_name = %s",
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
             [f"listen {worker.listener.channel}"[:63]],
         ).fetchall()
     assert cut, "no LISTEN connection was found to cut"
