@@ -122,9 +122,11 @@ class ConnectionService:
         index lookup (the head) is the whole check."""
         head = self.app.recorder.max_notification_id() or 0
         if head > self._view_covers:
-            self.projection.catch_up()
+            # Up to the head seen, no further: under a steady stream of commands an
+            # open-ended catch-up would chase the log instead of answering.
+            self.projection.catch_up(until=head)
             # Covered now (an event it is stuck on is retried by the worker's passes).
-            self._view_covers = head
+            self._view_covers = max(self._view_covers, head)
         return self.view
 
     # ------------------------------------------------------------------ commands
