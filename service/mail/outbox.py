@@ -47,9 +47,10 @@ class MailOutbox:
         self.transport = transport  # None: mail is not configured here, so nothing is sent
         self.follower = Follower(self, app, faults, clock, batch=200)
 
-    def catch_up(self) -> int:
-        """Processes everything recorded so far; returns how many mails it queued."""
-        return self.follower.catch_up()
+    def catch_up(self, until: int | None = None) -> int:
+        """Processes everything recorded so far (or up to `until`); returns how many
+        mails it queued."""
+        return self.follower.catch_up(until)
 
     # The follower's step (service.follower.Step).
 

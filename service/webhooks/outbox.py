@@ -46,9 +46,10 @@ class WebhookOutbox:
         self._latest: OrderedDict[Any, Connection] = OrderedDict()
         self._tenants: OrderedDict[Any, str] = OrderedDict()
 
-    def catch_up(self) -> int:
-        """Processes everything recorded so far; returns how many deliveries it created."""
-        return self.follower.catch_up()
+    def catch_up(self, until: int | None = None) -> int:
+        """Processes everything recorded so far (or up to `until`); returns how many
+        deliveries it created."""
+        return self.follower.catch_up(until)
 
     # The follower's step (service.follower.Step).
 
