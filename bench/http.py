@@ -7,8 +7,8 @@ On a fresh PostgreSQL schema, one run, 8 connections (`BENCH_WRK_CONNECTIONS`):
    exclusive table lock (the bound for commits that keep notification ids in order).
 2. `connections serve --workers <cores>` with the embedded worker and JSON logs, then
    wrk (bench/wrk.lua) on: `/healthz` (the ceiling), create, an action on distinct
-   connections (resend_invitation), GET one connection, a list of 20 newest first with
-   and without a state filter, and `/healthz` again at the end.
+   connections (resend_invitation), GET one connection (cycling over 1,000), a list of
+   20 newest first with and without a state filter, and `/healthz` again at the end.
 3. During the create run, the followers' lag (read model, webhook and mail outboxes),
    sampled from their tracking positions; after it, how long they took to drain.
 4. Integrity after everything: every event of the log is in the read model's event
@@ -48,6 +48,7 @@ TARGETS = {  # the issue's (#18): ratio to /healthz, and p99 for create
     "list_state": 0.4,
 }
 CREATE_P99_MS = 25.0
+READ_IDS = 1_000
 
 
 def progress(text: str) -> None:
@@ -352,7 +353,12 @@ def main() -> int:
                 ids=ids,
                 connections=connections,
             )
-            run("get", "GET", "/v1/connections/{id}", ids=ids, connections=connections)
+            # GET cycles over 1,000 of them (each read about five times in a full run),
+            # as the earlier bench's reads did; every connection just had a command, so
+            # the first read of each also brings the process's copy up to date.
+            hot = Path(tmp) / "hot"
+            hot.write_text("".join(ids.read_text().splitlines(keepends=True)[:READ_IDS]))
+            run("get", "GET", "/v1/connections/{id}", ids=hot, connections=connections)
             run("list", "GET", "/v1/connections?limit=20", connections=connections)
             run(
                 "list_state",
