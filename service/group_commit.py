@@ -2,10 +2,11 @@
 written in one transaction, so one table lock and one fsync serve many of them.
 
 The event store keeps notification ids in commit order by taking the events table's
-exclusive lock in every transaction that records events (eventsourcing's PostgreSQL
-recorder; SQLite has a single writer anyway). Followers (the read model, the outboxes)
-rely on that order: they never pass over a gap that a later commit fills. The lock is
-kept; what changes is how many commands each holder writes.
+exclusive lock in every transaction that records events (adapters.pg_recorder, as
+eventsourcing's own PostgreSQL recorder does; SQLite has a single writer anyway).
+Followers (the read model, the outboxes) rely on that order: they never pass over a gap
+that a later commit fills. The lock is kept; what changes is how many commands each
+holder writes.
 
 How a batch forms: a thread that saves while no write is under way writes at once, with
 whatever else is queued. A thread that saves while one is under way queues its events
