@@ -35,7 +35,6 @@ class Worker:
         self.stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self.deadlines = Deadlines(services)
-        self._head: int | None = None  # the log's head when the current pass began
         self.refresh = RefreshHealth(services)
         self.waker = services.waker
         # One worker at a time follows the log (the read model, the outboxes): the one
@@ -51,32 +50,20 @@ class Worker:
         listener = self.listener
         return listener is None or not listener.listening.is_set() or listener.leading.is_set()
 
-    def _follow(self, catch_up: Callable[..., int]) -> int:
-        """One follower's share of the pass, up to the log's head when the pass began:
-        under a steady stream of commands an open-ended catch-up would keep the first
-        follower busy while the outboxes after it waited (seen in bench.http)."""
-        return catch_up(self._head) if self.follows() else 0
-
     def run_once(self, *, timed: bool = True) -> int:
         """One pass: read models, webhooks, and (when `timed`) deadlines, refresh health
         and webhook retention, which only move with the clock; returns how much it did.
         Each step fails alone (logged, counted in `worker_step_failures`): a read model
         that cannot move does not hold up webhooks, deadlines or refresh checks."""
         webhooks, mail = self.services.webhooks, self.services.mail
-        try:
-            self._head: int | None = self.services.app.recorder.max_notification_id() or 0
-        except Exception:  # the store is away: each step meets that on its own below
-            self._head = None
+        follow = self._followers_up_to_head() if self.follows() else (lambda catch_up: 0)
         steps: list[tuple[str, Callable[[], int]]] = [
-            ("projection", lambda: self._follow(self.services.projection.catch_up)),
+            ("projection", lambda: follow(self.services.projection.catch_up)),
             (
                 "webhooks",
-                lambda: (
-                    self._follow(webhooks.outbox.catch_up)
-                    + webhooks.dispatcher.run_once(wait=False)
-                ),
+                lambda: follow(webhooks.outbox.catch_up) + webhooks.dispatcher.run_once(wait=False),
             ),
-            ("mail", lambda: self._follow(mail.outbox.catch_up) + mail.dispatcher.run_once()),
+            ("mail", lambda: follow(mail.outbox.catch_up) + mail.dispatcher.run_once()),
         ]
         if timed:
             steps += [
@@ -98,6 +85,16 @@ class Worker:
         for name, exc in failed.items():
             log.error("worker step %s failed; the other steps still ran", name, exc_info=exc)
         return done
+
+    def _followers_up_to_head(self) -> Callable[[Callable[..., int]], int]:
+        """Each follower's share of a pass: up to the log's head when the pass began.
+        Under a steady stream of commands an open-ended catch-up kept the first follower
+        busy while the outboxes after it waited (seen in bench.http)."""
+        try:
+            head: int | None = self.services.app.recorder.max_notification_id() or 0
+        except Exception:  # the store is away: each step meets that on its own
+            head = None
+        return lambda catch_up: catch_up(head)
 
     def run_forever(self) -> None:
         log.info("worker started")

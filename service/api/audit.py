@@ -11,17 +11,13 @@ from litestar.response import Stream
 
 from adapters.event_positions import LARGEST
 from adapters.tables import iso
-from service.api.auth import caller_of, requires
+from service.api.auth import caller_of, requires, services_of
 from service.api.instants import optional_instant
 from service.api.threads import blocking
 
 AUDIT, ADMIN = requires("audit:read"), requires("admin")
 MAX_POSITION = LARGEST  # positions are opaque 62-bit numbers (adapters.event_positions)
 TAGS = ["audit"]
-
-
-def _services(request: Request) -> Any:
-    return request.app.state.services
 
 
 @get(
@@ -37,7 +33,7 @@ def list_events(
     after: int = Parameter(default=0, ge=0, le=MAX_POSITION),
     limit: int = Parameter(default=100, ge=1, le=1000),
 ) -> dict[str, Any]:
-    services = _services(request)
+    services = services_of(request)
     tenant, positions = caller_of(request).tenant_id, services.audit.positions
     view = services.connections.fresh_view()
     rows = view.events(tenant, after=positions.reveal(tenant, after), limit=limit + 1)
@@ -69,7 +65,7 @@ async def export(
     caller = caller_of(request)
     occurred_from = iso(optional_instant("from", from_))
     occurred_to = iso(optional_instant("to", to))
-    services = _services(request)
+    services = services_of(request)
     # The history first, then the access log (every token issued, every proxied call).
     lines: Iterator[str] = itertools.chain(
         services.audit.export(
@@ -96,7 +92,7 @@ async def export(
 )
 @blocking
 def verify_chain(request: Request, connection_id: str) -> dict[str, Any]:
-    services = _services(request)
+    services = services_of(request)
     services.app.load(caller_of(request).tenant_id, connection_id)  # tenant check
     return services.audit.verify(connection_id).as_dict()
 
@@ -111,7 +107,7 @@ def verify_chain(request: Request, connection_id: str) -> dict[str, Any]:
 )
 @blocking
 def rebuild(request: Request) -> Response:
-    applied = _services(request).projection.rebuild()
+    applied = services_of(request).projection.rebuild()
     return Response(
         {
             "object": "rebuild",

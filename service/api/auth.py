@@ -118,5 +118,10 @@ def scope_of(handler: BaseRouteHandler) -> str | None:
     return scopes[0] if scopes else None
 
 
+def services_of(request: Any) -> Any:
+    """The service's parts (service.container.Services), for route handlers."""
+    return request.app.state.services
+
+
 def caller_of(request: Any) -> Caller:
     return request.scope["state"]["caller"]

@@ -14,7 +14,7 @@ from domain.exceptions import ValidationFailed
 from domain.guide import next_steps, who_acts
 from domain.lifecycle import PUBLIC_ACTIONS
 from domain.marketplaces import REGIONS
-from service.api.auth import caller_of, requires
+from service.api.auth import caller_of, requires, services_of
 from service.api.idempotency import idempotent, respond
 from service.api.instants import optional_instant
 from service.api.schemas import ACTION_BODIES, CreateConnection
@@ -25,13 +25,9 @@ READ, WRITE = requires("connections:read"), requires("connections:write")
 TAGS = ["connections"]
 
 
-def _services(request: Request) -> Any:
-    return request.app.state.services
-
-
 def _with_link(request: Request) -> Any:
     """Adds the owner's `invitation_url` to a connection body (never stored with it)."""
-    links = _services(request).links
+    links = services_of(request).links
 
     def reveal(body: dict[str, Any]) -> dict[str, Any]:
         if body.get("object") != "connection":
@@ -72,7 +68,7 @@ def create_connection(request: Request, data: CreateConnection) -> Response:
         spec = msgspec.structs.asdict(data)
         if data.invited_by is not None:
             spec["invited_by"] = msgspec.structs.asdict(data.invited_by)
-        connection = _services(request).connections.create(caller, **spec)
+        connection = services_of(request).connections.create(caller, **spec)
         headers = {"Location": f"/v1/connections/{connection.id}", **_etag(connection.version)}
         return 201, connection_json(connection), headers
 
@@ -102,7 +98,7 @@ def list_connections(
         raise ValidationFailed(f"state must be one of {', '.join(lc.STATES)}.")
     if region is not None and region not in REGIONS:
         raise ValidationFailed(f"region must be one of {', '.join(REGIONS)}.")
-    service = _services(request).connections
+    service = services_of(request).connections
     cursor = service.cursor_of(caller, starting_after) if starting_after else None
     due = optional_instant("reauth_due_before", reauth_due_before)
     rows = service.list_json(
@@ -140,10 +136,10 @@ def get_connection(
     caller = caller_of(request)
     if version is not None and as_of is not None:
         raise ValidationFailed("Use either version or as_of, not both.")
-    connection = _services(request).connections.get(
+    connection = services_of(request).connections.get(
         caller, connection_id, version=version, as_of=optional_instant("as_of", as_of)
     )
-    body = _with_link(request)(_services(request).connections.json(connection))
+    body = _with_link(request)(services_of(request).connections.json(connection))
     return respond(200, body, _etag(connection.version))
 
 
@@ -161,7 +157,7 @@ def list_events(
     limit: int = Parameter(default=50, ge=1, le=500),
     starting_after: int = Parameter(default=0, ge=0, le=2**31 - 1),
 ) -> dict[str, Any]:
-    events = _services(request).connections.history(
+    events = services_of(request).connections.history(
         caller_of(request), connection_id, after_version=starting_after, limit=limit + 1
     )
     data = [event_json(e) for e in events[:limit]]
@@ -182,7 +178,7 @@ def list_events(
 )
 @blocking
 def get_guide(request: Request, connection_id: str) -> dict[str, Any]:
-    c = _services(request).connections.get(caller_of(request), connection_id)
+    c = services_of(request).connections.get(caller_of(request), connection_id)
     last_error = None
     if c.last_error:
         item = entry(c.last_error["code"])
@@ -219,7 +215,7 @@ def _action_handler(action: str) -> Any:
         expected = _if_match(request)
 
         def produce() -> tuple[int, dict, dict]:
-            result = _services(request).connections.act(
+            result = services_of(request).connections.act(
                 caller, connection_id, action, body, expected
             )
             extras = {

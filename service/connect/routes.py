@@ -19,6 +19,7 @@ from domain import lifecycle as lc
 from domain.connection import Connection
 from domain.errors import REQUIRED_SC_PERMISSIONS
 from domain.exceptions import DomainError
+from service.api.auth import services_of
 from service.api.threads import blocking
 from service.connect import login
 from service.connect.journey import (
@@ -35,10 +36,6 @@ from service.connections import Caller
 
 REGION_NAMES = {"na": "North America", "eu": "Europe", "fe": "Far East"}
 _WAITING = {"seller_central_waiting", "verified", "authorized"}
-
-
-def _services(request: Request) -> Any:
-    return request.app.state.services
 
 
 def _open(services: Any, token: str) -> Connection | None:
@@ -84,7 +81,7 @@ def page(
     missing: int | None = None,
     status: int | None = None,
 ) -> Response:
-    services = _services(request)
+    services = services_of(request)
     view = view_of(c, services.settings.seller_central_user_email)
     tenant = services.tenants.get(c.tenant_id)
     ads_error = None
@@ -117,7 +114,7 @@ def page(
 @get("/connect/{token:str}", include_in_schema=False)
 @blocking
 def landing(request: Request, token: str) -> Response:
-    c = _open(_services(request), token)
+    c = _open(services_of(request), token)
     if c is None:
         return _unknown(request)
     return page(request, c, token)
@@ -127,14 +124,14 @@ def landing(request: Request, token: str) -> Response:
 @blocking
 def current_state(request: Request, token: str) -> Response:
     """For the waiting pages' small script: the state alone, as plain text."""
-    c = _open(_services(request), token)
+    c = _open(services_of(request), token)
     if c is None:
         return Response("unknown", status_code=404, media_type="text/plain")
     return Response(c.state, media_type="text/plain", headers={"Cache-Control": "no-store"})
 
 
 def _act(request: Request, token: str, action: str) -> Response:
-    services = _services(request)
+    services = services_of(request)
     c = _open(services, token)
     if c is None:
         return _unknown(request)
@@ -171,7 +168,7 @@ async def seller_central(request: Request, token: str) -> Response:
     ticked = set(form.getall("done")) if hasattr(form, "getall") else set()
 
     def run() -> Response:
-        c = _open(_services(request), token)
+        c = _open(services_of(request), token)
         if c is None:
             return _unknown(request)
         if c.state == lc.API_AUTHORIZED:

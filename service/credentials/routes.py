@@ -13,7 +13,7 @@ from litestar.response import Stream
 
 from domain.access import ADS, advertising_profiles, chosen_profile
 from domain.exceptions import ValidationFailed
-from service.api.auth import caller_of, requires
+from service.api.auth import caller_of, requires, services_of
 from service.api.idempotency import idempotent
 from service.api.instants import optional_instant
 from service.api.threads import blocking
@@ -29,10 +29,6 @@ PROXY_MAX_BODY = 10 * 1024 * 1024  # SP-API bodies are JSON; documents go to S3 
 TAGS = ["credentials"]
 
 
-def _services(request: Request) -> Any:
-    return request.app.state.services
-
-
 @post(
     "/v1/connections/{connection_id:str}/access_tokens",
     guards=[CREDENTIALS],
@@ -45,7 +41,7 @@ def _services(request: Request) -> Any:
 async def create_access_token(
     request: Request, connection_id: str, data: AccessTokenRequest
 ) -> Response:
-    services = _services(request)
+    services = services_of(request)
     caller = caller_of(request)
     tokens = services.credentials.tokens
     # A token this process holds, with nothing announced since: answered on the event loop.
@@ -123,7 +119,7 @@ def list_access_log(
     limit: int = Parameter(default=50, ge=1, le=500),
     starting_after: str | None = Parameter(default=None, max_length=64),
 ) -> dict[str, Any]:
-    services = _services(request)
+    services = services_of(request)
     caller = caller_of(request)
     services.connections.get(caller, connection_id)  # the tenant's own, or 404
     data, more = services.credentials.access_log.page(
@@ -178,7 +174,7 @@ async def proxy_call(request: Request, connection_id: str, api: str, path: str) 
 @blocking
 def import_connection(request: Request, data: ImportConnection) -> Response:
     caller = caller_of(request)
-    services = _services(request)
+    services = services_of(request)
     authorized_at = optional_instant("authorized_at", data.authorized_at)
 
     def produce() -> tuple[int, dict, dict]:

@@ -13,6 +13,7 @@ import time
 import psycopg
 import pytest
 
+from service.connections import Caller
 from service.container import build
 from service.worker import Worker
 from tests.conftest import make_settings, new_connection
@@ -157,8 +158,6 @@ def test_one_worker_follows_the_log_at_a_time_and_another_takes_over_when_it_goe
 
         view = parts[0].view
         api = parts[0].connections
-        from service.connections import Caller
-
         caller = Caller(tenant_id="tenant_a", actor="test")
         spec = {
             "owner_email": "o@example.com",
