@@ -86,9 +86,10 @@ test-fuzz: install  ## contract fuzzing, FUZZ_EXAMPLES (500) cases per operation
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest $(FUZZ)
 	@$(PY) -m tests.faults.figures
 
-lint: install
+lint: install  ## ruff, and the layers contract (pyproject.toml [tool.importlinter])
 	$(VENV)/bin/ruff check domain adapters service tests
 	$(VENV)/bin/ruff format --check domain adapters service tests
+	$(VENV)/bin/lint-imports --no-cache
 
 format: install
 	$(VENV)/bin/ruff format domain adapters service tests

@@ -97,7 +97,7 @@ class PostgresTables(Tables):
 
     def revoke_api_key(self, key_id: str, at: str) -> bool:
         """Revokes and, in the same transaction, tells every process (their key caches,
-        service.api_keys): the notification is delivered only if the revocation commits."""
+        service.keys.api_keys): the notification is delivered only if the revocation commits."""
         with self.transaction(commit=True) as c:
             c.execute(
                 self.sql(

@@ -127,7 +127,7 @@ def measure(
 def durability(store: str, url: str) -> dict[str, Any]:
     """The settings that make a commit durable, as the service's own connections see them."""
     from adapters.eventstore import eventsourcing_env
-    from service.application import ConnectionsApp
+    from service.connections.application import ConnectionsApp
 
     app = ConnectionsApp(env=eventsourcing_env(url, pool_size=1))
     statements = (

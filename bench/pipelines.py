@@ -30,8 +30,8 @@ from bench.config import _int
 from bench.server import SECRET_KEY, Server, WorkerProcess, fresh_store
 from domain.connection import Connection, Context
 from service.container import build
-from service.deadlines import Deadlines
 from service.settings import Settings
+from service.workers.deadlines import Deadlines
 
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")

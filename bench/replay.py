@@ -17,7 +17,7 @@ from typing import Any
 from uuid import UUID
 
 from bench.seed import Seeder, open_app
-from service.application import ConnectionsApp
+from service.connections.application import ConnectionsApp
 
 WORST_OFFSET = 49
 

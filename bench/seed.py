@@ -16,7 +16,7 @@ from adapters.crypto import SecretBox
 from adapters.eventstore import eventsourcing_env
 from bench.server import SECRET_KEY, TENANT
 from domain.connection import Connection, Context, Durations
-from service.application import ConnectionsApp
+from service.connections.application import ConnectionsApp
 from service.settings import Settings
 
 DURATIONS = Durations()

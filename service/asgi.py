@@ -15,13 +15,13 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 from litestar import Litestar
 from psycopg_pool import PoolTimeout
 
-from service.api.app import create_app
+from service.api.edge import http as http_limits
+from service.app import create_app
 from service.container import build
-from service.edge import http as http_limits
 from service.logs import log_start
 from service.metrics import STORE_ERRORS, Heartbeat
 from service.settings import Settings
-from service.worker import Worker
+from service.workers.worker import Worker
 
 
 class EmbeddedWorker(Worker):

@@ -16,17 +16,17 @@ from adapters.migrations import ensure_migrated
 from adapters.tables import ConnectionsViewTables, Tables
 from adapters.tenant_tables import TenantTables
 from adapters.wakeup import Waker
-from service.api_keys import ApiKeys
-from service.application import ConnectionsApp
-from service.audit import Audit
+from service.audit.chains import Audit
 from service.connect.links import InvitationLinks
-from service.connect.tenants import TenantProfiles
-from service.connections import ConnectionService
+from service.connect.oauth import Consent, OAuthCallbacks
+from service.connections.application import ConnectionsApp
+from service.connections.read_model import ConnectionsProjection
+from service.connections.service import ConnectionService
 from service.credentials import build_credentials
+from service.keys.api_keys import ApiKeys
+from service.keys.tenants import TenantProfiles
 from service.mail import build_mail
 from service.metrics import watch_app_credentials
-from service.oauth import Consent, OAuthCallbacks
-from service.projections import ConnectionsProjection
 from service.settings import Settings
 from service.webhooks import build_webhooks
 
@@ -114,7 +114,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
     app = ConnectionsApp(env=env)
     tables_module = importlib.import_module(env["TABLES_MODULE"])
     tables: Tables = tables_module.TABLES_CLASS(app.recorder.datastore)
-    waker = Waker()  # rung after every commit in this process (service.worker waits on it)
+    waker = Waker()  # rung after every commit in this process (service.workers.worker waits on it)
     app.on_commit = waker.wake
     channel = getattr(app.recorder, "channel_name", None)  # PostgreSQL's NOTIFY channel
     if channel is not None:

@@ -54,7 +54,7 @@ COMMANDS = Counter(
 )
 GROUP_COMMIT_SIZE = Histogram(
     "event_store_commit_commands",
-    "Commands written per event-store transaction (group commit, service.group_commit)",
+    "Commands written per event-store transaction (group commit, service.connections.group_commit)",
     registry=REGISTRY,
     buckets=(1, 2, 4, 8, 16, 32, 64),
 )

@@ -63,7 +63,7 @@ class Settings:
     migrate_on_start: bool = False
     durations: Durations = Durations()
     max_body_bytes: int = 64 * 1024
-    # The HTTP connection's own limits (service.edge.http): request line and headers, their
+    # The HTTP connection's own limits (service.api.edge.http): request line and headers, their
     # count, and how long a request's head and body may take to arrive.
     max_header_bytes: int = 16 * 1024
     max_headers: int = 100

@@ -25,9 +25,9 @@ import pytest
 import uvicorn
 
 from adapters.clock import SettableClock
-from service.api.app import create_app
+from service.api.edge.http import LimitedHttpToolsProtocol
+from service.app import create_app
 from service.container import Services, build
-from service.edge.http import LimitedHttpToolsProtocol
 from service.settings import Settings
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -219,7 +219,7 @@ def consent(
 def run_cli(database_url: str, *args: str) -> subprocess.CompletedProcess:
     """`connections ARGS…` in its own process, as an operator runs it."""
     return subprocess.run(
-        [sys.executable, "-m", "service.cli", *args],
+        [sys.executable, "-m", "service.cli.main", *args],
         env={
             "DATABASE_URL": database_url,
             "SANDBOX": "1",

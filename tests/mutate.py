@@ -61,7 +61,7 @@ GROUPS = [
     ),
     Group(
         "auth",
-        ("service/api/auth.py", "service/api_keys.py"),
+        ("service/api/auth.py", "service/keys/api_keys.py"),
         (
             "tests/e2e/test_security.py",
             "tests/e2e/test_api_safety.py",
@@ -70,11 +70,11 @@ GROUPS = [
         ),
         240,
         fresh_imports=True,
-        focus=("service.api.auth.*", "service.api_keys.xǁApiKeysǁ*"),
+        focus=("service.api.auth.*", "service.keys.api_keys.xǁApiKeysǁ*"),
     ),
     Group(
         "tenant",
-        ("service/application.py", "service/connections.py"),
+        ("service/connections/application.py", "service/connections/service.py"),
         (
             "tests/e2e/test_time_travel.py",
             "tests/e2e/test_api_safety.py",
@@ -83,9 +83,9 @@ GROUPS = [
         ),
         180,
         focus=(
-            "service.application.xǁConnectionsAppǁload*",
+            "service.connections.application.xǁConnectionsAppǁload*",
             *(
-                f"service.connections.xǁConnectionServiceǁ{name}__*"
+                f"service.connections.service.xǁConnectionServiceǁ{name}__*"
                 for name in ("get", "_as_of", "_owned", "history", "cursor_of", "act", "create")
             ),
         ),

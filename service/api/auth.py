@@ -16,8 +16,8 @@ from litestar.exceptions import TooManyRequestsException
 from litestar.handlers.base import BaseRouteHandler
 
 from domain.exceptions import DomainError
-from service.api_keys import RateLimiter
-from service.connections import Caller
+from service.api.caller import Caller
+from service.api.rate_limit import RateLimiter
 
 _LIMITER_LOCK = threading.Lock()
 

@@ -13,7 +13,7 @@ from litestar import Request, Response
 
 from adapters.tables import iso
 from domain.exceptions import DomainError
-from service.connections import Caller
+from service.api.caller import Caller
 
 JSON = "application/json"
 # Longer than any request runs (the store's and Amazon's timeouts included): a key still

@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from domain.exceptions import ValidationFailed
-from service.edge.instants import BOUNDS, within_calendar
+from service.api.edge.instants import BOUNDS, within_calendar
 
 
 def instant(name: str, raw: str) -> datetime:

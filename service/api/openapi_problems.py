@@ -147,7 +147,7 @@ def document_problems(app: Litestar) -> None:
 def _complete(operation: Operation, path: str, method: str, guarded: bool) -> None:
     action = method == "POST" and path.rsplit("/", 1)[-1] in PUBLIC_ACTIONS
     idempotent = action or (method == "POST" and path == "/v1/connections")
-    # The connection layer (service.edge.http) may answer any request with 408 or 431.
+    # The connection layer (service.api.edge.http) may answer any request with 408 or 431.
     statuses = {408, 431} if path in _STATIC else {408, 431, 503}
     if guarded:
         statuses |= {401, 403, 429}

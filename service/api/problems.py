@@ -22,7 +22,7 @@ from psycopg_pool import PoolTimeout
 
 from domain.errors import entry
 from domain.exceptions import DomainError
-from service.connect.pages import error_page, wants_html
+from service.api.pages import error_page, wants_html
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
-from service.edge.text import Line
+from service.api.edge.text import Line
 
 Email = Annotated[str, Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
 MarketplaceId = Annotated[str, Meta(pattern=r"^[A-Z0-9]{8,20}$")]

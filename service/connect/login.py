@@ -11,7 +11,7 @@ https://developer-docs.amazon.com/sp-api/docs/selling-partner-appstore-authoriza
 Nothing is recorded here: `selling_partner_id` is only a claim until Amazon's own redirect
 confirms it, so the signed `state` carries the connection, its version and the claimed
 selling partner, and the callback records the re-authorization only when Amazon's
-`selling_partner_id` matches (service.oauth).
+`selling_partner_id` matches (service.connect.oauth).
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from litestar.response import Redirect
 
 from domain import lifecycle as lc
 from domain.exceptions import NotFound, ValidationFailed
+from service.api.pages import render, wants_html
 from service.api.threads import blocking
 from service.connect.journey import marketplace_names, when
-from service.connect.pages import render, wants_html
 
 # Seller Central and Vendor Central hosts of every marketplace Amazon lists.
 _AMAZON_HOST = re.compile(

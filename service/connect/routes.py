@@ -8,6 +8,7 @@ shows where the connection is.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
@@ -20,6 +21,8 @@ from domain.connection import Connection
 from domain.errors import REQUIRED_SC_PERMISSIONS
 from domain.exceptions import DomainError
 from service.api.auth import services_of
+from service.api.caller import Caller
+from service.api.pages import error_page, render
 from service.api.threads import blocking
 from service.connect import login
 from service.connect.journey import (
@@ -31,9 +34,9 @@ from service.connect.journey import (
     view_of,
     when,
 )
-from service.connect.pages import error_page, render
-from service.connections import Caller
 
+TEMPLATES = Path(__file__).with_name("templates")  # they extend service.api.pages' layout
+STATIC = Path(__file__).with_name("static")
 REGION_NAMES = {"na": "North America", "eu": "Europe", "fe": "Far East"}
 _WAITING = {"seller_central_waiting", "verified", "authorized"}
 

@@ -21,9 +21,9 @@ from typing import Any
 from adapters.credential_tables import AccessTokenTables
 from adapters.tables import iso
 from domain.exceptions import ValidationFailed
-from service.audit import csv_line
-from service.connections import Caller
-from service.presenters import rfc3339
+from service.api.caller import Caller
+from service.api.exports import csv_line
+from service.connections.presenters import rfc3339
 
 log = logging.getLogger(__name__)
 PURGE_EVERY_SECONDS = 60.0

@@ -12,7 +12,7 @@ from adapters.amazon.errors import AmazonError
 from domain.connection import Connection
 from domain.exceptions import DomainError, ValidationFailed
 from domain.origins import check_return_url
-from service.connections import Caller
+from service.api.caller import Caller
 from service.credentials.outcomes import RETRY_AFTER
 
 _UNAVAILABLE = frozenset({"AMAZON_UNAVAILABLE", "APP_CREDENTIALS_INVALID"})

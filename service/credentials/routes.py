@@ -17,11 +17,11 @@ from service.api.auth import caller_of, requires, services_of
 from service.api.idempotency import idempotent
 from service.api.instants import optional_instant
 from service.api.threads import blocking
+from service.connections.presenters import connection_json, rfc3339
 from service.credentials.forward import forward
 from service.credentials.imports import Imports
 from service.credentials.schemas import AccessTokenRequest, ImportConnection
 from service.credentials.views import access_token_json
-from service.presenters import connection_json, rfc3339
 
 CREDENTIALS, AUDIT = requires("credentials:read"), requires("audit:read")
 PROXY, WRITE = requires("proxy:use"), requires("connections:write")

@@ -26,7 +26,7 @@ from adapters.credential_tables import AccessTokenTables, CachedToken
 from adapters.tables import iso
 from domain.access import ADS, AccessRefused, refusal
 from domain.connection import Connection
-from service.connections import Caller
+from service.api.caller import Caller
 from service.credentials.memory import Entry, Mark, TokenMemory
 from service.credentials.metrics import LWA_REFRESHES, TOKEN_REQUESTS
 from service.credentials.outcomes import Outcomes

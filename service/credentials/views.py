@@ -7,8 +7,8 @@ from typing import Any
 from adapters.amazon.settings import AmazonSettings
 from domain.access import ADS
 from domain.connection import Connection
+from service.connections.presenters import rfc3339
 from service.credentials.tokens import Issued
-from service.presenters import rfc3339
 
 
 def endpoint_of(settings: AmazonSettings, api: str, region: str) -> str:

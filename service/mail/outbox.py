@@ -13,8 +13,8 @@ from adapters.mail_tables import PENDING, SUPPRESSED, MailRow, MailTables
 from adapters.tables import iso
 from domain.connection import Connection
 from domain.marketplaces import REGIONS
+from service.connections.presenters import event_id
 from service.follower import Follower
-from service.presenters import event_id
 
 # Which events are mailed, to whom: "owner" is owner_email, "inviter" invited_by.email.
 MAILED: dict[type, tuple[str, tuple[str, ...]]] = {

@@ -10,7 +10,7 @@ from litestar import Request, get
 from adapters.mail_tables import MailRow
 from service.api.auth import caller_of, requires
 from service.api.threads import blocking
-from service.presenters import rfc3339
+from service.connections.presenters import rfc3339
 
 
 def _at(value: str | None) -> str | None:

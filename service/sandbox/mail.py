@@ -4,13 +4,15 @@ Sandbox only: it lists every tenant's mail, as the sandbox Amazon serves every t
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from litestar import Request, Response, Router, get
 
+from service.api.pages import HTML, render, security_headers
 from service.api.threads import blocking
-from service.connect.pages import HTML, render, security_headers
 
+TEMPLATES = Path(__file__).with_name("templates")
 SHOWN = 200
 
 

@@ -20,8 +20,8 @@ import msgspec
 from adapters.tables import iso
 from adapters.webhook_tables import EventRow, WebhookTables
 from domain.connection import EVENT_TYPES, Connection, event_type
+from service.connections.presenters import connection_json, event_id, rfc3339
 from service.follower import Follower
-from service.presenters import connection_json, event_id, rfc3339
 from service.webhooks.ids import new_id
 from service.webhooks.policy import receives
 

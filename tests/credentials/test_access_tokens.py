@@ -11,7 +11,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from service.deadlines import RefreshHealth
+from service.workers.deadlines import RefreshHealth
 from tests.conftest import LiveService, consent, start_service
 from tests.credentials.helpers import SCOPES, active, authorized, events_of, token
 from tests.credentials.lwa_peer import LwaPeer

@@ -24,8 +24,8 @@ import pytest
 from adapters.amazon import AmazonError
 from adapters.amazon.settings import SANDBOX_APPLICATION_ID
 from domain.connection import Context
-from service.deadlines import Deadlines
 from service.sandbox.outcomes import APPROVE, SANDBOX_OUTCOMES, SP_OUTCOMES, STOPPED_ON_AMAZON
+from service.workers.deadlines import Deadlines
 from tests.conftest import PG_URL, LiveService, consent, new_connection, start_service
 
 TENANT = "tenant_a"  # the tenant of the `api` fixture's key

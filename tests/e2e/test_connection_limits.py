@@ -1,4 +1,4 @@
-"""The HTTP connection's own limits (service.edge.http), on the real server: a huge or
+"""The HTTP connection's own limits (service.api.edge.http), on the real server: a huge or
 numerous header is refused before it is read (it was read, 64 MB of it, and answered 200
 without a key), and connections that stay idle or trickle their head or body are closed
 (they were kept open for ever), while everyone else is still served."""
@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from service.edge import http as limits
+from service.api.edge import http as limits
 
 
 def _connect(url: str) -> socket.socket:

@@ -25,7 +25,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
-from service.api_keys import SCOPES
+from service.keys.api_keys import SCOPES
 from tests.conftest import LiveService, start_service
 from tests.faults import figures
 

@@ -18,7 +18,7 @@ import httpx
 import pytest
 import yaml
 
-from service.edge.guard import MAX_JSON_DEPTH
+from service.api.edge.guard import MAX_JSON_DEPTH
 from tests.conftest import LiveService, start_service
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -220,7 +220,7 @@ def test_hostile_text_in_every_field_is_a_4xx_and_harms_no_tenant(hostile_live):
     # The hostile values were refused, not stored: nothing of them comes back anywhere.
     live.services.projection.catch_up()
     live.services.webhooks.outbox.catch_up()
-    from service.worker import Worker
+    from service.workers.worker import Worker
 
     Worker(live.services).run_once()
     rebuilt = api.post("/v1/admin/projections/rebuild")
@@ -247,7 +247,7 @@ def test_json_nested_past_the_limit_is_a_422_problem_quickly(api):
 
 
 def test_a_cli_argument_with_a_control_character_is_refused_before_anything_runs(capsys):
-    from service.cli import main
+    from service.cli.main import main
 
     with pytest.raises(SystemExit) as exit_:
         main(["api-keys", "create", "--tenant", "shop\u001b[2J", "--scope", "admin"])
@@ -285,7 +285,7 @@ def test_instants_at_the_calendars_ends_are_422_wherever_instants_are_accepted(h
 
 
 def test_the_cli_refuses_instants_at_the_calendars_ends(sqlite_url, monkeypatch, capsys):
-    from service.cli import main
+    from service.cli.main import main
 
     monkeypatch.setenv("DATABASE_URL", sqlite_url)
     monkeypatch.setenv("SECRET_KEY", "k" * 40)

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from service.deadlines import Deadlines
+from service.workers.deadlines import Deadlines
 from tests.conftest import START, LiveService, consent, new_connection
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}

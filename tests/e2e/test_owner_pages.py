@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from service.cli import main
-from service.deadlines import Deadlines
+from service.cli.main import main
+from service.workers.deadlines import Deadlines
 from tests.conftest import START, LiveService, new_connection
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}

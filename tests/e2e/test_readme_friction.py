@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from service.connections import Caller
+from service.api.caller import Caller
 from tests.conftest import SECRET_KEY, free_port, start_service
 
 ROOT = Path(__file__).resolve().parents[2]

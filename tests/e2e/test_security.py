@@ -23,7 +23,8 @@ from adapters.amazon.settings import SANDBOX_LWA_CLIENT_SECRET
 from adapters.tables import iso
 from domain.errors import REQUIRED_SC_PERMISSIONS
 from service.api.auth import scope_of
-from service.api_keys import SCOPES, RateLimiter
+from service.api.rate_limit import RateLimiter
+from service.keys.api_keys import SCOPES
 from service.settings import ConfigError, Settings
 from tests.conftest import SECRET_KEY, LiveService, start_service
 from tests.e2e.test_secrets_at_rest import (

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from service.container import build
-from service.deadlines import ACTOR, Deadlines, RefreshHealth
+from service.workers.deadlines import ACTOR, Deadlines, RefreshHealth
 from tests.conftest import START, LiveService, consent, new_connection, start_service
 
 DAY = timedelta(days=1)

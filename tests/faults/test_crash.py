@@ -19,7 +19,7 @@ LOAD_SECONDS = (1.0, 4.0) if figures.LONG else (0.5, 2.0)  # before each kill, a
 
 def commands_beyond_one_per_commit(url: str) -> float:
     """From the server's metrics: commands written so far minus transactions that wrote
-    them (more than 0 once a transaction carried several, service.group_commit)."""
+    them (more than 0 once a transaction carried several, service.connections.group_commit)."""
     text = httpx.get(f"{url}/metrics", timeout=10).text
     found = dict(re.findall(r"^event_store_commit_commands_(sum|count) (\S+)$", text, re.M))
     return float(found.get("sum", 0)) - float(found.get("count", 0))

@@ -10,7 +10,7 @@ from uuid import UUID
 import httpx
 
 from domain.connection import EVENT_TYPES
-from service.presenters import event_id
+from service.connections.presenters import event_id
 from tests.faults import checks, figures
 from tests.faults.load import Load
 from tests.faults.receiver import WebhookReceiver

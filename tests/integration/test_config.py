@@ -14,7 +14,7 @@ import structlog
 from cryptography.fernet import Fernet
 
 from service import logs
-from service.cli import main
+from service.cli.main import main
 from service.settings import ConfigError, Settings
 
 SECRET_KEY = "s3cret-key-that-is-long-enough-0123456789"

@@ -14,10 +14,16 @@ from adapters.amazon import AmazonClient, AmazonSettings
 from adapters.clock import SettableClock
 from adapters.refresh_tables import RefreshChecksTables
 from domain.connection import Connection
-from service.connections import Caller
+from service.api.caller import Caller
+from service.connections.presenters import event_json
 from service.container import Services, build
-from service.deadlines import ACTOR, Deadlines, RefreshHealth, parse_rfc3339, run_deadlines_cli
-from service.presenters import event_json
+from service.workers.deadlines import (
+    ACTOR,
+    Deadlines,
+    RefreshHealth,
+    parse_rfc3339,
+    run_deadlines_cli,
+)
 from tests.conftest import SECRET_KEY, START, LiveService, consent, free_port, make_settings
 
 INTEGRATOR = Caller(tenant_id="tenant_a", actor="integrator")

@@ -12,7 +12,7 @@ from uuid import UUID
 import httpx
 from eventsourcing.persistence import StoredEvent
 
-from service.worker import Worker
+from service.workers.worker import Worker
 from tests.conftest import new_connection, run_cli
 
 pytest_plugins = ["tests.webhook_fixtures"]  # hooked, hooked_sqlite, receiver…

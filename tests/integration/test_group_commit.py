@@ -1,4 +1,4 @@
-"""Group commit (service.group_commit), on SQLite and PostgreSQL: commands saved by many
+"""Group commit (service.connections.group_commit), on SQLite and PostgreSQL: commands saved by many
 threads at once are written together, and a lost race in one of them refuses that one
 only, with its own 409, while every other command of the batch is stored."""
 
@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from domain.exceptions import VersionConflict
-from service.connections import Caller
+from service.api.caller import Caller
 from service.container import Services, build
 from service.metrics import GROUP_COMMIT_SIZE
 from tests.conftest import make_settings

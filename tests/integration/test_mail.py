@@ -23,8 +23,8 @@ from aiosmtpd.smtp import AuthResult
 
 from adapters.mail_sender import SmtpSender
 from domain.errors import REQUIRED_SC_PERMISSIONS, entry
-from service.deadlines import Deadlines
 from service.mail import RETRY_DELAYS
+from service.workers.deadlines import Deadlines
 from tests.conftest import START, LiveService, consent, free_port, start_service
 
 OWNER, INVITER = "owner@shop.example", "jane@agency.example"

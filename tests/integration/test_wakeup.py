@@ -13,9 +13,9 @@ import time
 import psycopg
 import pytest
 
-from service.connections import Caller
+from service.api.caller import Caller
 from service.container import build
-from service.worker import Worker
+from service.workers.worker import Worker
 from tests.conftest import make_settings, new_connection
 
 pytest_plugins = ["tests.webhook_fixtures"]  # hooked_postgres, hooked_sqlite, receiver

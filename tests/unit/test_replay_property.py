@@ -19,7 +19,7 @@ from domain import lifecycle as lc
 from domain.connection import Connection, Context
 from domain.errors import PERMISSION_LEVELS, REQUIRED_SC_PERMISSIONS, SELLER_FACING
 from domain.exceptions import DomainError
-from service.application import ConnectionsApp
+from service.connections.application import ConnectionsApp
 from tests.conftest import START
 
 TRIGGERS = lc.triggers()[1:]

@@ -20,9 +20,9 @@ from adapters.follower_tables import FollowerFaults
 from adapters.tables import ConnectionsViewTables, EventRow, ViewRow, iso
 from domain.connection import Connection
 from domain.deadlines import next_due_at
-from service.application import ConnectionsApp
+from service.connections.application import ConnectionsApp
+from service.connections.presenters import event_json
 from service.follower import Follower
-from service.presenters import event_json
 
 log = logging.getLogger(__name__)
 _SNAPSHOT_TOPIC = get_topic(Snapshot)

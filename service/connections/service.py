@@ -17,22 +17,12 @@ from adapters.tables import ConnectionsViewTables, ListQuery, iso
 from domain.connection import Connection, Context, Durations
 from domain.exceptions import NotFound, ValidationFailed, VersionConflict
 from domain.origins import check_return_url
-from service.application import ConnectionsApp
-from service.presenters import connection_json
-from service.projections import ConnectionsProjection
+from service.api.caller import Caller
+from service.connections.application import ConnectionsApp
+from service.connections.presenters import connection_json
+from service.connections.read_model import ConnectionsProjection
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who is calling: a tenant's API key, the owner's browser, or the service itself."""
-
-    tenant_id: str
-    actor: str
-    request_id: str | None = None
-    scopes: frozenset[str] = field(default_factory=frozenset)
-    correlation_id: str | None = None
 
 
 class Bodies:
@@ -79,7 +69,7 @@ class ConnectionService:
         self.view = view
         self.projection = projection
         self.clock = clock
-        self.consent = consent  # builds consent URLs with signed state (service.oauth)
+        self.consent = consent  # builds consent URLs with signed state (service.connect.oauth)
         self.durations = durations
         self.seller_central_user_email = seller_central_user_email
         self.origins = origins  # the origins a tenant registered for return_url

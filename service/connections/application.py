@@ -12,7 +12,7 @@ from eventsourcing.persistence import IntegrityError
 from adapters.eventstore import schema_lock
 from domain.connection import Connection
 from domain.exceptions import NotFound, VersionConflict
-from service.group_commit import GroupCommit
+from service.connections.group_commit import GroupCommit
 
 
 class ConnectionsApp(Application[UUID]):
@@ -42,8 +42,8 @@ class ConnectionsApp(Application[UUID]):
 
     def store(self, aggregate: Any) -> int | None:
         """Saves pending events, in one transaction with other threads' commands of the
-        same moment (service.group_commit); returns the last notification id. A lost race
-        on the aggregate's version is a VersionConflict, never a storage error."""
+        same moment (service.connections.group_commit); returns the last notification id.
+        A lost race on the aggregate's version is a VersionConflict, never a storage error."""
         try:
             recordings = self.group_commit.save(aggregate)
         except IntegrityError:

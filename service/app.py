@@ -7,22 +7,27 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
-from service.api import audit, connections, meta, oauth, webhooks
+from service.api import meta
+from service.api import pages as connect_pages
 from service.api.allow import options_handlers
+from service.api.docs import OfflineSwagger, assets_router
+from service.api.edge.guard import edge_guard
 from service.api.openapi_media import document_media
 from service.api.openapi_problems import document_problems
 from service.api.problems import EXCEPTION_HANDLERS
 from service.api.request_id import request_id_middleware
-from service.connect import pages as connect_pages
+from service.audit import routes as audit_routes
+from service.connect import oauth_routes
 from service.connect import routes as connect_routes
+from service.connections import routes as connections_routes
 from service.container import Services
 from service.credentials import routes as credentials_routes
-from service.docs import OfflineSwagger, assets_router
-from service.edge.guard import edge_guard
 from service.mail import routes as mail_routes
 from service.metrics import Heartbeat
 from service.sandbox import build_sandbox_router
+from service.sandbox.mail import TEMPLATES as SANDBOX_TEMPLATES
 from service.sandbox.mail import mailbox_router
+from service.webhooks import routes as webhooks_routes
 
 VERSION = "1.0.0"
 
@@ -57,14 +62,14 @@ def create_app(
     """`worker_heartbeat`: given when this process runs the worker, so /readyz checks it."""
     settings = services.settings
     routes = [
-        *connections.ROUTES,
-        *webhooks.ROUTES,
-        *audit.ROUTES,
+        *connections_routes.ROUTES,
+        *webhooks_routes.ROUTES,
+        *audit_routes.ROUTES,
         *meta.ROUTES,
-        *oauth.ROUTES,
+        *oauth_routes.ROUTES,
         *connect_routes.ROUTES,
         *mail_routes.ROUTES,
-        connect_pages.static_router(),
+        connect_pages.static_router(connect_routes.STATIC),
         assets_router(),
         *credentials_routes.ROUTES,
         *(extra_routes or []),
@@ -82,7 +87,7 @@ def create_app(
         route_handlers=[*options_handlers(routes), *routes],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
-        template_config=connect_pages.template_config(),
+        template_config=connect_pages.template_config(connect_routes.TEMPLATES, SANDBOX_TEMPLATES),
         state=State({"services": services, "worker_heartbeat": worker_heartbeat}),
         request_max_body_size=settings.max_body_bytes,
         middleware=[edge_guard],  # every string from outside, checked before any handler

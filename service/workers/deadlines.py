@@ -26,7 +26,7 @@ from domain.access import SP_API, AccessRefused
 from domain.connection import Connection, Context
 from domain.deadlines import due_now
 from domain.exceptions import DomainError, VersionConflict
-from service.edge.instants import BOUNDS, within_calendar
+from service.api.edge.instants import BOUNDS, within_calendar
 from service.metrics import DEADLINES_FIRED
 
 log = logging.getLogger(__name__)
@@ -211,8 +211,8 @@ def parse_rfc3339(text: str) -> datetime:
 
 def run_deadlines_cli(now_text: str) -> int:
     """`connections deadlines run --now <RFC 3339>`: fires what is due by then, once."""
+    from service.connections.presenters import rfc3339
     from service.container import build
-    from service.presenters import rfc3339
     from service.settings import ConfigError, Settings
 
     try:

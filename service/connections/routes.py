@@ -19,7 +19,7 @@ from service.api.idempotency import idempotent, respond
 from service.api.instants import optional_instant
 from service.api.schemas import ACTION_BODIES, CreateConnection
 from service.api.threads import blocking
-from service.presenters import connection_json, event_json, rfc3339
+from service.connections.presenters import connection_json, event_json, rfc3339
 
 READ, WRITE = requires("connections:read"), requires("connections:write")
 TAGS = ["connections"]

@@ -17,8 +17,8 @@ from collections.abc import Callable
 
 from adapters.wakeup import PostgresListener
 from service.container import Services
-from service.deadlines import Deadlines, RefreshHealth
 from service.metrics import WORKER_LAST_PASS, WORKER_STEP_FAILURES
+from service.workers.deadlines import Deadlines, RefreshHealth
 
 log = logging.getLogger(__name__)
 BUSY_PAUSE = 0.005

@@ -60,7 +60,7 @@ def run_demo(url: str | None, api_key: str | None) -> int:
 def _start_local(folder: str) -> tuple[Any, threading.Thread, Any, str, str]:
     import uvicorn
 
-    from service.api.app import create_app
+    from service.app import create_app
     from service.container import build
     from service.settings import Settings
 

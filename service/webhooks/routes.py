@@ -18,7 +18,7 @@ from service.api.idempotency import respond
 from service.api.instants import instant
 from service.api.schemas import ShortText, Url
 from service.api.threads import blocking
-from service.presenters import rfc3339
+from service.connections.presenters import rfc3339
 
 MANAGE = requires("webhooks:manage")
 TAGS = ["webhooks"]

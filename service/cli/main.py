@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 import yaml
 
-from service.connect import cli as connect_cli
-from service.followers_cli import add_commands as add_follower_commands
+from service.cli import connect as connect_cli
+from service.cli.followers import add_commands as add_follower_commands
 from service.settings import ConfigError, Settings
 
 
@@ -42,8 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _refused_argument(args: argparse.Namespace) -> str | None:
-    """The edge's rule for strings (service.edge.text), for every argument."""
-    from service.edge.text import refusal
+    """The edge's rule for strings (service.api.edge.text), for every argument."""
+    from service.api.edge.text import refusal
 
     for name, value in vars(args).items():
         for text in value if isinstance(value, list) else [value]:
@@ -167,7 +167,7 @@ def _serve(args: argparse.Namespace) -> int:
     # Here, once, before the server processes start (each would refuse on its own).
     ensure_migrated(settings.eventsourcing_env, migrate=settings.migrate_on_start)
     log_start(settings, "serve", host=args.host, port=args.port, workers=args.workers)
-    from service.edge.http import LimitedHttpToolsProtocol
+    from service.api.edge.http import LimitedHttpToolsProtocol
 
     uvicorn.run(
         "service.asgi:create",
@@ -186,7 +186,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     from service.logs import log_start
     from service.metrics import serve_metrics
-    from service.worker import Worker
+    from service.workers.worker import Worker
 
     services = _services()
     log_start(services.settings, "worker")
@@ -216,7 +216,7 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _deadlines_run(args: argparse.Namespace) -> int:
-    from service.deadlines import run_deadlines_cli
+    from service.workers.deadlines import run_deadlines_cli
 
     return run_deadlines_cli(args.now)
 
@@ -363,7 +363,7 @@ def _audit_heads(args: argparse.Namespace) -> int:
 
 
 def openapi_document() -> dict:
-    from service.api.app import create_app
+    from service.app import create_app
     from service.container import build
 
     services = build(
@@ -397,7 +397,7 @@ def _config(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from service.demo import run_demo
+    from service.cli.demo import run_demo
 
     return run_demo(args.url, args.api_key)
 

@@ -7,7 +7,7 @@ depth), query and path parameters, and the headers the service keeps. A refusal 
 JSON bodies are also refused past MAX_JSON_DEPTH levels of nesting (a deeper document
 would exhaust the decoder's recursion), and their strings are NFC-normalised. A string
 shaped like an RFC 3339 timestamp must name an instant inside the calendar
-(`service.edge.instants`).
+(`service.api.edge.instants`).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
 from domain.exceptions import ValidationFailed
-from service.edge import instants
-from service.edge.text import normalised, refusal
+from service.api.edge import instants
+from service.api.edge.text import normalised, refusal
 
 MAX_JSON_DEPTH = 32
 KEPT_HEADERS = ("idempotency-key", "if-match")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -15,8 +13,9 @@ from eventsourcing.utils import resolve_topic
 from adapters.event_positions import EventPositions
 from adapters.tables import ConnectionsViewTables
 from domain.chain import GENESIS, recompute
-from service.application import ConnectionsApp
-from service.projections import ConnectionsProjection
+from service.api.exports import csv_line
+from service.connections.application import ConnectionsApp
+from service.connections.read_model import ConnectionsProjection
 
 _ENVELOPE = ("originator_id", "originator_version", "originator_topic")
 
@@ -180,9 +179,3 @@ class Audit:
             if len(rows) < page:
                 return
             after = rows[-1].position
-
-
-def csv_line(values: list[Any]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(values)
-    return buffer.getvalue()

@@ -24,8 +24,9 @@ from adapters.crypto import SecretBox, Signer
 from domain import lifecycle as lc
 from domain.connection import Connection
 from domain.exceptions import DomainError
-from service.connections import Caller, ConnectionService
-from service.edge.text import sanitised
+from service.api.caller import Caller
+from service.api.edge.text import sanitised
+from service.connections.service import ConnectionService
 
 log = logging.getLogger(__name__)
 

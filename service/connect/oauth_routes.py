@@ -7,7 +7,7 @@ from litestar.params import Parameter
 from litestar.response import Redirect
 
 from service.api.threads import blocking
-from service.oauth import CallbackResult
+from service.connect.oauth import CallbackResult
 
 TAGS = ["oauth"]
 

@@ -16,16 +16,17 @@ HERE = Path(__file__).parent
 HTML = "text/html"  # litestar adds "; charset=utf-8" to every text/* type
 
 
-def template_config() -> TemplateConfig:
-    # The sandbox's own pages (its mailbox) share the layout.
-    sandbox = HERE.parent / "sandbox" / "templates"
-    return TemplateConfig(directory=[HERE / "templates", sandbox], engine=JinjaTemplateEngine)
+def template_config(*directories: Path) -> TemplateConfig:
+    """The layout and the error page, then each capability's own pages (`directories`),
+    which extend the layout."""
+    return TemplateConfig(directory=[HERE / "templates", *directories], engine=JinjaTemplateEngine)
 
 
-def static_router() -> Any:
+def static_router(*directories: Path) -> Any:
+    """The layout's stylesheet, then each capability's own files, under one path."""
     return create_static_files_router(
         path="/connect/static",
-        directories=[HERE / "static"],
+        directories=[HERE / "static", *directories],
         include_in_schema=False,
         cache_control=None,
     )
