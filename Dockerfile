@@ -1,6 +1,8 @@
 # The service image: `connections serve` by default, `connections worker` as the command
 # of a worker container. Configuration comes from the environment (see `connections config`).
-FROM python:3.11-slim AS build
+# 3.11.10 and later carry the fix for CVE-2024-6923 (headers injected through encoded-words);
+# the service guards its mail headers itself too (service.mail.headers), on any release.
+FROM python:3.11.13-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 COPY pyproject.toml ./
@@ -9,7 +11,7 @@ COPY adapters ./adapters
 COPY service ./service
 RUN python -m venv /opt/venv && /opt/venv/bin/pip install .
 
-FROM python:3.11-slim
+FROM python:3.11.13-slim
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \

@@ -7,9 +7,12 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
-from service.api.edge.text import Line
+from service.api.edge.text import ADDRESS_PATTERN, LINE_PATTERN
 
-Email = Annotated[str, Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
+Email = Annotated[str, Meta(pattern=ADDRESS_PATTERN, max_length=254)]
+# A name that reaches a mail's headers: one line, and no `=?` (an RFC 2047 encoded-word
+# would decode to a line break on Python releases with CVE-2024-6923).
+HeaderLine = Annotated[str, Meta(pattern=r"^(?![\s\S]*=\?)" + LINE_PATTERN.removeprefix("^"))]
 MarketplaceId = Annotated[str, Meta(pattern=r"^[A-Z0-9]{8,20}$")]
 Url = Annotated[str, Meta(pattern=r"^https?://[^\s/]+[^\s]*$", max_length=2048)]
 ShortText = Annotated[str, Meta(max_length=500)]
@@ -17,7 +20,7 @@ Level = Literal["none", "view", "view_and_edit", "admin"]
 
 
 class InvitedBy(msgspec.Struct, forbid_unknown_fields=True):
-    name: Annotated[Line, Meta(min_length=1, max_length=200)]
+    name: Annotated[HeaderLine, Meta(min_length=1, max_length=200)]
     email: Email
     role: Literal["owner", "agency", "accountant", "staff"]
 

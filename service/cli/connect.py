@@ -8,7 +8,9 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+from service.api.edge.text import ADDRESS_PATTERN
+
+_EMAIL = re.compile(ADDRESS_PATTERN)
 _NAME_MAX = 80
 
 
@@ -32,6 +34,9 @@ def _set(args: argparse.Namespace, services: Callable[[], Any]) -> int:
     name = args.name.strip() if args.name is not None else None
     if (name is not None and not 1 <= len(name) <= _NAME_MAX) or (name and not name.isprintable()):
         print(f"error: --name must be 1 to {_NAME_MAX} printable characters", file=sys.stderr)
+        return 2
+    if name and "=?" in name:  # it reaches mail subjects: no RFC 2047 encoded-word (mail.headers)
+        print("error: --name may not contain '=?'", file=sys.stderr)
         return 2
     if args.support_email is not None and not _EMAIL.fullmatch(args.support_email):
         print("error: --support-email must be an e-mail address", file=sys.stderr)

@@ -15,6 +15,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from adapters.mail_tables import MailRow
 from domain.errors import entry
+from service.mail.headers import checked, header_text, single_address
 
 SUBJECTS = {
     "invitation": "{inviter} asks you to connect your Amazon account to {tenant}",
@@ -69,12 +70,14 @@ class Composer:
         kind = mail.kind
         if kind == "connected" and not ctx["to_owner"]:
             kind = "connected_inviter"
-        return SUBJECTS[kind].format(
-            inviter=ctx["inviter"],
-            tenant=ctx["tenant"].display_name,
-            owner=ctx["owner_email"],
-            error=ctx["error"].title if ctx["error"] else "",
-            days=_days(ctx.get("days_left")),
+        return header_text(
+            SUBJECTS[kind].format(
+                inviter=ctx["inviter"],
+                tenant=ctx["tenant"].display_name,
+                owner=ctx["owner_email"],
+                error=ctx["error"].title if ctx["error"] else "",
+                days=_days(ctx.get("days_left")),
+            )
         )
 
     def render(self, mail: MailRow) -> tuple[str, str, str]:
@@ -88,7 +91,7 @@ class Composer:
         subject, text, html = self.render(mail)
         message = EmailMessage()
         message["From"] = self.mail_from
-        message["To"] = mail.recipient
+        message["To"] = single_address(mail.recipient)
         message["Subject"] = subject
         message["Date"] = format_datetime(datetime.fromisoformat(mail.created_at))
         domain = self.mail_from.rsplit("@", 1)[-1].strip(">") or "localhost"
@@ -96,7 +99,7 @@ class Composer:
         message["Auto-Submitted"] = "auto-generated"
         message.set_content(text)
         message.add_alternative(html, subtype="html")
-        return message
+        return checked(message)
 
 
 def _days(n: int | None) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 from adapters.mail_sender import SendOutcome
 from adapters.mail_tables import FAILED, KEPT, PENDING, SENT, MailRow, MailTables
 from adapters.tables import iso
+from service.mail.headers import UnrenderableMail
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,11 @@ class MailDispatcher:
         else:
             try:
                 outcome = self.sender.send(self.composer.message(mail))
-            except Exception:  # a template or data fault: retried, and logged once per try
-                log.exception("mail %s could not be rendered", mail.id)
+            except UnrenderableMail as e:  # its data will not change: it fails once, visibly
+                outcome = SendOutcome(False, False, f"the mail cannot be built: {e}")
+            except Exception:  # a template fault or a store hiccup: retried
+                if attempts == 1:  # the traceback once, not on every retry
+                    log.exception("mail %s could not be rendered", mail.id)
                 outcome = SendOutcome(False, True, "the mail could not be rendered")
         now = self.clock.now()
         if outcome.sent:

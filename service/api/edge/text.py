@@ -29,6 +29,12 @@ _BREAK_CHARACTERS = "\t\n\r\u2028\u2029"
 _IN_TEXT = re.compile(f"[{_CONTROLS}{_BIDI}{_NOT_CHARACTERS}]")
 _IN_LINE = re.compile(f"[{_CONTROLS}{_BIDI}{_NOT_CHARACTERS}{_BREAKS}]")
 
+# One plain addr-spec: no display name, list, quoting or encoded-word (`=?`), so an address
+# never becomes a second recipient or a header of its own (service.mail.headers).
+ADDRESS_PATTERN = (
+    r"^(?!.*=\?)[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}"
+    r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
 LINE_PATTERN = f"^[^{_CONTROLS}{_BIDI}{_NOT_CHARACTERS}{_BREAKS}]*$"
 # A body field that must be one line (a name, a subject): the guard's rule for text, plus
 # no line breaks, stated in the OpenAPI schema.
