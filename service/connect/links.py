@@ -14,6 +14,7 @@ import hmac
 from uuid import UUID
 
 _MAC_BYTES = 16
+_TOKEN_CHARS = 43  # 32 bytes (the id and its MAC) in unpadded URL-safe base64
 
 
 class InvitationLinks:
@@ -38,8 +39,10 @@ class InvitationLinks:
         return found
 
     def connection_id(self, token: str) -> UUID | None:
-        """The connection a token names, or None for anything this service did not issue."""
-        if not 40 <= len(token) <= 48 or not token.isascii():
+        """The connection a token names, or None for anything this service did not issue.
+        One spelling per token: base64's padding and the unused low bits of its last
+        character would otherwise give each link four that open the same connection."""
+        if len(token) != _TOKEN_CHARS or not token.isascii():
             return None
         try:
             data = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
@@ -47,6 +50,8 @@ class InvitationLinks:
             return None
         raw, mac = data[:16], data[16:]
         if len(raw) != 16 or not hmac.compare_digest(mac, self._mac(raw)):
+            return None
+        if not hmac.compare_digest(token, self.token(UUID(bytes=raw))):
             return None
         return UUID(bytes=raw)
 
