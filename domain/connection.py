@@ -497,6 +497,7 @@ class Connection(Aggregate):
                 "This authorization is more than a year old: Amazon's yearly re-authorization "
                 "has lapsed, so the owner must authorize again.",
                 code="REAUTHORIZATION_REQUIRED",
+                situation="import",
             )
         self._record(
             self.AuthorizationImported,

@@ -8,7 +8,8 @@ naming the entry and the field, so a broken catalogue never reaches a running se
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from importlib import resources
 from typing import Any
@@ -21,6 +22,7 @@ SECTIONS: tuple[str, ...] = ("seller_facing", "api_level")
 
 _STATUSES = frozenset(s.value for s in HTTPStatus)
 _CODE = re.compile(r"[A-Z][A-Z0-9]*(_[A-Z0-9]+)*")
+_SITUATION = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
 
 
 class CatalogueError(ValueError):
@@ -42,6 +44,12 @@ class CatalogueEntry:
     source_message: str | None = None
     source: str | None = None
     shown_on: str = "service"
+    # The few situations answered with another status than `http_status`.
+    http_status_when: Mapping[str, int] = field(default_factory=dict)
+
+    def status(self, situation: str | None = None) -> int:
+        """The HTTP status of a problem with this code, in `situation` if one is named."""
+        return self.http_status_when.get(situation or "", self.http_status)
 
     def as_dict(self) -> dict:
         return {
@@ -56,6 +64,7 @@ class CatalogueEntry:
             "source": self.source,
             "recognised_from": self.recognised_from,
             "shown_on": self.shown_on,
+            "http_status_when": dict(self.http_status_when),
         }
 
 
@@ -69,6 +78,13 @@ def _problem_status(value: Any) -> bool:
 
 def _steps(value: Any) -> bool:
     return isinstance(value, list) and bool(value) and all(_text(step) for step in value)
+
+
+def _situations(value: Any) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and _SITUATION.fullmatch(k) and _problem_status(v)
+        for k, v in value.items()
+    )
 
 
 # field -> (what it must be, the check); the first block is required in every entry.
@@ -86,6 +102,7 @@ _OPTIONAL = {
     "source": ("text", _text),
     "source_message": ("text", _text),
     "shown_on": (f"one of {', '.join(SHOWN_ON)}", lambda v: v in SHOWN_ON),
+    "http_status_when": ("a map of lower snake case situations to statuses", _situations),
 }
 
 

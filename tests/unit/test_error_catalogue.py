@@ -23,9 +23,19 @@ SELLER_FACING_STATUS_EXCEPTIONS = {
     "SELLING_PARTNER_ALREADY_CONNECTED": 409,
     "SELLING_PARTNER_MISMATCH": 409,
     "API_AUTHORIZATION_REQUIRED": 409,
+    # SPEC §9: a token request refused for the connection's state is 409 with the reason.
+    "ACCESS_REVOKED": 409,
+    "REAUTHORIZATION_REQUIRED": 409,
     "INTERNAL_ERROR": 500,
-    # Amazon refused the integrator's credentials: a failing upstream, not the seller's input.
-    "APP_CREDENTIALS_INVALID": 502,
+    # Amazon refused the integrator's credentials: unavailable until its operators act.
+    "APP_CREDENTIALS_INVALID": 503,
+}
+# (code, situation) -> the status the catalogue answers there instead.
+SITUATION_STATUS = {
+    ("VERSION_CONFLICT", "if_match"): 412,  # SPEC §3: If-Match naming a stale version
+    ("IDEMPOTENCY_KEY_REUSED", "outstanding"): 409,
+    ("REAUTHORIZATION_REQUIRED", "import"): 422,
+    ("TOKEN_EXCHANGE_FAILED", "token_request"): 503,
 }
 
 
@@ -178,6 +188,7 @@ def test_as_dict_is_json_ready_with_remediation_as_a_list():
         "source",
         "recognised_from",
         "shown_on",
+        "http_status_when",
     ]
     assert isinstance(as_dict["remediation"], list)
     assert json.loads(json.dumps(as_dict)) == as_dict
@@ -203,6 +214,27 @@ def test_the_owner_rule_names_the_permission_amazon_now_accepts():
     found = CATALOGUE["NOT_PRIMARY_OWNER"]
     assert "Manage Authorized Partners" in found.message
     assert any("Manage Authorized Partners" in step for step in found.remediation)
+
+
+@pytest.mark.parametrize(("code", "situation"), SITUATION_STATUS)
+def test_the_few_situations_answered_with_another_status_are_named_in_the_catalogue(
+    code, situation
+):
+    assert CATALOGUE[code].status(situation) == SITUATION_STATUS[code, situation]
+    assert CATALOGUE[code].status() == CATALOGUE[code].http_status
+    assert CATALOGUE[code].as_dict()["http_status_when"] == {
+        s: status for (c, s), status in SITUATION_STATUS.items() if c == code
+    }
+
+
+def test_no_other_code_changes_its_status_with_the_situation():
+    varying = {code for code, found in CATALOGUE.items() if found.http_status_when}
+    assert varying == {code for code, _ in SITUATION_STATUS}
+
+
+def test_a_situation_the_code_does_not_name_keeps_its_usual_status():
+    assert CATALOGUE["NOT_FOUND"].status("if_match") == 404
+    assert CATALOGUE["VERSION_CONFLICT"].status(None) == 409
 
 
 # ------------------------------------------------------------------ the file, checked on load
@@ -234,7 +266,8 @@ def test_the_shipped_catalogue_file_parses_to_the_loaded_catalogue():
 
 
 def test_a_well_formed_catalogue_parses():
-    sections = parse(_catalogue())
+    sections = parse(_catalogue(api_level=[{**_VALID, "http_status_when": {"busy": 409}}]))
+    assert sections["api_level"][0].status("busy") == 409
     assert sections["seller_facing"][0].shown_on == "service"
 
 
@@ -251,6 +284,8 @@ def test_a_well_formed_catalogue_parses():
         ({"http_status": True}, "http_status must be"),
         ({"http_status": 200}, "http_status must be"),
         ({"http_status": 499}, "http_status must be"),
+        ({"http_status_when": {"If-Match": 412}}, "http_status_when must be"),
+        ({"http_status_when": {"if_match": 600}}, "http_status_when must be"),
         ({"shown_on": "elsewhere"}, "shown_on must be"),
         ({"code": "someError"}, "code must be"),
         ({"code": "SOME__ERROR"}, "code must be"),
