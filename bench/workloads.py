@@ -17,7 +17,7 @@ from bench.load import LoadProcess
 from bench.machine import Meter
 from bench.seed import Seeder
 from bench.server import Server
-from domain.errors import REQUIRED_SC_PERMISSIONS
+from domain.permissions import REQUIRED_SC_PERMISSIONS
 
 PER_CLIENT = 10  # connections each client cycles over, for repeatable actions
 ONE_SHOT_RATE = 400  # one-shot connections seeded per second of a run; a faster run ends early

@@ -15,18 +15,12 @@ from domain.exceptions import DomainError
 
 SP_API, ADS = "sp-api", "ads"
 APIS: tuple[str, ...] = (SP_API, ADS)
-# From the SP-API authorization on, until disconnected.
-AUTHORIZED_STATES: tuple[str, ...] = (
-    lc.API_AUTHORIZED,
-    lc.SC_USER_INVITED,
-    lc.PERMISSIONS_VERIFIED,
-    lc.ACTIVE,
-    lc.REAUTH_DUE,
-)
+AUTHORIZED_STATES = lc.AUTHORIZED_STATES  # the lifecycle says which they are
 
 
 class AccessRefused(DomainError):
-    """The connection's state, or Amazon, does not allow its use now (409 or 503)."""
+    """The connection's state, or Amazon, does not allow its use now (the catalogue gives
+    each code's status: 409 for the state's reasons, 503 when Amazon does not answer)."""
 
 
 def refusal(c: Any, api: str, at: datetime) -> tuple[str, str] | None:
@@ -36,7 +30,7 @@ def refusal(c: Any, api: str, at: datetime) -> tuple[str, str] | None:
             "API_AUTHORIZATION_REQUIRED",
             "This connection is disconnected; connect the seller again with a new connection.",
         )
-    if c.state in (lc.INVITED, lc.OWNER_PENDING) or not c.refresh_token_encrypted:
+    if c.state not in AUTHORIZED_STATES or not c.refresh_token_encrypted:
         return (
             "API_AUTHORIZATION_REQUIRED",
             "The owner has not authorized the Selling Partner API for this connection yet.",

@@ -17,7 +17,7 @@ from eventsourcing.domain import Aggregate
 
 from domain import lifecycle as lc
 from domain.chain import GENESIS, seal
-from domain.errors import REQUIRED_SC_PERMISSIONS, entry, permission_differences
+from domain.errors import entry
 from domain.exceptions import (
     ApiAuthorizationRequired,
     DomainError,
@@ -25,6 +25,7 @@ from domain.exceptions import (
     ValidationFailed,
 )
 from domain.marketplaces import REGIONS
+from domain.permissions import REQUIRED_SC_PERMISSIONS, permission_differences
 
 Meta = dict[str, Any]
 
@@ -496,6 +497,7 @@ class Connection(Aggregate):
                 "This authorization is more than a year old: Amazon's yearly re-authorization "
                 "has lapsed, so the owner must authorize again.",
                 code="REAUTHORIZATION_REQUIRED",
+                situation="import",
             )
         self._record(
             self.AuthorizationImported,

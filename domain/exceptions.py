@@ -6,15 +6,24 @@ from typing import Any
 
 
 class DomainError(Exception):
-    """A refused command, named by a catalogue code, with a human `detail`."""
+    """A refused command, named by a catalogue code, with a human `detail`.
+
+    Its HTTP status is the catalogue's for the code; `situation` names one of the few the
+    catalogue answers otherwise (`http_status_when`), so no raiser states a number.
+    """
 
     code = "INTERNAL_ERROR"
 
-    def __init__(self, detail: str, *, code: str | None = None, **extra: Any) -> None:
+    def __init__(
+        self, detail: str, *, code: str | None = None, situation: str | None = None, **extra: Any
+    ) -> None:
+        if "status" in extra:
+            raise TypeError("a problem's status comes from the catalogue: name a situation")
         super().__init__(detail)
         if code is not None:
             self.code = code
         self.detail = detail
+        self.situation = situation
         self.extra = extra
 
 

@@ -55,7 +55,15 @@ WHO_ACTS_NEXT: dict[str, str] = {
 }
 
 _LIVE = [s for s in STATES if s != DISCONNECTED]
-_AUTHORIZED = [API_AUTHORIZED, SC_USER_INVITED, PERMISSIONS_VERIFIED, ACTIVE, REAUTH_DUE]
+# From the SP-API authorization on, until disconnected: the Amazon access may be used
+# (domain/access.py), warnings recorded, the Advertising track run.
+AUTHORIZED_STATES: tuple[str, ...] = (
+    API_AUTHORIZED,
+    SC_USER_INVITED,
+    PERMISSIONS_VERIFIED,
+    ACTIVE,
+    REAUTH_DUE,
+)
 
 # `dest: None` is an internal transition: the state stays, an event is still recorded.
 TRANSITIONS: list[dict[str, Any]] = [
@@ -79,7 +87,12 @@ TRANSITIONS: list[dict[str, Any]] = [
     },
     {"trigger": "expire_seller_central_invite", "source": SC_USER_INVITED, "dest": API_AUTHORIZED},
     *[
-        {"trigger": t, "source": _AUTHORIZED, "dest": None, "conditions": ["advertising_required"]}
+        {
+            "trigger": t,
+            "source": list(AUTHORIZED_STATES),
+            "dest": None,
+            "conditions": ["advertising_required"],
+        }
         for t in (
             "start_advertising_authorization",
             "complete_advertising_authorization",
@@ -104,7 +117,7 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "start_reauthorization", "source": REAUTH_DUE, "dest": REAUTH_DUE},
     {"trigger": "complete_reauthorization", "source": REAUTH_DUE, "dest": ACTIVE},
     {"trigger": "fail_reauthorization", "source": REAUTH_DUE, "dest": REAUTH_DUE},
-    {"trigger": "record_warning", "source": _AUTHORIZED, "dest": None},
+    {"trigger": "record_warning", "source": list(AUTHORIZED_STATES), "dest": None},
     {"trigger": "disconnect", "source": _LIVE, "dest": DISCONNECTED},
     {"trigger": "expire_invitation", "source": INVITED, "dest": DISCONNECTED},
 ]

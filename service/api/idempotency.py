@@ -71,7 +71,7 @@ def idempotent(
             if services.clock.now() - started < IN_PROGRESS_AT_MOST:
                 raise IdempotencyKeyReused(
                     "A request with this Idempotency-Key is still in progress; retry shortly.",
-                    status=409,
+                    situation="outstanding",
                 )
             # The first request never recorded its response: the database went away
             # while it ran, after or before its commit. Retrying could do it twice.
@@ -79,7 +79,7 @@ def idempotent(
                 "The first request with this Idempotency-Key did not finish (the service "
                 "lost its database while it ran), so whether it took effect is unknown. "
                 "Read the connection to see, then send a new key if it is still needed.",
-                status=409,
+                situation="outstanding",
                 outcome="unknown",
             )
         return Response(

@@ -34,12 +34,13 @@ def problem(
     request: Request,
     code: str,
     detail: str,
-    status: int | None = None,
+    situation: str | None = None,
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> Response:
+    """The problem for `code`, with the status the catalogue gives it (in `situation`)."""
     item = entry(code)
-    status = status or item.http_status
+    status = item.status(situation)
     if status == 401:  # RFC 9110 section 11.6.1: a 401 names the scheme it wants
         headers = {"WWW-Authenticate": WWW_AUTHENTICATE, **(headers or {})}
     if wants_html(request):  # a person's browser never sees a JSON problem
@@ -59,11 +60,17 @@ def problem(
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def status_of(exc: Exception) -> int:
+    """The status a refused command is answered with (what an access log records)."""
+    if isinstance(exc, DomainError):
+        return entry(exc.code).status(exc.situation)
+    return 500
+
+
 def on_domain_error(request: Request, exc: DomainError) -> Response:
     extra = dict(exc.extra)
-    status = extra.pop("status", None)
     headers = extra.pop("headers", None)
-    return problem(request, exc.code, exc.detail, status, headers, **extra)
+    return problem(request, exc.code, exc.detail, exc.situation, headers, **extra)
 
 
 _FORMAT_HINTS = {

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from domain.errors import REQUIRED_SC_PERMISSIONS
+from domain.permissions import REQUIRED_SC_PERMISSIONS
 
 
 def run_demo(url: str | None, api_key: str | None) -> int:

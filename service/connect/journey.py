@@ -14,8 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from domain import lifecycle as lc
-from domain.errors import REQUIRED_SC_PERMISSIONS, entry
+from domain.errors import entry
 from domain.marketplaces import REGIONS
+from domain.permissions import REQUIRED_SC_PERMISSIONS
 
 # Seller Central's own labels for the categories `confirm_seller_central_user` checks.
 CATEGORY_LABELS = {

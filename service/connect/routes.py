@@ -18,8 +18,8 @@ from litestar.response import Redirect
 
 from domain import lifecycle as lc
 from domain.connection import Connection
-from domain.errors import REQUIRED_SC_PERMISSIONS
 from domain.exceptions import DomainError
+from domain.permissions import REQUIRED_SC_PERMISSIONS
 from service.api.auth import services_of
 from service.api.caller import Caller
 from service.api.pages import error_page, render

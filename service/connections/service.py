@@ -143,7 +143,7 @@ class ConnectionService:
             raise VersionConflict(
                 f"If-Match expected version {expected_version}, but the connection is at "
                 f"version {connection.version}.",
-                status=412,
+                situation="if_match",
                 current_version=connection.version,
             )
         extras = self._actions[action](connection, self.context(caller), body)

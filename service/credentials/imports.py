@@ -46,7 +46,6 @@ class Imports:
                 f"Selling partner {selling_partner_id} is already connected (connection "
                 f"{other}); disconnect it first or use it.",
                 code="SELLING_PARTNER_ALREADY_CONNECTED",
-                status=409,
             )
         try:
             tokens = services.amazon.refresh(refresh_token)
@@ -84,11 +83,6 @@ def _refused(e: AmazonError, failed: str) -> DomainError:
             f"Amazon could not check the refresh token now ({e.code}); nothing was "
             "recorded. Retry after the indicated delay.",
             code=e.code,
-            status=503,
             headers={"Retry-After": RETRY_AFTER},
         )
-    return DomainError(
-        f"{failed}: {e.detail}. Nothing was recorded.",
-        code=e.code,
-        status=422,
-    )
+    return DomainError(f"{failed}: {e.detail}. Nothing was recorded.", code=e.code)

@@ -45,7 +45,6 @@ class Outcomes:
                 "Amazon refused this connection's authorization (invalid_grant); the owner "
                 "must re-authorize.",
                 code=code,
-                status=409,
             )
         if code in _OPERATOR_CODES:
             detail = "Amazon refused this service's app credentials; its operators must fix them."
@@ -53,7 +52,9 @@ class Outcomes:
             detail = "Amazon's token endpoint is unavailable; retry after the indicated delay."
         else:
             detail = f"Amazon did not issue an access token: {detail}"
-        return AccessRefused(detail, code=code, status=503, headers={"Retry-After": RETRY_AFTER})
+        return AccessRefused(
+            detail, code=code, situation="token_request", headers={"Retry-After": RETRY_AFTER}
+        )
 
     def succeeded(self, api: str) -> None:
         APP_CREDENTIALS_FAILING.labels(api).set(0)

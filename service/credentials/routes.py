@@ -16,6 +16,7 @@ from domain.exceptions import ValidationFailed
 from service.api.auth import caller_of, requires, services_of
 from service.api.idempotency import idempotent
 from service.api.instants import optional_instant
+from service.api.problems import status_of
 from service.api.threads import blocking
 from service.connections.presenters import connection_json, rfc3339
 from service.credentials.forward import forward
@@ -85,7 +86,7 @@ def _access_token(
         issued = credentials.tokens.issue(c, data.api, caller.request_id, known, mark)
         status, outcome = 201, issued.outcome
     except Exception as e:
-        status = getattr(e, "extra", {}).get("status", 500)
+        status = status_of(e)
         outcome = getattr(e, "code", "INTERNAL_ERROR")
         raise
     finally:

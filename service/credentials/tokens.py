@@ -101,7 +101,7 @@ class AccessTokens:
         refused = refusal(c, api, now)
         if refused is not None:
             TOKEN_REQUESTS.labels(api, refused[0]).inc()
-            raise AccessRefused(refused[1], code=refused[0], status=409)
+            raise AccessRefused(refused[1], code=refused[0])
         if known is not None and self._usable(known.issued, now):
             TOKEN_REQUESTS.labels(api, "hit").inc()
             return known.issued

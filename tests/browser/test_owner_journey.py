@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from domain.errors import REQUIRED_SC_PERMISSIONS, entry
+from domain.errors import entry
+from domain.permissions import REQUIRED_SC_PERMISSIONS
 from tests.browser.conftest import Tab, open_tab
 from tests.conftest import LiveService, start_service
 

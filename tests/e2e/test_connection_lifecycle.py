@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from domain.errors import REQUIRED_SC_PERMISSIONS
+from domain.permissions import REQUIRED_SC_PERMISSIONS
 from tests.conftest import consent, new_connection
 
 

@@ -15,7 +15,7 @@ import pytest
 import structlog
 from prometheus_client.parser import text_string_to_metric_families
 
-from domain.errors import REQUIRED_SC_PERMISSIONS
+from domain.permissions import REQUIRED_SC_PERMISSIONS
 from service import logs
 from service.metrics import Heartbeat
 from tests.conftest import SECRET_KEY, consent, new_connection, start_service

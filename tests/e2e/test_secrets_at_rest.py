@@ -22,7 +22,7 @@ import psycopg
 import pytest
 
 from domain.connection import Context
-from domain.errors import REQUIRED_SC_PERMISSIONS
+from domain.permissions import REQUIRED_SC_PERMISSIONS
 from tests.conftest import ALL_SCOPES, PG_URL, LiveService, read_files_elsewhere
 
 TENANT = "tenant_secrets"

@@ -21,7 +21,7 @@ import pytest
 
 from adapters.amazon.settings import SANDBOX_LWA_CLIENT_SECRET
 from adapters.tables import iso
-from domain.errors import REQUIRED_SC_PERMISSIONS
+from domain.permissions import REQUIRED_SC_PERMISSIONS
 from service.api.auth import scope_of
 from service.api.rate_limit import RateLimiter
 from service.keys.api_keys import SCOPES

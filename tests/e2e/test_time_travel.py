@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from domain.errors import REQUIRED_SC_PERMISSIONS
+from domain.permissions import REQUIRED_SC_PERMISSIONS
 from tests.conftest import START, consent, new_connection
 
 PROBLEM_JSON = "application/problem+json"

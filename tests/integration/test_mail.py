@@ -22,7 +22,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from adapters.mail_sender import SmtpSender
-from domain.errors import REQUIRED_SC_PERMISSIONS, entry
+from domain.errors import entry
+from domain.permissions import REQUIRED_SC_PERMISSIONS
 from service.mail import RETRY_DELAYS
 from service.workers.deadlines import Deadlines
 from tests.conftest import START, LiveService, consent, free_port, start_service

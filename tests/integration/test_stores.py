@@ -20,8 +20,8 @@ import pytest
 from adapters.clock import SettableClock
 from adapters.tables import ListQuery, ViewRow
 from domain.connection import Connection, Context
-from domain.errors import REQUIRED_SC_PERMISSIONS
 from domain.exceptions import NotFound, VersionConflict
+from domain.permissions import REQUIRED_SC_PERMISSIONS
 from service.container import Services, build
 from tests.conftest import START, make_settings, read_files_elsewhere
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from domain.connection import Connection
-from domain.errors import REQUIRED_SC_PERMISSIONS
 from domain.exceptions import ApiAuthorizationRequired, DomainError, InvalidTransition
+from domain.permissions import REQUIRED_SC_PERMISSIONS
 from tests.unit.test_lifecycle import (
     SELLING_PARTNER,
     at,

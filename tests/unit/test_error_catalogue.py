@@ -1,16 +1,17 @@
 import json
+from importlib import resources
 
 import pytest
+import yaml
 
 from domain.errors import (
     API_LEVEL,
     CATALOGUE,
-    PERMISSION_LEVELS,
-    REQUIRED_SC_PERMISSIONS,
     SELLER_FACING,
     WHO_ACTS,
+    CatalogueError,
     entry,
-    permission_differences,
+    parse,
 )
 from tests import contract
 
@@ -22,9 +23,19 @@ SELLER_FACING_STATUS_EXCEPTIONS = {
     "SELLING_PARTNER_ALREADY_CONNECTED": 409,
     "SELLING_PARTNER_MISMATCH": 409,
     "API_AUTHORIZATION_REQUIRED": 409,
+    # SPEC §9: a token request refused for the connection's state is 409 with the reason.
+    "ACCESS_REVOKED": 409,
+    "REAUTHORIZATION_REQUIRED": 409,
     "INTERNAL_ERROR": 500,
-    # Amazon refused the integrator's credentials: a failing upstream, not the seller's input.
-    "APP_CREDENTIALS_INVALID": 502,
+    # Amazon refused the integrator's credentials: unavailable until its operators act.
+    "APP_CREDENTIALS_INVALID": 503,
+}
+# (code, situation) -> the status the catalogue answers there instead.
+SITUATION_STATUS = {
+    ("VERSION_CONFLICT", "if_match"): 412,  # SPEC §3: If-Match naming a stale version
+    ("IDEMPOTENCY_KEY_REUSED", "outstanding"): 409,
+    ("REAUTHORIZATION_REQUIRED", "import"): 422,
+    ("TOKEN_EXCHANGE_FAILED", "token_request"): 503,
 }
 
 
@@ -177,60 +188,10 @@ def test_as_dict_is_json_ready_with_remediation_as_a_list():
         "source",
         "recognised_from",
         "shown_on",
+        "http_status_when",
     ]
     assert isinstance(as_dict["remediation"], list)
     assert json.loads(json.dumps(as_dict)) == as_dict
-
-
-def test_required_permissions_use_known_levels():
-    assert set(REQUIRED_SC_PERMISSIONS.values()) <= set(PERMISSION_LEVELS)
-
-
-def test_agreements_and_user_permissions_must_be_none():
-    assert REQUIRED_SC_PERMISSIONS["settings_agreements_amendments"] == "none"
-    assert REQUIRED_SC_PERMISSIONS["settings_user_permissions"] == "none"
-
-
-def test_view_is_required_where_view_and_edit_is_not_offered():
-    assert REQUIRED_SC_PERMISSIONS["business_reports"] == "view"
-    assert REQUIRED_SC_PERMISSIONS["payments"] == "view"
-    assert REQUIRED_SC_PERMISSIONS["inventory"] == "view_and_edit"
-
-
-def test_permission_differences_is_empty_for_the_exact_matrix():
-    assert permission_differences(dict(REQUIRED_SC_PERMISSIONS)) == {}
-
-
-def test_permission_differences_finds_exactly_the_wrong_categories():
-    granted = dict(REQUIRED_SC_PERMISSIONS)
-    granted["pricing"] = "view"
-    granted["settings_user_permissions"] = "view_and_edit"
-    granted["orders"] = "admin"  # more than required is wrong too
-    assert permission_differences(granted) == {
-        "pricing": {"required": "view_and_edit", "granted": "view"},
-        "settings_user_permissions": {"required": "none", "granted": "view_and_edit"},
-        "orders": {"required": "view_and_edit", "granted": "admin"},
-    }
-
-
-def test_missing_category_counts_as_none():
-    granted = dict(REQUIRED_SC_PERMISSIONS)
-    del granted["inventory"]
-    del granted["settings_agreements_amendments"]  # "none" is required there anyway
-    assert permission_differences(granted) == {
-        "inventory": {"required": "view_and_edit", "granted": "none"},
-    }
-
-
-def test_unknown_categories_are_ignored():
-    granted = dict(REQUIRED_SC_PERMISSIONS, gift_options="admin")
-    assert permission_differences(granted) == {}
-
-
-def test_nothing_granted_lists_every_category_that_needs_access():
-    assert set(permission_differences({})) == {
-        category for category, level in REQUIRED_SC_PERMISSIONS.items() if level != "none"
-    }
 
 
 def test_every_entry_states_what_it_is_recognised_from_and_where_the_owner_sees_it():
@@ -253,3 +214,118 @@ def test_the_owner_rule_names_the_permission_amazon_now_accepts():
     found = CATALOGUE["NOT_PRIMARY_OWNER"]
     assert "Manage Authorized Partners" in found.message
     assert any("Manage Authorized Partners" in step for step in found.remediation)
+
+
+@pytest.mark.parametrize(("code", "situation"), SITUATION_STATUS)
+def test_the_few_situations_answered_with_another_status_are_named_in_the_catalogue(
+    code, situation
+):
+    assert CATALOGUE[code].status(situation) == SITUATION_STATUS[code, situation]
+    assert CATALOGUE[code].status() == CATALOGUE[code].http_status
+    assert CATALOGUE[code].as_dict()["http_status_when"] == {
+        s: status for (c, s), status in SITUATION_STATUS.items() if c == code
+    }
+
+
+def test_no_other_code_changes_its_status_with_the_situation():
+    varying = {code for code, found in CATALOGUE.items() if found.http_status_when}
+    assert varying == {code for code, _ in SITUATION_STATUS}
+
+
+def test_a_situation_the_code_does_not_name_keeps_its_usual_status():
+    assert CATALOGUE["NOT_FOUND"].status("if_match") == 404
+    assert CATALOGUE["VERSION_CONFLICT"].status(None) == 409
+
+
+# ------------------------------------------------------------------ the file, checked on load
+
+_VALID = {
+    "code": "SOME_ERROR",
+    "title": "A title",
+    "message": "A message.",
+    "remediation": ["A step."],
+    "who_acts": "owner",
+    "retryable": False,
+    "http_status": 422,
+    "recognised_from": "Something the service sees.",
+}
+
+
+def _catalogue(*seller_facing: dict, api_level: list | None = None) -> str:
+    internal = {**_VALID, "code": "INTERNAL_ERROR", "http_status": 500}
+    return yaml.safe_dump(
+        {"seller_facing": [*seller_facing, internal], "api_level": api_level or [_VALID]}
+    )
+
+
+def test_the_shipped_catalogue_file_parses_to_the_loaded_catalogue():
+    text = resources.files("domain").joinpath("catalogue.yaml").read_text("utf-8")
+    sections = parse(text)
+    assert tuple(e.code for e in sections["seller_facing"]) == SELLER_FACING
+    assert tuple(e.code for e in sections["api_level"]) == API_LEVEL
+
+
+def test_a_well_formed_catalogue_parses():
+    sections = parse(_catalogue(api_level=[{**_VALID, "http_status_when": {"busy": 409}}]))
+    assert sections["api_level"][0].status("busy") == 409
+    assert sections["seller_facing"][0].shown_on == "service"
+
+
+@pytest.mark.parametrize(
+    ("change", "complaint"),
+    [
+        ({"title": None}, "title is missing"),
+        ({"remediation": []}, "remediation must be"),
+        ({"remediation": ["Fine.", ""]}, "remediation must be"),
+        ({"message": " padded"}, "message must be"),
+        ({"who_acts": "someone"}, "who_acts must be"),
+        ({"retryable": "yes"}, "retryable must be"),
+        ({"http_status": "422"}, "http_status must be"),
+        ({"http_status": True}, "http_status must be"),
+        ({"http_status": 200}, "http_status must be"),
+        ({"http_status": 499}, "http_status must be"),
+        ({"http_status_when": {"If-Match": 412}}, "http_status_when must be"),
+        ({"http_status_when": {"if_match": 600}}, "http_status_when must be"),
+        ({"shown_on": "elsewhere"}, "shown_on must be"),
+        ({"code": "someError"}, "code must be"),
+        ({"code": "SOME__ERROR"}, "code must be"),
+        ({"source": "PayHelm"}, "source and source_message come together"),
+        ({"remedy": ["A step."]}, "unknown fields ['remedy']"),
+    ],
+)
+def test_a_malformed_entry_is_refused_naming_the_entry_and_the_field(change, complaint):
+    broken = {k: v for k, v in {**_VALID, **change}.items() if v is not None}
+    with pytest.raises(CatalogueError, match=r"seller_facing\[0\]") as refused:
+        parse(_catalogue(broken))
+    assert complaint in str(refused.value)
+
+
+def test_a_code_listed_twice_is_refused():
+    with pytest.raises(CatalogueError, match="SOME_ERROR is listed twice"):
+        parse(_catalogue(_VALID))
+
+
+def test_a_field_given_twice_is_refused_not_silently_overwritten():
+    text = _catalogue().replace("title: A title", "title: A title\n  title: Another", 1)
+    with pytest.raises(CatalogueError, match="given twice"):
+        parse(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "- just a list",
+        "seller_facing: []\napi_level: []",
+        "seller_facing: [{}]\napi_level: []\nmore: []",
+        "seller_facing: [unclosed",
+    ],
+)
+def test_a_catalogue_without_its_two_sections_is_refused(text):
+    with pytest.raises(CatalogueError):
+        parse(text)
+
+
+def test_a_catalogue_without_internal_error_is_refused():
+    text = yaml.safe_dump({"seller_facing": [_VALID], "api_level": [{**_VALID, "code": "B"}]})
+    with pytest.raises(CatalogueError, match="INTERNAL_ERROR is missing"):
+        parse(text)

@@ -16,8 +16,8 @@ import pytest
 
 from domain import lifecycle as lc
 from domain.connection import Connection, Context
-from domain.errors import REQUIRED_SC_PERMISSIONS
 from domain.exceptions import ApiAuthorizationRequired, InvalidTransition
+from domain.permissions import REQUIRED_SC_PERMISSIONS
 from tests import contract
 from tests.conftest import START
 

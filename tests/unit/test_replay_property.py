@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 
 from domain import lifecycle as lc
 from domain.connection import Connection, Context
-from domain.errors import PERMISSION_LEVELS, REQUIRED_SC_PERMISSIONS, SELLER_FACING
+from domain.errors import SELLER_FACING
 from domain.exceptions import DomainError
+from domain.permissions import PERMISSION_LEVELS, REQUIRED_SC_PERMISSIONS
 from service.connections.application import ConnectionsApp
 from tests.conftest import START
 
