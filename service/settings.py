@@ -16,6 +16,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +33,23 @@ class ConfigError(ValueError):
         self.variable = variable
 
 
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite:///var/connections.db"
     public_base_url: str = "http://127.0.0.1:8000"
     sandbox: bool = True
+    # Sandbox by default (no SANDBOX, no LWA credentials), not by choice: served only on a
+    # loopback address, where nobody else can read /sandbox/mail's invitation links.
+    sandbox_implicit: bool = False
     spapi_application_id: str = ""
     lwa_client_id: str = ""
     lwa_client_secret: str = field(default="", repr=False)
@@ -140,6 +153,16 @@ class Settings:
         shown["http_body_timeout"] = str(self.http_body_timeout)
         return shown
 
+    def check_bind(self, host: str) -> None:
+        """Refuses to serve the implicit sandbox beyond loopback: the fake Amazon and every
+        tenant's mailbox would be open to whoever reaches the address."""
+        if self.sandbox_implicit and not is_loopback(host):
+            raise ConfigError(
+                "SANDBOX",
+                f"SANDBOX=1 to serve the sandbox on {host}, or real Amazon "
+                "(LWA_CLIENT_ID, LWA_CLIENT_SECRET, SPAPI_APPLICATION_ID)",
+            )
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = _process_env() if env is None else env
@@ -193,6 +216,7 @@ class Settings:
             database_url=database_url,
             public_base_url=public,
             sandbox=sandbox,
+            sandbox_implicit=sandbox and "SANDBOX" not in env,
             spapi_application_id=env.get("SPAPI_APPLICATION_ID", ""),
             lwa_client_id=lwa_client_id,
             lwa_client_secret=lwa_secrets[0] if lwa_secrets else "",

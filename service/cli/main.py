@@ -164,6 +164,7 @@ def _serve(args: argparse.Namespace) -> int:
     from service.logs import log_start
 
     settings = Settings.from_env()  # fail fast, with one clear line
+    settings.check_bind(args.host)
     # Here, once, before the server processes start (each would refuse on its own).
     ensure_migrated(settings.eventsourcing_env, migrate=settings.migrate_on_start)
     log_start(settings, "serve", host=args.host, port=args.port, workers=args.workers)
