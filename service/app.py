@@ -7,6 +7,7 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
+from adapters.sandbox_tables import SandboxLevers
 from service.api import meta
 from service.api import pages as connect_pages
 from service.api.allow import options_handlers
@@ -79,6 +80,7 @@ def create_app(
             build_sandbox_router(
                 f"{settings.public_base_url}/v1/oauth/amazon/callback",
                 f"{settings.public_base_url}/v1/oauth/amazon-ads/callback",
+                SandboxLevers(services.tables),
             )
         )
     if settings.sandbox and not settings.smtp_url:

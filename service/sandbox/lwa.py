@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio.to_thread
 from litestar import Request, Response, post
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath
 
 from adapters.amazon.settings import REGIONS, SANDBOX_LWA_CLIENT_ID, SANDBOX_LWA_CLIENT_SECRET
-from service.sandbox.grants import is_revoked
+from service.sandbox.grants import Levers
 from service.sandbox.issued import FirstTime, mint, read
 
 
@@ -21,7 +22,9 @@ def _lwa_error(status: int, error: str, description: str) -> Response[Any]:
     )
 
 
-def token_answer(form: dict[str, str], first_time: FirstTime | None = None) -> Response[Any]:
+def token_answer(
+    form: dict[str, str], levers: Levers, first_time: FirstTime | None = None
+) -> Response[Any]:
     if (form.get("client_id"), form.get("client_secret")) != (
         SANDBOX_LWA_CLIENT_ID,
         SANDBOX_LWA_CLIENT_SECRET,
@@ -40,7 +43,7 @@ def token_answer(form: dict[str, str], first_time: FirstTime | None = None) -> R
         return _lwa_error(
             400, "invalid_grant", f"The request has an invalid grant parameter : {parameter}"
         )
-    if parameter == "refresh_token" and is_revoked(grant.selling_partner_id):
+    if parameter == "refresh_token" and levers.is_revoked(grant.selling_partner_id):
         return _lwa_error(400, "invalid_grant", "The refresh token is invalid or was revoked")
     if grant.outcome == "throttled_once" and first_time and first_time(form.get(parameter, "")):
         response = _lwa_error(429, "TooManyRequests", "Rate exceeded")
@@ -77,13 +80,14 @@ def token_answer(form: dict[str, str], first_time: FirstTime | None = None) -> R
     )
 
 
-def lwa_routes() -> list[HTTPRouteHandler]:
+def lwa_routes(levers: Levers) -> list[HTTPRouteHandler]:
     first_time = FirstTime()
 
     @post("/auth/o2/token")
     async def token(request: Request) -> Response[Any]:
         form = await request.form()
-        return token_answer({key: str(value) for key, value in form.items()}, first_time)
+        fields = {key: str(value) for key, value in form.items()}
+        return await anyio.to_thread.run_sync(token_answer, fields, levers, first_time)
 
     # The Ads API's regional LWA hosts (api.amazon.co.uk, api.amazon.co.jp, api.amazon.com).
     @post("/ads/{region:str}/auth/o2/token")
@@ -91,6 +95,7 @@ def lwa_routes() -> list[HTTPRouteHandler]:
         if region not in REGIONS:
             return _lwa_error(404, "invalid_request", "Unknown token host")
         form = await request.form()
-        return token_answer({key: str(value) for key, value in form.items()}, first_time)
+        fields = {key: str(value) for key, value in form.items()}
+        return await anyio.to_thread.run_sync(token_answer, fields, levers, first_time)
 
     return [token, ads_token]

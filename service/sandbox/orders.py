@@ -19,7 +19,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, QueryParameter
 
 from domain import marketplaces
-from service.sandbox.grants import is_revoked, rate_of, throttled
+from service.sandbox.grants import Levers, rate_of, throttled
 from service.sandbox.issued import Grant
 from service.sandbox.sellers import sp_answer, sp_grant
 from service.sandbox.tokens import read_rdt
@@ -87,8 +87,8 @@ def _offset(token: str) -> int | None:
         return None
 
 
-def orders_routes() -> list[HTTPRouteHandler]:
-    @get("/{region:str}/orders/v0/orders", sync_to_thread=False)
+def orders_routes(levers: Levers) -> list[HTTPRouteHandler]:
+    @get("/{region:str}/orders/v0/orders", sync_to_thread=True)  # the levers are in the store
     def get_orders(
         request: Request,
         region: FromPath[str],
@@ -98,10 +98,10 @@ def orders_routes() -> list[HTTPRouteHandler]:
         per_page: Annotated[str | None, QueryParameter(name="MaxResultsPerPage")] = None,
         next_token: Annotated[str | None, QueryParameter(name="NextToken")] = None,
     ) -> Response[Any]:
-        grant = sp_grant(region, request.headers.get("x-amz-access-token"))
+        grant = sp_grant(region, request.headers.get("x-amz-access-token"), levers)
         if isinstance(grant, Response):
             return grant
-        limited = throttled(grant.selling_partner_id)
+        limited = throttled(levers, grant.selling_partner_id)
         if limited is not None:
             return limited
         if not marketplace_ids:
@@ -122,15 +122,17 @@ def orders_routes() -> list[HTTPRouteHandler]:
         if start + size < len(every):
             payload["NextToken"] = _next_token(start + size)
         answer = sp_answer(200, {"payload": payload})
-        answer.headers["x-amzn-RateLimit-Limit"] = rate_of(grant.selling_partner_id)
+        answer.headers["x-amzn-RateLimit-Limit"] = rate_of(levers, grant.selling_partner_id)
         return answer
 
-    @get("/{region:str}/orders/v0/orders/{order_id:str}/address", sync_to_thread=False)
+    @get(
+        "/{region:str}/orders/v0/orders/{order_id:str}/address", sync_to_thread=True
+    )  # the levers are in the store
     def get_order_address(request: Request, region: FromPath[str], order_id: str) -> Response[Any]:
         token = request.headers.get("x-amz-access-token")
         grant = read_rdt(token)
-        if grant is None or is_revoked(grant.selling_partner_id):
-            refused = sp_grant(region, None)  # Amazon's 403 for a token that is not an RDT
+        if grant is None or levers.is_revoked(grant.selling_partner_id):
+            refused = sp_grant(region, None, levers)  # Amazon's 403 for a token that is not an RDT
             return refused if isinstance(refused, Response) else sp_answer(403, {})
         address = {
             "Name": "Sandbox Buyer",

@@ -12,7 +12,7 @@ from litestar.params import FromPath
 from adapters.amazon.settings import REGIONS
 from domain import marketplaces
 from domain.marketplaces import Marketplace
-from service.sandbox.grants import is_revoked
+from service.sandbox.grants import Levers
 from service.sandbox.issued import FirstTime, Grant, read
 
 # An account of another region, for MARKETPLACE_NOT_PARTICIPATING.
@@ -32,13 +32,13 @@ def sp_answer(status: int, body: dict[str, Any]) -> Response[Any]:
     return Response(body, status_code=status, headers=headers)
 
 
-def sp_grant(region: str, token: str | None) -> Grant | Response[Any]:
+def sp_grant(region: str, token: str | None, levers: Levers) -> Grant | Response[Any]:
     """The grant behind an SP-API access token, or Amazon's refusal."""
     if region not in REGIONS:
         error = {"code": "NotFound", "message": "Resource not found."}
         return sp_answer(404, {"errors": [error]})
     grant = read(token, "Atza|")
-    if grant is None or is_revoked(grant.selling_partner_id):
+    if grant is None or levers.is_revoked(grant.selling_partner_id):
         error = {
             "code": "Unauthorized",
             "message": "Access to requested resource is denied.",
@@ -109,22 +109,24 @@ def throttled(grant: Grant, token: str, first_time: FirstTime) -> Response[Any] 
     return response
 
 
-def sellers_routes() -> list[HTTPRouteHandler]:
+def sellers_routes(levers: Levers) -> list[HTTPRouteHandler]:
     first_time = FirstTime()
 
-    @get("/{region:str}/sellers/v1/marketplaceParticipations", sync_to_thread=False)
+    @get(
+        "/{region:str}/sellers/v1/marketplaceParticipations", sync_to_thread=True
+    )  # the levers are in the store
     def marketplace_participations(request: Request, region: FromPath[str]) -> Response[Any]:
         token = request.headers.get("x-amz-access-token") or ""
-        grant = sp_grant(region, token)
+        grant = sp_grant(region, token, levers)
         if isinstance(grant, Response):
             return grant
         return throttled(grant, token, first_time) or sp_answer(
             200, {"payload": _participations(region, grant)}
         )
 
-    @get("/{region:str}/sellers/v1/account", sync_to_thread=False)
+    @get("/{region:str}/sellers/v1/account", sync_to_thread=True)  # the levers are in the store
     def account(request: Request, region: FromPath[str]) -> Response[Any]:
-        grant = sp_grant(region, request.headers.get("x-amz-access-token"))
+        grant = sp_grant(region, request.headers.get("x-amz-access-token"), levers)
         if isinstance(grant, Response):
             return grant
         if region not in _GET_ACCOUNT_REGIONS:

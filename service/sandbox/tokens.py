@@ -14,6 +14,7 @@ from litestar import Request, Response, post
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath
 
+from service.sandbox.grants import Levers
 from service.sandbox.issued import Grant, read
 from service.sandbox.sellers import sp_answer, sp_grant
 
@@ -27,12 +28,14 @@ def read_rdt(token: str | None) -> Grant | None:
     return read("Atza|" + token[len(RDT_PREFIX) :], "Atza|")
 
 
-def tokens_routes() -> list[HTTPRouteHandler]:
-    @post("/{region:str}/tokens/2021-03-01/restrictedDataToken", sync_to_thread=False)
+def tokens_routes(levers: Levers) -> list[HTTPRouteHandler]:
+    @post(
+        "/{region:str}/tokens/2021-03-01/restrictedDataToken", sync_to_thread=True
+    )  # the levers are in the store
     def restricted_data_token(
         request: Request, region: FromPath[str], data: dict[str, Any]
     ) -> Response[Any]:
-        grant = sp_grant(region, request.headers.get("x-amz-access-token"))
+        grant = sp_grant(region, request.headers.get("x-amz-access-token"), levers)
         if isinstance(grant, Response):
             return grant
         resources = data.get("restrictedResources") if isinstance(data, dict) else None
