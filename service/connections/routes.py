@@ -7,7 +7,7 @@ import msgspec
 from litestar import Request, Response, get, post
 from litestar.params import Parameter
 
-from adapters.tables import ListQuery, iso
+from adapters.tables.base import ListQuery, iso
 from domain import lifecycle as lc
 from domain.errors import entry
 from domain.exceptions import ValidationFailed

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from adapters.tables import ConnectionsViewTables, ListQuery, iso
+from adapters.tables.base import ConnectionsViewTables, ListQuery, iso
 from domain.connection import Connection, Context, Durations
 from domain.exceptions import NotFound, ValidationFailed, VersionConflict
 from domain.origins import check_return_url

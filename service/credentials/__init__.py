@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.credential_tables import AccessTokenTables
+from adapters.tables.access_tokens import AccessTokenTables
 from service.credentials.access_log import AccessLog
 from service.credentials.memory import TokenMemory
 from service.credentials.outcomes import Outcomes

@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from adapters.credential_tables import AccessTokenTables
-from adapters.tables import iso
+from adapters.tables.access_tokens import AccessTokenTables
+from adapters.tables.base import iso
 from domain.exceptions import ValidationFailed
 from service.api.caller import Caller
 from service.api.exports import csv_line

@@ -10,7 +10,7 @@ from typing import Any
 from uuid import uuid4
 
 from adapters.crypto import hash_api_key, new_token
-from adapters.tables import ApiKeyRecord, Tables, iso
+from adapters.tables.base import ApiKeyRecord, Tables, iso
 
 SCOPES: tuple[str, ...] = (
     "connections:read",

@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
-from adapters.tables import iso
+from adapters.tables.base import iso
+from adapters.tables.webhook_deliveries import AttemptRow, Claimed, EndpointRow, WebhookTables
 from adapters.webhook_sender import SendResult, WebhookSender
-from adapters.webhook_tables import AttemptRow, Claimed, EndpointRow, WebhookTables
 from service.metrics import WEBHOOK_DELIVERIES, WEBHOOK_DELIVERY_LAG
 from service.webhooks.ids import new_id
 from service.webhooks.policy import disabling

@@ -17,8 +17,8 @@ from uuid import UUID
 
 import msgspec
 
-from adapters.tables import iso
-from adapters.webhook_tables import EventRow, WebhookTables
+from adapters.tables.base import iso
+from adapters.tables.webhook_deliveries import EventRow, WebhookTables
 from domain.connection import EVENT_TYPES, Connection, event_type
 from service.connections.presenters import connection_json, event_id, rfc3339
 from service.follower import Follower

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from adapters.tables import iso
-from adapters.webhook_tables import EndpointRow, EventRow
+from adapters.tables.base import iso
+from adapters.tables.webhook_deliveries import EndpointRow, EventRow
 
 FAILING_LIMIT = timedelta(days=5)  # an endpoint failing this long is disabled
 

@@ -14,7 +14,7 @@ from psycopg.types.datetime import TimestamptzLoader
 from psycopg.types.string import TextLoader
 from psycopg_pool import ConnectionPool
 
-from adapters.tables import Tables, iso, rows_of
+from adapters.tables.base import Tables, iso, rows_of
 
 
 class IsoTimestamptzLoader(TimestamptzLoader):
@@ -92,7 +92,7 @@ class PostgresTables(Tables):
 
     @property
     def access_token_channel(self) -> str:
-        """Where changes of cached access tokens are announced (adapters.credential_tables)."""
+        """Where changes of cached access tokens are announced (adapters.tables.access_tokens)."""
         return f"{self.datastore.schema}_access_token_changed"[:63]
 
     def revoke_api_key(self, key_id: str, at: str) -> bool:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.tables import Tables, advance, position, rows_of
+from adapters.tables.base import Tables, advance, position, rows_of
 
 _ENDPOINT_COLUMNS = (
     "id, tenant_id, url, description, event_types, enabled, disabled_reason, "

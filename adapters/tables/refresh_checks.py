@@ -8,7 +8,7 @@ warn twice about one outage.
 
 from __future__ import annotations
 
-from adapters.tables import Tables
+from adapters.tables.base import Tables
 
 
 class RefreshChecksTables:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.tables import Tables, advance, position
+from adapters.tables.base import Tables, advance, position
 
 PENDING, SENT, KEPT, FAILED, SUPPRESSED = "pending", "sent", "kept", "failed", "suppressed"
 _COLUMNS = (

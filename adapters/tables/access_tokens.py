@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.tables import Tables
+from adapters.tables.base import Tables
 
 
 @dataclass(frozen=True)

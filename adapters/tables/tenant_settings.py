@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from adapters.tables import Tables
+from adapters.tables.base import Tables
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.tables import Tables
+from adapters.tables.base import Tables
 
 
 @dataclass(frozen=True)
