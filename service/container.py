@@ -12,8 +12,9 @@ from adapters.clock import Clock, SystemClock
 from adapters.crypto import SecretBox, Signer
 from adapters.event_positions import EventPositions
 from adapters.migrations import ensure_migrated
-from adapters.tables.base import ConnectionsViewTables, Tables
+from adapters.tables.base import Tables
 from adapters.tables.follower_faults import FollowerFaults
+from adapters.tables.read_model import ConnectionsViewTables
 from adapters.tables.tenant_settings import TenantTables
 from adapters.wakeup import Waker
 from service.audit.chains import Audit

@@ -1,7 +1,7 @@
 """A SQLAlchemy engine on the database the event store uses, for Alembic alone.
 
 The service itself talks to its tables through the event store's own connections
-(`adapters.tables.base`); only migrations go through SQLAlchemy, because Alembic needs it.
+(`adapters.tables`); only migrations go through SQLAlchemy, because Alembic needs it.
 Both stores get one transaction for the whole upgrade, taken under a lock, so processes
 starting together take turns and a failed migration leaves the database as it was:
 PostgreSQL's DDL is transactional and an advisory lock serialises the upgraders; SQLite's

@@ -1,54 +1,30 @@
-"""The webhook tables: endpoints, the outbox (events and their deliveries), attempts.
+"""Webhook deliveries and their attempts: the dispatcher claims due deliveries, sends
+them and finishes each with an attempt; finished ones are pruned after the retention.
 
-The same SQL text serves SQLite and PostgreSQL through `Tables.sql()`. The one dialect
-difference is how a dispatcher claims work: PostgreSQL locks the rows it claims and skips
-rows another worker holds (`FOR UPDATE SKIP LOCKED`); SQLite has a single writer, so its
-`UPDATE … RETURNING` is already an exclusive claim.
+The one dialect difference is how a dispatcher claims work: PostgreSQL locks the rows it
+claims and skips rows another worker holds (`FOR UPDATE SKIP LOCKED`); SQLite has a single
+writer, so its `UPDATE … RETURNING` is already an exclusive claim.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.tables.base import Tables, advance, position, rows_of
+from adapters.tables.dialect import Dialect, rows_of
+from adapters.tables.listing import Listing
+from adapters.tables.webhook_endpoints import ENDPOINT_COLUMNS, EndpointRow, endpoint_of
 
-_ENDPOINT_COLUMNS = (
-    "id, tenant_id, url, description, event_types, enabled, disabled_reason, "
-    "secret_encrypted, previous_secret_encrypted, previous_secret_expires_at, "
-    "failing_since, created_at, updated_at"
+INSERT_DELIVERY = (
+    "INSERT INTO {p}webhook_deliveries (id, tenant_id, endpoint_id, event_id, origin, status, "
+    "attempt_count, next_attempt_at, created_at, updated_at) "
+    "VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)"
 )
-
-
-@dataclass(frozen=True)
-class EndpointRow:
-    id: str
-    tenant_id: str
-    url: str
-    description: str | None
-    event_types: tuple[str, ...]
-    enabled: bool
-    disabled_reason: str | None
-    secret_encrypted: str
-    previous_secret_encrypted: str | None
-    previous_secret_expires_at: str | None
-    failing_since: str | None
-    created_at: str
-    updated_at: str
-
-
-@dataclass(frozen=True)
-class EventRow:
-    """One connection event as webhooks carry it; `body` is the exact signed payload."""
-
-    id: str
-    tenant_id: str
-    type: str
-    connection_id: str
-    occurred_at: str
-    notification_id: int
-    body: str
+_SELECT_DELIVERY = (
+    "SELECT d.*, ev.type AS event_type FROM {p}webhook_deliveries d "
+    "JOIN {p}webhook_events ev ON ev.id = d.event_id "
+)
 
 
 @dataclass(frozen=True)
@@ -88,184 +64,13 @@ class Claimed:
     lease_token: str
 
 
-class WebhookTables:
-    def __init__(self, tables: Tables) -> None:
+class WebhookDeliveryTables:
+    def __init__(self, tables: Dialect) -> None:
         self.t = tables
-        self._row_lock = tables.skip_locked.format(alias="d")
 
-    # ---------------------------------------------------------------- endpoints
-
-    def insert_endpoint(self, e: EndpointRow) -> None:
-        self.t.execute(
-            f"INSERT INTO {{p}}webhook_endpoints ({_ENDPOINT_COLUMNS}) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            _endpoint_values(e),
-        )
-
-    def endpoint(self, tenant_id: str, endpoint_id: str) -> EndpointRow | None:
-        rows = self.t.query(
-            "SELECT * FROM {p}webhook_endpoints WHERE id = ? AND tenant_id = ?",
-            (endpoint_id, tenant_id),
-        )
-        return _endpoint(rows[0]) if rows else None
-
-    def endpoints(
-        self, tenant_id: str, limit: int, starting_after: EndpointRow | None = None
-    ) -> list[EndpointRow]:
-        where, params = "tenant_id = ?", [tenant_id]
-        if starting_after is not None:
-            where += " AND (created_at < ? OR (created_at = ? AND id < ?))"
-            params += [starting_after.created_at, starting_after.created_at, starting_after.id]
-        rows = self.t.query(
-            f"SELECT * FROM {{p}}webhook_endpoints WHERE {where} "
-            "ORDER BY created_at DESC, id DESC LIMIT ?",
-            (*params, limit),
-        )
-        return [_endpoint(r) for r in rows]
-
-    def update_endpoint(self, e: EndpointRow) -> None:
-        self.t.execute(
-            "UPDATE {p}webhook_endpoints SET url = ?, description = ?, event_types = ?, "
-            "enabled = ?, disabled_reason = ?, secret_encrypted = ?, "
-            "previous_secret_encrypted = ?, previous_secret_expires_at = ?, failing_since = ?, "
-            "updated_at = ? WHERE id = ? AND tenant_id = ?",
-            (
-                e.url,
-                e.description,
-                " ".join(e.event_types),
-                int(e.enabled),
-                e.disabled_reason,
-                e.secret_encrypted,
-                e.previous_secret_encrypted,
-                e.previous_secret_expires_at,
-                e.failing_since,
-                e.updated_at,
-                e.id,
-                e.tenant_id,
-            ),
-        )
-
-    def delete_endpoint(self, tenant_id: str, endpoint_id: str) -> bool:
-        """Removes the endpoint with its deliveries and their attempts. Deliveries go
-        first: `finish` locks a delivery and then its endpoint, so the same order here
-        cannot deadlock with it."""
-        if self.endpoint(tenant_id, endpoint_id) is None:
-            return False
-        with self.t.transaction(commit=True) as c:
-            c.execute(
-                self.t.sql(
-                    "DELETE FROM {p}webhook_attempts WHERE delivery_id IN "
-                    "(SELECT id FROM {p}webhook_deliveries WHERE endpoint_id = ?)"
-                ),
-                (endpoint_id,),
-            )
-            c.execute(
-                self.t.sql("DELETE FROM {p}webhook_deliveries WHERE endpoint_id = ?"),
-                (endpoint_id,),
-            )
-            c.execute(
-                self.t.sql(
-                    "DELETE FROM {p}webhook_endpoints WHERE id = ? AND tenant_id = ? RETURNING id"
-                ),
-                (endpoint_id, tenant_id),
-            )
-            return bool(rows_of(c))
-
-    # ------------------------------------------------------------------- outbox
-
-    def position(self, name: str) -> int:
-        return position(self.t, "webhook_tracking", name)
-
-    def subscribed_tenants(self, tenant_ids: Sequence[str]) -> set[str]:
-        """Which of these tenants have an enabled endpoint now."""
-        if not tenant_ids:
-            return set()
-        marks = ", ".join("?" for _ in tenant_ids)
-        rows = self.t.query(
-            f"SELECT DISTINCT tenant_id FROM {{p}}webhook_endpoints WHERE enabled = 1 "
-            f"AND tenant_id IN ({marks})",
-            tuple(tenant_ids),
-        )
-        return {r["tenant_id"] for r in rows}
-
-    def tenants_of(self, connection_ids: Sequence[str]) -> dict[str, str]:
-        """The tenant of each of these connections the read model holds."""
-        if not connection_ids:
-            return {}
-        marks = ", ".join("?" for _ in connection_ids)
-        rows = self.t.query(
-            f"SELECT id, tenant_id FROM {{p}}connections_view WHERE id IN ({marks})",
-            tuple(connection_ids),
-        )
-        return {r["id"]: r["tenant_id"] for r in rows}
-
-    def record(
-        self,
-        name: str,
-        expected: int,
-        new: int,
-        events: Sequence[EventRow],
-        at: str,
-        new_id: Any,
-        receives: Callable[[EndpointRow, EventRow], bool],
-    ) -> int | None:
-        """Moves the tracking position from `expected` to `new` and, in the same transaction,
-        stores `events` with one delivery per enabled endpoint that `receives` each. None
-        (nothing written) when another process moved the position first; else deliveries
-        made."""
-        with self.t.transaction(commit=True) as c:
-            if not advance(self.t, c, "webhook_tracking", name, expected, new):
-                return None
-            if not events:
-                return 0
-            tenants = sorted({e.tenant_id for e in events})
-            marks = ", ".join("?" for _ in tenants)
-            c.execute(
-                self.t.sql(
-                    f"SELECT * FROM {{p}}webhook_endpoints WHERE enabled = 1 "
-                    f"AND tenant_id IN ({marks})"
-                ),
-                tuple(tenants),
-            )
-            endpoints = [_endpoint(r) for r in rows_of(c)]
-            deliveries = [
-                (new_id(), e.tenant_id, endpoint.id, e.id, "event", at, at, at)
-                for e in events
-                for endpoint in endpoints
-                if receives(endpoint, e)
-            ]
-            # One executemany per table: psycopg pipelines it (one round trip per batch).
-            c.executemany(
-                self.t.sql(
-                    "INSERT INTO {p}webhook_events (id, tenant_id, type, connection_id, "
-                    "occurred_at, notification_id, body) VALUES (?, ?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT DO NOTHING"
-                ),
-                [
-                    (
-                        e.id,
-                        e.tenant_id,
-                        e.type,
-                        e.connection_id,
-                        e.occurred_at,
-                        e.notification_id,
-                        e.body,
-                    )
-                    for e in events
-                ],
-            )
-            c.executemany(self.t.sql(_INSERT_DELIVERY + " ON CONFLICT DO NOTHING"), deliveries)
-            return len(deliveries)
-
-    def events_between(
-        self, tenant_id: str, start: str, end: str, limit: int
-    ) -> list[tuple[str, str]]:
-        rows = self.t.query(
-            "SELECT id, type FROM {p}webhook_events WHERE tenant_id = ? AND occurred_at >= ? "
-            "AND occurred_at < ? ORDER BY notification_id LIMIT ?",
-            (tenant_id, start, end, limit),
-        )
-        return [(r["id"], r["type"]) for r in rows]
+    @property
+    def _row_lock(self) -> str:
+        return self.t.skip_locked.format(alias="d")
 
     def add_deliveries(
         self,
@@ -282,7 +87,7 @@ class WebhookTables:
             return ids
         with self.t.transaction(commit=True) as c:
             c.executemany(
-                self.t.sql(_INSERT_DELIVERY),
+                self.t.sql(INSERT_DELIVERY),
                 [
                     (delivery_id, tenant_id, endpoint_id, event_id, origin, at, at, at)
                     for delivery_id, event_id in zip(ids, event_ids, strict=True)
@@ -291,8 +96,6 @@ class WebhookTables:
             if self.t.wake_statement:  # workers in other processes: there is work
                 c.execute(self.t.wake_statement)
         return ids
-
-    # --------------------------------------------------------------- deliveries
 
     def delivery(self, tenant_id: str, delivery_id: str) -> DeliveryRow | None:
         rows = self.t.query(
@@ -307,16 +110,13 @@ class WebhookTables:
         starting_after: DeliveryRow | None = None,
         status: str | None = None,
     ) -> list[DeliveryRow]:
-        where, params = "d.endpoint_id = ?", [endpoint_id]
-        if status is not None:
-            where += " AND d.status = ?"
-            params.append(status)
-        if starting_after is not None:
-            where += " AND (d.created_at < ? OR (d.created_at = ? AND d.id < ?))"
-            params += [starting_after.created_at, starting_after.created_at, starting_after.id]
-        rows = self.t.query(
-            _SELECT_DELIVERY + f"WHERE {where} ORDER BY d.created_at DESC, d.id DESC LIMIT ?",
-            (*params, limit),
+        before = None if starting_after is None else (starting_after.created_at, starting_after.id)
+        rows = (
+            Listing(_SELECT_DELIVERY.rstrip())
+            .where("d.endpoint_id = ?", endpoint_id)
+            .where("d.status = ?", status)
+            .newest_first("d.created_at", "d.id", before)
+            .page(self.t, limit)
         )
         return [_delivery(r) for r in rows]
 
@@ -380,7 +180,7 @@ class WebhookTables:
         )
         rows = self.t.query(
             "SELECT d.*, ev.type AS event_type, ev.body AS body, "
-            + ", ".join(f"e.{c} AS ep_{c}" for c in _ENDPOINT_COLUMNS.split(", "))
+            + ", ".join(f"e.{c} AS ep_{c}" for c in ENDPOINT_COLUMNS.split(", "))
             + " FROM {p}webhook_deliveries d JOIN {p}webhook_events ev ON ev.id = d.event_id "
             "JOIN {p}webhook_endpoints e ON e.id = d.endpoint_id WHERE d.lease_token = ?",
             (token,),
@@ -388,7 +188,7 @@ class WebhookTables:
         return [
             Claimed(
                 delivery=_delivery(r),
-                endpoint=_endpoint(_prefixed(r, "ep_")),
+                endpoint=endpoint_of(_prefixed(r, "ep_")),
                 body=r["body"],
                 lease_token=token,
             )
@@ -503,42 +303,6 @@ class WebhookTables:
                 (before, limit),
             )
             return len(ids) + len(rows_of(c))
-
-
-_INSERT_DELIVERY = (
-    "INSERT INTO {p}webhook_deliveries (id, tenant_id, endpoint_id, event_id, origin, status, "
-    "attempt_count, next_attempt_at, created_at, updated_at) "
-    "VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)"
-)
-_SELECT_DELIVERY = (
-    "SELECT d.*, ev.type AS event_type FROM {p}webhook_deliveries d "
-    "JOIN {p}webhook_events ev ON ev.id = d.event_id "
-)
-
-
-def _endpoint_values(e: EndpointRow) -> tuple[Any, ...]:
-    return (
-        e.id,
-        e.tenant_id,
-        e.url,
-        e.description,
-        " ".join(e.event_types),
-        int(e.enabled),
-        e.disabled_reason,
-        e.secret_encrypted,
-        e.previous_secret_encrypted,
-        e.previous_secret_expires_at,
-        e.failing_since,
-        e.created_at,
-        e.updated_at,
-    )
-
-
-def _endpoint(row: Any) -> EndpointRow:
-    values = {k: row[k] for k in EndpointRow.__dataclass_fields__}
-    values["event_types"] = tuple(values["event_types"].split())
-    values["enabled"] = bool(values["enabled"])
-    return EndpointRow(**values)
 
 
 def _prefixed(row: Any, prefix: str) -> dict[str, Any]:

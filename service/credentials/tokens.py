@@ -23,7 +23,7 @@ from typing import Any
 
 from adapters.amazon.errors import AmazonError
 from adapters.tables.access_tokens import AccessTokenTables, CachedToken
-from adapters.tables.base import iso
+from adapters.tables.instants import iso
 from domain.access import ADS, AccessRefused, refusal
 from domain.connection import Connection
 from service.api.caller import Caller

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.tables.base import iso
+from adapters.tables.instants import iso
 from adapters.tables.tenant_settings import TenantSettingsRow, TenantTables
 
 

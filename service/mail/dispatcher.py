@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from adapters.mail_sender import SendOutcome
-from adapters.tables.base import iso
+from adapters.tables.instants import iso
 from adapters.tables.mail_outbox import FAILED, KEPT, PENDING, SENT, MailRow, MailTables
 
 log = logging.getLogger(__name__)

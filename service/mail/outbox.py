@@ -9,7 +9,7 @@ import hashlib
 import json
 from typing import Any
 
-from adapters.tables.base import iso
+from adapters.tables.instants import iso
 from adapters.tables.mail_outbox import PENDING, SUPPRESSED, MailRow, MailTables
 from domain.connection import Connection
 from domain.marketplaces import REGIONS

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from adapters.tables.base import iso
-from adapters.tables.webhook_deliveries import WebhookTables
+from adapters.tables.instants import iso
+from adapters.tables.webhooks import WebhookTables
 from adapters.webhook_sender import WebhookSender
 from service.webhooks.dispatcher import LEASE, RETRY_DELAYS, WebhookDispatcher
 from service.webhooks.endpoints import WebhookEndpoints

@@ -19,7 +19,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 
 from adapters.amazon import AmazonError
-from adapters.tables.base import iso
+from adapters.tables.instants import iso
 from adapters.tables.refresh_checks import RefreshChecksTables
 from domain import lifecycle as lc
 from domain.access import SP_API, AccessRefused

@@ -1,5 +1,5 @@
 """Instants read back from PostgreSQL are the fixed-width UTC text the service writes
-(`adapters.tables.base.iso`), whatever the session's time zone and however PostgreSQL trims
+(`adapters.tables.instants.iso`), whatever the session's time zone and however PostgreSQL trims
 the fraction: string order stays time order."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from datetime import datetime
 import psycopg
 import pytest
 
-from adapters.tables.base import iso
+from adapters.tables.instants import iso
 from adapters.tables.postgres import _reading_text
 
 INSTANTS = [

@@ -18,7 +18,7 @@ import psycopg
 import pytest
 
 from adapters.clock import SettableClock
-from adapters.tables.base import ListQuery, ViewRow
+from adapters.tables.read_model import ListQuery, ViewRow
 from domain.connection import Connection, Context
 from domain.errors import REQUIRED_SC_PERMISSIONS
 from domain.exceptions import NotFound, VersionConflict
