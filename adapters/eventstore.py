@@ -65,7 +65,7 @@ def eventsourcing_env(database_url: str, *, pool_size: int = 10) -> dict[str, st
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": path,
             "SQLITE_LOCK_TIMEOUT": "10",
-            "TABLES_MODULE": "adapters.sqlite_tables",
+            "TABLES_MODULE": "adapters.tables.sqlite",
             **_CACHE,
         }
     if url.scheme in ("postgresql", "postgres"):
@@ -85,7 +85,7 @@ def eventsourcing_env(database_url: str, *, pool_size: int = 10) -> dict[str, st
             "POSTGRES_CONNECT_TIMEOUT": "5",
             "POSTGRES_LOCK_TIMEOUT": "5",
             "POSTGRES_PRE_PING": "y",
-            "TABLES_MODULE": "adapters.postgres_tables",
+            "TABLES_MODULE": "adapters.tables.postgres",
             # Not POSTGRES_ENABLE_DB_FUNCTIONS: that insert path skips the table lock that
             # keeps notification ids in commit order, and readers tailing the log then
             # pass over events for good (seen under load in `make bench`). This one keeps

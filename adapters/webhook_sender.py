@@ -20,6 +20,7 @@ from email.utils import parsedate_to_datetime
 import httpx
 from standardwebhooks import Webhook
 
+from adapters.http_clients import sync_client
 from adapters.special_addresses import why_refused
 
 USER_AGENT = "marketplace-connections-webhooks/1"
@@ -102,7 +103,7 @@ class WebhookSender:
         self.allow_private = allow_private
         self.body_limit = body_limit
         # trust_env off: a proxy from the environment would bypass the address check.
-        self._client = httpx.Client(
+        self._client = sync_client(
             timeout=httpx.Timeout(timeout),
             follow_redirects=False,
             trust_env=False,

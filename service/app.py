@@ -7,7 +7,7 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
-from adapters.sandbox_tables import SandboxLevers
+from adapters.tables.sandbox_levers import SandboxLevers
 from service.api import meta
 from service.api import pages as connect_pages
 from service.api.allow import options_handlers

@@ -11,10 +11,11 @@ from adapters.amazon.credentials import AppCredentials
 from adapters.clock import Clock, SystemClock
 from adapters.crypto import SecretBox, Signer
 from adapters.event_positions import EventPositions
-from adapters.follower_tables import FollowerFaults
 from adapters.migrations import ensure_migrated
-from adapters.tables import ConnectionsViewTables, Tables
-from adapters.tenant_tables import TenantTables
+from adapters.tables.base import Tables
+from adapters.tables.follower_faults import FollowerFaults
+from adapters.tables.read_model import ConnectionsViewTables
+from adapters.tables.tenant_settings import TenantTables
 from adapters.wakeup import Waker
 from service.audit.chains import Audit
 from service.connect.links import InvitationLinks

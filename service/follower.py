@@ -26,8 +26,8 @@ from typing import Any, Protocol
 
 from eventsourcing.persistence import Notification, PersistenceError
 
-from adapters.follower_tables import Fault, FollowerFaults
-from adapters.tables import iso
+from adapters.tables.follower_faults import Fault, FollowerFaults
+from adapters.tables.instants import iso
 from service.metrics import FOLLOWER_POISON_EVENTS, FOLLOWER_STUCK_AT
 
 log = logging.getLogger(__name__)

@@ -19,6 +19,7 @@ from adapters.amazon.errors import AmazonError
 from adapters.amazon.lwa import Tokens
 from adapters.amazon.settings import AmazonSettings
 from adapters.amazon.throttle import RateLimits
+from adapters.http_clients import sync_client
 
 __all__ = ["AdvertisingProfile", "AmazonClient", "Tokens"]
 
@@ -27,7 +28,7 @@ class AmazonClient:
     def __init__(self, settings: AmazonSettings, http: httpx.Client | None = None) -> None:
         self.settings = settings
         self._owns_http = http is None
-        self._http = http if http is not None else httpx.Client(timeout=settings.timeout)
+        self._http = http if http is not None else sync_client(timeout=settings.timeout)
         self.limits = RateLimits()
         self.credentials = AppCredentials(settings.lwa_client_secret_expires_at)
 

@@ -11,7 +11,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 
-from adapters.tables import iso
+from adapters.tables.instants import iso
 from domain.exceptions import DomainError
 from service.api.caller import Caller
 

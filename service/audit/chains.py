@@ -11,7 +11,7 @@ from uuid import UUID
 from eventsourcing.utils import resolve_topic
 
 from adapters.event_positions import EventPositions
-from adapters.tables import ConnectionsViewTables
+from adapters.tables.read_model import ConnectionsViewTables
 from domain.chain import GENESIS, recompute
 from service.api.exports import csv_line
 from service.connections.application import ConnectionsApp

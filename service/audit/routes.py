@@ -10,7 +10,7 @@ from litestar.params import Parameter
 from litestar.response import Stream
 
 from adapters.event_positions import LARGEST
-from adapters.tables import iso
+from adapters.tables.instants import iso
 from service.api.auth import caller_of, requires, services_of
 from service.api.instants import optional_instant
 from service.api.threads import blocking

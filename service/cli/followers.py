@@ -8,7 +8,7 @@ import json
 import sys
 from typing import Any
 
-from adapters.tables import iso
+from adapters.tables.instants import iso
 
 
 def add_commands(sub: Any, services: Any) -> None:

@@ -278,7 +278,7 @@ def _origin(raw: str) -> str | None:
 
 
 def _allow_origin(args: argparse.Namespace) -> int:
-    from adapters.tables import iso
+    from adapters.tables.instants import iso
 
     origin = _origin(args.origin)
     if origin is None:
@@ -341,7 +341,7 @@ def _audit_verify(args: argparse.Namespace) -> int:
 
 
 def _audit_export(args: argparse.Namespace) -> int:
-    from adapters.tables import iso
+    from adapters.tables.instants import iso
     from domain.exceptions import ValidationFailed
     from service.api.instants import optional_instant
 

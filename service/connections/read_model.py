@@ -16,8 +16,9 @@ from eventsourcing.domain import Snapshot
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
-from adapters.follower_tables import FollowerFaults
-from adapters.tables import ConnectionsViewTables, EventRow, ViewRow, iso
+from adapters.tables.follower_faults import FollowerFaults
+from adapters.tables.instants import iso
+from adapters.tables.read_model import ConnectionsViewTables, EventRow, ViewRow
 from domain.connection import Connection
 from domain.deadlines import next_due_at
 from service.connections.application import ConnectionsApp

@@ -7,7 +7,8 @@ import msgspec
 from litestar import Request, Response, get, post
 from litestar.params import Parameter
 
-from adapters.tables import ListQuery, iso
+from adapters.tables.instants import iso
+from adapters.tables.read_model import ListQuery
 from domain import lifecycle as lc
 from domain.errors import entry
 from domain.exceptions import ValidationFailed

@@ -13,7 +13,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from adapters.tables import ConnectionsViewTables, ListQuery, iso
+from adapters.tables.instants import iso
+from adapters.tables.read_model import ConnectionsViewTables, ListQuery
 from domain.connection import Connection, Context, Durations
 from domain.exceptions import NotFound, ValidationFailed, VersionConflict
 from domain.origins import check_return_url

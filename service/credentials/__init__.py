@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.credential_tables import AccessTokenTables
+from adapters.tables.access_log import AccessLogTables
+from adapters.tables.access_tokens import AccessTokenTables
 from service.credentials.access_log import AccessLog
 from service.credentials.memory import TokenMemory
 from service.credentials.outcomes import Outcomes
@@ -44,5 +45,7 @@ def build_credentials(services: Any) -> Credentials:
     return Credentials(
         tables=tables,
         tokens=AccessTokens(services, tables, Outcomes(services, tables), memory),
-        access_log=AccessLog(tables, services.clock, services.settings.access_log_retention),
+        access_log=AccessLog(
+            AccessLogTables(services.tables), services.clock, services.settings.access_log_retention
+        ),
     )

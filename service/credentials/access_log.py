@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from adapters.credential_tables import AccessTokenTables
-from adapters.tables import iso
+from adapters.tables.access_log import AccessLogTables
+from adapters.tables.instants import iso
 from domain.exceptions import ValidationFailed
 from service.api.caller import Caller
 from service.api.exports import csv_line
@@ -66,7 +66,7 @@ class AccessLog:
 
     FLUSH_SECONDS = 0.05
 
-    def __init__(self, tables: AccessTokenTables, clock: Any, retention: timedelta) -> None:
+    def __init__(self, tables: AccessLogTables, clock: Any, retention: timedelta) -> None:
         self.tables = tables
         self.clock = clock
         self.retention = retention

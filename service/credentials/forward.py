@@ -9,11 +9,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio.to_thread
-import httpx
 from litestar import Request, Response
 from litestar.response import Stream
 
 from adapters.amazon.errors import AmazonError
+from adapters.amazon.relay import Answer, Relay
 from domain.access import ADS, SP_API, chosen_profile
 from domain.exceptions import NotFound, ValidationFailed
 from service.api.auth import caller_of
@@ -30,12 +30,11 @@ WHOLE_ANSWER = 64 * 1024
 PROBE_PATH = "/sellers/v1/marketplaceParticipations"  # every app may call it
 
 
-def _http(request: Request) -> httpx.AsyncClient:
+def _relay(request: Request) -> Relay:
     state = request.app.state
-    if state.get("proxy_http") is None:
-        timeout = request.app.state.services.amazon.settings.timeout
-        state.proxy_http = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
-    return state.proxy_http
+    if state.get("proxy_relay") is None:
+        state.proxy_relay = Relay(request.app.state.services.amazon.settings.timeout)
+    return state.proxy_relay
 
 
 async def forward(request: Request, connection_id: str, api: str, path: str) -> Response:
@@ -59,11 +58,11 @@ async def forward(request: Request, connection_id: str, api: str, path: str) -> 
         )
     url = proxy.target_url(endpoint_of(settings, api, c.region), path, query)
     access_token = issued.access_token
-    http = _http(request)
+    relay = _relay(request)
     method = request.method.upper()
     if api == SP_API and proxy.restricted(method, path):
-        rdt = await _restricted_data_token(http, url, path, access_token, method)
-        if isinstance(rdt, httpx.Response):
+        rdt = await _restricted_data_token(relay, url, path, access_token, method)
+        if not isinstance(rdt, str):  # Amazon's refusal, passed back as it is
             return await _answer(request, c, api, method, path, rdt, started, started, 0)
         access_token = rdt
     headers = {
@@ -76,12 +75,7 @@ async def forward(request: Request, connection_id: str, api: str, path: str) -> 
     body = proxy.Body(request.stream() if has_body else None)
     limits, operation = services.amazon.limits, proxy.rate_operation(api, method, path)
     sent_at = time.perf_counter()
-    response = await http.send(
-        http.build_request(
-            method, url, headers=headers, content=body.stream() if has_body else None
-        ),
-        stream=True,
-    )
+    response = await relay.send(method, url, headers, body.stream() if has_body else None)
     attempt, refreshed = 0, False
     while True:
         limits.learn(operation, response.headers.get("x-amzn-ratelimit-limit"))
@@ -109,14 +103,9 @@ async def forward(request: Request, connection_id: str, api: str, path: str) -> 
         else:
             break
         sent_at = time.perf_counter()
-        response = await http.send(
-            http.build_request(
-                method, url, headers=headers, content=body.again() if has_body else None
-            ),
-            stream=True,
-        )
+        response = await relay.send(method, url, headers, body.again() if has_body else None)
     if response.status_code == 403 and refreshed:
-        await _check_revoked(services, http, c, settings, access_token, caller.request_id)
+        await _check_revoked(services, relay, c, settings, access_token, caller.request_id)
     return await _answer(request, c, api, method, path, response, started, sent_at, attempt)
 
 
@@ -148,7 +137,7 @@ def _prepare(
     return c, services.credentials.tokens.issue(c, api, caller.request_id, known, mark), profile_id
 
 
-def _small(response: httpx.Response) -> bool:
+def _small(response: Answer) -> bool:
     length = response.headers.get("content-length", "")
     return length.isdigit() and int(length) <= WHOLE_ANSWER
 
@@ -158,14 +147,14 @@ def _extra(api: str, token: str, settings: Any, profile_id: str | None) -> dict[
 
 
 async def _restricted_data_token(
-    http: httpx.AsyncClient, url: str, path: str, access_token: str, method: str
-) -> str | httpx.Response:
+    relay: Relay, url: str, path: str, access_token: str, method: str
+) -> str | Answer:
     """The RDT for this one resource, or Amazon's refusal to pass back as it is."""
     base = url[: url.index(path)] if path in url else url
-    response = await http.post(
+    response = await relay.post_json(
         base + RDT_PATH,
-        json={"restrictedResources": [{"method": method, "path": path}]},
-        headers=proxy.access_headers(SP_API, access_token, "", None),
+        {"restrictedResources": [{"method": method, "path": path}]},
+        proxy.access_headers(SP_API, access_token, "", None),
     )
     if response.status_code == 200:
         try:
@@ -176,13 +165,13 @@ async def _restricted_data_token(
 
 
 async def _check_revoked(
-    services: Any, http: httpx.AsyncClient, c: Any, settings: Any, token: str, rid: str | None
+    services: Any, relay: Relay, c: Any, settings: Any, token: str, rid: str | None
 ) -> None:
     """A fresh token refused too: if even the Sellers API refuses it, the grant is gone
     (a 403 on one API alone is a missing role, not a revocation)."""
-    probe = await http.get(
+    probe = await relay.get(
         endpoint_of(settings, SP_API, c.region) + PROBE_PATH,
-        headers=proxy.access_headers(SP_API, token, "", None),
+        proxy.access_headers(SP_API, token, "", None),
     )
     if probe.status_code == 403:
         error = AmazonError("ACCESS_REVOKED", "SP-API refused a freshly refreshed token (403)")
@@ -197,7 +186,7 @@ async def _answer(
     api: str,
     method: str,
     path: str,
-    response: httpx.Response,
+    response: Answer,
     started: float,
     sent_at: float,
     retries: int,

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from adapters.credential_tables import AccessTokenTables
+from adapters.tables.access_tokens import AccessTokenTables
 from domain.connection import Connection
 
 Mark = tuple[int, int]

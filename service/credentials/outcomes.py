@@ -19,7 +19,7 @@ from typing import Any
 from uuid import UUID
 
 from adapters.amazon.errors import AmazonError
-from adapters.credential_tables import AccessTokenTables
+from adapters.tables.access_tokens import AccessTokenTables
 from domain import lifecycle as lc
 from domain.access import ADS, AUTHORIZED_STATES, AccessRefused
 from domain.connection import Connection, Context

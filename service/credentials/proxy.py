@@ -27,8 +27,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
+from adapters.amazon.relay import Answer, same_origin
 from adapters.amazon.throttle import parse_rate
 from domain.access import ADS
 from domain.exceptions import ValidationFailed
@@ -113,8 +112,7 @@ def target_url(base: str, path: str, query: str) -> str:
     """`base` + `path` (checked), and proof that the result is still on `base`'s host."""
     check_path(path)
     url = base.rstrip("/") + path + (f"?{query}" if query else "")
-    parsed, origin = httpx.URL(url), httpx.URL(base)
-    if (parsed.scheme, parsed.host, parsed.port) != (origin.scheme, origin.host, origin.port):
+    if not same_origin(url, base):
         raise ValidationFailed("The proxied path leaves Amazon's host.", field="path")
     return url
 
@@ -141,7 +139,8 @@ def to_amazon(headers: Any) -> dict[str, str]:
     }
 
 
-def to_caller(headers: httpx.Headers) -> list[tuple[str, str]]:
+def to_caller(headers: Any) -> list[tuple[str, str]]:
+    """Amazon's answer headers (a header may repeat: `multi_items()`) the caller gets."""
     named_in_connection = {
         n.strip().lower() for n in headers.get("connection", "").split(",") if n.strip()
     }
@@ -181,7 +180,7 @@ def rate_operation(api: str, method: str, path: str) -> str:
     return _ADAPTER_OPERATIONS.get(key, key)
 
 
-def throttle_wait(response: httpx.Response, attempt: int, learned: float | None) -> float:
+def throttle_wait(response: Answer, attempt: int, learned: float | None) -> float:
     """Amazon's Retry-After when given; else one request's worth of quota at the rate
     Amazon announced (on this 429, or on the operation's earlier answers), doubled per
     retry; else 1 s doubled."""

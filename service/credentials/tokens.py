@@ -22,8 +22,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from adapters.amazon.errors import AmazonError
-from adapters.credential_tables import AccessTokenTables, CachedToken
-from adapters.tables import iso
+from adapters.tables.access_tokens import AccessTokenTables, CachedToken
+from adapters.tables.instants import iso
 from domain.access import ADS, AccessRefused, refusal
 from domain.connection import Connection
 from service.api.caller import Caller

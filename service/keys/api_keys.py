@@ -10,7 +10,9 @@ from typing import Any
 from uuid import uuid4
 
 from adapters.crypto import hash_api_key, new_token
-from adapters.tables import ApiKeyRecord, Tables, iso
+from adapters.tables.api_keys import ApiKeyRecord
+from adapters.tables.base import Tables
+from adapters.tables.instants import iso
 
 SCOPES: tuple[str, ...] = (
     "connections:read",

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.tables import iso
-from adapters.tenant_tables import TenantSettingsRow, TenantTables
+from adapters.tables.instants import iso
+from adapters.tables.tenant_settings import TenantSettingsRow, TenantTables
 
 
 class TenantProfiles:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.mail_sender import SmtpSender
-from adapters.mail_tables import MailTables
+from adapters.tables.mail_outbox import MailTables
 from service.mail.compose import Composer
 from service.mail.dispatcher import RETRY_DELAYS, MailDispatcher
 from service.mail.outbox import MailOutbox

@@ -13,7 +13,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from adapters.mail_tables import MailRow
+from adapters.tables.mail_outbox import MailRow
 from domain.errors import entry
 from service.mail.headers import checked, header_text, single_address
 

@@ -10,8 +10,8 @@ from datetime import timedelta
 from typing import Any
 
 from adapters.mail_sender import SendOutcome
-from adapters.mail_tables import FAILED, KEPT, PENDING, SENT, MailRow, MailTables
-from adapters.tables import iso
+from adapters.tables.instants import iso
+from adapters.tables.mail_outbox import FAILED, KEPT, PENDING, SENT, MailRow, MailTables
 from service.mail.headers import UnrenderableMail
 
 log = logging.getLogger(__name__)

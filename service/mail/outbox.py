@@ -9,8 +9,8 @@ import hashlib
 import json
 from typing import Any
 
-from adapters.mail_tables import PENDING, SUPPRESSED, MailRow, MailTables
-from adapters.tables import iso
+from adapters.tables.instants import iso
+from adapters.tables.mail_outbox import PENDING, SUPPRESSED, MailRow, MailTables
 from domain.connection import Connection
 from domain.marketplaces import REGIONS
 from service.connections.presenters import event_id

@@ -7,7 +7,7 @@ from typing import Any
 
 from litestar import Request, get
 
-from adapters.mail_tables import MailRow
+from adapters.tables.mail_outbox import MailRow
 from service.api.auth import caller_of, requires
 from service.api.threads import blocking
 from service.connections.presenters import rfc3339

@@ -7,7 +7,7 @@ Amazon's 429, and sets the rate that seller's answers announce in `x-amzn-RateLi
 (`rate_on_429: false` leaves it off the 429s, as Amazon does: it sends the header on 20x,
 400 and 404 answers).
 
-The service's sandbox keeps them in the store (adapters.sandbox_tables), so every process of
+The service's sandbox keeps them in the store (adapters.tables.sandbox_levers), so every process of
 a deployment answers alike; a sandbox router built alone (a test's Amazon peer) keeps them
 in its memory (`MemoryLevers`).
 """

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from adapters.tables import iso
+from adapters.tables.instants import iso
+from adapters.tables.webhooks import WebhookTables
 from adapters.webhook_sender import WebhookSender
-from adapters.webhook_tables import WebhookTables
 from service.webhooks.dispatcher import LEASE, RETRY_DELAYS, WebhookDispatcher
 from service.webhooks.endpoints import WebhookEndpoints
 from service.webhooks.outbox import WebhookOutbox

@@ -12,9 +12,11 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
-from adapters.tables import iso
+from adapters.tables.instants import iso
+from adapters.tables.webhook_deliveries import AttemptRow, Claimed
+from adapters.tables.webhook_endpoints import EndpointRow
+from adapters.tables.webhooks import WebhookTables
 from adapters.webhook_sender import SendResult, WebhookSender
-from adapters.webhook_tables import AttemptRow, Claimed, EndpointRow, WebhookTables
 from service.metrics import WEBHOOK_DELIVERIES, WEBHOOK_DELIVERY_LAG
 from service.webhooks.ids import new_id
 from service.webhooks.policy import disabling

@@ -9,9 +9,11 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from adapters.tables import iso
+from adapters.tables.instants import iso
+from adapters.tables.webhook_deliveries import AttemptRow, DeliveryRow
+from adapters.tables.webhook_endpoints import EndpointRow
+from adapters.tables.webhooks import WebhookTables
 from adapters.webhook_sender import UnsafeUrl, WebhookSender, new_secret
-from adapters.webhook_tables import AttemptRow, DeliveryRow, EndpointRow, WebhookTables
 from domain.connection import EVENT_TYPES
 from domain.exceptions import NotFound, ValidationFailed
 from service.webhooks.ids import new_id

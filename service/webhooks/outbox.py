@@ -17,8 +17,9 @@ from uuid import UUID
 
 import msgspec
 
-from adapters.tables import iso
-from adapters.webhook_tables import EventRow, WebhookTables
+from adapters.tables.instants import iso
+from adapters.tables.webhook_outbox import EventRow
+from adapters.tables.webhooks import WebhookTables
 from domain.connection import EVENT_TYPES, Connection, event_type
 from service.connections.presenters import connection_json, event_id, rfc3339
 from service.follower import Follower

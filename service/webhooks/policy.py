@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from adapters.tables import iso
-from adapters.webhook_tables import EndpointRow, EventRow
+from adapters.tables.instants import iso
+from adapters.tables.webhook_endpoints import EndpointRow
+from adapters.tables.webhook_outbox import EventRow
 
 FAILING_LIMIT = timedelta(days=5)  # an endpoint failing this long is disabled
 

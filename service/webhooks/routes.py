@@ -12,7 +12,8 @@ from litestar import Request, Response, delete, get, patch, post
 from litestar.params import Parameter
 from msgspec import Meta
 
-from adapters.webhook_tables import AttemptRow, DeliveryRow, EndpointRow
+from adapters.tables.webhook_deliveries import AttemptRow, DeliveryRow
+from adapters.tables.webhook_endpoints import EndpointRow
 from service.api.auth import caller_of, requires
 from service.api.idempotency import respond
 from service.api.instants import instant

@@ -19,8 +19,8 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 
 from adapters.amazon import AmazonError
-from adapters.refresh_tables import RefreshChecksTables
-from adapters.tables import iso
+from adapters.tables.instants import iso
+from adapters.tables.refresh_checks import RefreshChecksTables
 from domain import lifecycle as lc
 from domain.access import SP_API, AccessRefused
 from domain.connection import Connection, Context

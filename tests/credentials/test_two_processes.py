@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from adapters.tables import iso
+from adapters.tables.instants import iso
 from service.container import Services, build
 from tests.conftest import make_settings
 from tests.credentials.helpers import SCOPES, active, token

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from adapters.amazon.settings import SANDBOX_LWA_CLIENT_SECRET
-from adapters.tables import iso
+from adapters.tables.instants import iso
 from domain.permissions import REQUIRED_SC_PERMISSIONS
 from service.api.auth import scope_of
 from service.api.rate_limit import RateLimiter

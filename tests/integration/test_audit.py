@@ -9,7 +9,7 @@ from datetime import timedelta
 import psycopg
 import pytest
 
-from adapters.tables import ListQuery
+from adapters.tables.read_model import ListQuery
 from domain.connection import Connection, Context
 from service.container import build
 from tests.conftest import START, make_settings, run_cli

@@ -12,7 +12,7 @@ import pytest
 
 from adapters.amazon import AmazonClient, AmazonSettings
 from adapters.clock import SettableClock
-from adapters.refresh_tables import RefreshChecksTables
+from adapters.tables.refresh_checks import RefreshChecksTables
 from domain.connection import Connection
 from service.api.caller import Caller
 from service.connections.presenters import event_json

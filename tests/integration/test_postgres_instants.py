@@ -1,5 +1,5 @@
 """Instants read back from PostgreSQL are the fixed-width UTC text the service writes
-(`adapters.tables.iso`), whatever the session's time zone and however PostgreSQL trims
+(`adapters.tables.instants.iso`), whatever the session's time zone and however PostgreSQL trims
 the fraction: string order stays time order."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from datetime import datetime
 import psycopg
 import pytest
 
-from adapters.postgres_tables import _reading_text
-from adapters.tables import iso
+from adapters.tables.instants import iso
+from adapters.tables.postgres import _reading_text
 
 INSTANTS = [
     "2026-12-02 00:25:41.971871+00",

@@ -18,7 +18,7 @@ import psycopg
 import pytest
 
 from adapters.clock import SettableClock
-from adapters.tables import ListQuery, ViewRow
+from adapters.tables.read_model import ListQuery, ViewRow
 from domain.connection import Connection, Context
 from domain.exceptions import NotFound, VersionConflict
 from domain.permissions import REQUIRED_SC_PERMISSIONS

@@ -1,5 +1,4 @@
-"""The shared access-token cache and the access log, beside the event store (their
-tables: migration 0005).
+"""The shared access-token cache, beside the event store (its table: migration 0005).
 
 Access tokens are secrets for an hour: only their ciphertext is stored. One row per
 connection and API holds the current token and a lease: the process that wins the lease
@@ -19,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.tables import Tables
+from adapters.tables.dialect import Dialect
 
 
 @dataclass(frozen=True)
@@ -33,26 +32,8 @@ class CachedToken:
     failure_detail: str | None
 
 
-_LOG_COLUMNS = (
-    "id",
-    "tenant_id",
-    "connection_id",
-    "at",
-    "api_key_id",
-    "api",
-    "kind",
-    "method",
-    "operation",
-    "status",
-    "outcome",
-    "duration_ms",
-    "request_id",
-    "amazon_request_id",
-)
-
-
 class AccessTokenTables:
-    def __init__(self, tables: Tables) -> None:
+    def __init__(self, tables: Dialect) -> None:
         self.t = tables
         self.channel: str | None = getattr(tables, "access_token_channel", None)
         self.on_change: Callable[[str], None] | None = None  # told this process's changes
@@ -131,67 +112,3 @@ class AccessTokenTables:
             (connection_id,),
             connection_id,
         )
-
-    # The access log
-
-    def log(self, entries: list[dict[str, Any]]) -> None:
-        if not entries:
-            return
-        columns = ", ".join(_LOG_COLUMNS)
-        marks = ", ".join("?" for _ in _LOG_COLUMNS)
-        with self.t.transaction(commit=True) as c:
-            c.executemany(
-                self.t.sql(f"INSERT INTO {{p}}access_log ({columns}) VALUES ({marks})"),
-                [tuple(e.get(k) for k in _LOG_COLUMNS) for e in entries],
-            )
-
-    def entries(
-        self,
-        tenant_id: str,
-        connection_id: str | None,
-        *,
-        limit: int,
-        before: tuple[str, str] | None = None,
-        since: str | None = None,
-        until: str | None = None,
-    ) -> list[dict[str, Any]]:
-        """Newest first; `before` is the (at, id) of the last entry of the previous page."""
-        where, params = ["tenant_id = ?"], [tenant_id]
-        if connection_id is not None:
-            where.append("connection_id = ?")
-            params.append(connection_id)
-        if before is not None:
-            where.append("(at < ? OR (at = ? AND id < ?))")
-            params.extend([before[0], before[0], before[1]])
-        if since is not None:
-            where.append("at >= ?")
-            params.append(since)
-        if until is not None:
-            where.append("at < ?")
-            params.append(until)
-        rows = self.t.query(
-            f"SELECT {', '.join(_LOG_COLUMNS)} FROM {{p}}access_log "
-            f"WHERE {' AND '.join(where)} ORDER BY at DESC, id DESC LIMIT ?",
-            (*params, limit),
-        )
-        return [dict(r) for r in rows]
-
-    def entry_at(self, tenant_id: str, entry_id: str) -> tuple[str, str] | None:
-        rows = self.t.query(
-            "SELECT at, id FROM {p}access_log WHERE tenant_id = ? AND id = ?",
-            (tenant_id, entry_id),
-        )
-        return (rows[0]["at"], rows[0]["id"]) if rows else None
-
-    def purge(self, before: str, batch: int = 1000) -> int:
-        """Deletes entries older than `before`, a batch at a time; how many went."""
-        gone = 0
-        while True:
-            rows = self.t.execute(
-                "DELETE FROM {p}access_log WHERE id IN (SELECT id FROM {p}access_log "
-                "WHERE at < ? ORDER BY at LIMIT ?) RETURNING id",
-                (before, batch),
-            )
-            gone += len(rows)
-            if len(rows) < batch:
-                return gone

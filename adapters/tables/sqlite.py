@@ -1,6 +1,6 @@
 """SQLite dialect of this service's tables."""
 
-from adapters.tables import Tables
+from adapters.tables.base import Tables
 
 
 class SQLiteTables(Tables):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from adapters.tables import Tables
+from adapters.tables.dialect import Dialect
 
 
 @dataclass(frozen=True)
@@ -16,7 +16,7 @@ class TenantSettingsRow:
 
 
 class TenantTables:
-    def __init__(self, tables: Tables) -> None:
+    def __init__(self, tables: Dialect) -> None:
         self.t = tables
 
     def get(self, tenant_id: str) -> TenantSettingsRow | None:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.tables import Tables
+from adapters.tables.dialect import Dialect
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Fault:
 
 
 class FollowerFaults:
-    def __init__(self, tables: Tables) -> None:
+    def __init__(self, tables: Dialect) -> None:
         self.t = tables
 
     def record_stuck(

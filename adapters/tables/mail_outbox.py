@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.tables import Tables, advance, position
+from adapters.tables.dialect import Dialect
+from adapters.tables.tracking import advance, position
 
 PENDING, SENT, KEPT, FAILED, SUPPRESSED = "pending", "sent", "kept", "failed", "suppressed"
 _COLUMNS = (
@@ -40,7 +41,7 @@ class MailRow:
 
 
 class MailTables:
-    def __init__(self, tables: Tables) -> None:
+    def __init__(self, tables: Dialect) -> None:
         self.t = tables
         self._row_lock = tables.skip_locked.format(alias="m")
 

@@ -1,18 +1,18 @@
 """When each active connection's refresh token was last checked with Amazon.
 
 Operational bookkeeping, not history: a check that changes nothing records no event, so the
-time of the last one lives here. The same SQL serves SQLite and PostgreSQL (see `tables`).
+time of the last one lives here. The same SQL serves SQLite and PostgreSQL (see `dialect`).
 Claims are compare-and-set, so several workers never check one connection at once and never
 warn twice about one outage.
 """
 
 from __future__ import annotations
 
-from adapters.tables import Tables
+from adapters.tables.dialect import Dialect
 
 
 class RefreshChecksTables:
-    def __init__(self, tables: Tables) -> None:
+    def __init__(self, tables: Dialect) -> None:
         self.t = tables
 
     def stale(self, checked_before: str, limit: int) -> list[str]:

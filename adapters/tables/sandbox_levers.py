@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from adapters.tables import Tables
+from adapters.tables.base import Tables
 
 
 class SandboxLevers:

@@ -14,7 +14,9 @@ from psycopg.types.datetime import TimestamptzLoader
 from psycopg.types.string import TextLoader
 from psycopg_pool import ConnectionPool
 
-from adapters.tables import Tables, iso, rows_of
+from adapters.tables.base import Tables
+from adapters.tables.dialect import rows_of
+from adapters.tables.instants import iso
 
 
 class IsoTimestamptzLoader(TimestamptzLoader):
@@ -92,24 +94,11 @@ class PostgresTables(Tables):
 
     @property
     def access_token_channel(self) -> str:
-        """Where changes of cached access tokens are announced (adapters.credential_tables)."""
+        """Where changes of cached access tokens are announced (adapters.tables.access_tokens)."""
         return f"{self.datastore.schema}_access_token_changed"[:63]
 
-    def revoke_api_key(self, key_id: str, at: str) -> bool:
-        """Revokes and, in the same transaction, tells every process (their key caches,
-        service.keys.api_keys): the notification is delivered only if the revocation commits."""
-        with self.transaction(commit=True) as c:
-            c.execute(
-                self.sql(
-                    "UPDATE {p}api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL "
-                    "RETURNING id"
-                ),
-                (at, key_id),
-            )
-            if not rows_of(c):
-                return False
-            c.execute("SELECT pg_notify(%s, %s)", (self.api_key_channel, key_id))
-            return True
+    def notify(self, cursor: Any, channel: str, payload: str) -> None:
+        cursor.execute("SELECT pg_notify(%s, %s)", (channel, payload))
 
 
 TABLES_CLASS = PostgresTables
