@@ -15,12 +15,12 @@ import ssl
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 import httpx
 from standardwebhooks import Webhook
 
 from adapters.http_clients import sync_client
+from adapters.retry_after import retry_after_seconds
 from adapters.special_addresses import why_refused
 
 USER_AGENT = "marketplace-connections-webhooks/1"
@@ -64,22 +64,6 @@ def resolve(url: str, *, allow_private: bool) -> tuple[httpx.URL, str]:
                     f"link-local address ({address}: {reason})"
                 )
     return parsed, addresses[0]
-
-
-def retry_after_seconds(value: str | None, now: datetime) -> float | None:
-    """`Retry-After` as seconds from now: delta-seconds or an HTTP date (RFC 9110)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        at = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
-    return max(0.0, (at - now).total_seconds())
 
 
 @dataclass(frozen=True)

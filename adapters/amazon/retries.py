@@ -10,22 +10,21 @@ answered 429 or 503 (refused before processing, RFC 9110 §15.6.4). After a time
 waiting for the answer, a dropped connection or another 5xx, the code may already be spent,
 so it is not resent and the caller learns that the outcome is unknown.
 
-Waits after a 429 come from Amazon: `Retry-After` when given, else one token's time at the
-rate `x-amzn-RateLimit-Limit` announced for that operation (see `throttle`).
+How long to wait between attempts is adapters.amazon.waits' rule (the proxy's too), capped
+at `max_retry_after`.
 """
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import time
-from datetime import UTC, datetime
 
 import httpx
 
 from adapters.amazon.errors import AmazonError
 from adapters.amazon.settings import AmazonSettings
 from adapters.amazon.throttle import RateLimits
+from adapters.amazon.waits import wait_before_retry
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +45,8 @@ def send(
     for attempt in range(1, attempts + 1):
         if limits is not None:
             _take(limits, settings, seller, operation)
-        retry_after: float | None = None
+        retry_after: str | None = None
+        rate: float | None = None
         try:
             response = http.request(method, url, timeout=settings.timeout, **kwargs)
         except httpx.TransportError as exc:
@@ -61,14 +61,15 @@ def send(
             reason = f"HTTP {response.status_code}"
             if not resend_after_sent and response.status_code not in (429, 503):
                 raise _unknown_outcome(operation, reason)
-            retry_after = _retry_after(response.headers.get("retry-after"))
-            if retry_after is None and response.status_code == 429 and limits is not None:
-                retry_after = limits.wait_after_throttle(operation)
+            retry_after = response.headers.get("retry-after")
+            if response.status_code == 429 and limits is not None:
+                rate = limits.rate(operation)
         if attempt == attempts:
             break
-        delay = settings.backoff * 2 ** (attempt - 1)
-        if retry_after is not None:
-            delay = min(retry_after, settings.max_retry_after)
+        delay = min(
+            wait_before_retry(retry_after, rate, attempt, backoff=settings.backoff),
+            settings.max_retry_after,
+        )
         log.warning(
             "amazon %s: %s; retry %d/%d in %.2fs",
             operation,
@@ -109,20 +110,3 @@ def _take(limits: RateLimits, settings: AmazonSettings, seller: str | None, op: 
 
 def _retryable(status: int) -> bool:
     return status == 429 or status >= 500
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header: delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())

@@ -7,8 +7,9 @@ guides/en-US/usage-plans-rate-limits, and developer-docs.amazon.com/sp-api/docs/
 usage-plans-and-rate-limits-in-the-sp-api). `x-amzn-RateLimit-Limit` carries the rate in
 requests per second on 20x, 400 and 404 answers only, best effort: never on the 429 itself.
 So the rate is learned from earlier answers of the same operation, and a 429 waits for one
-token of that rate to come back. The bucket here keeps one seller's burst (or one runaway
-caller) from spending the app's share for that seller before Amazon throttles it.
+token of that rate to come back (adapters.amazon.waits). The bucket here keeps one seller's
+burst (or one runaway caller) from spending the app's share for that seller before Amazon
+throttles it.
 """
 
 from __future__ import annotations
@@ -65,11 +66,6 @@ class RateLimits:
         if known is None and operation in DEFAULT_PLANS:
             return DEFAULT_PLANS[operation][0]
         return known
-
-    def wait_after_throttle(self, operation: str) -> float | None:
-        """Seconds until one request's worth of quota is back, when the rate is known."""
-        rate = self.rate(operation)
-        return None if rate is None else 1.0 / rate
 
     def take(self, seller: str, operation: str) -> float:
         """Spend a token for `seller`'s `operation`; 0.0, or the seconds until one is free.

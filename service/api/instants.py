@@ -1,23 +1,23 @@
-"""RFC 3339 instants in query parameters and bodies: one parser, one clear error."""
+"""RFC 3339 instants in query parameters and bodies: the edge's parser, one clear error."""
 
 from datetime import datetime
 
 from domain.exceptions import ValidationFailed
-from service.api.edge.instants import BOUNDS, within_calendar
+from service.api.edge.instants import BOUNDS, NotAnInstant, parse
 
 
 def instant(name: str, raw: str) -> datetime:
     try:
-        at = datetime.fromisoformat(raw.upper())  # RFC 3339 allows a lower-case t and z
-    except ValueError:
-        raise ValidationFailed(
-            f"{name} must be an RFC 3339 timestamp, e.g. 2026-01-31T12:00:00Z."
-        ) from None
-    if at.tzinfo is None:
-        raise ValidationFailed(f"{name} must include a time zone (Z or ±hh:mm).")
-    if not within_calendar(at):
-        raise ValidationFailed(f"{name} must be an instant {BOUNDS}.")
-    return at
+        return parse(raw)
+    except NotAnInstant as e:
+        raise ValidationFailed(_MESSAGES[e.reason].format(name=name)) from None
+
+
+_MESSAGES = {
+    "format": "{name} must be an RFC 3339 timestamp, e.g. 2026-01-31T12:00:00Z.",
+    "zone": "{name} must include a time zone (Z or ±hh:mm).",
+    "bounds": "{name} must be an instant " + BOUNDS + ".",
+}
 
 
 def optional_instant(name: str, raw: str | None) -> datetime | None:

@@ -7,19 +7,36 @@ temporary folder, says so, and deletes the folder when it is done: your own stor
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import sys
 import tempfile
 import threading
 import time
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from domain.permissions import REQUIRED_SC_PERMISSIONS
 
+if TYPE_CHECKING:
+    import httpx
+
+
+def add_commands(sub: Any) -> None:
+    demo = sub.add_parser("demo", help="walk sandbox connections through their life")
+    demo.add_argument("--url", help="a running service (default: start one in-process)")
+    demo.add_argument("--api-key", help="API key for --url")
+    demo.set_defaults(run=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    return run_demo(args.url, args.api_key)
+
 
 def run_demo(url: str | None, api_key: str | None) -> int:
+    # httpx here, not at the top: every other command registers beside this one and
+    # should not pay for importing an HTTP client it never uses.
+    import httpx
+
     server = thread = services = None
     folder = ""
     if url is None:
@@ -94,6 +111,8 @@ def _ok(response: httpx.Response) -> dict[str, Any]:
 
 def _owner_consents(consent_url: str, outcome: str) -> dict[str, Any]:
     """The owner on Amazon's (sandbox) consent page, then back through our callback."""
+    import httpx
+
     page = httpx.get(f"{consent_url}&sandbox_outcome={outcome}", timeout=30)
     back = httpx.get(page.headers["location"], headers={"Accept": "application/json"}, timeout=30)
     return _ok(back)

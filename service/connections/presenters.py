@@ -1,10 +1,14 @@
 """JSON shapes of connections and events: what the API, webhooks and exports show.
 
+`connection_json` is the one presenter of a connection; the API reaches it through
+`Bodies`, once per version, whether it answers a create, an action, a read or a list.
 Secrets never get here: ciphertext fields are left out by name.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -61,6 +65,33 @@ def connection_json(c: Connection) -> dict[str, Any]:
         "created_at": rfc3339(c.created_on),
         "updated_at": rfc3339(c.modified_on),
     }
+
+
+class Bodies:
+    """The API's JSON of recently shown connection versions. A version never changes, so
+    neither does its body (`allowed_actions` included: it follows from the state and the
+    requirements alone). Bodies are shared: whoever gets one must not change it."""
+
+    def __init__(self, at_most: int = 5_000) -> None:
+        self.at_most = at_most
+        self._bodies: OrderedDict[tuple[str, int], dict[str, Any]] = OrderedDict()
+        self._guard = threading.Lock()
+
+    def get(self, connection_id: str, version: int) -> dict[str, Any] | None:
+        return self._bodies.get((connection_id, version))
+
+    def of(self, connection: Connection) -> dict[str, Any]:
+        """`connection_json(connection)`, rendered once per version."""
+        body = self.get(str(connection.id), connection.version)
+        return body if body is not None else self.put(connection)
+
+    def put(self, connection: Connection) -> dict[str, Any]:
+        body = connection_json(connection)
+        with self._guard:
+            self._bodies[(body["id"], body["version"])] = body
+            while len(self._bodies) > self.at_most:
+                self._bodies.popitem(last=False)
+        return body
 
 
 def event_id(originator_id: UUID, version: int) -> str:

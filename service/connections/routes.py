@@ -20,7 +20,7 @@ from service.api.idempotency import idempotent, respond
 from service.api.instants import optional_instant
 from service.api.schemas import ACTION_BODIES, CreateConnection
 from service.api.threads import blocking
-from service.connections.presenters import connection_json, event_json, rfc3339
+from service.connections.presenters import event_json, rfc3339
 
 READ, WRITE = requires("connections:read"), requires("connections:write")
 TAGS = ["connections"]
@@ -69,9 +69,10 @@ def create_connection(request: Request, data: CreateConnection) -> Response:
         spec = msgspec.structs.asdict(data)
         if data.invited_by is not None:
             spec["invited_by"] = msgspec.structs.asdict(data.invited_by)
-        connection = services_of(request).connections.create(caller, **spec)
+        connections = services_of(request).connections
+        connection = connections.create(caller, **spec)
         headers = {"Location": f"/v1/connections/{connection.id}", **_etag(connection.version)}
-        return 201, connection_json(connection), headers
+        return 201, connections.json(connection), headers
 
     return idempotent(request, caller, data, produce, _with_link(request))
 
@@ -221,15 +222,14 @@ def _action_handler(action: str) -> Any:
         expected = _if_match(request)
 
         def produce() -> tuple[int, dict, dict]:
-            result = services_of(request).connections.act(
-                caller, connection_id, action, body, expected
-            )
+            connections = services_of(request).connections
+            result = connections.act(caller, connection_id, action, body, expected)
             extras = {
                 k: rfc3339(v) if isinstance(v, datetime) else v for k, v in result.extras.items()
             }
             return (
                 200,
-                {**connection_json(result.connection), **extras},
+                {**connections.json(result.connection), **extras},
                 _etag(result.connection.version),
             )
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import itertools
 import logging
 import secrets
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,32 +18,10 @@ from domain.exceptions import NotFound, ValidationFailed, VersionConflict
 from domain.origins import check_return_url
 from service.api.caller import Caller
 from service.connections.application import ConnectionsApp
-from service.connections.presenters import connection_json
+from service.connections.presenters import Bodies
 from service.connections.read_model import ConnectionsProjection
 
 log = logging.getLogger(__name__)
-
-
-class Bodies:
-    """The API's JSON of recently shown connection versions. A version never changes, so
-    neither does its body (`allowed_actions` included: it follows from the state and the
-    requirements alone). Bodies are shared: whoever gets one must not change it."""
-
-    def __init__(self, at_most: int = 5_000) -> None:
-        self.at_most = at_most
-        self._bodies: OrderedDict[tuple[str, int], dict[str, Any]] = OrderedDict()
-        self._guard = threading.Lock()
-
-    def get(self, connection_id: str, version: int) -> dict[str, Any] | None:
-        return self._bodies.get((connection_id, version))
-
-    def put(self, connection: Connection) -> dict[str, Any]:
-        body = connection_json(connection)
-        with self._guard:
-            self._bodies[(body["id"], body["version"])] = body
-            while len(self._bodies) > self.at_most:
-                self._bodies.popitem(last=False)
-        return body
 
 
 @dataclass
@@ -251,9 +227,9 @@ class ConnectionService:
         return bodies
 
     def json(self, connection: Connection) -> dict[str, Any]:
-        """`connection_json`, once per connection version in this process."""
-        body = self.bodies.get(str(connection.id), connection.version)
-        return body if body is not None else self.bodies.put(connection)
+        """The connection as the API shows it, after a create or an action as after a read:
+        `connection_json`, once per connection version in this process."""
+        return self.bodies.of(connection)
 
     def cursor_of(self, caller: Caller, connection_id: str) -> tuple[str, str]:
         row = self.fresh_view().get(caller.tenant_id, connection_id)

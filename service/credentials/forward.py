@@ -14,6 +14,7 @@ from litestar.response import Stream
 
 from adapters.amazon.errors import AmazonError
 from adapters.amazon.relay import Answer, Relay
+from adapters.amazon.waits import wait_before_retry
 from domain.access import ADS, SP_API, chosen_profile
 from domain.exceptions import NotFound, ValidationFailed
 from service.api.auth import caller_of
@@ -80,7 +81,12 @@ async def forward(request: Request, connection_id: str, api: str, path: str) -> 
     while True:
         limits.learn(operation, response.headers.get("x-amzn-ratelimit-limit"))
         if response.status_code == 429 and attempt < retries and (body.replayable or not has_body):
-            wait = proxy.throttle_wait(response, attempt + 1, limits.rate(operation))
+            wait = wait_before_retry(
+                response.headers.get("retry-after"),
+                limits.rate(operation),
+                attempt + 1,
+                backoff=proxy.THROTTLE_BACKOFF,
+            )
             if wait > proxy.MAX_THROTTLE_WAIT:
                 break  # not retried: the access log says "forwarded"
             attempt += 1

@@ -9,10 +9,11 @@ SP-API guide asks for ("AppName/AppVersion (Language=LanguageName)", developer-d
 "Include a User-Agent header in all requests").
 
 Throttling: a 429 is retried up to the caller's `X-Throttle-Retries` (0 to 5, default 2),
-waiting as the usage plan says (one request's worth at the `x-amzn-RateLimit-Limit` rate),
-then Amazon's 429 is returned. Amazon sends that header on 20x, 400 and 404 answers, not
-on the 429 itself, so the rate is the one the operation last announced, as the adapter's
-`RateLimits` learned it from any answer (the proxy's and the adapter's own calls alike).
+waiting as the adapter's own calls do (adapters.amazon.waits: Amazon's Retry-After, else one
+request's worth at the `x-amzn-RateLimit-Limit` rate, doubled per retry), then Amazon's 429
+is returned. Amazon sends that header on 20x, 400 and 404 answers, not on the 429 itself,
+so the rate is the one the operation last announced, as the adapter's `RateLimits` learned
+it from any answer (the proxy's and the adapter's own calls alike).
 
 Restricted operations (amzn/selling-partner-api-models, tokens_2021-03-01.json:
 getOrderAddress, getOrderBuyerInfo, getOrderItemsBuyerInfo, getShipment) are sent with a
@@ -27,8 +28,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapters.amazon.relay import Answer, same_origin
-from adapters.amazon.throttle import parse_rate
+from adapters.amazon.relay import same_origin
 from domain.access import ADS
 from domain.exceptions import ValidationFailed
 from service.credentials.access_log import operation_of
@@ -37,6 +37,7 @@ USER_AGENT = "MarketplaceConnections/1.0 (Language=Python)"
 MAX_THROTTLE_RETRIES = 5
 DEFAULT_THROTTLE_RETRIES = 2
 MAX_THROTTLE_WAIT = 10.0  # seconds per wait; a longer one returns Amazon's 429 at once
+THROTTLE_BACKOFF = 1.0  # seconds before the first retry when Amazon told neither wait nor rate
 REPLAYABLE_BODY = 1024 * 1024  # bodies up to this size are kept to resend after a 429
 
 HOP_BY_HOP = frozenset(
@@ -120,12 +121,19 @@ def target_url(base: str, path: str, query: str) -> str:
 def throttle_retries(value: str | None) -> int:
     if value is None:
         return DEFAULT_THROTTLE_RETRIES
-    if not value.strip().isdigit() or int(value) > MAX_THROTTLE_RETRIES:
+    digits = value.strip()
+    # ASCII digits only: `isdigit` also takes "²" (which int() refuses) and "٣" (which it
+    # reads as 3). Counting the digits first keeps int() clear of its 4300-digit limit.
+    if (
+        not (digits.isascii() and digits.isdigit())
+        or len(digits.lstrip("0")) > len(str(MAX_THROTTLE_RETRIES))
+        or int(digits) > MAX_THROTTLE_RETRIES
+    ):
         raise ValidationFailed(
             f"X-Throttle-Retries must be a whole number from 0 to {MAX_THROTTLE_RETRIES}.",
             field="X-Throttle-Retries",
         )
-    return int(value)
+    return int(digits)
 
 
 def to_amazon(headers: Any) -> dict[str, str]:
@@ -178,18 +186,6 @@ def rate_operation(api: str, method: str, path: str) -> str:
     """The operation whose usage plan a call spends: its API, method and path template."""
     key = f"{api} {method} {operation_of(path)}"
     return _ADAPTER_OPERATIONS.get(key, key)
-
-
-def throttle_wait(response: Answer, attempt: int, learned: float | None) -> float:
-    """Amazon's Retry-After when given; else one request's worth of quota at the rate
-    Amazon announced (on this 429, or on the operation's earlier answers), doubled per
-    retry; else 1 s doubled."""
-    retry_after = response.headers.get("retry-after")
-    if retry_after and retry_after.strip().isdigit():
-        return float(retry_after)
-    rate = parse_rate(response.headers.get("x-amzn-ratelimit-limit")) or learned
-    base = 1.0 / rate if rate else 1.0
-    return base * 2 ** (attempt - 1)
 
 
 @dataclass

@@ -18,7 +18,7 @@ from service.api.idempotency import idempotent
 from service.api.instants import optional_instant
 from service.api.problems import status_of
 from service.api.threads import blocking
-from service.connections.presenters import connection_json, rfc3339
+from service.connections.presenters import rfc3339
 from service.credentials.forward import forward
 from service.credentials.imports import Imports
 from service.credentials.schemas import AccessTokenRequest, ImportConnection
@@ -192,7 +192,7 @@ def import_connection(request: Request, data: ImportConnection) -> Response:
             authorized_at=authorized_at,
         )
         headers = {"Location": f"/v1/connections/{c.id}", "ETag": f'"{c.version}"'}
-        return 201, connection_json(c), headers
+        return 201, services.connections.json(c), headers
 
     return idempotent(request, caller, data, produce)
 

@@ -9,7 +9,6 @@ connection is reloaded and asked again what is due, so nothing is fired twice.
 from __future__ import annotations
 
 import logging
-import re
 import sys
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -26,7 +25,8 @@ from domain.access import SP_API, AccessRefused
 from domain.connection import Connection, Context
 from domain.deadlines import due_now
 from domain.exceptions import DomainError, VersionConflict
-from service.api.edge.instants import BOUNDS, within_calendar
+from service.api.edge.instants import BOUNDS, NotAnInstant
+from service.api.edge.instants import parse as parse_instant
 from service.metrics import DEADLINES_FIRED
 
 log = logging.getLogger(__name__)
@@ -188,25 +188,19 @@ def _context(c: Connection, now: datetime, run_id: str) -> Context:
     )
 
 
-_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
-
-
 def parse_rfc3339(text: str) -> datetime:
-    """An instant with its offset, e.g. 2026-01-05T09:00:00Z; ValueError saying what is
-    expected otherwise (a date alone or a local time names no instant)."""
-    expected = (
-        f"--now expects an RFC 3339 timestamp with a time zone, such as "
-        f"2026-01-05T09:00:00Z (got {text!r})"
-    )
-    if not _RFC3339.fullmatch(text.strip()):
-        raise ValueError(expected)
+    """An instant with its offset, e.g. 2026-01-05T09:00:00Z (the edge's parser); ValueError
+    saying what is expected otherwise (a date alone or a local time names no instant)."""
     try:
-        at = datetime.fromisoformat(text.strip().upper())
-    except ValueError as e:  # well formed, but no such day or hour
-        raise ValueError(f"{expected}: {e}") from None
-    if not within_calendar(at):
-        raise ValueError(f"--now must be an instant {BOUNDS} (got {text!r})")
-    return at
+        return parse_instant(text.strip())
+    except NotAnInstant as e:
+        if e.reason == "bounds":
+            raise ValueError(f"--now must be an instant {BOUNDS} (got {text!r})") from None
+        expected = (
+            f"--now expects an RFC 3339 timestamp with a time zone, such as "
+            f"2026-01-05T09:00:00Z (got {text!r})"
+        )
+        raise ValueError(f"{expected}: {e.detail}" if e.detail else expected) from None
 
 
 def run_deadlines_cli(now_text: str) -> int:

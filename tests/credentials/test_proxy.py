@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
+from service.credentials import proxy
 from tests.conftest import LiveService, start_service
 from tests.credentials.helpers import SCOPES, active, token
 
@@ -64,6 +65,21 @@ def test_throttled_calls_are_retried_within_the_callers_bound(served, backend):
     assert refused.headers["x-amzn-ratelimit-limit"] == "50"
     bad = proxied(backend, c, ORDERS, headers={"X-Throttle-Retries": "99"})
     assert bad.status_code == 422
+
+
+@pytest.mark.parametrize("value", ["²".encode("latin-1"), b"1\xb2", b"9" * 5000, b"-1", b"2.0"])
+def test_a_throttle_retries_header_other_than_ascii_digits_is_refused_not_a_crash(
+    served, backend, value
+):
+    c = active(backend)
+    refused = proxied(backend, c, ORDERS, headers={"X-Throttle-Retries": value})
+    assert refused.status_code == 422, refused.text
+    assert "X-Throttle-Retries" in refused.text
+
+
+@pytest.mark.parametrize("value", [" 0 ", "5", "05"])
+def test_a_throttle_retries_header_of_ascii_digits_up_to_five_is_taken(value: str) -> None:
+    assert proxy.throttle_retries(value) == int(value)
 
 
 def test_throttled_calls_wait_as_long_as_the_rate_amazon_announced_before(served, backend):

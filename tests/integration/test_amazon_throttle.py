@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from adapters.amazon.throttle import RateLimits, parse_rate
+from adapters.amazon.waits import wait_before_retry
 
 
 class FakeClock:
@@ -32,7 +33,7 @@ def test_the_rate_amazon_announces_replaces_the_default() -> None:
     for _ in range(15):
         limits.take("A1SELLER", "getAccount")
     assert limits.take("A1SELLER", "getAccount") == 0.5
-    assert limits.wait_after_throttle("getAccount") == 0.5
+    assert wait_before_retry(None, limits.rate("getAccount"), 1, backoff=1.0) == 0.5
     limits.learn("getAccount", "garbage")
     assert limits.rate("getAccount") == 2.0
 
@@ -40,7 +41,7 @@ def test_the_rate_amazon_announces_replaces_the_default() -> None:
 def test_an_operation_of_unknown_rate_is_not_limited() -> None:
     limits = RateLimits()
     assert all(limits.take("A1SELLER", "Ads listProfiles") == 0.0 for _ in range(100))
-    assert limits.wait_after_throttle("Ads listProfiles") is None
+    assert limits.rate("Ads listProfiles") is None
     assert [parse_rate(v) for v in ("0.0167", "0", "-1", "", None, "inf")] == [
         0.0167,
         None,
