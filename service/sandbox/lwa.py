@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-import anyio.to_thread
 from litestar import Request, Response, post
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath
@@ -12,6 +12,7 @@ from litestar.params import FromPath
 from adapters.amazon.settings import REGIONS, SANDBOX_LWA_CLIENT_ID, SANDBOX_LWA_CLIENT_SECRET
 from service.sandbox.grants import Levers
 from service.sandbox.issued import FirstTime, mint, read
+from service.sandbox.threads import in_sandbox_thread
 
 
 def _lwa_error(status: int, error: str, description: str) -> Response[Any]:
@@ -87,7 +88,9 @@ def lwa_routes(levers: Levers) -> list[HTTPRouteHandler]:
     async def token(request: Request) -> Response[Any]:
         form = await request.form()
         fields = {key: str(value) for key, value in form.items()}
-        return await anyio.to_thread.run_sync(token_answer, fields, levers, first_time)
+        return await in_sandbox_thread(
+            request, functools.partial(token_answer, fields, levers, first_time)
+        )
 
     # The Ads API's regional LWA hosts (api.amazon.co.uk, api.amazon.co.jp, api.amazon.com).
     @post("/ads/{region:str}/auth/o2/token")
@@ -96,6 +99,8 @@ def lwa_routes(levers: Levers) -> list[HTTPRouteHandler]:
             return _lwa_error(404, "invalid_request", "Unknown token host")
         form = await request.form()
         fields = {key: str(value) for key, value in form.items()}
-        return await anyio.to_thread.run_sync(token_answer, fields, levers, first_time)
+        return await in_sandbox_thread(
+            request, functools.partial(token_answer, fields, levers, first_time)
+        )
 
     return [token, ads_token]

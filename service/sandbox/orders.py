@@ -22,6 +22,7 @@ from domain import marketplaces
 from service.sandbox.grants import Levers, rate_of, throttled
 from service.sandbox.issued import Grant
 from service.sandbox.sellers import sp_answer, sp_grant
+from service.sandbox.threads import off_the_shared_pool
 from service.sandbox.tokens import read_rdt
 
 ORDERS_PER_MARKETPLACE = 7
@@ -88,7 +89,8 @@ def _offset(token: str) -> int | None:
 
 
 def orders_routes(levers: Levers) -> list[HTTPRouteHandler]:
-    @get("/{region:str}/orders/v0/orders", sync_to_thread=True)  # the levers are in the store
+    @get("/{region:str}/orders/v0/orders")
+    @off_the_shared_pool  # the levers are in the store
     def get_orders(
         request: Request,
         region: FromPath[str],
@@ -125,9 +127,8 @@ def orders_routes(levers: Levers) -> list[HTTPRouteHandler]:
         answer.headers["x-amzn-RateLimit-Limit"] = rate_of(levers, grant.selling_partner_id)
         return answer
 
-    @get(
-        "/{region:str}/orders/v0/orders/{order_id:str}/address", sync_to_thread=True
-    )  # the levers are in the store
+    @get("/{region:str}/orders/v0/orders/{order_id:str}/address")
+    @off_the_shared_pool  # the levers are in the store
     def get_order_address(request: Request, region: FromPath[str], order_id: str) -> Response[Any]:
         token = request.headers.get("x-amz-access-token")
         grant = read_rdt(token)

@@ -14,6 +14,7 @@ from domain import marketplaces
 from domain.marketplaces import Marketplace
 from service.sandbox.grants import Levers
 from service.sandbox.issued import FirstTime, Grant, read
+from service.sandbox.threads import off_the_shared_pool
 
 # An account of another region, for MARKETPLACE_NOT_PARTICIPATING.
 _ELSEWHERE = {"na": "eu", "eu": "na", "fe": "na"}
@@ -112,9 +113,8 @@ def throttled(grant: Grant, token: str, first_time: FirstTime) -> Response[Any] 
 def sellers_routes(levers: Levers) -> list[HTTPRouteHandler]:
     first_time = FirstTime()
 
-    @get(
-        "/{region:str}/sellers/v1/marketplaceParticipations", sync_to_thread=True
-    )  # the levers are in the store
+    @get("/{region:str}/sellers/v1/marketplaceParticipations")
+    @off_the_shared_pool  # the levers are in the store
     def marketplace_participations(request: Request, region: FromPath[str]) -> Response[Any]:
         token = request.headers.get("x-amz-access-token") or ""
         grant = sp_grant(region, token, levers)
@@ -124,7 +124,8 @@ def sellers_routes(levers: Levers) -> list[HTTPRouteHandler]:
             200, {"payload": _participations(region, grant)}
         )
 
-    @get("/{region:str}/sellers/v1/account", sync_to_thread=True)  # the levers are in the store
+    @get("/{region:str}/sellers/v1/account")
+    @off_the_shared_pool  # the levers are in the store
     def account(request: Request, region: FromPath[str]) -> Response[Any]:
         grant = sp_grant(region, request.headers.get("x-amz-access-token"), levers)
         if isinstance(grant, Response):

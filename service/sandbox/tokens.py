@@ -17,6 +17,7 @@ from litestar.params import FromPath
 from service.sandbox.grants import Levers
 from service.sandbox.issued import Grant, read
 from service.sandbox.sellers import sp_answer, sp_grant
+from service.sandbox.threads import off_the_shared_pool
 
 RDT_PREFIX = "Atz.sprdt|"
 
@@ -29,9 +30,8 @@ def read_rdt(token: str | None) -> Grant | None:
 
 
 def tokens_routes(levers: Levers) -> list[HTTPRouteHandler]:
-    @post(
-        "/{region:str}/tokens/2021-03-01/restrictedDataToken", sync_to_thread=True
-    )  # the levers are in the store
+    @post("/{region:str}/tokens/2021-03-01/restrictedDataToken")
+    @off_the_shared_pool  # the levers are in the store
     def restricted_data_token(
         request: Request, region: FromPath[str], data: dict[str, Any]
     ) -> Response[Any]:
