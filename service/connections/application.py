@@ -30,14 +30,32 @@ class ConnectionsApp(Application[UUID]):
             super().__init__(env=env)
         self.group_commit = GroupCommit(self)
 
-    def load(self, tenant_id: str, connection_id: str, version: int | None = None) -> Connection:
+    # The one loader: every load of a connection in the service comes through one of the
+    # two methods below (tests/connections/test_loader.py fails on any other
+    # `repository.get`).
+
+    def load(
+        self, tenant_id: str, connection_id: str | UUID, version: int | None = None
+    ) -> Connection:
         """The tenant's connection; another tenant's is as absent as a missing one."""
+        connection = self.load_without_tenant_check(connection_id, version)
+        if connection.tenant_id != tenant_id:
+            raise NotFound(f"No connection {str(connection_id)!r}.")
+        return connection
+
+    def load_without_tenant_check(
+        self, connection_id: str | UUID, version: int | None = None
+    ) -> Connection:
+        """The connection, whichever tenant's: for the service's own paths that act for no
+        tenant (the followers, the workers, the owner's signed links and Amazon's
+        callbacks, a connection the token path already checked). A request acting for a
+        tenant uses `load`."""
         try:
-            aggregate = self.repository.get(UUID(connection_id), version=version)
+            aggregate = self.repository.get(UUID(str(connection_id)), version=version)
         except (ValueError, AggregateNotFoundError):
-            raise NotFound(f"No connection {connection_id!r}.") from None
-        if not isinstance(aggregate, Connection) or aggregate.tenant_id != tenant_id:
-            raise NotFound(f"No connection {connection_id!r}.")
+            raise NotFound(f"No connection {str(connection_id)!r}.") from None
+        if not isinstance(aggregate, Connection):
+            raise NotFound(f"No connection {str(connection_id)!r}.")
         return aggregate
 
     def store(self, aggregate: Any) -> int | None:

@@ -101,7 +101,7 @@ class Outcomes:
 
     def _record(self, connection_id: UUID, request_id: str | None, e: AmazonError, act) -> None:
         for _ in range(_ATTEMPTS):
-            c = self.services.app.repository.get(connection_id)
+            c = self.services.app.load_without_tenant_check(connection_id)
             ctx = _context(c, self.services.clock.now(), request_id)
             try:
                 if not act(c, ctx, e):

@@ -14,9 +14,6 @@ import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import UUID
-
-from eventsourcing.application import AggregateNotFoundError
 
 from adapters.amazon import AmazonError
 from adapters.refresh_tables import RefreshChecksTables
@@ -25,7 +22,7 @@ from domain import lifecycle as lc
 from domain.access import SP_API, AccessRefused
 from domain.connection import Connection, Context
 from domain.deadlines import due_now
-from domain.exceptions import DomainError, VersionConflict
+from domain.exceptions import DomainError, NotFound, VersionConflict
 from service.api.edge.instants import BOUNDS, within_calendar
 from service.metrics import DEADLINES_FIRED
 
@@ -175,9 +172,9 @@ class RefreshHealth:
 
 
 def _load(services: Any, connection_id: str) -> Connection | None:
-    try:
-        return services.app.repository.get(UUID(connection_id))
-    except AggregateNotFoundError:
+    try:  # the worker acts for no tenant
+        return services.app.load_without_tenant_check(connection_id)
+    except NotFound:
         return None
 
 
