@@ -17,6 +17,7 @@ from service.credentials.tokens import AccessTokens
 class Credentials:
     tables: AccessTokenTables
     tokens: AccessTokens
+    outcomes: Outcomes  # what a refused refresh records: the token path's and the worker's
     access_log: AccessLog
 
     def watch(self) -> None:
@@ -41,8 +42,10 @@ def build_credentials(services: Any) -> Credentials:
             committed()
 
     services.app.on_commit = on_commit
+    outcomes = Outcomes(services, tables)
     return Credentials(
         tables=tables,
-        tokens=AccessTokens(services, tables, Outcomes(services, tables), memory),
+        tokens=AccessTokens(services, tables, outcomes, memory),
+        outcomes=outcomes,
         access_log=AccessLog(tables, services.clock, services.settings.access_log_retention),
     )
