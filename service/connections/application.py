@@ -20,8 +20,6 @@ class ConnectionsApp(Application[UUID]):
     # A long-lived connection (years of reminders and refresh warnings) loads from its
     # latest snapshot plus a few events instead of its whole history.
     snapshotting_intervals = {Connection: 50}  # noqa: RUF012 - the library's class attribute
-    # Called after each commit that recorded events (the worker's Waker, in the container).
-    on_commit: Callable[[], None] | None = None
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         # Constructing the application creates the event store's tables: processes
@@ -29,6 +27,9 @@ class ConnectionsApp(Application[UUID]):
         with schema_lock(env or {}):
             super().__init__(env=env)
         self.group_commit = GroupCommit(self)
+        # Told after each commit that recorded events, in this process; registered by the
+        # composition root (service.container): the worker's Waker, the token memory.
+        self.commit_listeners: list[Callable[[], None]] = []
 
     # The one loader: every load of a connection in the service comes through one of the
     # two methods below (tests/connections/test_loader.py fails on any other
@@ -71,6 +72,6 @@ class ConnectionsApp(Application[UUID]):
             ) from None
         if not recordings:
             return None
-        if self.on_commit is not None:
-            self.on_commit()
+        for listener in self.commit_listeners:
+            listener()
         return recordings[-1].notification.id

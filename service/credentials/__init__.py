@@ -32,16 +32,9 @@ class Credentials:
 def build_credentials(services: Any) -> Credentials:
     tables = AccessTokenTables(services.tables)
     memory = TokenMemory(services.app.recorder, tables)
-    # This process's own changes reach its memory at once, not when PostgreSQL echoes them.
+    # This process's own token changes reach its memory at once, not when PostgreSQL
+    # echoes them (its commits: a listener the composition root registers).
     tables.on_change = memory.drop
-    committed = services.app.on_commit
-
-    def on_commit() -> None:
-        memory.recorded()
-        if committed is not None:
-            committed()
-
-    services.app.on_commit = on_commit
     outcomes = Outcomes(services, tables)
     return Credentials(
         tables=tables,
