@@ -116,7 +116,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
     tables_module = importlib.import_module(env["TABLES_MODULE"])
     tables: Tables = tables_module.TABLES_CLASS(app.recorder.datastore)
     waker = Waker()  # rung after every commit in this process (service.workers.worker waits on it)
-    app.on_commit = waker.wake
+    app.commit_listeners.append(waker.wake)
     channel = getattr(app.recorder, "channel_name", None)  # PostgreSQL's NOTIFY channel
     if channel is not None:
         tables.wake_on(channel)
@@ -161,4 +161,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
     services.webhooks = build_webhooks(services)
     services.mail = build_mail(services)
     services.credentials = build_credentials(services)
+    # This process's own commits reach its token memory at once, not when PostgreSQL
+    # echoes them (service.credentials.memory).
+    app.commit_listeners.append(services.credentials.tokens.memory.recorded)
     return services

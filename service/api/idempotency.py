@@ -1,5 +1,15 @@
 """`Idempotency-Key` on POST: the same key and body replay the first response; the same
-key with another body is refused; two concurrent requests with one key never both run."""
+key with another body is refused; two concurrent requests with one key never both run.
+
+A route calls down and gets answers back, never the other way round:
+
+    once = begin(request, caller, data)
+    if once.replayed is not None:
+        return once.replayed
+    with once:
+        connection = service.create(...)
+        return once.respond(201, body, headers)
+"""
 
 from __future__ import annotations
 
@@ -19,7 +29,6 @@ JSON = "application/json"
 # Longer than any request runs (the store's and Amazon's timeouts included): a key still
 # reserved after this belongs to a request that died without recording its response.
 IN_PROGRESS_AT_MOST = timedelta(minutes=2)
-Outcome = tuple[int, dict[str, Any], dict[str, str]]
 
 
 class IdempotencyKeyReused(DomainError):
@@ -36,20 +45,64 @@ def _opened(services: Any, stored: str) -> str:
     return stored if stored.startswith("{") else services.box.decrypt(stored)
 
 
-def idempotent(
+class Once:
+    """A POST under way, said once whatever its Idempotency-Key: the route asks `replayed`
+    (the first response, when this repeats it), then does its work and answers with
+    `respond`, which records that response for the key. Used as a context manager around
+    the work: a request that fails before responding gives its key back."""
+
+    def __init__(
+        self,
+        request: Request,
+        key: str | None,
+        caller: Caller,
+        reveal: Callable[[dict[str, Any]], dict[str, Any]],
+    ) -> None:
+        self.request = request
+        self.key = key
+        self.caller = caller
+        self.reveal = reveal
+        self.replayed: Response | None = None
+        self._responded = False
+
+    def respond(self, status: int, body: dict[str, Any], headers: dict[str, str]) -> Response:
+        self._responded = True  # a failure from here on keeps the key: the work was done
+        if self.key is not None:
+            services = self.request.app.state.services
+            encoded = msgspec.json.encode(body)
+            services.tables.complete_idempotency_key(
+                self.caller.tenant_id,
+                self.key,
+                status,
+                services.box.encrypt(encoded.decode()),
+                headers,
+            )
+        return respond(status, self.reveal(body), headers)
+
+    def __enter__(self) -> Once:
+        return self
+
+    def __exit__(self, kind: Any, error: Any, trace: Any) -> None:
+        if kind is not None and self.key is not None and not self._responded:
+            self.request.app.state.services.tables.release_idempotency_key(
+                self.caller.tenant_id, self.key
+            )
+
+
+def begin(
     request: Request,
     caller: Caller,
     payload: Any,
-    produce: Callable[[], Outcome],
     reveal: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
-) -> Response:
-    """`reveal` adds to the body what must not be stored with the saved response (the
+) -> Once:
+    """Reserves the request's Idempotency-Key, or finds the response it already had.
+    `reveal` adds to the body what must not be stored with the saved response (the
     owner's invitation link), on the first answer and on every replay."""
     reveal = reveal or (lambda body: body)
     key = request.headers.get("idempotency-key")
+    once = Once(request, key, caller, reveal)
     if key is None:
-        status, body, headers = produce()
-        return respond(status, reveal(body), headers)
+        return once
     if not 1 <= len(key) <= 255:
         raise DomainError("Idempotency-Key must be 1 to 255 characters.", code="VALIDATION_ERROR")
     services = request.app.state.services
@@ -57,44 +110,36 @@ def idempotent(
     fingerprint = hashlib.sha256(
         request.method.encode() + request.url.path.encode() + msgspec.json.encode(payload)
     ).hexdigest()
-    if not tables.reserve_idempotency_key(
+    if tables.reserve_idempotency_key(
         caller.tenant_id, key, fingerprint, iso(services.clock.now()) or ""
     ):
-        saved = tables.idempotent_response(caller.tenant_id, key)
-        if saved is None or saved["fingerprint"] != fingerprint:
-            raise IdempotencyKeyReused(
-                "This Idempotency-Key was already used with a different request; use a new "
-                "key for a new request."
-            )
-        if saved["status"] == 0:
-            started = datetime.fromisoformat(saved["created_at"])
-            if services.clock.now() - started < IN_PROGRESS_AT_MOST:
-                raise IdempotencyKeyReused(
-                    "A request with this Idempotency-Key is still in progress; retry shortly.",
-                    situation="outstanding",
-                )
-            # The first request never recorded its response: the database went away
-            # while it ran, after or before its commit. Retrying could do it twice.
-            raise IdempotencyKeyReused(
-                "The first request with this Idempotency-Key did not finish (the service "
-                "lost its database while it ran), so whether it took effect is unknown. "
-                "Read the connection to see, then send a new key if it is still needed.",
-                situation="outstanding",
-                outcome="unknown",
-            )
-        return Response(
-            msgspec.json.encode(reveal(msgspec.json.decode(_opened(services, saved["body"])))),
-            status_code=saved["status"],
-            media_type=JSON,
-            headers={**saved["headers"], "Idempotent-Replayed": "true"},
+        return once
+    saved = tables.idempotent_response(caller.tenant_id, key)
+    if saved is None or saved["fingerprint"] != fingerprint:
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was already used with a different request; use a new "
+            "key for a new request."
         )
-    try:
-        status, body, headers = produce()
-    except BaseException:
-        tables.release_idempotency_key(caller.tenant_id, key)
-        raise
-    encoded = msgspec.json.encode(body)
-    tables.complete_idempotency_key(
-        caller.tenant_id, key, status, services.box.encrypt(encoded.decode()), headers
+    if saved["status"] == 0:
+        started = datetime.fromisoformat(saved["created_at"])
+        if services.clock.now() - started < IN_PROGRESS_AT_MOST:
+            raise IdempotencyKeyReused(
+                "A request with this Idempotency-Key is still in progress; retry shortly.",
+                situation="outstanding",
+            )
+        # The first request never recorded its response: the database went away
+        # while it ran, after or before its commit. Retrying could do it twice.
+        raise IdempotencyKeyReused(
+            "The first request with this Idempotency-Key did not finish (the service "
+            "lost its database while it ran), so whether it took effect is unknown. "
+            "Read the connection to see, then send a new key if it is still needed.",
+            situation="outstanding",
+            outcome="unknown",
+        )
+    once.replayed = Response(
+        msgspec.json.encode(reveal(msgspec.json.decode(_opened(services, saved["body"])))),
+        status_code=saved["status"],
+        media_type=JSON,
+        headers={**saved["headers"], "Idempotent-Replayed": "true"},
     )
-    return respond(status, reveal(body), headers)
+    return once

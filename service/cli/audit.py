@@ -45,7 +45,7 @@ def _verify(args: argparse.Namespace, services: Callable[[], Any]) -> int:
 
 
 def _export(args: argparse.Namespace, services: Callable[[], Any]) -> int:
-    from adapters.tables import iso
+    from adapters.tables.instants import iso
     from domain.exceptions import ValidationFailed
     from service.api.instants import optional_instant
 

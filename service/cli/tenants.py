@@ -46,7 +46,7 @@ def _origin(raw: str) -> str | None:
 
 
 def _allow_origin(args: argparse.Namespace, services: Callable[[], Any]) -> int:
-    from adapters.tables import iso
+    from adapters.tables.instants import iso
 
     origin = _origin(args.origin)
     if origin is None:

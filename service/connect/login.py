@@ -19,9 +19,7 @@ from __future__ import annotations
 import re
 from typing import Any
 from urllib.parse import urlencode, urlsplit
-from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
 from litestar import Request, Response, get
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
@@ -64,8 +62,8 @@ def _candidates(services: Any, selling_partner_id: str) -> list[Any]:
     found = []
     for connection_id in services.connections.fresh_view().holding(selling_partner_id):
         try:
-            found.append(services.app.repository.get(UUID(connection_id)))
-        except AggregateNotFoundError:
+            found.append(services.app.load_without_tenant_check(connection_id))
+        except NotFound:
             continue
     return found
 

@@ -15,15 +15,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
-from uuid import UUID
-
-from eventsourcing.application import AggregateNotFoundError
 
 from adapters.amazon import AmazonClient, AmazonError
 from adapters.crypto import SecretBox, Signer
 from domain import lifecycle as lc
 from domain.connection import Connection
-from domain.exceptions import DomainError
+from domain.exceptions import DomainError, NotFound
 from service.api.caller import Caller
 from service.api.edge.text import sanitised
 from service.connections.service import ConnectionService
@@ -124,8 +121,8 @@ class OAuthCallbacks:
         if payload["k"] not in kinds:
             raise InvalidState("This authorization link belongs to another consent flow.")
         try:
-            connection = self.service.app.repository.get(UUID(payload["c"]))
-        except (ValueError, AggregateNotFoundError):
+            connection = self.service.app.load_without_tenant_check(payload["c"])
+        except NotFound:
             raise InvalidState("This authorization link names no connection.") from None
         caller = Caller(tenant_id=connection.tenant_id, actor="owner", request_id=request_id)
         now = self.service.clock.now()
@@ -149,8 +146,8 @@ class OAuthCallbacks:
         the connection belongs to; a forged or foreign one records nothing."""
         payload = self.consent.parse(state)
         try:
-            c = self.service.app.repository.get(UUID(payload["c"]))
-        except (ValueError, AggregateNotFoundError):
+            c = self.service.app.load_without_tenant_check(payload["c"])
+        except NotFound:
             raise InvalidState("This authorization link names no connection.") from None
         now = self.service.clock.now()
         if payload.get("v") != c.version or c.state != lc.REAUTH_DUE:

@@ -12,13 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
-from eventsourcing.application import AggregateNotFoundError
 from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
 from domain import lifecycle as lc
 from domain.connection import Connection
-from domain.exceptions import DomainError
+from domain.exceptions import DomainError, NotFound
 from domain.permissions import REQUIRED_SC_PERMISSIONS
 from service.api.auth import services_of
 from service.api.caller import Caller
@@ -46,8 +45,8 @@ def _open(services: Any, token: str) -> Connection | None:
     if connection_id is None:
         return None
     try:
-        return services.app.repository.get(connection_id)
-    except AggregateNotFoundError:
+        return services.app.load_without_tenant_check(connection_id)  # the link is the key
+    except NotFound:
         return None
 
 

@@ -20,8 +20,6 @@ class ConnectionsApp(Application[UUID]):
     # A long-lived connection (years of reminders and refresh warnings) loads from its
     # latest snapshot plus a few events instead of its whole history.
     snapshotting_intervals = {Connection: 50}  # noqa: RUF012 - the library's class attribute
-    # Called after each commit that recorded events (the worker's Waker, in the container).
-    on_commit: Callable[[], None] | None = None
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         # Constructing the application creates the event store's tables: processes
@@ -29,15 +27,36 @@ class ConnectionsApp(Application[UUID]):
         with schema_lock(env or {}):
             super().__init__(env=env)
         self.group_commit = GroupCommit(self)
+        # Told after each commit that recorded events, in this process; registered by the
+        # composition root (service.container): the worker's Waker, the token memory.
+        self.commit_listeners: list[Callable[[], None]] = []
 
-    def load(self, tenant_id: str, connection_id: str, version: int | None = None) -> Connection:
+    # The one loader: every load of a connection in the service comes through one of the
+    # two methods below (tests/connections/test_loader.py fails on any other
+    # `repository.get`).
+
+    def load(
+        self, tenant_id: str, connection_id: str | UUID, version: int | None = None
+    ) -> Connection:
         """The tenant's connection; another tenant's is as absent as a missing one."""
+        connection = self.load_without_tenant_check(connection_id, version)
+        if connection.tenant_id != tenant_id:
+            raise NotFound(f"No connection {str(connection_id)!r}.")
+        return connection
+
+    def load_without_tenant_check(
+        self, connection_id: str | UUID, version: int | None = None
+    ) -> Connection:
+        """The connection, whichever tenant's: for the service's own paths that act for no
+        tenant (the followers, the workers, the owner's signed links and Amazon's
+        callbacks, a connection the token path already checked). A request acting for a
+        tenant uses `load`."""
         try:
-            aggregate = self.repository.get(UUID(connection_id), version=version)
+            aggregate = self.repository.get(UUID(str(connection_id)), version=version)
         except (ValueError, AggregateNotFoundError):
-            raise NotFound(f"No connection {connection_id!r}.") from None
-        if not isinstance(aggregate, Connection) or aggregate.tenant_id != tenant_id:
-            raise NotFound(f"No connection {connection_id!r}.")
+            raise NotFound(f"No connection {str(connection_id)!r}.") from None
+        if not isinstance(aggregate, Connection):
+            raise NotFound(f"No connection {str(connection_id)!r}.")
         return aggregate
 
     def store(self, aggregate: Any) -> int | None:
@@ -53,6 +72,6 @@ class ConnectionsApp(Application[UUID]):
             ) from None
         if not recordings:
             return None
-        if self.on_commit is not None:
-            self.on_commit()
+        for listener in self.commit_listeners:
+            listener()
         return recordings[-1].notification.id

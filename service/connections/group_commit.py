@@ -27,9 +27,10 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from eventsourcing.application import ProcessingEvent, Recording
+from eventsourcing.application import Recording
 from eventsourcing.persistence import IntegrityError
 
+from service.connections import library_seam
 from service.metrics import GROUP_COMMIT_SIZE
 
 log = logging.getLogger(__name__)
@@ -106,22 +107,17 @@ class GroupCommit:
     def _record(self, batch: list[_Command]) -> list[Recording]:
         """One transaction for the whole batch, as the library's `Application.save` does
         for several aggregates."""
-        return self.app._record(_processing(batch))
+        return library_seam.record(self.app, _processing(batch))
 
     def _after(self, batch: list[_Command], recordings: list[Recording]) -> None:
         """What `Application.save` does after recording: snapshots, then its notify
         hook. The commands are committed by now: a snapshot that fails costs later loads
         a few events more, it does not fail them (nor send them to the fallback above)."""
         try:
-            self.app._take_snapshots(_processing(batch))
-            self.app._notify(recordings)
+            library_seam.after_recording(self.app, _processing(batch), recordings)
         except Exception:
             log.exception("snapshots after a committed batch failed; the batch stands")
 
 
-def _processing(batch: list[_Command]) -> ProcessingEvent:
-    processing = ProcessingEvent()
-    for command in batch:
-        processing.collect_events(*command.events)
-        processing.aggregates[command.aggregate.id] = command.aggregate
-    return processing
+def _processing(batch: list[_Command]) -> Any:
+    return library_seam.processing((c.aggregate, c.events) for c in batch)

@@ -16,7 +16,7 @@ from domain.guide import next_steps, who_acts
 from domain.lifecycle import PUBLIC_ACTIONS
 from domain.marketplaces import REGIONS
 from service.api.auth import caller_of, requires, services_of
-from service.api.idempotency import idempotent, respond
+from service.api.idempotency import begin, respond
 from service.api.instants import optional_instant
 from service.api.schemas import ACTION_BODIES, CreateConnection
 from service.api.threads import blocking
@@ -64,17 +64,17 @@ def _if_match(request: Request) -> int | None:
 @blocking
 def create_connection(request: Request, data: CreateConnection) -> Response:
     caller = caller_of(request)
-
-    def produce() -> tuple[int, dict, dict]:
+    once = begin(request, caller, data, _with_link(request))
+    if once.replayed is not None:
+        return once.replayed
+    with once:
         spec = msgspec.structs.asdict(data)
         if data.invited_by is not None:
             spec["invited_by"] = msgspec.structs.asdict(data.invited_by)
         connections = services_of(request).connections
         connection = connections.create(caller, **spec)
         headers = {"Location": f"/v1/connections/{connection.id}", **_etag(connection.version)}
-        return 201, connections.json(connection), headers
-
-    return idempotent(request, caller, data, produce, _with_link(request))
+        return once.respond(201, connections.json(connection), headers)
 
 
 @get(
@@ -220,26 +220,20 @@ def _action_handler(action: str) -> Any:
         caller = caller_of(request)
         body = msgspec.structs.asdict(data) if data is not None else {}
         expected = _if_match(request)
-
-        def produce() -> tuple[int, dict, dict]:
+        once = begin(request, caller, {"connection_id": connection_id, **body}, _with_link(request))
+        if once.replayed is not None:
+            return once.replayed
+        with once:
             connections = services_of(request).connections
             result = connections.act(caller, connection_id, action, body, expected)
             extras = {
                 k: rfc3339(v) if isinstance(v, datetime) else v for k, v in result.extras.items()
             }
-            return (
+            return once.respond(
                 200,
                 {**connections.json(result.connection), **extras},
                 _etag(result.connection.version),
             )
-
-        return idempotent(
-            request,
-            caller,
-            {"connection_id": connection_id, **body},
-            produce,
-            _with_link(request),
-        )
 
     # A body is required exactly when its struct has required fields.
     required = any(f.required for f in msgspec.structs.fields(body_type))

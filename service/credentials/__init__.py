@@ -18,6 +18,7 @@ from service.credentials.tokens import AccessTokens
 class Credentials:
     tables: AccessTokenTables
     tokens: AccessTokens
+    outcomes: Outcomes  # what a refused refresh records: the token path's and the worker's
     access_log: AccessLog
 
     def watch(self) -> None:
@@ -32,19 +33,14 @@ class Credentials:
 def build_credentials(services: Any) -> Credentials:
     tables = AccessTokenTables(services.tables)
     memory = TokenMemory(services.app.recorder, tables)
-    # This process's own changes reach its memory at once, not when PostgreSQL echoes them.
+    # This process's own token changes reach its memory at once, not when PostgreSQL
+    # echoes them (its commits: a listener the composition root registers).
     tables.on_change = memory.drop
-    committed = services.app.on_commit
-
-    def on_commit() -> None:
-        memory.recorded()
-        if committed is not None:
-            committed()
-
-    services.app.on_commit = on_commit
+    outcomes = Outcomes(services, tables)
     return Credentials(
         tables=tables,
-        tokens=AccessTokens(services, tables, Outcomes(services, tables), memory),
+        tokens=AccessTokens(services, tables, outcomes, memory),
+        outcomes=outcomes,
         access_log=AccessLog(
             AccessLogTables(services.tables), services.clock, services.settings.access_log_retention
         ),

@@ -1,11 +1,9 @@
 """What a refused refresh means for the connection, and what the caller is told.
 
-- `invalid_grant` (ACCESS_REVOKED): the owner or Amazon took the access away. An active
-  connection is marked `reauth_due` with ACCESS_REVOKED (SPEC §2: `mark_reauth_due` is a
-  move from `active`); one not yet active records the same code as its warning. Either way
-  once, and the caller gets 409. For the Ads API, the Advertising track fails instead.
-- Amazon unreachable (AMAZON_UNAVAILABLE): 503 with Retry-After, and the connection's
-  warning, recorded once per outage.
+What a refusal records on the connection is domain.refusals' one rule, applied here for the
+token path and for the worker's refresh check alike. What the caller is told:
+- `invalid_grant` (ACCESS_REVOKED): 409; the connection's cached tokens are forgotten.
+- Amazon unreachable (AMAZON_UNAVAILABLE): 503 with Retry-After.
 - The app's own credentials refused (APP_CREDENTIALS_INVALID, LWA `invalid_client`): the
   integrator's operators must act, not the seller: a metric, an error log, 503; nothing is
   recorded on the connection.
@@ -16,14 +14,14 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 from adapters.amazon.errors import AmazonError
 from adapters.tables.access_tokens import AccessTokenTables
-from domain import lifecycle as lc
-from domain.access import ADS, AUTHORIZED_STATES, AccessRefused
+from domain.access import AccessRefused
 from domain.connection import Connection, Context
-from domain.exceptions import DomainError, VersionConflict
+from domain.exceptions import DomainError
+from domain.refusals import REVOKED, UNAVAILABLE, consequence
+from service.connections.conflicts import retry_on_conflict
 from service.credentials.metrics import APP_CREDENTIALS_FAILING
 
 log = logging.getLogger(__name__)
@@ -31,7 +29,6 @@ log = logging.getLogger(__name__)
 ACTOR = "system:credentials"
 RETRY_AFTER = "30"
 _OPERATOR_CODES = frozenset({"APP_CREDENTIALS_INVALID"})
-_ATTEMPTS = 20  # lost version races before giving up on recording
 
 
 class Outcomes:
@@ -59,65 +56,51 @@ class Outcomes:
     def succeeded(self, api: str) -> None:
         APP_CREDENTIALS_FAILING.labels(api).set(0)
 
-    def refused(self, c: Connection, api: str, e: AmazonError, request_id: str | None) -> None:
+    def refused(
+        self,
+        c: Connection,
+        api: str,
+        e: AmazonError,
+        request_id: str | None,
+        *,
+        actor: str = ACTOR,
+        at: datetime | None = None,
+        outage_began: bool | None = None,
+    ) -> int:
+        """Records what the refusal means for the connection (domain.refusals), as
+        `actor` at `at` (default: now); `outage_began` from whoever keeps track of
+        outages. Returns how many commands it recorded (0 or 1)."""
         if e.code in _OPERATOR_CODES:
             APP_CREDENTIALS_FAILING.labels(api).set(1)
             log.error("LWA refused the app's %s credentials: %s", api, e.detail)
-            return
-        if e.code == "ACCESS_REVOKED":
-            self.tables.forget(str(c.id))
-            self._record(c.id, request_id, e, self._revoke_ads if api == ADS else self._revoke)
-        elif e.code == "AMAZON_UNAVAILABLE":
-            self._record(c.id, request_id, e, self._warn)
-        else:
+            return 0
+        if e.code == REVOKED:
+            self.tables.forget(str(c.id))  # its tokens died with the grant
+        elif e.code != UNAVAILABLE:
             log.error("refreshing %s's %s token failed: %s", c.id, api, e.detail)
+            return 0
 
-    # Each returns False when there is nothing (more) to record.
+        def record(fresh: Connection) -> str | None:
+            command = consequence(fresh, api, e.code, outage_began)
+            if command is not None:
+                now = at or self.services.clock.now()
+                getattr(fresh, command)(_context(fresh, now, actor, request_id), e.code, e.detail)
+            return command
 
-    @staticmethod
-    def _revoke(c: Connection, ctx: Context, e: AmazonError) -> bool:
-        if c.access_revoked_at is not None or c.state not in AUTHORIZED_STATES:
-            return False
-        if c.state == lc.ACTIVE:
-            c.mark_reauth_due(ctx, e.code, e.detail)
-        else:
-            c.record_warning(ctx, e.code, e.detail)
-        return True
-
-    @staticmethod
-    def _revoke_ads(c: Connection, ctx: Context, e: AmazonError) -> bool:
-        if c.advertising != "connected":
-            return False
-        c.fail_advertising_authorization(ctx, e.code, e.detail)
-        return True
-
-    @staticmethod
-    def _warn(c: Connection, ctx: Context, e: AmazonError) -> bool:
-        if c.warning is not None and c.warning["code"] == e.code:
-            return False  # already warned during this outage
-        if c.state not in AUTHORIZED_STATES:
-            return False
-        c.record_warning(ctx, e.code, e.detail)
-        return True
-
-    def _record(self, connection_id: UUID, request_id: str | None, e: AmazonError, act) -> None:
-        for _ in range(_ATTEMPTS):
-            c = self.services.app.repository.get(connection_id)
-            ctx = _context(c, self.services.clock.now(), request_id)
-            try:
-                if not act(c, ctx, e):
-                    return
-                self.services.connections.save(c)
-                return
-            except VersionConflict:
-                continue
-            except DomainError:
-                log.exception("could not record %s on %s", e.code, connection_id)
-                return
+        try:
+            done = retry_on_conflict(
+                lambda: self.services.app.load_without_tenant_check(c.id),
+                record,
+                self.services.connections.save,
+            )
+        except DomainError:
+            log.exception("could not record %s on %s", e.code, c.id)
+            return 0
+        return 0 if done is None else 1
 
 
-def _context(c: Connection, now: datetime, request_id: str | None) -> Context:
+def _context(c: Connection, now: datetime, actor: str, request_id: str | None) -> Context:
     # Never before the connection's last event, so the history stays in time order.
     return Context(
-        actor=ACTOR, at=max(now, c.modified_on), request_id=request_id, correlation_id=request_id
+        actor=actor, at=max(now, c.modified_on), request_id=request_id, correlation_id=request_id
     )

@@ -14,7 +14,7 @@ from litestar.response import Stream
 from domain.access import ADS, advertising_profiles, chosen_profile
 from domain.exceptions import ValidationFailed
 from service.api.auth import caller_of, requires, services_of
-from service.api.idempotency import idempotent
+from service.api.idempotency import begin
 from service.api.instants import optional_instant
 from service.api.problems import status_of
 from service.api.threads import blocking
@@ -177,8 +177,10 @@ def import_connection(request: Request, data: ImportConnection) -> Response:
     caller = caller_of(request)
     services = services_of(request)
     authorized_at = optional_instant("authorized_at", data.authorized_at)
-
-    def produce() -> tuple[int, dict, dict]:
+    once = begin(request, caller, data)
+    if once.replayed is not None:
+        return once.replayed
+    with once:
         spec = msgspec.structs.asdict(data)
         for name in ("selling_partner_id", "refresh_token", "authorized_at"):
             spec.pop(name)
@@ -192,9 +194,7 @@ def import_connection(request: Request, data: ImportConnection) -> Response:
             authorized_at=authorized_at,
         )
         headers = {"Location": f"/v1/connections/{c.id}", "ETag": f'"{c.version}"'}
-        return 201, services.connections.json(c), headers
-
-    return idempotent(request, caller, data, produce)
+        return once.respond(201, services.connections.json(c), headers)
 
 
 ROUTES = [create_access_token, list_access_log, proxy_call, import_connection]

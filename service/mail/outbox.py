@@ -77,7 +77,7 @@ class MailOutbox:
         c = (
             e.mutate(None)
             if e.originator_version == 1
-            else self.app.repository.get(e.originator_id, version=e.originator_version)
+            else self.app.load_without_tenant_check(e.originator_id, e.originator_version)
         )
         recipients = _recipients(c, audience)
         if not recipients:

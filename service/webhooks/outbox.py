@@ -113,7 +113,7 @@ class WebhookOutbox:
         known = self._latest.get(e.originator_id)
         if known is not None and known.version == e.originator_version - 1:
             return known  # states follow from the events alone: whoever recorded them
-        return self.app.repository.get(e.originator_id, version=e.originator_version - 1)
+        return self.app.load_without_tenant_check(e.originator_id, e.originator_version - 1)
 
     def _remember(self, connection: Connection) -> None:
         self._latest[connection.id] = connection

@@ -3,7 +3,9 @@
 Both are ordinary commands through the application services (load → command → save) with
 the actor `system:deadlines`, so they land in the history and webhooks follow the log. Any
 number of runners may share one store: a lost race is a VersionConflict, after which the
-connection is reloaded and asked again what is due, so nothing is fired twice.
+connection is reloaded and asked again what is due, so nothing is fired twice
+(service.connections.conflicts). What a refused refresh records is the token path's own
+rule (domain.refusals, through service.credentials.outcomes).
 """
 
 from __future__ import annotations
@@ -13,9 +15,6 @@ import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import UUID
-
-from eventsourcing.application import AggregateNotFoundError
 
 from adapters.amazon import AmazonError
 from adapters.tables.instants import iso
@@ -24,9 +23,11 @@ from domain import lifecycle as lc
 from domain.access import SP_API, AccessRefused
 from domain.connection import Connection, Context
 from domain.deadlines import due_now
-from domain.exceptions import DomainError, VersionConflict
+from domain.exceptions import NotFound
+from domain.refusals import UNAVAILABLE
 from service.api.edge.instants import BOUNDS, NotAnInstant
 from service.api.edge.instants import parse as parse_instant
+from service.connections.conflicts import retry_on_conflict
 from service.metrics import DEADLINES_FIRED
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ ACTOR = "system:deadlines"
 # Checking a refresh token proves the owner has not revoked access; Amazon's access tokens
 # live an hour, but one check a day per connection finds revocations without hammering LWA.
 REFRESH_CHECK_INTERVAL = timedelta(days=1)
-_MAX_STEPS = 20  # firings plus lost races per connection per run: a guard against loops
+_MAX_STEPS = 20  # firings per connection per run: a guard against loops
 
 
 class Deadlines:
@@ -67,19 +68,25 @@ class Deadlines:
 
     def _fire(self, connection_id: str, now: datetime, run_id: str) -> tuple[int, bool]:
         """Fires the connection's due deadlines one by one; (how many, whether it settled)."""
+
+        def fire_due(c: Connection) -> str | None:
+            due = due_now(c, now)
+            if due is None:
+                return None
+            trigger, arguments = due
+            getattr(c, trigger)(_context(c, now, run_id), **arguments)
+            return trigger
+
         fired = 0
         try:
             for _ in range(_MAX_STEPS):
-                c = _load(self.services, connection_id)
-                due = due_now(c, now) if c is not None else None
-                if due is None:
+                trigger = retry_on_conflict(
+                    lambda: _load(self.services, connection_id),
+                    fire_due,
+                    self.services.connections.save,
+                )
+                if trigger is None:
                     return fired, True
-                trigger, arguments = due
-                try:
-                    getattr(c, trigger)(_context(c, now, run_id), **arguments)
-                    self.services.connections.save(c)
-                except VersionConflict:
-                    continue  # another runner moved it: reload and ask again
                 log.info("deadline %s fired on %s", trigger, connection_id)
                 DEADLINES_FIRED.labels(trigger).inc()
                 fired += 1
@@ -137,47 +144,28 @@ class RefreshHealth:
         try:
             self.services.credentials.tokens.check(c, SP_API, now, self.amazon)
         except AmazonError as e:
-            return self._refused(connection_id, now, run_id, e)
+            return self._refused(c, now, run_id, e)
         except AccessRefused as e:  # a caller's refresh failed just now, and recorded it
             log.info("refresh check of %s: %s", connection_id, e.code)
             return 0
         self.checks.mark_available(connection_id)
         return 0
 
-    def _refused(self, connection_id: str, now: datetime, run_id: str, e: AmazonError) -> int:
-        if e.code == "ACCESS_REVOKED":  # invalid_grant: the owner or Amazon took access away
-            self.services.credentials.tables.forget(connection_id)  # its tokens died with it
-            return self._record(connection_id, now, run_id, "mark_reauth_due", e)
-        if e.code == "AMAZON_UNAVAILABLE":
-            if not self.checks.mark_unavailable(connection_id, iso(now)):
+    def _refused(self, c: Connection, now: datetime, run_id: str, e: AmazonError) -> int:
+        outage_began = None
+        if e.code == UNAVAILABLE:  # this worker keeps track of outages: one warning each
+            outage_began = self.checks.mark_unavailable(str(c.id), iso(now))
+            if not outage_began:
                 return 0  # already warned during this outage
-            return self._record(connection_id, now, run_id, "record_warning", e)
-        log.error("refreshing %s failed: %s", connection_id, e)  # our request, not the seller
-        return 0
-
-    def _record(
-        self, connection_id: str, now: datetime, run_id: str, trigger: str, error: AmazonError
-    ) -> int:
-        for _ in range(_MAX_STEPS):
-            c = _load(self.services, connection_id)
-            if c is None or c.state != lc.ACTIVE:
-                return 0  # it moved on meanwhile (re-authorized, disconnected, marked due)
-            try:
-                getattr(c, trigger)(_context(c, now, run_id), error.code, error.detail)
-                self.services.connections.save(c)
-            except VersionConflict:
-                continue
-            except DomainError:
-                log.exception("refresh health could not record on %s", connection_id)
-                return 0
-            return 1
-        return 0
+        return self.services.credentials.outcomes.refused(
+            c, SP_API, e, run_id, actor=ACTOR, at=now, outage_began=outage_began
+        )
 
 
 def _load(services: Any, connection_id: str) -> Connection | None:
-    try:
-        return services.app.repository.get(UUID(connection_id))
-    except AggregateNotFoundError:
+    try:  # the worker acts for no tenant
+        return services.app.load_without_tenant_check(connection_id)
+    except NotFound:
         return None
 
 

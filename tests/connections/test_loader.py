@@ -1,0 +1,97 @@
+"""The one loader (service.connections.application): a connection is read only through
+`ConnectionsApp.load` (for a tenant) or `load_without_tenant_check` (the service's own
+paths), and another tenant's connection is as absent as a missing one."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+
+from domain.connection import Connection, Context
+from domain.exceptions import NotFound
+from service.connections.application import ConnectionsApp
+
+SERVICE = Path(__file__).resolve().parents[2] / "service"
+LOADER = SERVICE / "connections" / "application.py"
+AT = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def app() -> Iterator[ConnectionsApp]:
+    app = ConnectionsApp(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    yield app
+    app.close()
+
+
+def saved(app: ConnectionsApp, tenant_id: str) -> Connection:
+    c = Connection.invite(
+        Context(actor="user_1", at=AT, request_id="req_1"),
+        tenant_id=tenant_id,
+        owner_email="owner@example.com",
+        region="na",
+        marketplace_ids=["ATVPDKIKX0DER"],
+    )
+    app.store(c)
+    return c
+
+
+def test_no_module_but_the_loader_reads_the_repository():
+    bypasses = [
+        f"{path.relative_to(SERVICE.parent)}:{number}"
+        for path in sorted(SERVICE.rglob("*.py"))
+        if path != LOADER
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"\brepository\s*\.\s*get\s*\(", line)
+    ]
+    assert bypasses == [], "load connections through ConnectionsApp.load (or the named bypass)"
+
+
+def test_no_module_but_the_loader_catches_the_librarys_not_found():
+    catching = [
+        str(path.relative_to(SERVICE.parent))
+        for path in sorted(SERVICE.rglob("*.py"))
+        if path != LOADER and "AggregateNotFoundError" in path.read_text()
+    ]
+    assert catching == []
+
+
+def test_a_tenant_loads_its_own_connection(app):
+    c = saved(app, "tenant_a")
+    assert app.load("tenant_a", str(c.id)).id == c.id
+    assert app.load("tenant_a", c.id, version=1).version == 1
+
+
+def test_another_tenants_connection_answers_not_found_as_a_missing_one_does(app):
+    c = saved(app, "tenant_a")
+    with pytest.raises(NotFound) as foreign:
+        app.load("tenant_b", str(c.id))
+    missing_id = str(uuid4())
+    with pytest.raises(NotFound) as missing:
+        app.load("tenant_b", missing_id)
+    assert str(foreign.value) == f"No connection {str(c.id)!r}."
+    assert str(missing.value) == f"No connection {missing_id!r}."
+
+
+def test_an_id_that_is_no_uuid_answers_not_found(app):
+    with pytest.raises(NotFound):
+        app.load("tenant_a", "not-a-uuid")
+    with pytest.raises(NotFound):
+        app.load_without_tenant_check("not-a-uuid")
+
+
+def test_the_services_own_paths_load_any_tenants_connection_by_the_named_bypass(app):
+    a, b = saved(app, "tenant_a"), saved(app, "tenant_b")
+    assert app.load_without_tenant_check(a.id).tenant_id == "tenant_a"
+    assert app.load_without_tenant_check(str(b.id), 1).tenant_id == "tenant_b"
+
+
+def test_a_missing_connection_is_the_domains_not_found_without_the_librarys_cause(app):
+    with pytest.raises(NotFound) as raised:
+        app.load_without_tenant_check(uuid4())
+    assert raised.value.__cause__ is None
+    assert raised.value.__suppress_context__
