@@ -17,6 +17,14 @@ from adapters.http_clients import async_client
 Answer = httpx.Response  # status_code, headers, aiter_raw(), aclose(): streamed unread
 
 
+class Unreachable(Exception):
+    """Amazon's host could not be reached, or did not answer within the timeout."""
+
+    def __init__(self, timed_out: bool, detail: str) -> None:
+        super().__init__(detail)
+        self.timed_out = timed_out
+
+
 class Relay:
     def __init__(self, timeout: float) -> None:
         self._http = async_client(timeout=timeout, follow_redirects=False)
@@ -27,15 +35,24 @@ class Relay:
         """Sends the call and returns once Amazon's headers are in; the body is the
         caller's to read (or close)."""
         request = self._http.build_request(method, url, headers=headers, content=content)
-        return await self._http.send(request, stream=True)
+        return await self._unless_unreachable(self._http.send(request, stream=True))
 
     async def post_json(self, url: str, body: Any, headers: dict[str, str]) -> Answer:
         """A small call of the proxy's own (a Restricted Data Token), read whole."""
-        return await self._http.post(url, json=body, headers=headers)
+        return await self._unless_unreachable(self._http.post(url, json=body, headers=headers))
 
     async def get(self, url: str, headers: dict[str, str]) -> Answer:
         """A small call of the proxy's own (the revocation probe), read whole."""
-        return await self._http.get(url, headers=headers)
+        return await self._unless_unreachable(self._http.get(url, headers=headers))
+
+    @staticmethod
+    async def _unless_unreachable(call: Any) -> Answer:
+        try:
+            return await call
+        except httpx.TimeoutException as e:
+            raise Unreachable(True, type(e).__name__) from None
+        except httpx.TransportError as e:
+            raise Unreachable(False, type(e).__name__) from None
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -13,14 +13,16 @@ from litestar import Request, Response
 from litestar.response import Stream
 
 from adapters.amazon.errors import AmazonError
-from adapters.amazon.relay import Answer, Relay
+from adapters.amazon.relay import Answer, Relay, Unreachable
 from adapters.amazon.waits import wait_before_retry
-from domain.access import ADS, SP_API, chosen_profile
+from domain.access import ADS, SP_API, AccessRefused, chosen_profile
 from domain.exceptions import NotFound, ValidationFailed
 from service.api.auth import caller_of
+from service.api.problems import status_of
 from service.credentials import proxy
 from service.credentials.access_log import operation_of
 from service.credentials.metrics import PROXY_ADDED_LATENCY, PROXY_CALLS, PROXY_RETRIES
+from service.credentials.outcomes import RETRY_AFTER
 from service.credentials.views import endpoint_of
 
 RDT_PATH = "/tokens/2021-03-01/restrictedDataToken"
@@ -61,58 +63,110 @@ async def forward(request: Request, connection_id: str, api: str, path: str) -> 
     access_token = issued.access_token
     relay = _relay(request)
     method = request.method.upper()
-    if api == SP_API and proxy.restricted(method, path):
-        rdt = await _restricted_data_token(relay, url, path, access_token, method)
-        if not isinstance(rdt, str):  # Amazon's refusal, passed back as it is
-            return await _answer(request, c, api, method, path, rdt, started, started, 0)
-        access_token = rdt
-    headers = {
-        **proxy.to_amazon(request.headers),
-        **_extra(api, access_token, settings, profile_id),
-    }
-    has_body = method not in ("GET", "HEAD") and (
-        request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers
-    )
-    body = proxy.Body(request.stream() if has_body else None)
-    limits, operation = services.amazon.limits, proxy.rate_operation(api, method, path)
-    sent_at = time.perf_counter()
-    response = await relay.send(method, url, headers, body.stream() if has_body else None)
-    attempt, refreshed = 0, False
-    while True:
-        limits.learn(operation, response.headers.get("x-amzn-ratelimit-limit"))
-        if response.status_code == 429 and attempt < retries and (body.replayable or not has_body):
-            wait = wait_before_retry(
-                response.headers.get("retry-after"),
-                limits.rate(operation),
-                attempt + 1,
-                backoff=proxy.THROTTLE_BACKOFF,
-            )
-            if wait > proxy.MAX_THROTTLE_WAIT:
-                break  # not retried: the access log says "forwarded"
-            attempt += 1
-            await response.aclose()
-            PROXY_RETRIES.labels(api).inc()
-            await proxy.sleep(wait)
-        elif (
-            response.status_code == 403
-            and api == SP_API
-            and not refreshed
-            and (body.replayable or not has_body)
-        ):
-            refreshed = True
-            await response.aclose()
-            fresh = await anyio.to_thread.run_sync(
-                services.credentials.tokens.reissue, c, api, access_token, caller.request_id
-            )
-            headers = {**headers, "x-amz-access-token": fresh.access_token}
-            access_token = fresh.access_token
-        else:
-            break
-        sent_at = time.perf_counter()
-        response = await relay.send(method, url, headers, body.again() if has_body else None)
-    if response.status_code == 403 and refreshed:
-        await _check_revoked(services, relay, c, settings, access_token, caller.request_id)
+    try:
+        if api == SP_API and proxy.restricted(method, path):
+            rdt = await _restricted_data_token(relay, url, path, access_token, method)
+            if not isinstance(rdt, str):  # Amazon's refusal, passed back as it is
+                return await _answer(request, c, api, method, path, rdt, started, started, 0)
+            access_token = rdt
+        has_body = method not in ("GET", "HEAD") and (
+            request.headers.get("content-length", "0") != "0"
+            or "transfer-encoding" in request.headers
+        )
+        length = request.headers.get("content-length") if has_body else None
+        headers = {
+            **proxy.to_amazon(request.headers, content_length=length),
+            **_extra(api, access_token, settings, profile_id),
+        }
+        body = proxy.Body(request.stream() if has_body else None)
+        limits, operation = services.amazon.limits, proxy.rate_operation(api, method, path)
+        sent_at, attempt, refreshed = time.perf_counter(), 0, False
+        response = await relay.send(method, url, headers, body.stream() if has_body else None)
+        while True:
+            limits.learn(operation, response.headers.get("x-amzn-ratelimit-limit"))
+            replayable = body.replayable or not has_body
+            if response.status_code == 429 and attempt < retries and replayable:
+                wait = wait_before_retry(
+                    response.headers.get("retry-after"),
+                    limits.rate(operation),
+                    attempt + 1,
+                    backoff=proxy.THROTTLE_BACKOFF,
+                )
+                if wait > proxy.MAX_THROTTLE_WAIT:
+                    break  # not retried: the access log says "forwarded"
+                attempt += 1
+                await response.aclose()
+                PROXY_RETRIES.labels(api).inc()
+                await proxy.sleep(wait)
+            elif (
+                response.status_code == 403
+                and api == SP_API
+                and not refreshed
+                and replayable
+                and _cooldown(request).take(str(c.id))
+            ):
+                refreshed = True
+                await response.aclose()
+                fresh = await anyio.to_thread.run_sync(
+                    services.credentials.tokens.reissue, c, api, access_token, caller.request_id
+                )
+                headers = {**headers, "x-amz-access-token": fresh.access_token}
+                access_token = fresh.access_token
+            else:
+                break
+            sent_at = time.perf_counter()
+            response = await relay.send(method, url, headers, body.again() if has_body else None)
+        if response.status_code == 403 and refreshed:
+            await _check_revoked(services, relay, c, settings, access_token, caller.request_id)
+    except Unreachable as e:  # Amazon did not answer: logged, then the catalogue's 503
+        _record(request, c, api, method, path, 504 if e.timed_out else 502, "unreachable", started)
+        raise AccessRefused(
+            "Amazon did not answer in time; retry after the indicated delay."
+            if e.timed_out
+            else "Amazon's host could not be reached; retry after the indicated delay.",
+            code="AMAZON_UNAVAILABLE",
+            headers={"Retry-After": RETRY_AFTER},
+        ) from None
+    except Exception as e:  # the caller's body broke off, was too large or too slow: logged
+        status = getattr(e, "status_code", None) or status_of(e)  # litestar's 408/413, or ours
+        _record(request, c, api, method, path, status, "failed", started)
+        raise
     return await _answer(request, c, api, method, path, response, started, sent_at, attempt)
+
+
+def _cooldown(request: Request) -> proxy.ForbiddenCooldown:
+    state = request.app.state
+    if state.get("proxy_forbidden_cooldown") is None:
+        state.proxy_forbidden_cooldown = proxy.ForbiddenCooldown()
+    return state.proxy_forbidden_cooldown
+
+
+def _record(
+    request: Request,
+    c: Any,
+    api: str,
+    method: str,
+    path: str,
+    status: int,
+    outcome: str,
+    started: float,
+    amazon_request_id: str | None = None,
+) -> None:
+    """The call's line in the access log (buffered: no store access here)."""
+    services = request.app.state.services
+    services.credentials.access_log.record(
+        caller_of(request),
+        str(c.id),
+        at=services.clock.now(),
+        api=api,
+        kind="proxy",
+        method=method,
+        operation=operation_of(path),
+        status=status,
+        outcome=outcome,
+        duration=time.perf_counter() - started,
+        amazon_request_id=amazon_request_id,
+    )
 
 
 def _loaded(
@@ -197,9 +251,6 @@ async def _answer(
     sent_at: float,
     retries: int,
 ) -> Response:
-    services = request.app.state.services
-    caller = caller_of(request)
-    at = services.clock.now()
     PROXY_ADDED_LATENCY.labels(api).observe(sent_at - started)
     PROXY_CALLS.labels(api, str(response.status_code)).inc()
 
@@ -210,18 +261,17 @@ async def _answer(
         if recorded:
             return
         recorded = True
-        services.credentials.access_log.record(  # buffered: no store access here
-            caller,
-            str(c.id),
-            at=at,
-            api=api,
-            kind="proxy",
-            method=method,
-            operation=operation_of(path),
-            status=response.status_code,
-            outcome=f"retried_{retries}" if retries else "forwarded",
-            duration=time.perf_counter() - started,
-            amazon_request_id=response.headers.get("x-amzn-requestid"),
+        outcome = f"retried_{retries}" if retries else "forwarded"
+        _record(
+            request,
+            c,
+            api,
+            method,
+            path,
+            response.status_code,
+            outcome,
+            started,
+            response.headers.get("x-amzn-requestid"),
         )
 
     if not response.is_stream_consumed and _small(response):

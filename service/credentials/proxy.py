@@ -1,9 +1,9 @@
 """The proxy: a backend's call to Amazon, sent with the connection's access, streamed both ways.
 
 Only the connection's regional SP-API or Ads host is reached (the path is appended to it and
-checked to stay under it). What never crosses: hop-by-hop headers (RFC 9110 §7.6.1), the
-caller's Authorization and cookies, and Amazon's Set-Cookie. What is added: the access
-token (`x-amz-access-token` for the SP-API; `Authorization: Bearer` with
+checked to stay under it). Headers cross by allow-list (below), so the caller's
+Authorization and cookies, hop-by-hop headers and Amazon's Set-Cookie never do. What is
+added: the access token (`x-amz-access-token` for the SP-API; `Authorization: Bearer` with
 `Amazon-Advertising-API-ClientId` and `-Scope` for Ads), and a User-Agent in the form the
 SP-API guide asks for ("AppName/AppVersion (Language=LanguageName)", developer-docs
 "Include a User-Agent header in all requests").
@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,37 +42,37 @@ MAX_THROTTLE_WAIT = 10.0  # seconds per wait; a longer one returns Amazon's 429 
 THROTTLE_BACKOFF = 1.0  # seconds before the first retry when Amazon told neither wait nor rate
 REPLAYABLE_BODY = 1024 * 1024  # bodies up to this size are kept to resend after a 429
 
-HOP_BY_HOP = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-    }
+# What crosses, by allow-list (SPEC §9): to Amazon, the caller's content negotiation and
+# `x-amz-*` (its own `x-amz-access-token` never: the service sets the token); back, Amazon's
+# `x-amzn-*` and `x-amz-rid` and the body's own headers. Anything else (a Location, CORS or
+# HSTS header, Refresh, Set-Cookie, the caller's Origin, Referer or X-Real-IP) stays on its
+# side. Content-Length goes to Amazon only with a body the proxy forwards.
+_FROM_CALLER = frozenset({"accept", "accept-encoding", "content-type"})
+_FROM_AMAZON = frozenset({"x-amz-rid", "content-type", "content-encoding", "content-length"})
+_AS_DATA = (
+    ("x-content-type-options", "nosniff"),
+    ("content-security-policy", "default-src 'none'; sandbox"),
 )
-# Never forwarded to Amazon: ours to set, or the caller's own credentials and routing.
-_NOT_TO_AMAZON = HOP_BY_HOP | {
-    "host",
-    "authorization",
-    "cookie",
-    "user-agent",
-    "x-amz-access-token",
-    "amazon-advertising-api-clientid",
-    "amazon-advertising-api-scope",
-    "x-throttle-retries",
-    "x-request-id",
-    "forwarded",
-    "x-forwarded-for",
-    "x-forwarded-host",
-    "x-forwarded-proto",
-    "via",
-}
-_NOT_TO_CALLER = HOP_BY_HOP | {"set-cookie", "set-cookie2", "date", "server"}
+
+
+def _connection_named(headers: Any) -> set[str]:
+    """Every header a `Connection` header names, across all of them (RFC 9110 §7.6.1): a
+    hop-by-hop header is dropped even when its name would be allowed."""
+    values = (
+        headers.getall("connection", [])
+        if hasattr(headers, "getall")
+        else (headers.get_list("connection"))
+    )
+    return {n.strip().lower() for value in values for n in value.split(",") if n.strip()}
+
+
+def _to_amazon_allowed(name: str) -> bool:
+    return name in _FROM_CALLER or (name.startswith("x-amz-") and name != "x-amz-access-token")
+
+
+def _to_caller_allowed(name: str) -> bool:
+    return name in _FROM_AMAZON or name.startswith("x-amzn-")
+
 
 _RESTRICTED = [
     re.compile(p)
@@ -136,27 +138,25 @@ def throttle_retries(value: str | None) -> int:
     return int(digits)
 
 
-def to_amazon(headers: Any) -> dict[str, str]:
-    named_in_connection = {
-        n.strip().lower() for n in headers.get("connection", "").split(",") if n.strip()
+def to_amazon(headers: Any, *, content_length: str | None = None) -> dict[str, str]:
+    """The caller's headers Amazon gets; `content_length` when a body is forwarded."""
+    hop = _connection_named(headers)
+    kept = {
+        k: v for k, v in headers.items() if _to_amazon_allowed(k.lower()) and k.lower() not in hop
     }
-    return {
-        k: v
-        for k, v in headers.items()
-        if k.lower() not in _NOT_TO_AMAZON and k.lower() not in named_in_connection
-    }
+    return {**kept, "content-length": content_length} if content_length else kept
 
 
 def to_caller(headers: Any) -> list[tuple[str, str]]:
-    """Amazon's answer headers (a header may repeat: `multi_items()`) the caller gets."""
-    named_in_connection = {
-        n.strip().lower() for n in headers.get("connection", "").split(",") if n.strip()
-    }
-    return [
+    """Amazon's answer headers (a header may repeat: `multi_items()`) the caller gets, and
+    ours that keep an answer data: even an HTML body never runs as a page of this origin."""
+    hop = _connection_named(headers)
+    kept = [
         (k, v)
         for k, v in headers.multi_items()
-        if k.lower() not in _NOT_TO_CALLER and k.lower() not in named_in_connection
+        if _to_caller_allowed(k.lower()) and k.lower() not in hop
     ]
+    return [*kept, *_AS_DATA]
 
 
 def access_headers(
@@ -222,3 +222,28 @@ class Body:
 
 async def sleep(seconds: float) -> None:
     await asyncio.sleep(seconds)
+
+
+class ForbiddenCooldown:
+    """At most one refresh-and-check per connection per `seconds` after Amazon's 403s: the
+    refresh and the Sellers probe spend LWA's and the seller's quotas, which every tenant
+    sharing the seller shares. Within the cool-down Amazon's 403 is returned as it is. Kept
+    per process: a deployment of N processes spends at most N a minute."""
+
+    def __init__(self, seconds: float = 60.0, clock: Any = time.monotonic) -> None:
+        self.seconds = seconds
+        self.clock = clock
+        self._last: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def take(self, connection_id: str) -> bool:
+        """True (and the cool-down starts) when a refresh-and-check may go ahead now."""
+        now = self.clock()
+        with self._lock:
+            last = self._last.get(connection_id)
+            if last is not None and now - last < self.seconds:
+                return False
+            if len(self._last) >= 10_000:  # bounded: forget the cool-downs already over
+                self._last = {k: v for k, v in self._last.items() if now - v < self.seconds}
+            self._last[connection_id] = now
+            return True
