@@ -27,6 +27,7 @@ from litestar.response import Redirect
 
 from domain import lifecycle as lc
 from domain.exceptions import NotFound, ValidationFailed
+from service.api.edge.text import SELLING_PARTNER_ID_PATTERN
 from service.api.pages import render, wants_html
 from service.api.threads import blocking
 from service.connect.journey import marketplace_names, when
@@ -37,7 +38,7 @@ _AMAZON_HOST = re.compile(
     r"(com|ca|com\.mx|com\.br|co\.uk|de|fr|it|es|nl|se|pl|com\.be|ie|com\.tr|ae|sa|eg|in"
     r"|co\.za|co\.jp|com\.au|sg)"
 )
-_ID = re.compile(r"[A-Z0-9]{1,32}")
+_ID = re.compile(SELLING_PARTNER_ID_PATTERN)
 
 
 def callback_allowed(url: str, settings: Any) -> bool:

@@ -10,6 +10,7 @@ connection (an expired attempt's own deadline moves it back to `invited`).
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,13 +23,15 @@ from domain import lifecycle as lc
 from domain.connection import Connection
 from domain.exceptions import DomainError, NotFound
 from service.api.caller import Caller
-from service.api.edge.text import sanitised
+from service.api.edge.text import SELLING_PARTNER_ID_PATTERN, sanitised
 from service.connections.service import ConnectionService
 
 log = logging.getLogger(__name__)
 
 SPAPI, REAUTH, ADS = "spapi", "reauth", "ads"
 LOGIN = "login"  # started at Amazon (the Login URI): nothing recorded until the callback
+
+_SELLING_PARTNER_ID = re.compile(SELLING_PARTNER_ID_PATTERN)
 
 
 class InvalidState(DomainError):
@@ -195,6 +198,11 @@ class OAuthCallbacks:
                 )
                 raise AmazonError(code, params.get("error_description") or params["error"] or "")
             spid, code = params.get("selling_partner_id"), params.get("spapi_oauth_code")
+            if spid is not None and not _SELLING_PARTNER_ID.fullmatch(spid):
+                raise AmazonError(
+                    "TOKEN_EXCHANGE_FAILED",
+                    "Amazon's redirect carried no valid selling partner id.",
+                )
             if not spid or not code:
                 raise AmazonError(
                     "TOKEN_EXCHANGE_FAILED", "Amazon's redirect carried no authorization code."

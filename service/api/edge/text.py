@@ -35,6 +35,9 @@ ADDRESS_PATTERN = (
     r"^(?!.*=\?)[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}"
     r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
 )
+# Amazon's selling partner ids are upper-case alphanumerics (SPEC §12): anything else, a
+# lower-case copy included, is refused, so one seller is never two.
+SELLING_PARTNER_ID_PATTERN = r"^[A-Z0-9]{1,32}$"
 LINE_PATTERN = f"^[^{_CONTROLS}{_BIDI}{_NOT_CHARACTERS}{_BREAKS}]*$"
 # A body field that must be one line (a name, a subject): the guard's rule for text, plus
 # no line breaks, stated in the OpenAPI schema.
