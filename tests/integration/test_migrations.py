@@ -61,55 +61,55 @@ def test_the_migrations_form_one_numbered_line():
 
 
 @pytest.mark.parametrize("command", [["worker"], ["serve", "--port", "0"]])
-def test_serve_and_worker_refuse_an_unmigrated_database_in_one_line(database_url, command):
+def test_serve_and_worker_refuse_an_unmigrated_database_in_one_line(empty_database_url, command):
     if command[0] == "serve":
         command = ["serve", "--port", str(free_port())]
-    done = run(database_url, *command)
+    done = run(empty_database_url, *command)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
     assert "not migrated" in lines[0] and "connections migrate" in lines[0]
     assert "MIGRATE_ON_START=1" in lines[0]
-    assert not {"api_keys", "connections_view", "alembic_version"} & tables(database_url)
+    assert not {"api_keys", "connections_view", "alembic_version"} & tables(empty_database_url)
 
 
-def test_migrate_applies_what_is_pending_and_status_lists_it(database_url):
-    before = run(database_url, "migrate", "--status")
+def test_migrate_applies_what_is_pending_and_status_lists_it(empty_database_url):
+    before = run(empty_database_url, "migrate", "--status")
     assert before.returncode == 0, before.stderr
     assert [line.split("\t")[:2] for line in before.stdout.splitlines()][:2] == [
         ["0001", "pending"],
         ["0002", "pending"],
     ]
 
-    applied = run(database_url, "migrate")
+    applied = run(empty_database_url, "migrate")
     assert applied.returncode == 0, applied.stderr
     assert "applied 0001" in applied.stderr and "applied 0002" in applied.stderr
     assert {"api_keys", "connections_view", "webhook_deliveries", "refresh_checks"} <= tables(
-        database_url
+        empty_database_url
     )
-    after = run(database_url, "migrate", "--status")
+    after = run(empty_database_url, "migrate", "--status")
     assert all(line.split("\t")[1] == "applied" for line in after.stdout.splitlines())
 
-    again = run(database_url, "migrate")
+    again = run(empty_database_url, "migrate")
     assert again.returncode == 0 and "nothing pending" in again.stderr
     # Now migrated, a non-sandbox process starts without MIGRATE_ON_START.
-    key = run(database_url, "api-keys", "create", "--tenant", "t", "--scope", "admin")
+    key = run(empty_database_url, "api-keys", "create", "--tenant", "t", "--scope", "admin")
     assert key.returncode == 0, key.stderr
     assert key.stdout.startswith("sk_")
 
 
-def test_migrate_on_start_migrates_instead_of_refusing(database_url):
+def test_migrate_on_start_migrates_instead_of_refusing(empty_database_url):
     key = run(
-        database_url,
+        empty_database_url,
         *("api-keys", "create", "--tenant", "t", "--scope", "admin"),
         MIGRATE_ON_START="1",
     )
     assert key.returncode == 0, key.stderr
-    assert migrations.pending(eventsourcing_env(database_url)) == []
+    assert migrations.pending(eventsourcing_env(empty_database_url)) == []
 
 
-def test_processes_migrating_at_once_take_turns_and_apply_each_migration_once(database_url):
-    env = {**os.environ, "DATABASE_URL": database_url, **REAL_AMAZON}
+def test_processes_migrating_at_once_take_turns_and_apply_each_migration_once(empty_database_url):
+    env = {**os.environ, "DATABASE_URL": empty_database_url, **REAL_AMAZON}
     started = [
         subprocess.Popen([CONNECTIONS, "migrate"], env=env, stderr=subprocess.PIPE, text=True)
         for _ in range(4)
@@ -119,16 +119,16 @@ def test_processes_migrating_at_once_take_turns_and_apply_each_migration_once(da
     assert [p.returncode for p in started] == [0, 0, 0, 0], outputs
     assert sum("applied 0001" in out for out in outputs) == 1, outputs
     assert sum("nothing pending" in out for out in outputs) == 3, outputs
-    assert migrations.pending(eventsourcing_env(database_url)) == []
+    assert migrations.pending(eventsourcing_env(empty_database_url)) == []
 
 
 @pytest.mark.postgres
-def test_a_failed_migration_leaves_the_postgresql_database_as_it_was(pg_schema_url):
+def test_a_failed_migration_leaves_the_postgresql_database_as_it_was(empty_pg_schema_url):
     """0002 moves text to timestamptz; a value that is no instant stops it, and nothing of
     it stays: types, data and the recorded version are those of before."""
-    env = eventsourcing_env(pg_schema_url)
+    env = eventsourcing_env(empty_pg_schema_url)
     migrations.upgrade(env, "0001")
-    base, _, schema = pg_schema_url.partition("?schema=")
+    base, _, schema = empty_pg_schema_url.partition("?schema=")
     with psycopg.connect(base, autocommit=True) as conn:
         conn.execute(
             f'INSERT INTO "{schema}".api_keys (id, tenant_id, name, key_hash, scopes, '

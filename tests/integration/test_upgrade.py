@@ -87,15 +87,15 @@ def without_cursors(feed: dict) -> dict:
 
 
 def test_a_database_written_before_migrations_is_upgraded_and_served_as_before(
-    old_code, database_url
+    old_code, empty_database_url
 ):
-    old = write_with_old_code(old_code, database_url)
+    old = write_with_old_code(old_code, empty_database_url)
 
-    migrated = migrate(database_url)
+    migrated = migrate(empty_database_url)
     assert migrated.returncode == 0, migrated.stderr
     assert "applied 0001" in migrated.stderr
 
-    live = start_service(database_url, WEBHOOK_ALLOW_PRIVATE="1", MIGRATE_ON_START="0")
+    live = start_service(empty_database_url, WEBHOOK_ALLOW_PRIVATE="1", MIGRATE_ON_START="0")
     try:
         api = httpx.Client(
             base_url=live.url, headers={"Authorization": f"Bearer {old['api_key']}"}, timeout=30
@@ -131,8 +131,8 @@ def test_a_database_written_before_migrations_is_upgraded_and_served_as_before(
     finally:
         live.stop()
 
-    if database_url.startswith("postgresql"):
-        assert column_types(database_url, "connections_view") >= {
+    if empty_database_url.startswith("postgresql"):
+        assert column_types(empty_database_url, "connections_view") >= {
             ("created_at", "timestamp with time zone"),
             ("document", "jsonb"),
         }
