@@ -69,7 +69,7 @@ migration: install  ## a new numbered migration file: make migration NAME="what 
 # The bounded contract fuzz runs first, on its own: schemathesis' pytest plugin reports
 # its cases as subtests and leaves the terminal summary unprinted, so the suite's own
 # closing line ("N passed") comes last.
-FUZZ := tests/e2e/test_contract_fuzz.py
+FUZZ := tests/api/test_contract_fuzz.py
 # The rest on two workers (pytest-xdist), each module whole on one of them (a module's
 # shared server stays shared; each worker has its own PostgreSQL database, tests/conftest.py).
 # TEST_WORKERS=0 runs it in one process.

@@ -50,21 +50,21 @@ GROUPS = [
     Group(
         "chain",
         ("domain/chain.py",),
-        ("tests/unit", "tests/integration/test_audit.py", *SKIP_POSTGRES),
+        ("tests/domain", "tests/audit/test_audit.py", *SKIP_POSTGRES),
         150,
     ),
     Group(
         "idempotency",
         ("service/api/idempotency.py",),
-        ("tests/e2e/test_api_safety.py", "-k", "idempot and not postgres"),
+        ("tests/api/test_api_safety.py", "-k", "idempot and not postgres"),
         150,
     ),
     Group(
         "auth",
         ("service/api/auth.py", "service/keys/api_keys.py"),
         (
-            "tests/e2e/test_security.py",
-            "tests/e2e/test_api_safety.py",
+            "tests/api/test_security.py",
+            "tests/api/test_api_safety.py",
             "-k",
             "(scope or key or auth or route) and not postgres and not lifecycle",
         ),
@@ -76,8 +76,8 @@ GROUPS = [
         "tenant",
         ("service/connections/application.py", "service/connections/service.py"),
         (
-            "tests/e2e/test_time_travel.py",
-            "tests/e2e/test_api_safety.py",
+            "tests/connections/test_time_travel.py",
+            "tests/api/test_api_safety.py",
             "-k",
             "(tenant or missing or version or as_of) and not postgres",
         ),
@@ -94,8 +94,8 @@ GROUPS = [
         "ssrf",
         ("adapters/webhook_sender.py",),
         (
-            "tests/integration/test_webhooks.py",
-            "tests/e2e/test_webhook_api.py",
+            "tests/webhooks/test_webhooks.py",
+            "tests/webhooks/test_webhook_api.py",
             "-k",
             "(private or resolv or address or redirect or refused) and not postgres",
         ),
@@ -108,7 +108,7 @@ GROUPS = [
     Group(
         "domain",
         ("domain/*",),
-        ("tests/unit",),
+        ("tests/domain",),
         420,
     ),
 ]

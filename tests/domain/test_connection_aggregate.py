@@ -9,7 +9,7 @@ import pytest
 from domain.connection import Connection
 from domain.errors import REQUIRED_SC_PERMISSIONS
 from domain.exceptions import ApiAuthorizationRequired, DomainError, InvalidTransition
-from tests.unit.test_lifecycle import (
+from tests.domain.test_lifecycle import (
     SELLING_PARTNER,
     at,
     connection_in,

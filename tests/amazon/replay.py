@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "amazon"
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def sellers_model() -> dict[str, Any]:

@@ -12,8 +12,8 @@ import pytest
 
 from adapters.amazon import AmazonClient, AmazonSettings
 from domain import marketplaces
-from tests.integration.amazon_replay import sellers_model
-from tests.integration.sandbox_server import sandbox_amazon
+from tests.amazon.replay import sellers_model
+from tests.amazon.sandbox_server import sandbox_amazon
 
 MODEL = sellers_model()
 

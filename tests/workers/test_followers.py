@@ -15,7 +15,7 @@ from eventsourcing.persistence import StoredEvent
 from service.workers.worker import Worker
 from tests.conftest import new_connection, run_cli
 
-pytest_plugins = ["tests.webhook_fixtures"]  # hooked, hooked_sqlite, receiver…
+pytest_plugins = ["tests.webhooks.fixtures"]  # hooked, hooked_sqlite, receiver…
 
 FOLLOWERS = ["connections_view", "webhook_outbox"]
 

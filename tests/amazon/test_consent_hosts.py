@@ -1,5 +1,5 @@
 """Every marketplace's consent URL, for a seller and for a vendor, as the real adapter builds
-it, against Amazon's tables copied into tests/fixtures/amazon/consent_hosts.py."""
+it, against Amazon's tables copied into tests/amazon/fixtures/consent_hosts.py."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from adapters.amazon import AmazonClient, AmazonSettings
-from tests.fixtures.amazon.consent_hosts import AMAZON_CONSENT_HOSTS
+from tests.amazon.fixtures.consent_hosts import AMAZON_CONSENT_HOSTS
 
 SETTINGS = AmazonSettings.production(
     application_id="amzn1.sp.solution.app",

@@ -11,7 +11,7 @@ import pytest
 
 from domain import marketplaces
 from domain.marketplaces import ALL, BY_ID, COLUMNS, REGIONS, SP_API_REGIONS
-from tests.fixtures.amazon.consent_hosts import AMAZON_CONSENT_HOSTS
+from tests.amazon.fixtures.consent_hosts import AMAZON_CONSENT_HOSTS
 
 
 def test_the_file_has_exactly_the_columns_the_code_reads_and_no_empty_cell():

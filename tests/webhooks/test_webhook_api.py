@@ -11,7 +11,7 @@ from standardwebhooks import Webhook
 
 from tests.conftest import START, new_connection
 
-pytest_plugins = ["tests.webhook_fixtures"]  # hooked, guarded, receiver
+pytest_plugins = ["tests.webhooks.fixtures"]  # hooked, guarded, receiver
 
 
 def hooks(live):

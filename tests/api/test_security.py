@@ -27,7 +27,7 @@ from service.api.rate_limit import RateLimiter
 from service.keys.api_keys import SCOPES
 from service.settings import ConfigError, Settings
 from tests.conftest import SECRET_KEY, LiveService, start_service
-from tests.e2e.test_secrets_at_rest import (
+from tests.credentials.test_secrets_at_rest import (
     TENANT,
     Session,
     full_lifecycle,
@@ -35,7 +35,7 @@ from tests.e2e.test_secrets_at_rest import (
     store_contents,
 )
 
-pytest_plugins = ["tests.webhook_fixtures"]  # receiver
+pytest_plugins = ["tests.webhooks.fixtures"]  # receiver
 
 PROBLEM_JSON = "application/problem+json"
 CONNECTION = {

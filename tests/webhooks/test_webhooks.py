@@ -25,7 +25,7 @@ from service.container import build
 from service.webhooks import LEASE, RETRY_DELAYS, build_webhooks
 from tests.conftest import START, make_settings, new_connection
 
-pytest_plugins = ["tests.webhook_fixtures"]  # hooked, hooked_sqlite, guarded, receiver…
+pytest_plugins = ["tests.webhooks.fixtures"]  # hooked, hooked_sqlite, guarded, receiver…
 
 
 def hooks(live):

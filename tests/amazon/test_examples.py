@@ -1,4 +1,4 @@
-"""Amazon's published examples (tests/fixtures/amazon, sources in its README) replayed
+"""Amazon's published examples (tests/amazon/fixtures, sources in its README) replayed
 through the real AmazonClient over loopback HTTP."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import json
 import pytest
 
 from adapters.amazon import AmazonClient, AmazonError, AmazonSettings
-from tests.integration.amazon_replay import FIXTURES, example, replaying
+from tests.amazon.replay import FIXTURES, example, replaying
 
 PARTICIPATIONS = "/sellers/v1/marketplaceParticipations"
 ACCOUNT = "/sellers/v1/account"

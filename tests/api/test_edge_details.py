@@ -16,8 +16,8 @@ import pytest
 from adapters.eventstore import DatabaseUrlError, eventsourcing_env
 from service.settings import Settings
 from tests.conftest import SECRET_KEY, new_connection
-from tests.e2e.test_amazon_authorization import amazon_redirect, query_of, with_query
-from tests.e2e.test_secrets_at_rest import store_contents
+from tests.connect.test_amazon_authorization import amazon_redirect, query_of, with_query
+from tests.credentials.test_secrets_at_rest import store_contents
 
 
 def test_amazons_error_description_is_kept_capped_on_one_line_without_control_marks(live, api):

@@ -14,7 +14,7 @@ import pytest
 
 from adapters.amazon import AmazonClient, AmazonError, AmazonSettings
 from adapters.amazon.settings import SANDBOX_LWA_CLIENT_SECRET
-from tests.integration.sandbox_server import sandbox_amazon
+from tests.amazon.sandbox_server import sandbox_amazon
 
 STATE = "con_7f3a9c.signature"
 

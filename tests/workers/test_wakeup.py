@@ -18,7 +18,7 @@ from service.container import build
 from service.workers.worker import Worker
 from tests.conftest import make_settings, new_connection
 
-pytest_plugins = ["tests.webhook_fixtures"]  # hooked_postgres, hooked_sqlite, receiver
+pytest_plugins = ["tests.webhooks.fixtures"]  # hooked_postgres, hooked_sqlite, receiver
 
 POLL = 60.0  # far longer than any wait below
 SOON = 10.0  # a generous bound for "at once" on a loaded machine, still far below POLL
