@@ -161,19 +161,28 @@ def empty_pg_schema_url(postgres_url: str) -> Iterator[str]:
         conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
+def _migrated_schema(postgres_url: str, script: str | None) -> str:
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        if script is None:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+        else:
+            conn.execute(script.replace(_SCHEMA, schema))
+    return schema
+
+
+def _drop_schema(postgres_url: str, schema: str) -> None:
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
 @pytest.fixture
 def pg_schema_url(postgres_url: str, migrated_schema_script: str | None) -> Iterator[str]:
     """A database URL whose event store and tables live in a fresh schema at the newest
     migration, dropped after."""
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        if migrated_schema_script is None:
-            conn.execute(f'CREATE SCHEMA "{schema}"')
-        else:
-            conn.execute(migrated_schema_script.replace(_SCHEMA, schema))
+    schema = _migrated_schema(postgres_url, migrated_schema_script)
     yield _schema_url(postgres_url, schema)
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    _drop_schema(postgres_url, schema)
 
 
 @pytest.fixture(scope="session")
@@ -196,6 +205,25 @@ def database_url(request: pytest.FixtureRequest) -> str:
     if request.param == "sqlite":
         return request.getfixturevalue("sqlite_url")
     return request.getfixturevalue("pg_schema_url")
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def module_database_url(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    migrated_sqlite_file: Path,
+) -> Iterator[str]:
+    """A store at the newest migration shared by a module's tests, once per store: for a
+    server per module whose tests each work on connections of their own."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("module") / "connections.db"
+        shutil.copyfile(migrated_sqlite_file, path)
+        yield f"sqlite:///{path}"
+        return
+    postgres_url = request.getfixturevalue("postgres_url")
+    schema = _migrated_schema(postgres_url, request.getfixturevalue("migrated_schema_script"))
+    yield _schema_url(postgres_url, schema)
+    _drop_schema(postgres_url, schema)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

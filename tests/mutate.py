@@ -56,7 +56,12 @@ GROUPS = [
     Group(
         "idempotency",
         ("service/api/idempotency.py",),
-        ("tests/api/test_api_safety.py", "-k", "idempot and not postgres"),
+        (
+            "tests/api/test_idempotency.py",
+            "tests/api/test_concurrency.py",
+            "-k",
+            "idempot and not postgres",
+        ),
         150,
     ),
     Group(
@@ -64,7 +69,11 @@ GROUPS = [
         ("service/api/auth.py", "service/keys/api_keys.py"),
         (
             "tests/api/test_security.py",
-            "tests/api/test_api_safety.py",
+            "tests/keys/test_api_keys.py",
+            "tests/api/test_access.py",
+            "tests/api/test_concurrency.py",
+            "tests/api/test_idempotency.py",
+            "tests/api/test_bad_input.py",
             "-k",
             "(scope or key or auth or route) and not postgres and not lifecycle",
         ),
@@ -77,7 +86,10 @@ GROUPS = [
         ("service/connections/application.py", "service/connections/service.py"),
         (
             "tests/connections/test_time_travel.py",
-            "tests/api/test_api_safety.py",
+            "tests/api/test_access.py",
+            "tests/api/test_concurrency.py",
+            "tests/api/test_idempotency.py",
+            "tests/api/test_bad_input.py",
             "-k",
             "(tenant or missing or version or as_of) and not postgres",
         ),
@@ -94,7 +106,9 @@ GROUPS = [
         "ssrf",
         ("adapters/webhook_sender.py",),
         (
-            "tests/webhooks/test_webhooks.py",
+            "tests/webhooks/test_outbox.py",
+            "tests/webhooks/test_dispatch.py",
+            "tests/webhooks/test_send_time_checks.py",
             "tests/webhooks/test_webhook_api.py",
             "-k",
             "(private or resolv or address or redirect or refused) and not postgres",

@@ -1,4 +1,5 @@
-"""The sandbox Amazon served by uvicorn on a free loopback port, for integration tests."""
+"""The sandbox Amazon served by uvicorn on a free loopback port, for integration tests, and
+the owner's browser meeting its consent pages."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import uvicorn
 from litestar import Litestar
 
@@ -14,6 +17,9 @@ from service.sandbox import build_sandbox_router
 
 CALLBACK = "https://connections.example/v1/oauth/amazon/callback"
 ADS_CALLBACK = "https://connections.example/v1/oauth/amazon-ads/callback"
+STATE = "con_7f3a9c.signature"
+# The owner's browser: one client, so each test does not build a fresh TLS context.
+browser = httpx.Client(follow_redirects=False)
 
 
 @contextmanager
@@ -32,3 +38,12 @@ def sandbox_amazon() -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def redirect_of(url: str) -> dict[str, str]:
+    """The query of the redirect back to the service that the page at `url` answers."""
+    response = browser.get(url)
+    assert response.status_code == 302, response.text
+    location = response.headers["location"]
+    assert location.startswith((CALLBACK, ADS_CALLBACK))
+    return {key: values[0] for key, values in parse_qs(urlsplit(location).query).items()}

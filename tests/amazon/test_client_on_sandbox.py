@@ -1,25 +1,20 @@
-"""The real AmazonClient against the sandbox Amazon, served by uvicorn over loopback HTTP."""
+"""The real AmazonClient against the sandbox Amazon, served by uvicorn over loopback HTTP:
+consent URLs, every outcome of both consents, the sandbox's own pages, every marketplace."""
 
 from __future__ import annotations
 
 import dataclasses
 import html
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-import uvicorn
-from litestar import Litestar
 
 import adapters.amazon.settings as settings_module
 from adapters.amazon import AmazonClient, AmazonError, AmazonSettings, Tokens
 from domain.marketplaces import ALL as ALL_MARKETPLACES
 from domain.marketplaces import REGIONS, Marketplace
-from service.sandbox import build_sandbox_router
 from service.sandbox.issued import selling_partner_id_for
 from service.sandbox.outcomes import (
     ADS_OUTCOMES,
@@ -29,45 +24,21 @@ from service.sandbox.outcomes import (
     STOPPED_ON_AMAZON,
 )
 from tests import contract
+from tests.amazon.sandbox_server import CALLBACK, STATE, browser, redirect_of, sandbox_amazon
 
 MARKETPLACE_IDS = {region: tuple(ids) for region, ids in REGIONS.items()}
-CALLBACK = "https://connections.example/v1/oauth/amazon/callback"
-ADS_CALLBACK = "https://connections.example/v1/oauth/amazon-ads/callback"
-STATE = "con_7f3a9c.signature"
-# The owner's browser: one client, so each test does not build a fresh TLS context.
-browser = httpx.Client(follow_redirects=False)
 
 
 @pytest.fixture(scope="module")
 def base_url() -> Iterator[str]:
-    app = Litestar(route_handlers=[build_sandbox_router(CALLBACK, ADS_CALLBACK)])
-    # Port 0: the OS picks a free port; the bound socket tells which.
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "sandbox did not start"
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    browser.close()
-    server.should_exit = True
-    thread.join(timeout=10)
+    with sandbox_amazon() as url:
+        yield url
 
 
 @pytest.fixture
 def client(base_url: str) -> Iterator[AmazonClient]:
     with AmazonClient(AmazonSettings.sandbox(base_url)) as amazon:
         yield amazon
-
-
-def redirect_of(url: str) -> dict[str, str]:
-    response = browser.get(url)
-    assert response.status_code == 302, response.text
-    location = response.headers["location"]
-    assert location.startswith((CALLBACK, ADS_CALLBACK))
-    return {key: values[0] for key, values in parse_qs(urlsplit(location).query).items()}
 
 
 def sp_flow(amazon: AmazonClient, region: str, outcome: str, state: str = STATE) -> Tokens:
@@ -318,78 +289,7 @@ def test_errors_on_the_consent_redirect_map_to_catalogue_codes(
     assert client.callback_error_code(error, description) == code
 
 
-# Retries
-
-
-def test_a_503_is_retried_with_backoff_then_amazon_is_unavailable(base_url: str) -> None:
-    sent: list[httpx.Request] = []
-    http = httpx.Client(event_hooks={"request": [sent.append]})
-    with AmazonClient(AmazonSettings.sandbox(base_url), http) as amazon:
-        callback = redirect_of(
-            f"{amazon.consent_url('na', STATE)}&sandbox_outcome=AMAZON_UNAVAILABLE"
-        )
-        with pytest.raises(AmazonError) as raised:
-            amazon.exchange_code(callback["spapi_oauth_code"])
-    assert raised.value.code == "AMAZON_UNAVAILABLE"
-    assert len(sent) == amazon.settings.max_retries + 1
-    assert callback["spapi_oauth_code"] not in str(raised.value)
-
-
-def test_a_400_is_not_retried(base_url: str) -> None:
-    sent: list[httpx.Request] = []
-    http = httpx.Client(event_hooks={"request": [sent.append]})
-    with AmazonClient(AmazonSettings.sandbox(base_url), http) as amazon:
-        callback = redirect_of(
-            f"{amazon.consent_url('na', STATE)}&sandbox_outcome=AUTHORIZATION_EXPIRED"
-        )
-        with pytest.raises(AmazonError) as raised:
-            amazon.exchange_code(callback["spapi_oauth_code"])
-    assert raised.value.code == "AUTHORIZATION_EXPIRED"
-    assert len(sent) == 1
-
-
-def test_a_refused_connection_is_retried_then_amazon_is_unavailable() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        closed_port = sock.getsockname()[1]
-    sent: list[httpx.Request] = []
-    http = httpx.Client(event_hooks={"request": [sent.append]})
-    settings = AmazonSettings.sandbox(f"http://127.0.0.1:{closed_port}")
-    with AmazonClient(settings, http) as amazon, pytest.raises(AmazonError) as raised:
-        amazon.refresh("Atzr|sbx.approve.A1.x")
-    assert raised.value.code == "AMAZON_UNAVAILABLE"
-    assert "ConnectError" in raised.value.detail
-    assert len(sent) == settings.max_retries + 1
-
-
-def test_retry_after_is_honoured_up_to_its_cap(
-    base_url: str, caplog: pytest.LogCaptureFixture
-) -> None:
-    # The sandbox's LWA answers the first exchange of this code 429 with Retry-After: 3600.
-    settings = dataclasses.replace(
-        AmazonSettings.sandbox(base_url), backoff=30.0, max_retry_after=0.05
-    )
-    with AmazonClient(settings) as amazon, caplog.at_level("WARNING"):
-        callback = redirect_of(f"{amazon.consent_url('na', STATE)}&sandbox_outcome=throttled_once")
-        assert amazon.exchange_code(callback["spapi_oauth_code"]).access_token
-    waits = [r.getMessage() for r in caplog.records if "LWA token" in r.getMessage()]
-    assert waits == ["amazon LWA token (authorization_code): HTTP 429; retry 1/3 in 0.05s"]
-
-
-def test_a_throttled_sellers_call_waits_one_token_of_the_announced_rate(
-    base_url: str, caplog: pytest.LogCaptureFixture
-) -> None:
-    # Amazon sends no Retry-After on a 429 (Usage Plans and Rate Limits in the SP-API): the
-    # wait is one request's time at the x-amzn-RateLimit-Limit rate (the sandbox's 5.0/s).
-    settings = dataclasses.replace(AmazonSettings.sandbox(base_url), max_retry_after=5.0)
-    with AmazonClient(settings) as amazon, caplog.at_level("WARNING"):
-        callback = redirect_of(f"{amazon.consent_url('na', STATE)}&sandbox_outcome=throttled_once")
-        tokens = amazon.exchange_code(callback["spapi_oauth_code"])
-        caplog.clear()
-        amazon.check_account(tokens.access_token, "na", ["ATVPDKIKX0DER"])
-    assert [r.getMessage() for r in caplog.records] == [
-        "amazon getMarketplaceParticipations: HTTP 429; retry 1/3 in 0.20s"
-    ]
+# What a token answer must hold
 
 
 def test_a_malformed_token_answer_is_a_failed_exchange(client: AmazonClient) -> None:

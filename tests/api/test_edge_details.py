@@ -16,7 +16,7 @@ import pytest
 from adapters.eventstore import DatabaseUrlError, eventsourcing_env
 from service.settings import Settings
 from tests.conftest import SECRET_KEY, new_connection
-from tests.connect.test_amazon_authorization import amazon_redirect, query_of, with_query
+from tests.connect.consents.helpers import amazon_redirect, query_of, with_query
 from tests.credentials.test_secrets_at_rest import store_contents
 
 
