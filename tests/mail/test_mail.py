@@ -295,7 +295,9 @@ def test_the_sender_speaks_starttls_and_implicit_tls_with_credentials(tmp_path, 
 
     def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, auth: Any):
         logins.append(f"{auth.login.decode()}:{auth.password.decode()}")
-        return AuthResult(success=auth.password == b"s3cret/pass")
+        # handled=False: aiosmtpd answers a refusal with 535, as a real server does (by
+        # default it leaves the answer to the authenticator, and the client waits 15 s).
+        return AuthResult(success=auth.password == b"s3cret/pass", handled=False)
 
     inbox, port = Inbox(), free_port()
     options: dict[str, Any] = {"authenticator": authenticator, "auth_required": True}
@@ -313,6 +315,7 @@ def test_the_sender_speaks_starttls_and_implicit_tls_with_credentials(tmp_path, 
         assert logins == ["mailer:s3cret/pass"]
         wrong = SmtpSender(url.replace("s3cret", "wrong"), tls=client_tls).send(_message(OWNER))
         assert not wrong.sent and "wrong" not in (wrong.error or "")
+        assert not wrong.retryable  # refused credentials stay refused
         untrusted = SmtpSender(url).send(_message(OWNER))  # a certificate nobody vouches for
         assert not untrusted.sent and untrusted.retryable
     finally:
