@@ -241,6 +241,30 @@ def sqlite_url(tmp_path: Path, migrated_sqlite_file: Path) -> str:
     return f"sqlite:///{path}"
 
 
+# `make test` runs on two workers, each module whole on one of them (--dist loadfile). The
+# fault tests are one unit: each drives a server process under load, and two at once on two
+# cores would time each other out; so is the browser (one Chromium). The faults, the longest
+# unit by far, go first, so that the other worker takes everything else meanwhile.
+_ONE_UNIT = ("tests/faults/", "tests/browser/")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: not item.nodeid.startswith("tests/faults/"))
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class ByModuleFaultsTogether(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            unit = next((folder for folder in _ONE_UNIT if nodeid.startswith(folder)), None)
+            return unit or super()._split_scope(nodeid)
+
+    return ByModuleFaultsTogether(config, log)
+
+
 _STARTED = time.time()
 
 

@@ -155,8 +155,10 @@ def hangs_up() -> Iterator[tuple[str, list[bytes]]]:
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.getsockname()[1]}", received
+    server.shutdown(socket.SHUT_RDWR)  # wakes the accept() (closing alone does not, on Linux)
     server.close()
     thread.join(timeout=5)
+    assert not thread.is_alive()
 
 
 def test_a_code_exchange_that_may_have_reached_amazon_is_not_resent(
