@@ -15,7 +15,7 @@ import pytest
 
 from adapters.eventstore import DatabaseUrlError, eventsourcing_env
 from service.settings import Settings
-from tests.conftest import SECRET_KEY, new_connection
+from tests.conftest import SECRET_KEY, new_connection, start_service
 from tests.connect.consents.helpers import amazon_redirect, query_of, with_query
 from tests.credentials.test_secrets_at_rest import store_contents
 
@@ -99,11 +99,14 @@ def test_pages_and_text_we_serve_name_one_charset(live):
         assert text.headers["content-type"].count("charset") == 1, text.headers["content-type"]
 
 
-def test_the_sqlite_database_is_readable_by_its_owner_only(live_sqlite):
-    url = live_sqlite.services.settings.database_url
-    db = Path(url[len("sqlite:///") :])
-    with live_sqlite.client() as client:
-        new_connection(client)
+def test_the_sqlite_database_is_readable_by_its_owner_only(tmp_path):
+    db = tmp_path / "connections.db"  # a file the service creates itself
+    live = start_service(f"sqlite:///{db}")
+    try:
+        with live.client() as client:
+            new_connection(client)
+    finally:
+        live.stop()
     for path in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
         if path.exists():
             assert stat.S_IMODE(path.stat().st_mode) == 0o600, path

@@ -288,12 +288,12 @@ def test_refresh_tokens_are_only_stored_encrypted(services: Services, database_u
 
 
 @pytest.mark.postgres
-def test_processes_starting_together_on_a_new_postgresql_database_all_start(pg_schema_url):
+def test_processes_starting_together_on_a_new_postgresql_database_all_start(empty_pg_schema_url):
     """A deployment starts servers, workers and CLI commands at once; CREATE TABLE IF NOT
     EXISTS races with itself unless they take turns."""
     env = {
         **os.environ,
-        "DATABASE_URL": pg_schema_url,
+        "DATABASE_URL": empty_pg_schema_url,
         "SANDBOX": "1",
         "SECRET_KEY": "stores-test-secret-key-0123456789abcdef",
     }
