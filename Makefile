@@ -69,11 +69,16 @@ migration: install  ## a new numbered migration file: make migration NAME="what 
 # The bounded contract fuzz runs first, on its own: schemathesis' pytest plugin reports
 # its cases as subtests and leaves the terminal summary unprinted, so the suite's own
 # closing line ("N passed") comes last.
-FUZZ := tests/e2e/test_contract_fuzz.py
+FUZZ := tests/api/test_contract_fuzz.py
+# The rest on two workers (pytest-xdist), each module whole on one of them (a module's
+# shared server stays shared; each worker has its own PostgreSQL database, tests/conftest.py).
+# TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 2
 
 test: install browser  ## the whole suite, on SQLite and on PostgreSQL (TEST_DATABASE_URL)
 	$(PY) -m pytest $(FUZZ)
-	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(PY) -m pytest --ignore=$(FUZZ)
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile \
+	  --ignore=$(FUZZ)
 
 screenshots: install browser  ## the README's screenshots, from the browser tests
 	UPDATE_SCREENSHOTS=1 $(PY) -m pytest tests/browser -q

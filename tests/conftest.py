@@ -1,13 +1,23 @@
-"""Shared fixtures: real stores (SQLite file, PostgreSQL schema per test) and a real server.
+"""Shared fixtures: real stores (a SQLite file, a PostgreSQL schema per test) and a real server.
 
 PostgreSQL comes from TEST_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/test).
 When it cannot be reached the PostgreSQL cases are skipped locally and fail under CI=true.
+Under `pytest -n N` (pytest-xdist, as `make test` runs) each worker has a database of its
+own beside it (`<name>_gw0`, ...), so what a test does to its database's connections
+(tests/store/test_stores.py ends them) never reaches another worker's.
+
+A test's store is at the newest migration when it starts: migrating costs 0.2 s on SQLite
+and over a second on PostgreSQL, so the suite migrates once per run and each test gets a
+copy (the file, or the schema replayed from `pg_dump`). The tests of migrating itself ask
+for `empty_database_url` or `empty_pg_schema_url`.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -18,6 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import psycopg
@@ -30,15 +41,58 @@ from service.app import create_app
 from service.container import Services, build
 from service.settings import Settings
 
-PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+def _worker_database(url: str, worker: str | None) -> str:
+    """`url` with the xdist worker's name appended to its database's (unchanged outside xdist)."""
+    if not worker:
+        return url
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"{parts.path or '/postgres'}_{worker}"))
+
+
+SHARED_PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+PG_URL = _worker_database(SHARED_PG_URL, os.environ.get("PYTEST_XDIST_WORKER"))
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 ALL_SCOPES = ["connections:read", "connections:write", "webhooks:manage", "audit:read", "admin"]
 SECRET_KEY = "test-secret-key-0123456789abcdef-0123456789"
 
 
+def _share_the_default_tls_context() -> None:
+    """httpx loads certifi's CA bundle into a new SSL context for every client it makes
+    (0.13 s each; the service makes two per start, the tests several per test). Contexts
+    are made to be shared: one default context serves every client of this process. Only
+    speed is at stake if a newer httpx moves the function: then each client loads its own."""
+    try:
+        from httpx._transports import default as transports
+    except ImportError:  # pragma: no cover
+        return
+    create = getattr(transports, "create_ssl_context", None)
+    if create is None:  # pragma: no cover
+        return
+    made: dict[tuple, Any] = {}
+    lock = threading.Lock()
+
+    def create_once(verify: Any = True, cert: Any = None, trust_env: bool = True) -> Any:
+        if verify is not True or cert is not None:
+            return create(verify=verify, cert=cert, trust_env=trust_env)
+        where = (os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+        key = (trust_env, *where) if trust_env else (False,)
+        with lock:
+            if key not in made:
+                made[key] = create(verify=True, trust_env=trust_env)
+            return made[key]
+
+    transports.create_ssl_context = create_once
+
+
+_share_the_default_tls_context()
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> str:
     try:
+        if PG_URL != SHARED_PG_URL:
+            _create_database(SHARED_PG_URL, PG_URL)
         with psycopg.connect(PG_URL, connect_timeout=3):
             pass
     except psycopg.Error as e:
@@ -49,29 +103,167 @@ def postgres_url() -> str:
     return PG_URL
 
 
-@pytest.fixture
-def pg_schema_url(postgres_url: str) -> Iterator[str]:
-    """A database URL whose event store and tables live in a fresh schema, dropped after."""
+def _create_database(shared: str, own: str) -> None:
+    name = urlsplit(own).path.lstrip("/")
+    with psycopg.connect(shared, autocommit=True, connect_timeout=3) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def _schema_url(postgres_url: str, schema: str) -> str:
+    sep = "&" if "?" in postgres_url else "?"
+    return f"{postgres_url}{sep}schema={schema}"
+
+
+_SCHEMA = "__schema__"  # where the migrated schema's name stands in its script
+
+
+@pytest.fixture(scope="session")
+def migrated_schema_script(postgres_url: str) -> str | None:
+    """SQL that makes a schema named `_SCHEMA` at the newest migration, with the event
+    store's tables: one schema migrated once, dumped (`pg_dump`). None where pg_dump is
+    missing or cannot dump this server: each test then migrates its own schema."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in postgres_url else "?"
-    yield f"{postgres_url}{sep}schema={schema}"
+    try:
+        build(make_settings(_schema_url(postgres_url, schema))).close()
+        dump = ["pg_dump", "--schema", schema, "--inserts", "--no-owner", "--no-privileges"]
+        try:
+            dumped = subprocess.run(
+                [*dump, "--dbname", postgres_url],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+        except OSError:
+            return None
+        if dumped.returncode != 0:
+            return None
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    # psql's own commands (\restrict) are not SQL; the schema's name is random, so it
+    # stands only where the schema is meant.
+    script = "\n".join(line for line in dumped.stdout.splitlines() if not line.startswith("\\"))
+    return script.replace(schema, _SCHEMA)
+
+
+@pytest.fixture
+def empty_pg_schema_url(postgres_url: str) -> Iterator[str]:
+    """A database URL whose event store and tables will live in a new, empty schema
+    (nothing migrated yet), dropped after."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    yield _schema_url(postgres_url, schema)
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Each test using this runs once per store."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/connections.db"
-    return request.getfixturevalue("pg_schema_url")
+def _migrated_schema(postgres_url: str, script: str | None) -> str:
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        if script is None:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+        else:
+            conn.execute(script.replace(_SCHEMA, schema))
+    return schema
+
+
+def _drop_schema(postgres_url: str, schema: str) -> None:
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 @pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path}/connections.db"
+def pg_schema_url(postgres_url: str, migrated_schema_script: str | None) -> Iterator[str]:
+    """A database URL whose event store and tables live in a fresh schema at the newest
+    migration, dropped after."""
+    schema = _migrated_schema(postgres_url, migrated_schema_script)
+    yield _schema_url(postgres_url, schema)
+    _drop_schema(postgres_url, schema)
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file at the newest migration, with the event store's tables: copied for
+    each test that wants one."""
+    folder = tmp_path_factory.mktemp("migrated")
+    build(make_settings(f"sqlite:///{folder}/built.db")).close()
+    template = folder / "connections.db"
+    with sqlite3.connect(folder / "built.db") as built, sqlite3.connect(template) as copy:
+        built.backup(copy)  # one file, whatever the write-ahead log still held
+    built.close()
+    copy.close()
+    return template
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Each test using this runs once per store, on a store at the newest migration."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("sqlite_url")
+    return request.getfixturevalue("pg_schema_url")
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def module_database_url(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    migrated_sqlite_file: Path,
+) -> Iterator[str]:
+    """A store at the newest migration shared by a module's tests, once per store: for a
+    server per module whose tests each work on connections of their own."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("module") / "connections.db"
+        shutil.copyfile(migrated_sqlite_file, path)
+        yield f"sqlite:///{path}"
+        return
+    postgres_url = request.getfixturevalue("postgres_url")
+    schema = _migrated_schema(postgres_url, request.getfixturevalue("migrated_schema_script"))
+    yield _schema_url(postgres_url, schema)
+    _drop_schema(postgres_url, schema)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test using this runs once per store, on a store nothing has migrated yet."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/connections.db"
+    return request.getfixturevalue("empty_pg_schema_url")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, migrated_sqlite_file: Path) -> str:
+    path = tmp_path / "connections.db"
+    shutil.copyfile(migrated_sqlite_file, path)
+    return f"sqlite:///{path}"
+
+
+# `make test` runs on two workers, each module whole on one of them (--dist loadfile). The
+# fault tests are one unit: each drives a server process under load, and two at once on two
+# cores would time each other out; so is the browser (one Chromium). The faults, the longest
+# unit by far, go first, so that the other worker takes everything else meanwhile.
+_ONE_UNIT = ("tests/faults/", "tests/browser/")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: not item.nodeid.startswith("tests/faults/"))
+
+
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: unknown with -p no:xdist
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class ByModuleFaultsTogether(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            unit = next((folder for folder in _ONE_UNIT if nodeid.startswith(folder)), None)
+            return unit or super()._split_scope(nodeid)
+
+    return ByModuleFaultsTogether(config, log)
 
 
 _STARTED = time.time()

@@ -1,7 +1,7 @@
 """API-key authentication, rate limiting and scope checks, as litestar guards.
 
 Every route but the public ones (ops, reference, the OAuth callbacks) carries exactly one
-`requires(scope)` guard; tests/e2e/test_security.py walks the route table to keep it so.
+`requires(scope)` guard; tests/api/test_security.py walks the route table to keep it so.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.test_mail import create
+from tests.mail.test_mail import create
 
 
 @pytest.mark.parametrize("version", ["9223372036854775808", "2147483648", "0", "-1"])

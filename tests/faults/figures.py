@@ -4,6 +4,7 @@ prints them, and so does the end of a pytest run that recorded any."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import threading
@@ -17,8 +18,10 @@ _lock = threading.Lock()
 
 
 def record(name: str, **figures: Any) -> None:
-    with _lock:
-        PATH.parent.mkdir(parents=True, exist_ok=True)
+    PATH.parent.mkdir(parents=True, exist_ok=True)
+    # The threads of this process, and the other pytest workers (make test runs two).
+    with _lock, PATH.with_suffix(".lock").open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
         saved = json.loads(PATH.read_text()) if PATH.exists() else {}
         saved[name] = {"recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S"), "long": LONG, **figures}
         PATH.write_text(json.dumps(saved, indent=2, sort_keys=True) + "\n")

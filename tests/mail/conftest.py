@@ -1,3 +1,3 @@
 """The mail tests' SMTP server and mailing service, shared by the mail modules."""
 
-from tests.integration.test_mail import mailing, smtp  # noqa: F401
+from tests.mail.test_mail import mailing, smtp  # noqa: F401

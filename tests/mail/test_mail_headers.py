@@ -12,7 +12,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from tests.integration.test_mail import INVITER, OWNER, create, run_mail, subject
+from tests.mail.test_mail import INVITER, OWNER, create, run_mail, subject
 
 INJECTION = "=?utf-8?q?Ann=0D=0ABcc:_x=40evil.example=0D=0AReply-To:_x=40evil.example?="
 EXPECTED_HEADERS = {
