@@ -135,9 +135,7 @@ def list_connections(
 def get_connection(
     request: Request,
     connection_id: str,
-    # A version is a count of events: bounded like `starting_after`, so a number beyond
-    # SQLite's 64-bit integers is a 400, not the store's overflow.
-    version: int | None = Parameter(default=None, ge=1, le=2**31 - 1),
+    version: int | None = None,
     as_of: str | None = None,
 ) -> Response:
     caller = caller_of(request)
