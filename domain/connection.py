@@ -29,6 +29,9 @@ from domain.permissions import REQUIRED_SC_PERMISSIONS, permission_differences
 
 Meta = dict[str, Any]
 
+# The provenance of a connection's `selling_partner_id` (SPEC §12).
+CONSENT, IMPORT = "consent", "import"
+
 
 @dataclass(frozen=True, slots=True)
 class Context:
@@ -72,6 +75,22 @@ class Connection(Aggregate):
     # fields existed load without them.
     access_revoked_at: datetime | None = None
     advertising_profiles: ClassVar[tuple[dict[str, Any], ...]] = ()
+    # Where `selling_partner_id` came from (SPEC §12): "consent" when Amazon's callback
+    # carried it, "import" when a tenant supplied it; None while there is none.
+    # Version 1 snapshots (the store's and the read model's) were taken before the field
+    # existed: the upcaster below derives it.
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        # Only an import leaves `invitation_expires_at` empty with a seller known: an
+        # import clears it, a consent never does, and no invitation is resent afterwards.
+        if state.get("selling_partner_id") is None:
+            state["selling_partner_id_source"] = None
+        elif state.get("invitation_expires_at") is None:
+            state["selling_partner_id_source"] = IMPORT
+        else:
+            state["selling_partner_id_source"] = CONSENT
 
     class Event(Aggregate.Event):
         meta: dict[str, Any]  # actor, request_id, correlation_id, and the chain's prev/hash
@@ -136,6 +155,7 @@ class Connection(Aggregate):
             c.advertising = "pending" if self.requires_advertising else "not_required"
             c.advertising_profile_id = None
             c.selling_partner_id = None
+            c.selling_partner_id_source = None
             c.refresh_token_encrypted = None
             c.ads_refresh_token_encrypted = None
             c.authorization = None  # the open consent attempt
@@ -168,25 +188,41 @@ class Connection(Aggregate):
 
     class AuthorizationCompleted(Event):
         trigger, kind = "complete_authorization", "api_authorized"
+        # Version 1 had no `selling_partner_id_source`: a consent's id is Amazon's word.
+        class_version = 2
         selling_partner_id: str
+        selling_partner_id_source: str
         refresh_token_encrypted: str
         reauth_due_at: datetime
         lapses_at: datetime
 
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["selling_partner_id_source"] = CONSENT
+
         def apply(self, c: Any) -> None:
             c.selling_partner_id = self.selling_partner_id
+            c.selling_partner_id_source = self.selling_partner_id_source
             _authorized(c, self)
 
     class AuthorizationImported(Event):
         trigger, kind = "import_authorization", "authorization_imported"
+        # Version 1 had no `selling_partner_id_source`: an import's id is the tenant's word.
+        class_version = 2
         selling_partner_id: str
+        selling_partner_id_source: str
         refresh_token_encrypted: str
         authorized_at: datetime
         reauth_due_at: datetime
         lapses_at: datetime
 
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["selling_partner_id_source"] = IMPORT
+
         def apply(self, c: Any) -> None:
             c.selling_partner_id = self.selling_partner_id
+            c.selling_partner_id_source = self.selling_partner_id_source
             c.invitation_expires_at = None
             _authorized(c, self)
             # The owner authorized elsewhere, earlier: the clock runs from then.
@@ -472,6 +508,7 @@ class Connection(Aggregate):
             self.AuthorizationCompleted,
             ctx,
             selling_partner_id=selling_partner_id,
+            selling_partner_id_source=CONSENT,
             refresh_token_encrypted=refresh_token_encrypted,
             **durations.yearly_clock(ctx.at),
         )
@@ -503,6 +540,7 @@ class Connection(Aggregate):
             self.AuthorizationImported,
             ctx,
             selling_partner_id=selling_partner_id,
+            selling_partner_id_source=IMPORT,
             refresh_token_encrypted=refresh_token_encrypted,
             authorized_at=authorized_at,
             **clock,

@@ -22,6 +22,7 @@ from adapters.crypto import SecretBox, Signer
 from domain import lifecycle as lc
 from domain.connection import Connection
 from domain.exceptions import DomainError, NotFound
+from domain.seller_claims import SellingPartnerAlreadyConnected
 from service.api.caller import Caller
 from service.api.edge.text import SELLING_PARTNER_ID_PATTERN, sanitised
 from service.connections.service import ConnectionService
@@ -238,7 +239,14 @@ class OAuthCallbacks:
             # Amazon's texts (error_description, LWA's answers) are kept for good: one
             # line, no control or format characters, capped.
             fail(ctx, e.code, sanitised(e.detail))
-        self.service.save(c)
+        try:
+            self.service.save(c)
+        except SellingPartnerAlreadyConnected as e:
+            # Another connection of the tenant took this seller since the read above (the
+            # store keeps one holder per seller): this attempt fails as that read would.
+            c = self.service.app.load_without_tenant_check(c.id)
+            c.fail_authorization(ctx, e.code, e.detail)
+            self.service.save(c)
         return CallbackResult(c, succeeded=c.last_error is None, error=c.last_error)
 
     def ads(self, params: dict[str, str | None], request_id: str | None) -> CallbackResult:

@@ -12,6 +12,7 @@ from eventsourcing.persistence import IntegrityError
 from adapters.eventstore import schema_lock
 from domain.connection import Connection
 from domain.exceptions import NotFound, VersionConflict
+from domain.seller_claims import SellerClaim, SellingPartnerAlreadyConnected, claim_id
 from service.connections.group_commit import GroupCommit
 
 
@@ -62,10 +63,20 @@ class ConnectionsApp(Application[UUID]):
     def store(self, aggregate: Any) -> int | None:
         """Saves pending events, in one transaction with other threads' commands of the
         same moment (service.connections.group_commit); returns the last notification id.
-        A lost race on the aggregate's version is a VersionConflict, never a storage error."""
+        An authorization takes the connection's seller claim and a disconnection releases
+        it, in the same transaction (domain.seller_claims). A lost race on the aggregate's
+        version is a VersionConflict, on the seller a SellingPartnerAlreadyConnected;
+        never a storage error."""
+        claims = self._claims_moved_by(aggregate)
         try:
-            recordings = self.group_commit.save(aggregate)
+            recordings = self.group_commit.save(aggregate, *claims)
         except IntegrityError:
+            for claim in claims:
+                holder = self._claim(claim.tenant_id, claim.selling_partner_id)
+                if holder is not None and holder.holder not in (None, str(aggregate.id)):
+                    raise SellingPartnerAlreadyConnected(
+                        claim.selling_partner_id, holder.holder
+                    ) from None
             raise VersionConflict(
                 "The connection was changed by another request at the same time; "
                 "read it again and retry."
@@ -75,3 +86,37 @@ class ConnectionsApp(Application[UUID]):
         for listener in self.commit_listeners:
             listener()
         return recordings[-1].notification.id
+
+    # Seller claims (domain.seller_claims): read here, the one place that reads aggregates.
+
+    def _claim(self, tenant_id: str, selling_partner_id: str) -> SellerClaim | None:
+        try:
+            claim = self.repository.get(claim_id(tenant_id, selling_partner_id))
+        except AggregateNotFoundError:
+            return None
+        return claim if isinstance(claim, SellerClaim) else None
+
+    def _claims_moved_by(self, aggregate: Any) -> list[SellerClaim]:
+        """The claims the connection's pending events take or release, changed and ready
+        to be saved with them. Refuses at once a seller another live connection holds."""
+        if not isinstance(aggregate, Connection):
+            return []
+        claims = []
+        for event in aggregate.pending_events:
+            if isinstance(event, TAKES_SELLER):
+                spid = event.selling_partner_id
+                claim = self._claim(aggregate.tenant_id, spid) or SellerClaim.open(
+                    aggregate.tenant_id, spid, event.timestamp
+                )
+                claim.take(str(aggregate.id), event.timestamp)
+                claims.append(claim)
+            elif isinstance(event, Connection.Disconnected) and aggregate.selling_partner_id:
+                claim = self._claim(aggregate.tenant_id, aggregate.selling_partner_id)
+                if claim is not None:
+                    claim.release(str(aggregate.id), event.timestamp)
+                    claims.append(claim)
+        return claims
+
+
+# The events after which a connection holds its selling partner.
+TAKES_SELLER = (Connection.AuthorizationCompleted, Connection.AuthorizationImported)

@@ -15,9 +15,10 @@ by then (the "leader"). Nobody sleeps to wait for company, so a lone command is 
 as soon as before, and under load batches grow by themselves.
 
 A command is acknowledged only after the transaction holding it committed. A batch in
-which one aggregate lost a race (another request saved its version first) fails as a
-whole in the database; each of its commands is then written alone, so only the loser
-gets its VersionConflict (409) and the others are stored as if nothing happened.
+which one aggregate lost a race (another request saved its version first, or took the
+same seller: domain.seller_claims) fails as a whole in the database; each of its
+commands is then written alone, so only the loser gets its conflict (409) and the others
+are stored as if nothing happened.
 """
 
 from __future__ import annotations
@@ -38,11 +39,14 @@ log = logging.getLogger(__name__)
 
 @dataclass(eq=False)
 class _Command:
-    aggregate: Any
-    events: list[Any]
+    saves: list[tuple[Any, list[Any]]]  # (aggregate, its events): written together or not
     done: bool = False
     error: BaseException | None = None
     recordings: list[Recording] = field(default_factory=list)
+
+    @property
+    def events(self) -> list[Any]:
+        return [e for _, events in self.saves for e in events]
 
 
 class GroupCommit:
@@ -52,14 +56,16 @@ class GroupCommit:
         self._queue: list[_Command] = []
         self._writing = False
 
-    def save(self, aggregate: Any) -> list[Recording]:
-        """Records the aggregate's pending events, in a batch with whatever other threads
+    def save(self, aggregate: Any, *companions: Any) -> list[Recording]:
+        """Records the aggregate's pending events, and its companions' (a connection's
+        seller claim) in the same transaction, in a batch with whatever other threads
         save meanwhile; returns their recordings once committed. Raises IntegrityError
-        when this aggregate's version was taken, or what the store raised."""
-        events = list(aggregate.collect_events())
-        if not events:
+        when one of these aggregates' versions was taken, or what the store raised."""
+        saves = [(a, list(a.collect_events())) for a in (aggregate, *companions)]
+        saves = [(a, events) for a, events in saves if events]
+        if not saves:
             return []
-        command = _Command(aggregate, events)
+        command = _Command(saves)
         with self._changed:
             self._queue.append(command)
             while self._writing and not command.done:
@@ -120,4 +126,4 @@ class GroupCommit:
 
 
 def _processing(batch: list[_Command]) -> Any:
-    return library_seam.processing((c.aggregate, c.events) for c in batch)
+    return library_seam.processing(save for c in batch for save in c.saves)

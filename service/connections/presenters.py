@@ -42,6 +42,7 @@ def connection_json(c: Connection) -> dict[str, Any]:
         "region": c.region,
         "marketplace_ids": list(c.marketplace_ids),
         "selling_partner_id": c.selling_partner_id,
+        "selling_partner_id_source": c.selling_partner_id_source,
         "owner_email": c.owner_email,
         "invited_by": c.invited_by,
         "return_url": c.return_url,

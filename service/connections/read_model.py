@@ -63,7 +63,9 @@ class ConnectionsProjection:
         return self.view.position(self.name)
 
     def prepare(self, notifications: Any) -> tuple[list[ViewRow], list[EventRow], int]:
-        return (*self._rows_after(notifications), len(notifications))
+        rows, events = self._rows_after(notifications)
+        # Counted: the connections' events applied (the log also holds seller claims).
+        return rows, events, len(events)
 
     def commit(self, expected: int, new: int, prepared: Any) -> int | None:
         rows, events, count = prepared

@@ -130,6 +130,11 @@ def list_connections(
     operation_id="getConnection",
     tags=TAGS,
     summary="Read a connection, now or as it was",
+    description=(
+        "`selling_partner_id_source` says where `selling_partner_id` came from: `consent` "
+        "when Amazon's callback carried it, `import` when the tenant supplied it "
+        "(POST /v1/connections/import); null while there is none."
+    ),
 )
 @blocking
 def get_connection(

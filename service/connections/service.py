@@ -210,7 +210,8 @@ class ConnectionService:
         except ValueError:
             raise NotFound(f"No connection {connection_id!r}.") from None
         first = next(iter(self.app.events.get(originator, lte=1)), None)
-        if first is None or getattr(first, "tenant_id", None) != caller.tenant_id:
+        # The log also holds seller claims (domain.seller_claims), which are no connection.
+        if not isinstance(first, Connection.Event) or first.tenant_id != caller.tenant_id:
             raise NotFound(f"No connection {connection_id!r}.")
         return originator, first
 

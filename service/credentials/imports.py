@@ -12,6 +12,7 @@ from adapters.amazon.errors import AmazonError
 from domain.connection import Connection
 from domain.exceptions import DomainError, ValidationFailed
 from domain.origins import check_return_url
+from domain.seller_claims import SellingPartnerAlreadyConnected
 from service.api.caller import Caller
 from service.credentials.outcomes import RETRY_AFTER
 
@@ -41,12 +42,8 @@ class Imports:
             ctx, tenant_id=caller.tenant_id, durations=service.durations, **spec
         )
         other = service.fresh_view().connected_elsewhere(caller.tenant_id, selling_partner_id, "")
-        if other:
-            raise DomainError(
-                f"Selling partner {selling_partner_id} is already connected (connection "
-                f"{other}); disconnect it first or use it.",
-                code="SELLING_PARTNER_ALREADY_CONNECTED",
-            )
+        if other:  # the store refuses it too (domain.seller_claims): this spares Amazon a call
+            raise SellingPartnerAlreadyConnected(selling_partner_id, other)
         try:
             tokens = services.amazon.refresh(refresh_token)
         except AmazonError as e:

@@ -170,6 +170,12 @@ async def proxy_call(request: Request, connection_id: str, api: str, path: str) 
     tags=TAGS,
     status_code=201,
     summary="Bring an authorization made elsewhere (validated with Amazon first)",
+    description=(
+        "The connection is created `api_authorized` with `selling_partner_id_source` "
+        "`import`: the id is the tenant's word, not Amazon's. A tenant holds a selling "
+        "partner in one live connection at a time, kept by the store: a second one, even "
+        "at the same moment, is 409 `SELLING_PARTNER_ALREADY_CONNECTED`."
+    ),
     opt={"problems": {409}},
 )
 @blocking

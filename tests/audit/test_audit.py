@@ -22,7 +22,8 @@ def services(database_url):
     built.close()
 
 
-def _walk(services, tenant="acme", email="owner@example.com", steps=4):
+def _walk(services, tenant="acme", email="owner@example.com", steps=4, seller="ASELLER1"):
+    # One live connection per (tenant, seller): each walk in a tenant has its own seller.
     ctx = Context(actor="api_key:acme/key_1", at=START, request_id="req_1")
     c = Connection.invite(
         ctx,
@@ -43,7 +44,7 @@ def _walk(services, tenant="acme", email="owner@example.com", steps=4):
     c.start_authorization(Context(actor="owner", at=last), "final", last + timedelta(minutes=15))
     c.complete_authorization(
         Context(actor="owner", at=last + timedelta(minutes=1)),
-        selling_partner_id="ASELLER1",
+        selling_partner_id=seller,
         refresh_token_encrypted=services.box.encrypt("Atzr|secret-token"),
     )
     services.connections.save(c)
@@ -90,7 +91,7 @@ def test_an_untouched_history_verifies(services):
 
 
 def test_changing_one_stored_event_is_named_by_connection_and_version(services, database_url):
-    intact = _walk(services, email="other@example.com")
+    intact = _walk(services, email="other@example.com", seller="ASELLER2")
     c = _walk(services)
     _tamper(database_url, str(c.id), 1)
     report = services.audit.verify(str(c.id))
@@ -136,7 +137,7 @@ def test_cli_verify_exits_non_zero_naming_the_broken_connection(services, databa
 
 def test_export_has_one_line_per_event_in_order_without_secrets(services):
     first = _walk(services)
-    second = _walk(services, email="second@example.com")
+    second = _walk(services, email="second@example.com", seller="ASELLER2")
     _walk(services, tenant="someone-else")
     lines = list(services.audit.export("acme", occurred_from=None, occurred_to=None, fmt="jsonl"))
     events = [json.loads(line) for line in lines]
@@ -167,7 +168,7 @@ def test_export_honours_the_time_range(services):
 
 def test_a_rebuilt_read_model_answers_every_filter_as_before(services):
     for i in range(5):
-        _walk(services, email=f"owner{i}@example.com", steps=i % 3)
+        _walk(services, email=f"owner{i}@example.com", steps=i % 3, seller=f"ASELLER{i + 1}")
     queries = [
         ListQuery(tenant_id="acme", limit=100),
         ListQuery(tenant_id="acme", state="api_authorized"),
