@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from domain.errors import REQUIRED_SC_PERMISSIONS
+from domain.permissions import REQUIRED_SC_PERMISSIONS
 from service.api.auth import scope_of
 from service.api.rate_limit import RateLimiter
 from service.keys.api_keys import SCOPES

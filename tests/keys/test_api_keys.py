@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from adapters.tables import iso
+from adapters.tables.instants import iso
 from tests.api.helpers import VALID, assert_problem, cli, key
 from tests.conftest import LiveService, start_service
 from tests.credentials.test_secrets_at_rest import (
