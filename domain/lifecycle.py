@@ -64,6 +64,9 @@ AUTHORIZED_STATES: tuple[str, ...] = (
     ACTIVE,
     REAUTH_DUE,
 )
+# The states Amazon's Login URI may renew (SPEC §7, §12): the re-authorization is due, or
+# the owner renews early.
+RENEWABLE_STATES: tuple[str, ...] = (ACTIVE, REAUTH_DUE)
 
 # `dest: None` is an internal transition: the state stays, an event is still recorded.
 TRANSITIONS: list[dict[str, Any]] = [
@@ -117,6 +120,12 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "start_reauthorization", "source": REAUTH_DUE, "dest": REAUTH_DUE},
     {"trigger": "complete_reauthorization", "source": REAUTH_DUE, "dest": ACTIVE},
     {"trigger": "fail_reauthorization", "source": REAUTH_DUE, "dest": REAUTH_DUE},
+    # Amazon lets a seller renew at any time (Manage Your Apps' "Re-authorize" reaches the
+    # Login URI): an `active` connection's renewal restarts the yearly clock and stays
+    # `active`, and its failure changes no state. It is opened by the Login URI's callback,
+    # not by the public `start_reauthorization`, which stays a `reauth_due` action.
+    {"trigger": "complete_reauthorization", "source": ACTIVE, "dest": None},
+    {"trigger": "fail_reauthorization", "source": ACTIVE, "dest": None},
     {"trigger": "record_warning", "source": list(AUTHORIZED_STATES), "dest": None},
     {"trigger": "disconnect", "source": _LIVE, "dest": DISCONNECTED},
     {"trigger": "expire_invitation", "source": INVITED, "dest": DISCONNECTED},

@@ -18,8 +18,10 @@ from adapters.tables.read_model import ConnectionsViewTables
 from adapters.tables.tenant_settings import TenantTables
 from adapters.wakeup import Waker
 from service.audit.chains import Audit
+from service.connect.continue_links import ContinueLinks
 from service.connect.links import InvitationLinks
 from service.connect.oauth import Consent, OAuthCallbacks
+from service.connect.owner_session import OwnerSessions
 from service.connections.application import ConnectionsApp
 from service.connections.read_model import ConnectionsProjection
 from service.connections.service import ConnectionService
@@ -53,6 +55,8 @@ class Services:
     webhooks: Any = None  # built from the other parts, just after them
     mail: Any = None  # likewise
     credentials: Any = None  # likewise (service.credentials)
+    owner_sessions: Any = None  # the owner's proof (SPEC §12, service.connect.owner_session)
+    continue_links: Any = None  # the Login URI's mailed links (service.connect.continue_links)
 
     @property
     def followers(self) -> list[Any]:
@@ -157,6 +161,10 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         links=InvitationLinks(settings.invitation_key, settings.public_base_url),
         tenants=TenantProfiles(TenantTables(tables), clock),
         faults=faults,
+    )
+    services.owner_sessions = OwnerSessions(settings.owner_session_key, settings.public_base_url)
+    services.continue_links = ContinueLinks(
+        settings.owner_session_key, settings.public_base_url, box, tables
     )
     services.webhooks = build_webhooks(services)
     services.mail = build_mail(services)

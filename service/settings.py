@@ -121,6 +121,11 @@ class Settings:
         return _derive(self.secret_key, "invitation")
 
     @property
+    def owner_session_key(self) -> bytes:
+        """Signs the owner's session cookie and the Login URI's e-mailed continue links."""
+        return _derive(self.secret_key, "owner-session")
+
+    @property
     def fernet_keys(self) -> list[str]:
         """ENCRYPTION_KEYS first (the first encrypts); the key derived from SECRET_KEY
         last, so tokens written before ENCRYPTION_KEYS was set still decrypt."""

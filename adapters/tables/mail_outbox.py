@@ -81,6 +81,37 @@ class MailTables:
                 )
             return True
 
+    def add(self, mail: MailRow) -> bool:
+        """A mail no event produced (the Login URI's continue link), ordered after every
+        mail so far; False when a row with its id exists already."""
+        rows = self.t.execute(
+            f"INSERT INTO {{p}}mail_outbox ({_COLUMNS}) VALUES (?, ?, ?, ?, "
+            "(SELECT COALESCE(MAX(position), 0) FROM {p}mail_outbox), ?, ?, ?, ?, 0, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING RETURNING id",
+            (
+                mail.id,
+                mail.tenant_id,
+                mail.connection_id,
+                mail.event_id,
+                mail.kind,
+                mail.recipient,
+                mail.facts,
+                mail.status,
+                mail.next_attempt_at,
+                mail.created_at,
+                mail.created_at,
+            ),
+        )
+        return bool(rows)
+
+    def queued_since(self, connection_id: str, kind: str, since: str) -> bool:
+        rows = self.t.query(
+            "SELECT id FROM {p}mail_outbox WHERE connection_id = ? AND kind = ? "
+            "AND created_at > ? LIMIT 1",
+            (connection_id, kind, since),
+        )
+        return bool(rows)
+
     def claim(self, now: str, lease_until: str, token: str, limit: int) -> list[MailRow]:
         """Leases due mails; an expired lease (a worker that died) is claimable again."""
         self.t.execute(

@@ -154,7 +154,7 @@ class OAuthCallbacks:
         except NotFound:
             raise InvalidState("This authorization link names no connection.") from None
         now = self.service.clock.now()
-        if payload.get("v") != c.version or c.state != lc.REAUTH_DUE:
+        if payload.get("v") != c.version or c.state not in lc.RENEWABLE_STATES:
             raise InvalidState(
                 "This re-authorization link was already used, or the connection changed "
                 "since. Start again from Manage Your Apps in Seller Central."
@@ -176,8 +176,11 @@ class OAuthCallbacks:
                 code="SELLING_PARTNER_MISMATCH",
             )
         caller = Caller(tenant_id=c.tenant_id, actor="owner", request_id=request_id)
-        expires_at = datetime.fromtimestamp(payload["x"], UTC)
-        c.start_reauthorization(self.service.context(caller), payload["a"], expires_at)
+        if c.state == lc.REAUTH_DUE:
+            expires_at = datetime.fromtimestamp(payload["x"], UTC)
+            c.start_reauthorization(self.service.context(caller), payload["a"], expires_at)
+        # An `active` connection's renewal opens no attempt: the state's version is its
+        # single use, and completing or failing keeps the connection `active`.
         return c, {**payload, "k": REAUTH}, caller, True
 
     def spapi(self, params: dict[str, str | None], request_id: str | None) -> CallbackResult:

@@ -33,6 +33,7 @@ from service.connect.journey import (
     view_of,
     when,
 )
+from service.connect.owner_session import COOKIE
 
 TEMPLATES = Path(__file__).with_name("templates")  # they extend service.api.pages' layout
 STATIC = Path(__file__).with_name("static")
@@ -116,10 +117,14 @@ def page(
 @get("/connect/{token:str}", include_in_schema=False)
 @blocking
 def landing(request: Request, token: str) -> Response:
-    c = _open(services_of(request), token)
+    services = services_of(request)
+    c = _open(services, token)
     if c is None:
         return _unknown(request)
-    return page(request, c, token)
+    # The invitation link is the owner's proof: this browser may now continue Amazon's
+    # Login URI for this connection (SPEC §12, service.connect.owner_session).
+    cookie, now = request.cookies.get(COOKIE), services.clock.now()
+    return services.owner_sessions.grant(page(request, c, token), cookie, c.id, now)
 
 
 @get("/connect/{token:str}/state", include_in_schema=False)

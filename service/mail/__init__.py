@@ -40,7 +40,13 @@ def build_mail(services: Any, sender: Any = None) -> Mail:
     if sender is None and settings.smtp_url:
         sender = SmtpSender(settings.smtp_url)
     transport = "smtp" if sender is not None else ("sandbox" if settings.sandbox else None)
-    composer = Composer(services.links, services.tenants, settings.mail_from)
+    continue_links = getattr(services, "continue_links", None)
+    composer = Composer(
+        services.links,
+        services.tenants,
+        settings.mail_from,
+        continue_url=continue_links.url if continue_links is not None else None,
+    )
     return Mail(
         outbox=MailOutbox(
             services.app, tables, services.tenants, services.clock, transport, services.faults

@@ -5,6 +5,7 @@ address, and a Message-ID made from the row's id so a resend is recognisably the
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -25,7 +26,9 @@ SUBJECTS = {
     "reauth_reminder": "Reconnect your Amazon account to {tenant} within {days}",
     "access_lost": "{tenant} lost access to your Amazon account: please reconnect",
     "lapsed": "Your Amazon connection to {tenant} has lapsed: please reconnect",
+    "login_link": "Your link to re-authorize your Amazon account for {tenant}",
 }
+LOGIN_LINK = "login_link"  # its link is the one-time continue link, not the invitation
 
 
 def when(at: str | None) -> str | None:
@@ -35,8 +38,15 @@ def when(at: str | None) -> str | None:
 
 
 class Composer:
-    def __init__(self, links: Any, tenants: Any, mail_from: str) -> None:
+    def __init__(
+        self,
+        links: Any,
+        tenants: Any,
+        mail_from: str,
+        continue_url: Callable[[str], str] | None = None,
+    ) -> None:
         self.links = links
+        self.continue_url = continue_url
         self.tenants = tenants
         self.mail_from = mail_from
         self.env = Environment(
@@ -49,6 +59,11 @@ class Composer:
 
     def context(self, mail: MailRow) -> dict[str, Any]:
         facts = json.loads(mail.facts)
+        facts.pop("request", None)  # the Login URI's sealed request: the link's business
+        if mail.kind == LOGIN_LINK and self.continue_url is not None:
+            link = self.continue_url(mail.id)
+        else:
+            link = self.links.url(mail.connection_id)
         tenant = self.tenants.get(mail.tenant_id)
         error = entry(facts["error_code"]) if facts.get("error_code") else None
         inviter = facts.get("inviter_name") or tenant.display_name
@@ -58,7 +73,7 @@ class Composer:
             "tenant": tenant,
             "inviter": inviter,
             "to_owner": mail.recipient.lower() == facts["owner_email"].lower(),
-            "link": self.links.url(mail.connection_id),
+            "link": link,
             "error": error,
             "connection_id": mail.connection_id,
             "lapses_on": when(facts.get("lapses_at")),

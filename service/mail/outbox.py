@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import timedelta
 from typing import Any
 
 from adapters.tables.instants import iso
@@ -26,6 +27,11 @@ MAILED: dict[type, tuple[str, tuple[str, ...]]] = {
     Connection.ReauthMarkedDue: ("access_lost", ("owner",)),
     Connection.Lapsed: ("lapsed", ("owner",)),
 }
+
+# The Login URI's continue link (service.connect.continue_links): at most one per
+# connection per THROTTLE, however often the neutral page's button is pressed.
+LOGIN_LINK = "login_link"
+THROTTLE = timedelta(minutes=10)
 
 
 class MailOutbox:
@@ -111,6 +117,42 @@ class MailOutbox:
             for to in recipients
         ]
 
+    def login_link(self, c: Connection, sealed_request: str) -> bool:
+        """Queues the Login URI's continue link for the owner address on file (SPEC §12);
+        False when one was queued for this connection in the last THROTTLE, or there is no
+        address. Not an event's mail: asking for it changes nothing on the connection. The
+        row's id is fixed per connection and THROTTLE-long period, so two requests at once
+        queue one mail."""
+        if not c.owner_email:
+            return False
+        now = self.clock.now()
+        if self.tables.queued_since(str(c.id), LOGIN_LINK, iso(now - THROTTLE) or ""):
+            return False
+        tenant = self.tenants.get(c.tenant_id)
+        status, reason = PENDING, None
+        if not tenant.emails_enabled:
+            status, reason = SUPPRESSED, "e-mails are turned off for this tenant"
+        elif self.transport is None:
+            status, reason = SUPPRESSED, "e-mail is not configured (SMTP_URL)"
+        period = int(now.timestamp() // THROTTLE.total_seconds())
+        facts = {**_facts(c, None), "occurred_at": iso(now), "request": sealed_request}
+        return self.tables.add(
+            MailRow(
+                id=_mail_id(f"{c.id}/{period}", LOGIN_LINK, c.owner_email),
+                tenant_id=c.tenant_id,
+                connection_id=str(c.id),
+                event_id=event_id(c.id, c.version),  # the connection as the mail found it
+                position=0,  # the table places it after every mail so far
+                kind=LOGIN_LINK,
+                recipient=c.owner_email,
+                facts=json.dumps(facts, sort_keys=True),
+                status=status,
+                next_attempt_at=iso(now) if status == PENDING else None,
+                last_error=reason,
+                created_at=iso(now) or "",
+            )
+        )
+
 
 def _recipients(c: Connection, audience: tuple[str, ...]) -> list[str]:
     found: list[str] = []
@@ -134,7 +176,7 @@ def _facts(c: Connection, e: Any) -> dict[str, Any]:
         "days_left": getattr(e, "days_left", None),
         "lapses_at": iso(c.lapses_at),
         "invitation_expires_at": iso(c.invitation_expires_at),
-        "occurred_at": iso(e.timestamp),
+        "occurred_at": iso(e.timestamp) if e is not None else None,
         "selling_partner_id": c.selling_partner_id,
     }
 

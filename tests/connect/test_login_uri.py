@@ -1,11 +1,14 @@
-"""Amazon's Login URI end to end through the sandbox (SPEC §7): Manage Your Apps'
-"Re-authorize" -> the service's Login URI -> Amazon's confirm step -> the callback; and
-forged, foreign or replayed selling partners, which record nothing."""
+"""Amazon's Login URI end to end through the sandbox (SPEC §7, §12): Manage Your Apps'
+"Re-authorize" -> the service's Login URI (in a browser holding the owner's session, given
+by the invitation link) -> Amazon's confirm step -> the callback; and forged, foreign or
+replayed selling partners, which record nothing."""
 
 from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -19,6 +22,14 @@ BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 
 def _get(url: str) -> httpx.Response:
     return httpx.get(url, headers=BROWSER, timeout=30)
+
+
+@contextmanager
+def owner_browser(c: dict) -> Iterator[httpx.Client]:
+    """A browser that opened the connection's invitation link: it holds the owner's session."""
+    with httpx.Client(headers=BROWSER, timeout=30) as browser:
+        assert browser.get(c["invitation_url"]).status_code == 200
+        yield browser
 
 
 def _due_for_reauthorization(live: LiveService, api: httpx.Client, spid: str = "") -> dict:
@@ -54,7 +65,8 @@ def test_re_authorize_from_manage_your_apps_renews_the_year(live, api):
 
     login = _reauthorize_link(live, c["selling_partner_id"])
     assert login.startswith(f"{live.url}/v1/oauth/amazon/login?")
-    to_confirm = _get(login)
+    with owner_browser(c) as browser:
+        to_confirm = browser.get(login)
     assert to_confirm.status_code == 302
     target = to_confirm.headers["location"]
     assert target.startswith(f"{live.url}/sandbox/amazon/na/apps/authorize/confirm?")
@@ -84,25 +96,32 @@ def test_a_forged_or_foreign_selling_partner_records_nothing(live_sqlite):
         _year_later(live)
         before = _version(api, c["id"])
 
-        # Someone signed in on Amazon as another seller claims the victim's selling partner.
+        # Someone signed in on Amazon as another seller claims the victim's selling partner:
+        # without the owner's session, the Login URI does not even continue.
         theirs = _reauthorize_link(live, "AFORGED0000001")
         forged = theirs.replace(
             "selling_partner_id=AFORGED0000001", "selling_partner_id=" + c["selling_partner_id"]
         )
-        to_confirm = _get(forged)
-        assert to_confirm.status_code == 302
-        amazon = _get(f"{to_confirm.headers['location']}&sandbox_outcome=approve")
-        back = _get(amazon.headers["location"])
-        assert back.status_code == 409 and "not the one this connection belongs to" in back.text
-        # ... or declines on Amazon: still nothing on the victim's connection.
-        to_confirm = _get(forged)
-        declined = _get(f"{to_confirm.headers['location']}&sandbox_outcome=NOT_PRIMARY_OWNER")
-        assert _get(declined.headers["location"]).status_code >= 400
+        stranger = _get(forged)
+        assert stranger.status_code == 200 and "Confirm it is you" in stranger.text
+        # In a browser that holds the owner's session (signed in on Amazon as another
+        # seller), Amazon's own redirect still has to name the connection's seller.
+        with owner_browser(c) as browser:
+            to_confirm = browser.get(forged)
+            assert to_confirm.status_code == 302
+            amazon = _get(f"{to_confirm.headers['location']}&sandbox_outcome=approve")
+            back = _get(amazon.headers["location"])
+            assert back.status_code == 409
+            assert "not the one this connection belongs to" in back.text
+            # ... or declines on Amazon: still nothing on the victim's connection.
+            to_confirm = browser.get(forged)
+            declined = _get(f"{to_confirm.headers['location']}&sandbox_outcome=NOT_PRIMARY_OWNER")
+            assert _get(declined.headers["location"]).status_code >= 400
 
-        # A selling partner no connection holds: a clear page, nothing anywhere.
+        # A selling partner no connection holds: the same neutral page, nothing anywhere.
         foreign = _get(_reauthorize_link(live, "AFOREIGN000002"))
-        assert foreign.status_code == 404
-        assert "No connection for this Amazon account" in foreign.text
+        assert foreign.status_code == 200
+        assert "Confirm it is you" in foreign.text
         assert _version(api, c["id"]) == before
         assert api.get(f"/v1/connections/{c['id']}").json()["state"] == "reauth_due"
 
@@ -136,10 +155,11 @@ def test_the_login_uri_continues_only_to_amazons_own_hosts(live_sqlite):
         },
         headers=BROWSER,
     )
-    assert amazon.status_code == 200 and "Already connected" in amazon.text  # active: nothing due
+    # Amazon's own host: the neutral page (this browser holds no owner's session).
+    assert amazon.status_code == 200 and "Confirm it is you" in amazon.text
 
 
-def test_several_connections_of_one_seller_get_a_chooser(live_sqlite):
+def test_several_connections_of_one_seller_continue_only_for_their_owners_session(live_sqlite):
     live = live_sqlite
     spid = "ASHARED0000001"
     with live.client("tenant_a") as a, live.client("tenant_b") as b:
@@ -149,16 +169,13 @@ def test_several_connections_of_one_seller_get_a_chooser(live_sqlite):
         second = _due_for_reauthorization(live, b, spid=spid)
         assert first["selling_partner_id"] == second["selling_partner_id"] == spid
         _year_later(live)
-        chooser = _get(_reauthorize_link(live, spid))
-        assert chooser.status_code == 200 and "Which connection?" in chooser.text
-        assert "Acme Repricer" in chooser.text and "Books Sync" in chooser.text
-        picks = [
-            html.unescape(h)
-            for h in re.findall(r'href="(/v1/oauth/amazon/login[^"]+)"', chooser.text)
-        ]
-        assert len(picks) == 2
-        chosen = next(p for p in picks if second["id"] in p)
-        to_confirm = _get(live.url + chosen)
+        login = _reauthorize_link(live, spid)
+        neutral = _get(login)  # no chooser: it would name the tenants holding the seller
+        assert neutral.status_code == 200 and "Confirm it is you" in neutral.text
+        for named in ("Acme Repricer", "Books Sync", first["id"], second["id"], "reauth_due"):
+            assert named not in neutral.text
+        with owner_browser(second) as browser:
+            to_confirm = browser.get(login)
         amazon = _get(f"{to_confirm.headers['location']}&sandbox_outcome=approve")
         assert _get(amazon.headers["location"]).status_code == 303
         assert b.get(f"/v1/connections/{second['id']}").json()["state"] == "active"
