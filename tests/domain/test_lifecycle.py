@@ -42,7 +42,8 @@ SPEC_TRANSITIONS: dict[str, dict[str, str]] = {
     "activate": {PERMISSIONS_VERIFIED: ACTIVE, API_AUTHORIZED: ACTIVE},
     "mark_reauth_due": {ACTIVE: REAUTH_DUE},
     "start_reauthorization": {REAUTH_DUE: REAUTH_DUE},
-    "complete_reauthorization": {REAUTH_DUE: ACTIVE},
+    # SPEC §7: "a re-authorization is accepted for active connections as well".
+    "complete_reauthorization": {REAUTH_DUE: ACTIVE, ACTIVE: ACTIVE},
     "disconnect": {s: DISCONNECTED for s in LIVE},
     "expire_invitation": {INVITED: DISCONNECTED},
 }
@@ -59,7 +60,7 @@ SERVICE_TRANSITIONS: dict[str, dict[str, str]] = {
     **{t: {s: s for s in AUTHORIZED} for t in ADVERTISING_TRIGGERS},
     "remind_reauthorization": {REAUTH_DUE: REAUTH_DUE},
     "lapse": {REAUTH_DUE: REAUTH_DUE},
-    "fail_reauthorization": {REAUTH_DUE: REAUTH_DUE},
+    "fail_reauthorization": {REAUTH_DUE: REAUTH_DUE, ACTIVE: ACTIVE},  # SPEC §7: early renewal
     "record_warning": {s: s for s in AUTHORIZED},
 }
 EXPECTED = {**SPEC_TRANSITIONS, **SERVICE_TRANSITIONS}
