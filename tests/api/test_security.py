@@ -42,6 +42,8 @@ PUBLIC = {
     "/v1/oauth/amazon/callback",
     "/v1/oauth/amazon-ads/callback",
     "/v1/oauth/amazon/login",  # Amazon's Login URI: records nothing, continues to Amazon
+    # Its mailed one-time link: the signed token is the credential (SPEC §12).
+    "/v1/oauth/amazon/login/continue/{token:str}",
 }
 PUBLIC_PREFIXES = ("/docs", "/connect/", "/sandbox/amazon/", "/sandbox/mail")
 LATER = "2030-01-01T00:00:00Z"
@@ -103,6 +105,7 @@ def test_every_route_is_public_by_name_or_requires_its_scope_of_the_callers_own_
         "delivery_id": delivery["id"],
         "api": "sp-api",
         "path": "sellers/v1/marketplaceParticipations",
+        "token": "not-a-link-this-service-mailed",
     }
     single = {scope: key(live, "tenant_a", [scope]) for scope in SCOPES}
     stranger = key(live, "tenant_b", list(SCOPES))  # every scope, another tenant
