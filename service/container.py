@@ -14,6 +14,7 @@ from adapters.event_positions import EventPositions
 from adapters.migrations import ensure_migrated
 from adapters.tables.base import Tables
 from adapters.tables.follower_faults import FollowerFaults
+from adapters.tables.login_links import SpentLoginLinks
 from adapters.tables.read_model import ConnectionsViewTables
 from adapters.tables.tenant_settings import TenantTables
 from adapters.wakeup import Waker
@@ -164,7 +165,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
     )
     services.owner_sessions = OwnerSessions(settings.owner_session_key, settings.public_base_url)
     services.continue_links = ContinueLinks(
-        settings.owner_session_key, settings.public_base_url, box, tables
+        settings.owner_session_key, settings.public_base_url, box, SpentLoginLinks(tables)
     )
     services.webhooks = build_webhooks(services)
     services.mail = build_mail(services)

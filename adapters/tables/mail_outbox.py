@@ -161,7 +161,7 @@ class MailTables:
     def of_connection(self, tenant_id: str, connection_id: str) -> list[MailRow]:
         rows = self.t.query(
             "SELECT * FROM {p}mail_outbox WHERE tenant_id = ? AND connection_id = ? "
-            "ORDER BY position, id",
+            "ORDER BY position, created_at, id",  # a continue link: after the mails before it
             (tenant_id, connection_id),
         )
         return [_mail(r) for r in rows]

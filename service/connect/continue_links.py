@@ -16,24 +16,23 @@ import hashlib
 import hmac
 import json
 from datetime import datetime, timedelta
-from typing import Any
 
 from adapters.crypto import SecretBox, Signer
 from adapters.tables.instants import iso
+from adapters.tables.login_links import SpentLoginLinks
 
 PATH = "/v1/oauth/amazon/login/continue/"
 LIFETIME = timedelta(hours=1)
-# The store's once-only reservation (the idempotency keys' insert-if-absent) under a
-# tenant id no tenant can have, so no API caller's key can meet a link's.
-_SPENT = "~login-link"
 
 
 class ContinueLinks:
-    def __init__(self, key: bytes, public_base_url: str, box: SecretBox, tables: Any) -> None:
+    def __init__(
+        self, key: bytes, public_base_url: str, box: SecretBox, spent: SpentLoginLinks
+    ) -> None:
         self._signer = Signer(hmac.new(key, b"continue-link", hashlib.sha256).hexdigest())
         self.base = public_base_url.rstrip("/")
         self.box = box
-        self.tables = tables
+        self.spent = spent
 
     def url(self, mail_id: str) -> str:
         return f"{self.base}{PATH}{self._signer.sign({'m': mail_id})}"
@@ -55,4 +54,4 @@ class ContinueLinks:
 
     def spend(self, mail_id: str, now: datetime) -> bool:
         """True once per link: the first use wins, in the store's own transaction."""
-        return self.tables.reserve_idempotency_key(_SPENT, mail_id, "spent", iso(now) or "")
+        return self.spent.spend(mail_id, iso(now) or "")

@@ -54,6 +54,8 @@ _ID = re.compile(SELLING_PARTNER_ID_PATTERN)
 
 def callback_allowed(url: str, settings: Any) -> bool:
     """Only to Amazon's own hosts over https, or (sandbox) to the sandbox's confirm step."""
+    if not url.isascii():  # Amazon's URLs are ASCII; urlsplit refuses some others (U+FF0F)
+        return False
     parts = urlsplit(url)
     if parts.username or parts.password or "\\" in url:
         return False

@@ -34,3 +34,19 @@ def test_amazons_redirect_with_a_lower_case_seller_records_no_authorization(live
         assert after["state"] == "invited"  # back where a failed attempt leaves it
         assert after["selling_partner_id"] is None
         assert after["last_error"]["code"] == "TOKEN_EXCHANGE_FAILED"
+
+
+def test_a_login_uri_callback_outside_ascii_is_refused_not_a_crash(live):
+    """U+FF0F (a fullwidth solidus) made urlsplit raise: a 500 before."""
+    with httpx.Client(base_url=live.url, timeout=30) as browser:
+        answer = browser.get(
+            "/v1/oauth/amazon/login",
+            params={
+                "amazon_callback_uri": "https://sellercentral.amazon.com\uff0fapps/authorize/confirm",
+                "amazon_state": "state",
+                "selling_partner_id": "A1SELLER",
+            },
+            headers={"Accept": "application/json"},
+        )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["code"] == "VALIDATION_ERROR"
