@@ -241,10 +241,10 @@ def sqlite_url(tmp_path: Path, migrated_sqlite_file: Path) -> str:
     return f"sqlite:///{path}"
 
 
-# `make test` runs on two workers, each module whole on one of them (--dist loadfile). The
+# `make test` runs on three workers, each module whole on one of them (--dist loadfile). The
 # fault tests are one unit: each drives a server process under load, and two at once on two
 # cores would time each other out; so is the browser (one Chromium). The faults, the longest
-# unit by far, go first, so that the other worker takes everything else meanwhile.
+# unit by far, go first, so that the other workers take everything else meanwhile.
 _ONE_UNIT = ("tests/faults/", "tests/browser/")
 
 
