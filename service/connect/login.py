@@ -47,7 +47,7 @@ from service.connect.owner_session import COOKIE
 _AMAZON_HOST = re.compile(
     r"(sellercentral|sellercentral-europe|vendorcentral)\.amazon\."
     r"(com|ca|com\.mx|com\.br|co\.uk|de|fr|it|es|nl|se|pl|com\.be|ie|com\.tr|ae|sa|eg|in"
-    r"|co\.za|co\.jp|com\.au|sg)"
+    r"|co\.za|co\.jp|com\.au|sg|com\.sg|me)"  # .me: Vendor Central of EG, AE, SA
 )
 _ID = re.compile(SELLING_PARTNER_ID_PATTERN)
 
@@ -192,6 +192,7 @@ def amazon_login(
     security=[],
     media_type="text/html",
     status_code=200,
+    opt={"problems": {422}},  # a form that is not Amazon's request (read by hand, not typed)
 )
 async def amazon_login_mail_link(request: Request) -> Response:
     form = await request.form()
