@@ -141,3 +141,30 @@ def test_the_session_cookie_is_signed_and_bound_to_its_connection(live_sqlite):
     assert forged.status_code == 200 and "Confirm it is you" in forged.text
     with owner_browser(c) as browser:
         assert browser.get(login).status_code == 302
+
+
+def test_a_tenant_that_edited_the_callbacks_seller_gets_nothing_at_the_login_uri(live):
+    """The same claim without an import: tenant B's owner approves as their own seller and
+    edits `selling_partner_id` on Amazon's redirect to the victim's. The label lands (the
+    SP-API names no token's seller), but the victim's re-authorization does not."""
+    with live.client("tenant_a") as a, live.client("tenant_b") as b:
+        theirs = _active(a, {}, VICTIM)
+        mine = new_connection(b, requires_seller_central_user=False)
+        started = b.post(f"/v1/connections/{mine['id']}/start_authorization").json()
+        page = httpx.get(
+            f"{started['consent_url']}&sandbox_outcome=approve"
+            "&sandbox_selling_partner_id=AMALLORY000001",
+            timeout=30,
+        )
+        edited = page.headers["location"].replace("AMALLORY000001", VICTIM)
+        assert httpx.get(edited, headers={"Accept": "application/json"}, timeout=30).is_success
+        b.post(f"/v1/connections/{mine['id']}/activate").raise_for_status()
+        mine = b.get(f"/v1/connections/{mine['id']}").json()
+        assert (mine["selling_partner_id"], mine["state"]) == (VICTIM, "active")
+
+        login = _reauthorize_link(live, VICTIM)
+        page = _get(login)
+        assert page.status_code == 200 and "location" not in page.headers
+        for named in (mine["id"], theirs["id"], "tenant_b"):
+            assert named not in page.text
+        assert b.get(f"/v1/connections/{mine['id']}").json()["version"] == mine["version"]
