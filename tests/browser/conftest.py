@@ -41,7 +41,10 @@ def _chromium() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+# One Chromium for the browser tests, closed when they are done: Playwright's sync API keeps
+# an event loop marked running on this thread while it is open, and a later test of the
+# same worker that runs a loop of its own (anyio.run) would be refused.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
     from playwright.sync_api import sync_playwright
