@@ -3,6 +3,7 @@ the catalogue's 503 with an access-log line, and repeated 403s cost one refresh 
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -175,3 +176,23 @@ def test_repeated_403s_cost_one_refresh_and_one_check_a_minute(served, amazon, l
     # 20 calls, one retry with the fresh token, one Sellers check
     assert len(amazon.seen) == 22
     assert sum(path.startswith("/sellers/") for path, _ in amazon.seen) == 1
+
+
+def test_a_get_announcing_a_body_it_does_not_send_is_forwarded_without_one(served, amazon):
+    """`Content-Length: 5` on a GET with no body: Amazon gets the GET without the header
+    (it was forwarded, and the client refused to send fewer bytes than announced: a 500)."""
+    with served.client(scopes=SCOPES) as api:
+        c = active(api)
+        through(served, amazon)
+        key = api.headers["authorization"]
+    host, port = served.url.removeprefix("http://").split(":")
+    path = f"/v1/connections/{c['id']}/proxy/sp-api/orders/v0/orders"
+    with socket.create_connection((host, int(port)), timeout=10) as raw:
+        raw.sendall(
+            f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: {key}\r\n"
+            "Content-Length: 5\r\nConnection: close\r\n\r\n".encode()
+        )
+        status_line = raw.makefile("rb").readline().decode()
+    assert status_line.split()[1] == "200", status_line
+    [(_, headers)] = amazon.seen
+    assert "content-length" not in {k.lower() for k in headers}
