@@ -12,8 +12,9 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
-from ipaddress import ip_address
 from urllib.parse import unquote, urlsplit
+
+from adapters.special_addresses import is_loopback
 
 TIMEOUT_SECONDS = 15.0
 
@@ -50,12 +51,7 @@ class SmtpTarget:
 
     @property
     def loopback(self) -> bool:
-        if self.host == "localhost":
-            return True
-        try:
-            return ip_address(self.host).is_loopback
-        except ValueError:
-            return False
+        return is_loopback(self.host)
 
 
 @dataclass(frozen=True)

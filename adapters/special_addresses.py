@@ -93,3 +93,16 @@ def _in(ip, table) -> str | None:
         if ip in network:
             return f"{network} {why}"
     return None
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is this machine: `localhost`, or an address this table calls loopback
+    (127.0.0.0/8, ::1, and the IPv6 forms that embed them). A name other than localhost is
+    not: where it resolves may change."""
+    if host == "localhost":
+        return True
+    try:
+        reason = why_refused(host.strip("[]"))
+    except ValueError:
+        return False
+    return reason is not None and reason.endswith("loopback")

@@ -16,13 +16,13 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
 
 from dotenv import dotenv_values
 
 from adapters.eventstore import DatabaseUrlError, eventsourcing_env
+from adapters.special_addresses import is_loopback
 from domain.connection import Durations
 
 
@@ -31,15 +31,6 @@ class ConfigError(ValueError):
         shown = "" if value is None else f" (got {value!r})"
         super().__init__(f"{variable}: expected {expected}{shown}")
         self.variable = variable
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass(frozen=True)

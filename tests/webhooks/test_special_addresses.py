@@ -9,7 +9,7 @@ from ipaddress import IPv4Address, IPv6Address, ip_network
 
 import pytest
 
-from adapters.special_addresses import SPECIAL_IPV4, SPECIAL_IPV6, why_refused
+from adapters.special_addresses import SPECIAL_IPV4, SPECIAL_IPV6, is_loopback, why_refused
 
 RANGES = [net for net, _ in SPECIAL_IPV4 + SPECIAL_IPV6]
 
@@ -72,3 +72,20 @@ def test_ipv6_outside_public_unicast_is_refused(address):
 @pytest.mark.parametrize("address", ["2606:4700:4700::1111", "2a00:1450:4001:80b::200e"])
 def test_public_ipv6_is_allowed(address):
     assert why_refused(address) is None
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("localhost", True),
+        ("127.0.0.2", True),
+        ("[::1]", True),
+        ("::ffff:127.0.0.1", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("10.0.0.1", False),
+        ("localhost.example", False),
+    ],
+)
+def test_loopback_is_this_machine_by_the_same_table(host, loopback):
+    assert is_loopback(host) is loopback
