@@ -4,44 +4,28 @@ cookie jar would do."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import anyio
 import pytest
 
 from adapters.http_clients import async_client, sync_client
 from tests.conftest import LiveService, start_service
+from tests.credentials.amazon_peer import AmazonPeer
 from tests.credentials.helpers import SCOPES, active
 
 
 @pytest.fixture
-def cookie_setter() -> Iterator[dict]:
-    """A host that answers every call with a new cookie and records the Cookie headers
-    it was sent."""
-    seen: dict = {"cookies": []}
+def cookie_setter(amazon_peer: AmazonPeer) -> AmazonPeer:
+    """A host that answers every call with a cookie (tests.credentials.amazon_peer)."""
+    amazon_peer.headers = {"Set-Cookie": "session=amazon-side; Path=/"}
+    amazon_peer.body = b"{}"
+    return amazon_peer
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            seen["cookies"].append(self.headers.get("Cookie"))
-            self.send_response(200)
-            self.send_header("Set-Cookie", f"session=call-{len(seen['cookies'])}; Path=/")
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"{}")
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    seen["url"] = f"http://127.0.0.1:{server.server_address[1]}"
-    yield seen
-    server.shutdown()
-    server.server_close()
+def cookies_sent(peer: AmazonPeer) -> list[str | None]:
+    return [r.headers.get("Cookie") for r in peer.seen]
 
 
 @pytest.fixture
@@ -60,27 +44,27 @@ def test_a_cookie_amazon_sets_on_one_tenants_proxied_call_is_not_sent_on_the_nex
     ):
         a, b = active(tenant_a), active(tenant_b)
         amazon = served.services.amazon
-        amazon.settings = replace(amazon.settings, sp_api_urls={"na": cookie_setter["url"]})
+        amazon.settings = replace(amazon.settings, sp_api_urls={"na": cookie_setter.url})
         path = "/sellers/v1/marketplaceParticipations"
         first = tenant_a.get(f"/v1/connections/{a['id']}/proxy/sp-api{path}")
         second = tenant_b.get(f"/v1/connections/{b['id']}/proxy/sp-api{path}")
         again = tenant_a.get(f"/v1/connections/{a['id']}/proxy/sp-api{path}")
     assert [first.status_code, second.status_code, again.status_code] == [200, 200, 200]
     assert "set-cookie" not in first.headers  # nor is it passed to the caller
-    assert cookie_setter["cookies"] == [None, None, None]
+    assert cookies_sent(cookie_setter) == [None, None, None]
 
 
 def test_the_clients_built_for_calls_out_keep_no_cookie(cookie_setter):
-    url = cookie_setter["url"] + "/any"
+    url = cookie_setter.url + "/any"
     with sync_client() as client:
         client.get(url)
         client.get(url)
         assert not client.cookies
-    assert cookie_setter["cookies"] == [None, None]
+    assert cookies_sent(cookie_setter) == [None, None]
 
 
 def test_the_async_client_built_for_calls_out_keeps_no_cookie(cookie_setter):
-    url = cookie_setter["url"] + "/any"
+    url = cookie_setter.url + "/any"
 
     async def twice() -> bool:
         async with async_client() as client:
@@ -89,4 +73,4 @@ def test_the_async_client_built_for_calls_out_keeps_no_cookie(cookie_setter):
             return not client.cookies
 
     assert anyio.run(twice)
-    assert cookie_setter["cookies"] == [None, None]
+    assert cookies_sent(cookie_setter) == [None, None]

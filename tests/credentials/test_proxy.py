@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -152,45 +150,19 @@ def test_the_proxy_needs_the_proxy_scope(served):
         assert proxied(other, c, ORDERS).status_code == 403
 
 
-@pytest.fixture
-def amazon_peer() -> Iterator[dict]:
-    """An SP-API host that records what reached it and answers with a cookie, Amazon's
-    headers and a large body."""
-    seen: dict = {"requests": []}
-
-    class Handler(BaseHTTPRequestHandler):
-        def _any(self) -> None:
-            length = int(self.headers.get("content-length") or 0)
-            body = self.rfile.read(length)
-            seen["requests"].append((self.command, self.path, dict(self.headers), body))
-            payload = b"x" * 300_000
-            self.send_response(207)
-            self.send_header("Set-Cookie", "session=amazon-side")
-            self.send_header("x-amzn-RequestId", "req-123")
-            self.send_header("x-amzn-RateLimit-Limit", "2.0")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _any
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    seen["url"] = f"http://127.0.0.1:{server.server_address[1]}"
-    yield seen
-    server.shutdown()
-    server.server_close()
-
-
 def test_credentials_and_hop_by_hop_headers_never_cross_and_bodies_stream(
     served, backend, amazon_peer
 ):
+    # Amazon answers with a cookie, its own headers and a large body.
+    amazon_peer.status, amazon_peer.body = 207, b"x" * 300_000
+    amazon_peer.headers = {
+        "Set-Cookie": "session=amazon-side",
+        "x-amzn-RequestId": "req-123",
+        "x-amzn-RateLimit-Limit": "2.0",
+    }
     c = active(backend)
     amazon = served.services.amazon
-    amazon.settings = replace(amazon.settings, sp_api_urls={"na": amazon_peer["url"]})
+    amazon.settings = replace(amazon.settings, sp_api_urls={"na": amazon_peer.url})
     body = b'{"feedType": "POST_PRODUCT_DATA"}' * 2000
     answer = backend.request(
         "PUT",
@@ -210,7 +182,9 @@ def test_credentials_and_hop_by_hop_headers_never_cross_and_bodies_stream(
     assert len(answer.content) == 300_000
     assert answer.headers["x-amzn-requestid"] == "req-123"
     assert "set-cookie" not in answer.headers
-    [(method, path, headers, received)] = amazon_peer["requests"]
+    [(method, path, headers, received)] = [
+        (r.method, r.path, r.headers, r.body) for r in amazon_peer.seen
+    ]
     lower = {k.lower(): v for k, v in headers.items()}
     assert (method, path, received) == ("PUT", "/feeds/2021-06-30/feeds?x=1", body)
     assert lower["x-amz-access-token"].startswith("Atza|")
