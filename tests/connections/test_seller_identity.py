@@ -14,6 +14,7 @@ import pytest
 
 from tests.conftest import LiveService, consent, new_connection, start_service
 from tests.credentials.helpers import SCOPES
+from tests.credentials.test_import import BODY
 
 CODE = "SELLING_PARTNER_ALREADY_CONNECTED"
 
@@ -23,13 +24,11 @@ def seller() -> str:
 
 
 def import_body(selling_partner_id: str) -> dict:
+    """The import test's body (tests.credentials.test_import.BODY), for this seller."""
     return {
-        "owner_email": "owner@shop.example",
-        "region": "na",
-        "marketplace_ids": ["ATVPDKIKX0DER"],
+        **BODY,
         "selling_partner_id": selling_partner_id,
         "refresh_token": f"Atzr|sandbox-{selling_partner_id}-from-our-old-table",
-        "authorized_at": "2025-11-01T10:00:00Z",
     }
 
 
