@@ -8,9 +8,11 @@ from typing import Any
 
 from adapters.tables.access_log import AccessLogTables
 from adapters.tables.access_tokens import AccessTokenTables
+from adapters.tables.forbidden_checks import ForbiddenChecks
 from service.credentials.access_log import AccessLog
 from service.credentials.memory import TokenMemory
 from service.credentials.outcomes import Outcomes
+from service.credentials.proxy import ForbiddenCooldown
 from service.credentials.tokens import AccessTokens
 
 
@@ -20,6 +22,7 @@ class Credentials:
     tokens: AccessTokens
     outcomes: Outcomes  # what a refused refresh records: the token path's and the worker's
     access_log: AccessLog
+    forbidden: ForbiddenCooldown  # the proxy's 403 cool-down, shared through the store
 
     def watch(self) -> None:
         """Lets the token memory trust itself between changes other processes announce."""
@@ -44,4 +47,5 @@ def build_credentials(services: Any) -> Credentials:
         access_log=AccessLog(
             AccessLogTables(services.tables), services.clock, services.settings.access_log_retention
         ),
+        forbidden=ForbiddenCooldown(ForbiddenChecks(services.tables), services.clock),
     )

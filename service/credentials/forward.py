@@ -63,61 +63,68 @@ async def forward(request: Request, connection_id: str, api: str, path: str) -> 
     access_token = issued.access_token
     relay = _relay(request)
     method = request.method.upper()
+    refused: Answer | None = None
     try:
         if api == SP_API and proxy.restricted(method, path):
             rdt = await _restricted_data_token(relay, url, path, access_token, method)
             if not isinstance(rdt, str):  # Amazon's refusal, passed back as it is
-                return await _answer(request, c, api, method, path, rdt, started, started, 0)
-            access_token = rdt
-        has_body = method not in ("GET", "HEAD") and (
-            request.headers.get("content-length", "0") != "0"
-            or "transfer-encoding" in request.headers
-        )
-        length = request.headers.get("content-length") if has_body else None
-        headers = {
-            **proxy.to_amazon(request.headers, content_length=length),
-            **_extra(api, access_token, settings, profile_id),
-        }
-        body = proxy.Body(request.stream() if has_body else None)
-        limits, operation = services.amazon.limits, proxy.rate_operation(api, method, path)
-        sent_at, attempt, refreshed = time.perf_counter(), 0, False
-        response = await relay.send(method, url, headers, body.stream() if has_body else None)
-        while True:
-            limits.learn(operation, response.headers.get("x-amzn-ratelimit-limit"))
-            replayable = body.replayable or not has_body
-            if response.status_code == 429 and attempt < retries and replayable:
-                wait = wait_before_retry(
-                    response.headers.get("retry-after"),
-                    limits.rate(operation),
-                    attempt + 1,
-                    backoff=proxy.THROTTLE_BACKOFF,
-                )
-                if wait > proxy.MAX_THROTTLE_WAIT:
-                    break  # not retried: the access log says "forwarded"
-                attempt += 1
-                await response.aclose()
-                PROXY_RETRIES.labels(api).inc()
-                await proxy.sleep(wait)
-            elif (
-                response.status_code == 403
-                and api == SP_API
-                and not refreshed
-                and replayable
-                and _cooldown(request).take(str(c.id))
-            ):
-                refreshed = True
-                await response.aclose()
-                fresh = await anyio.to_thread.run_sync(
-                    services.credentials.tokens.reissue, c, api, access_token, caller.request_id
-                )
-                headers = {**headers, "x-amz-access-token": fresh.access_token}
-                access_token = fresh.access_token
+                refused = rdt
             else:
-                break
-            sent_at = time.perf_counter()
-            response = await relay.send(method, url, headers, body.again() if has_body else None)
-        if response.status_code == 403 and refreshed:
-            await _check_revoked(services, relay, c, settings, access_token, caller.request_id)
+                access_token = rdt
+        if refused is None:  # Amazon's refusal is answered after the try, logged once
+            has_body = method not in ("GET", "HEAD") and (
+                request.headers.get("content-length", "0") != "0"
+                or "transfer-encoding" in request.headers
+            )
+            length = request.headers.get("content-length") if has_body else None
+            headers = {
+                **proxy.to_amazon(request.headers, content_length=length),
+                **_extra(api, access_token, settings, profile_id),
+            }
+            body = proxy.Body(request.stream() if has_body else None)
+            limits, operation = services.amazon.limits, proxy.rate_operation(api, method, path)
+            sent_at, attempt, refreshed = time.perf_counter(), 0, False
+            response = await relay.send(method, url, headers, body.stream() if has_body else None)
+            while True:
+                limits.learn(operation, response.headers.get("x-amzn-ratelimit-limit"))
+                replayable = body.replayable or not has_body
+                if response.status_code == 429 and attempt < retries and replayable:
+                    wait = wait_before_retry(
+                        response.headers.get("retry-after"),
+                        limits.rate(operation),
+                        attempt + 1,
+                        backoff=proxy.THROTTLE_BACKOFF,
+                    )
+                    if wait > proxy.MAX_THROTTLE_WAIT:
+                        break  # not retried: the access log says "forwarded"
+                    attempt += 1
+                    await response.aclose()
+                    PROXY_RETRIES.labels(api).inc()
+                    await proxy.sleep(wait)
+                elif (
+                    response.status_code == 403
+                    and api == SP_API
+                    and not refreshed
+                    and replayable
+                    and await anyio.to_thread.run_sync(
+                        services.credentials.forbidden.take, str(c.id)
+                    )
+                ):
+                    refreshed = True
+                    await response.aclose()
+                    fresh = await anyio.to_thread.run_sync(
+                        services.credentials.tokens.reissue, c, api, access_token, caller.request_id
+                    )
+                    headers = {**headers, "x-amz-access-token": fresh.access_token}
+                    access_token = fresh.access_token
+                else:
+                    break
+                sent_at = time.perf_counter()
+                response = await relay.send(
+                    method, url, headers, body.again() if has_body else None
+                )
+            if response.status_code == 403 and refreshed:
+                await _check_revoked(services, relay, c, settings, access_token, caller.request_id)
     except Unreachable as e:  # Amazon did not answer: logged, then the catalogue's 503
         _record(request, c, api, method, path, 504 if e.timed_out else 502, "unreachable", started)
         raise AccessRefused(
@@ -131,14 +138,9 @@ async def forward(request: Request, connection_id: str, api: str, path: str) -> 
         status = getattr(e, "status_code", None) or status_of(e)  # litestar's 408/413, or ours
         _record(request, c, api, method, path, status, "failed", started)
         raise
+    if refused is not None:
+        return await _answer(request, c, api, method, path, refused, started, started, 0)
     return await _answer(request, c, api, method, path, response, started, sent_at, attempt)
-
-
-def _cooldown(request: Request) -> proxy.ForbiddenCooldown:
-    state = request.app.state
-    if state.get("proxy_forbidden_cooldown") is None:
-        state.proxy_forbidden_cooldown = proxy.ForbiddenCooldown()
-    return state.proxy_forbidden_cooldown
 
 
 def _record(

@@ -25,19 +25,24 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
+from litestar.exceptions import InternalServerException
+
 from adapters.amazon.relay import same_origin
+from adapters.tables.forbidden_checks import ForbiddenChecks
+from adapters.tables.instants import iso
 from domain.access import ADS
-from domain.exceptions import ValidationFailed
+from domain.exceptions import DomainError, ValidationFailed
 from service.credentials.access_log import operation_of
 
 USER_AGENT = "MarketplaceConnections/1.0 (Language=Python)"
 MAX_THROTTLE_RETRIES = 5
 DEFAULT_THROTTLE_RETRIES = 2
+COOLDOWN = timedelta(minutes=1)  # after a 403: one refresh and one check (SPEC §12)
 MAX_THROTTLE_WAIT = 10.0  # seconds per wait; a longer one returns Amazon's 429 at once
 THROTTLE_BACKOFF = 1.0  # seconds before the first retry when Amazon told neither wait nor rate
 REPLAYABLE_BODY = 1024 * 1024  # bodies up to this size are kept to resend after a 429
@@ -202,14 +207,20 @@ class Body:
         if self.source is None:
             self.complete = True
             return
-        async for chunk in self.source:
-            if not self.overflow:
-                if len(self.kept) + len(chunk) <= REPLAYABLE_BODY:
-                    self.kept.extend(chunk)
-                else:
-                    self.overflow = True
-                    self.kept.clear()
-            yield chunk
+        try:
+            async for chunk in self.source:
+                if not self.overflow:
+                    if len(self.kept) + len(chunk) <= REPLAYABLE_BODY:
+                        self.kept.extend(chunk)
+                    else:
+                        self.overflow = True
+                        self.kept.clear()
+                yield chunk
+        except InternalServerException:  # litestar's "client disconnected prematurely": the
+            # edge gave up on a slow body (its 408 is already sent), or the caller went away
+            raise DomainError(
+                "The request's body stopped arriving before its end.", code="REQUEST_TIMEOUT"
+            ) from None
         self.complete = True
 
     @property
@@ -225,25 +236,31 @@ async def sleep(seconds: float) -> None:
 
 
 class ForbiddenCooldown:
-    """At most one refresh-and-check per connection per `seconds` after Amazon's 403s: the
+    """At most one refresh-and-check per connection per `period` after Amazon's 403s: the
     refresh and the Sellers probe spend LWA's and the seller's quotas, which every tenant
-    sharing the seller shares. Within the cool-down Amazon's 403 is returned as it is. Kept
-    per process: a deployment of N processes spends at most N a minute."""
+    sharing the seller shares (SPEC §12). Within the cool-down Amazon's 403 is returned as it
+    is. The store keeps the cool-down, so every process shares it; this process's memory
+    only spares the store a write for the 403s that follow one it took itself."""
 
-    def __init__(self, seconds: float = 60.0, clock: Any = time.monotonic) -> None:
-        self.seconds = seconds
+    def __init__(self, checks: ForbiddenChecks, clock: Any, period: timedelta = COOLDOWN) -> None:
+        self.checks = checks
         self.clock = clock
-        self._last: dict[str, float] = {}
+        self.period = period
+        self._taken: dict[str, datetime] = {}
         self._lock = threading.Lock()
 
     def take(self, connection_id: str) -> bool:
-        """True (and the cool-down starts) when a refresh-and-check may go ahead now."""
-        now = self.clock()
+        """True (and the cool-down starts, for every process) when a refresh-and-check may
+        go ahead now. Reads and writes the store: call it from a worker thread."""
+        now = self.clock.now()
         with self._lock:
-            last = self._last.get(connection_id)
-            if last is not None and now - last < self.seconds:
+            last = self._taken.get(connection_id)
+            if last is not None and now - last < self.period:
                 return False
-            if len(self._last) >= 10_000:  # bounded: forget the cool-downs already over
-                self._last = {k: v for k, v in self._last.items() if now - v < self.seconds}
-            self._last[connection_id] = now
-            return True
+        if not self.checks.take(connection_id, iso(now) or "", iso(now - self.period) or ""):
+            return False
+        with self._lock:
+            if len(self._taken) >= 10_000:  # bounded: forget the cool-downs already over
+                self._taken = {k: v for k, v in self._taken.items() if now - v < self.period}
+            self._taken[connection_id] = now
+        return True

@@ -33,10 +33,7 @@ class AmazonPeer:
 
         class Handler(BaseHTTPRequestHandler):
             def _any(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                peer.seen.append(
-                    Request(self.command, self.path, dict(self.headers), self.rfile.read(length))
-                )
+                peer.seen.append(Request(self.command, self.path, dict(self.headers), self._body()))
                 time.sleep(peer.delay)
                 sellers = self.path.startswith("/sellers/") and peer.sellers_status is not None
                 self.send_response(peer.sellers_status if sellers else peer.status)
@@ -45,6 +42,15 @@ class AmazonPeer:
                 self.send_header("Content-Length", str(len(peer.body)))
                 self.end_headers()
                 self.wfile.write(peer.body)
+
+            def _body(self) -> bytes:
+                if "chunked" not in self.headers.get("transfer-encoding", ""):
+                    return self.rfile.read(int(self.headers.get("content-length") or 0))
+                body = b""  # read as Amazon would, to the last chunk (or the sender's end)
+                while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+                    body += self.rfile.read(size)
+                    self.rfile.readline()
+                return body
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _any
 

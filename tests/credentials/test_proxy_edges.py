@@ -4,8 +4,10 @@ the catalogue's 503 with an access-log line, and repeated 403s cost one refresh 
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -134,6 +136,34 @@ def test_repeated_403s_cost_one_refresh_and_one_check_a_minute(served, amazon_pe
     assert sum(r.path.startswith("/sellers/") for r in amazon_peer.seen) == 1
 
 
+def test_the_403_cool_down_is_shared_by_every_process_on_the_store(
+    served, amazon_peer, lwa, database_url
+):
+    """Two processes on one store (each with its own memory): 403s through both still cost
+    one refresh and one check in the minute; after it, one more."""
+    amazon_peer.status, amazon_peer.sellers_status = 403, 200
+    other = start_service(database_url, LWA_TOKEN_URL=lwa.url, RATE_LIMIT_PER_SECOND="0")
+    try:
+        with served.client(scopes=SCOPES) as api:
+            c = active(api)
+            key = api.headers["authorization"]
+            for process in (served, other):
+                through(process, amazon_peer)
+            assert token(api, c["id"]).status_code == 201
+            before = lwa.refreshes
+            with httpx.Client(base_url=other.url, headers={"Authorization": key}) as api2:
+                answers = [proxied(client, c) for client in (api, api2) * 5]
+                assert [a.status_code for a in answers] == [403] * 10
+                assert lwa.refreshes - before == 1
+                for process in (served, other):
+                    process.clock.advance(timedelta(seconds=61))
+                assert proxied(api2, c).status_code == 403
+        assert lwa.refreshes - before == 2
+        assert sum(r.path.startswith("/sellers/") for r in amazon_peer.seen) == 2
+    finally:
+        other.stop()
+
+
 def test_a_get_announcing_a_body_it_does_not_send_is_forwarded_without_one(served, amazon_peer):
     """`Content-Length: 5` on a GET with no body: Amazon gets the GET without the header
     (it was forwarded, and the client refused to send fewer bytes than announced: a 500)."""
@@ -152,3 +182,65 @@ def test_a_get_announcing_a_body_it_does_not_send_is_forwarded_without_one(serve
     assert status_line.split()[1] == "200", status_line
     [request] = amazon_peer.seen
     assert "content-length" not in {k.lower() for k in request.headers}
+
+
+def _proxy_lines(served: LiveService, api: httpx.Client, c: dict) -> list[dict]:
+    served.services.credentials.access_log.flush()
+    page = api.get(f"/v1/connections/{c['id']}/access_log").json()["data"]
+    return [(e["status"], e["outcome"]) for e in page if e["kind"] == "proxy"]
+
+
+def test_an_upload_over_the_proxys_limit_is_a_413_with_its_line_in_the_access_log(
+    served, amazon_peer
+):
+    """A chunked body (no Content-Length to refuse up front) that grows past 10 MiB while it
+    streams to Amazon: the caller gets 413, and the call that reached Amazon is logged."""
+
+    def upload() -> Iterator[bytes]:
+        for _ in range(11):
+            yield b"x" * (1024 * 1024)
+
+    with served.client(scopes=SCOPES) as api:
+        c = active(api)
+        through(served, amazon_peer)
+        try:
+            answer = api.post(
+                f"/v1/connections/{c['id']}/proxy/sp-api/feeds/2021-06-30/documents",
+                content=upload(),
+            )
+            assert answer.status_code == 413, answer.text
+        except httpx.TransportError:
+            pass  # the service may close the connection before the whole upload is sent
+        assert _proxy_lines(served, api, c) == [(413, "failed")]
+
+
+@pytest.fixture
+def short_body_timeout() -> Iterator[None]:
+    from service.api.edge import http as limits
+
+    saved = limits.LimitedHttpToolsProtocol.limits
+    limits.configure(replace(saved, body_timeout=1.0))
+    yield
+    limits.configure(saved)
+
+
+def test_a_body_too_slow_to_arrive_is_a_408_with_its_line_in_the_access_log(
+    served, amazon_peer, short_body_timeout
+):
+    with served.client(scopes=SCOPES) as api:
+        c = active(api)
+        through(served, amazon_peer)
+        key = api.headers["authorization"]
+        host, port = served.url.removeprefix("http://").split(":")
+        path = f"/v1/connections/{c['id']}/proxy/sp-api/feeds/2021-06-30/documents"
+        with socket.create_connection((host, int(port)), timeout=10) as raw:
+            raw.sendall(
+                f"POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: {key}\r\n"
+                "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{".encode()
+            )
+            status_line = raw.makefile("rb").readline().decode()
+        assert status_line.split()[1:2] in (["408"], []), status_line
+        deadline = time.monotonic() + 5
+        while not (lines := _proxy_lines(served, api, c)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert lines == [(408, "failed")]
