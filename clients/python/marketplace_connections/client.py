@@ -20,6 +20,19 @@ from .problems import raise_for_problem
 from .retries import RetryTransport
 
 
+def _body(send: Any, parameter: inspect.Parameter, given: Any) -> Any:
+    """The operation's body model from a mapping; None for an optional body left out."""
+    if given is None and parameter.default is not inspect.Parameter.empty:
+        return parameter.default
+    if not isinstance(given, Mapping):
+        return given
+    annotation = typing.get_type_hints(send)["body"]
+    for kind in (annotation, *typing.get_args(annotation)):
+        if hasattr(kind, "from_dict"):
+            return kind.from_dict(given)
+    return given
+
+
 class Client:
     """`Client(base_url, api_key)`; then `client.call(operation, **arguments)` with any
     operation module of `marketplace_connections.generated.api`."""
@@ -61,10 +74,8 @@ class Client:
         parameters = inspect.signature(send).parameters
         if "idempotency_key" in parameters and arguments.get("idempotency_key") in (None, UNSET):
             arguments["idempotency_key"] = str(uuid.uuid4())
-        body = arguments.get("body")
-        if isinstance(body, Mapping):
-            model = typing.get_type_hints(send)["body"]
-            arguments["body"] = model.from_dict(body)
+        if "body" in parameters:
+            arguments["body"] = _body(send, parameters["body"], arguments.get("body"))
         response = send(client=self.api, **arguments)
         raise_for_problem(response.status_code, response.content, response.headers)
         return response.parsed
