@@ -663,10 +663,10 @@ export interface components {
              * @default seller
              * @enum {string}
              */
-            account_type: "seller" | "vendor";
+            account_type?: "seller" | "vendor";
             requires_seller_central_user?: boolean | null;
             /** @default false */
-            requires_advertising: boolean;
+            requires_advertising?: boolean;
             invited_by?: components["schemas"]["InvitedBy"] | null;
             return_url?: string | null;
             metadata?: {
@@ -679,7 +679,7 @@ export interface components {
             event_types?: string[];
             description?: string | null;
             /** @default true */
-            enabled: boolean;
+            enabled?: boolean;
         };
         /** Disconnect */
         Disconnect: {
@@ -701,10 +701,10 @@ export interface components {
              * @default seller
              * @enum {string}
              */
-            account_type: "seller" | "vendor";
+            account_type?: "seller" | "vendor";
             requires_seller_central_user?: boolean | null;
             /** @default false */
-            requires_advertising: boolean;
+            requires_advertising?: boolean;
             invited_by?: components["schemas"]["InvitedBy"] | null;
             return_url?: string | null;
             metadata?: {
