@@ -30,9 +30,11 @@ $(AXE): package-lock.json
 	touch $(AXE)
 
 # The TypeScript client's tools and dependencies (clients/typescript/package-lock.json):
-# openapi-typescript for `make sdk`, tsc and the runtime for its tests.
+# openapi-typescript for `make sdk`, tsc and the runtime for its tests; then its build
+# (dist/), which `npm install ./clients/typescript` links to.
 TS_CLIENT := clients/typescript/node_modules/.package-lock.json
 sdk-tools: $(TS_CLIENT)
+	cd clients/typescript && node_modules/.bin/tsc -p tsconfig.json
 
 $(TS_CLIENT): clients/typescript/package-lock.json
 	@command -v npm >/dev/null || { apt-get update -qq && \
