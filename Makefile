@@ -112,13 +112,13 @@ test-fuzz: install  ## contract fuzzing, FUZZ_EXAMPLES (500) cases per operation
 	@$(PY) -m tests.faults.figures
 
 lint: install  ## ruff, and the layers contract (pyproject.toml [tool.importlinter])
-	$(VENV)/bin/ruff check domain adapters service tests
-	$(VENV)/bin/ruff format --check domain adapters service tests
+	$(VENV)/bin/ruff check domain adapters service tests clients/sdk.py clients/python
+	$(VENV)/bin/ruff format --check domain adapters service tests clients/sdk.py clients/python
 	$(VENV)/bin/lint-imports --no-cache
 
 format: install
-	$(VENV)/bin/ruff format domain adapters service tests
-	$(VENV)/bin/ruff check --fix domain adapters service tests
+	$(VENV)/bin/ruff format domain adapters service tests clients/sdk.py clients/python
+	$(VENV)/bin/ruff check --fix domain adapters service tests clients/sdk.py clients/python
 
 openapi: install  ## regenerate the committed contract from the app
 	$(VENV)/bin/connections openapi --output openapi.yaml

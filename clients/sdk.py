@@ -82,7 +82,13 @@ def generate_typescript(openapi: Path, out: Path) -> None:
         raise SystemExit(f"{tool} is missing: run `make sdk` (it installs it from the lock)")
     subprocess.run(
         # A field with a default may be left out of a request body.
-        [str(tool), str(openapi), "--default-non-nullable=false", "--output", str(target / "schema.d.ts")],
+        [
+            str(tool),
+            str(openapi),
+            "--default-non-nullable=false",
+            "--output",
+            str(target / "schema.d.ts"),
+        ],
         check=True,
         capture_output=True,
         cwd=TYPESCRIPT,

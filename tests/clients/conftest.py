@@ -20,7 +20,13 @@ import pytest
 from tests.conftest import SECRET_KEY, free_port
 from tests.faults.process import CONNECTIONS, ServiceProcess
 
-SCOPES = ["connections:read", "connections:write", "webhooks:manage", "credentials:read", "proxy:use"]
+SCOPES = [
+    "connections:read",
+    "connections:write",
+    "webhooks:manage",
+    "credentials:read",
+    "proxy:use",
+]
 
 
 @dataclass
@@ -35,7 +41,9 @@ class Sandbox:
 
 
 @pytest.fixture(scope="session")
-def sandbox(tmp_path_factory: pytest.TempPathFactory, migrated_sqlite_file: Path) -> Iterator[Sandbox]:
+def sandbox(
+    tmp_path_factory: pytest.TempPathFactory, migrated_sqlite_file: Path
+) -> Iterator[Sandbox]:
     folder = tmp_path_factory.mktemp("clients")
     database = folder / "connections.db"
     shutil.copyfile(migrated_sqlite_file, database)
@@ -43,11 +51,24 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory, migrated_sqlite_file: Path
     process = ServiceProcess(database_url, folder / "serve").start()
     try:
         made = subprocess.run(
-            [CONNECTIONS, "api-keys", "create", "--tenant", "clients", *(
-                arg for scope in SCOPES for arg in ("--scope", scope))],
-            env={"PATH": os.environ["PATH"], "DATABASE_URL": database_url,
-                 "SECRET_KEY": SECRET_KEY, "SANDBOX": "1"},
-            capture_output=True, text=True, check=True, timeout=60,
+            [
+                CONNECTIONS,
+                "api-keys",
+                "create",
+                "--tenant",
+                "clients",
+                *(arg for scope in SCOPES for arg in ("--scope", scope)),
+            ],
+            env={
+                "PATH": os.environ["PATH"],
+                "DATABASE_URL": database_url,
+                "SECRET_KEY": SECRET_KEY,
+                "SANDBOX": "1",
+            },
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
         )
         yield Sandbox(process.url, made.stdout.strip(), process)
     finally:

@@ -15,7 +15,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def check(openapi: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, str(ROOT / "clients" / "sdk.py"), "--check", "--openapi", str(openapi)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 

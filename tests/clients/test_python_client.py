@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import standardwebhooks
-
 from marketplace_connections import (
     Client,
     ProblemError,
@@ -28,6 +27,7 @@ from marketplace_connections.generated.api.connections import (
 from marketplace_connections.generated.api.credentials import create_access_token
 from marketplace_connections.generated.api.webhooks import create_webhook_endpoint
 from marketplace_connections.generated.models import CreateConnection
+
 from tests.clients.conftest import Receiver, Sandbox, play_owner
 
 README = Path(__file__).resolve().parents[2] / "clients" / "python" / "README.md"
@@ -40,18 +40,26 @@ def client(sandbox: Sandbox) -> Client:
 
 
 def invite(client: Client, **fields: object) -> dict:
-    body = {"owner_email": "owner@example.com", "region": "na",
-            "marketplace_ids": ["ATVPDKIKX0DER"], **fields}
+    body = {
+        "owner_email": "owner@example.com",
+        "region": "na",
+        "marketplace_ids": ["ATVPDKIKX0DER"],
+        **fields,
+    }
     return client.call(create_connection, body=body)
 
 
 def test_a_connection_walks_to_active_and_lends_a_token_and_the_proxy(client: Client) -> None:
     made = client.call(
         create_connection,
-        body=CreateConnection.from_dict({
-            "owner_email": "walk@example.com", "region": "na",
-            "marketplace_ids": ["ATVPDKIKX0DER"], "requires_seller_central_user": False,
-        }),
+        body=CreateConnection.from_dict(
+            {
+                "owner_email": "walk@example.com",
+                "region": "na",
+                "marketplace_ids": ["ATVPDKIKX0DER"],
+                "requires_seller_central_user": False,
+            }
+        ),
     )
     assert made["state"] == "invited"
     started = client.call(start_authorization, connection_id=made["id"])
@@ -69,7 +77,9 @@ def test_a_connection_walks_to_active_and_lends_a_token_and_the_proxy(client: Cl
     marketplaces = {p["marketplace"]["id"] for p in amazon.json()["payload"]}
     assert "ATVPDKIKX0DER" in marketplaces
 
-    history = [e["type"] for e in client.pages(list_connection_events, connection_id=made["id"], limit=1)]
+    history = [
+        e["type"] for e in client.pages(list_connection_events, connection_id=made["id"], limit=1)
+    ]
     assert history[0] == "connection.invited" and history[-1] == "connection.activated"
     assert len(history) == len(set(history)) >= 4  # one page each, none twice
 
@@ -99,12 +109,22 @@ def test_a_refused_action_is_a_typed_problem_with_the_allowed_actions(client: Cl
 def test_a_given_idempotency_key_answers_a_repeat_with_the_first_connection(client: Client) -> None:
     key = str(uuid.uuid4())
     first = client.call(
-        create_connection, idempotency_key=key,
-        body={"owner_email": "once@example.com", "region": "eu", "marketplace_ids": ["A1PA6795UKMFR9"]},
+        create_connection,
+        idempotency_key=key,
+        body={
+            "owner_email": "once@example.com",
+            "region": "eu",
+            "marketplace_ids": ["A1PA6795UKMFR9"],
+        },
     )
     again = client.call(
-        create_connection, idempotency_key=key,
-        body={"owner_email": "once@example.com", "region": "eu", "marketplace_ids": ["A1PA6795UKMFR9"]},
+        create_connection,
+        idempotency_key=key,
+        body={
+            "owner_email": "once@example.com",
+            "region": "eu",
+            "marketplace_ids": ["A1PA6795UKMFR9"],
+        },
     )
     assert again["id"] == first["id"]
 
@@ -113,7 +133,8 @@ def test_a_delivered_webhook_verifies_and_a_tampered_one_is_refused(
     client: Client, receiver: Receiver
 ) -> None:
     endpoint = client.call(
-        create_webhook_endpoint, body={"url": receiver.url("py"), "event_types": ["connection.invited"]}
+        create_webhook_endpoint,
+        body={"url": receiver.url("py"), "event_types": ["connection.invited"]},
     )
     made = invite(client, owner_email="hooked@example.com")
     delivery = receiver.wait_for("py", made["id"])
@@ -135,8 +156,11 @@ def test_a_delivered_webhook_verifies_and_a_tampered_one_is_refused(
     signature = standardwebhooks.Webhook(endpoint["secret"]).sign(
         delivery.headers["webhook-id"], old, delivery.body.decode()
     )
-    stale = {**delivery.headers, "webhook-timestamp": str(int(old.timestamp())),
-             "webhook-signature": signature}
+    stale = {
+        **delivery.headers,
+        "webhook-timestamp": str(int(old.timestamp())),
+        "webhook-signature": signature,
+    }
     with pytest.raises(WebhookVerificationError):
         verify_webhook(delivery.body, stale, endpoint["secret"])
 

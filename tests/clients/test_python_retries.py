@@ -9,15 +9,15 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from email.utils import format_datetime
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 import pytest
-
 from marketplace_connections import Client, ProblemError
 from marketplace_connections.generated.api.connections import create_connection, get_connection
 from marketplace_connections.generated.api.webhooks import create_webhook_endpoint
 from marketplace_connections.retries import retry_after_seconds
+
 from tests.conftest import free_port
 
 BODY = {"owner_email": "owner@example.com", "region": "na", "marketplace_ids": ["ATVPDKIKX0DER"]}
@@ -69,7 +69,9 @@ def server() -> Iterator[Scripted]:
     httpd.server_close()
 
 
-def test_a_create_is_retried_after_retry_after_with_the_same_idempotency_key(server: Scripted) -> None:
+def test_a_create_is_retried_after_retry_after_with_the_same_idempotency_key(
+    server: Scripted,
+) -> None:
     status, headers, body = problem(503, "SERVICE_UNAVAILABLE")
     server.script = [(status, {**headers, "Retry-After": "1"}, body), problem(429, "RATE_LIMITED")]
     with Client(server.url, "key") as client:
@@ -107,7 +109,10 @@ def test_a_wait_longer_than_the_bound_is_not_waited_for(server: Scripted) -> Non
     status, headers, body = problem(429, "RATE_LIMITED")
     server.script = [(status, {**headers, "Retry-After": "3600"}, body)]
     started = time.monotonic()
-    with Client(server.url, "key", max_retry_wait=5) as client, pytest.raises(ProblemError) as limited:
+    with (
+        Client(server.url, "key", max_retry_wait=5) as client,
+        pytest.raises(ProblemError) as limited,
+    ):
         client.call(get_connection, connection_id="con_1")
     assert limited.value.code == "RATE_LIMITED" and limited.value.retry_after == "3600"
     assert len(server.seen) == 1 and time.monotonic() - started < 2
