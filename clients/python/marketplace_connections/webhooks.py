@@ -29,9 +29,7 @@ class WebhookEvent:
     data: dict[str, Any]
 
 
-def verify_webhook(
-    body: bytes | str, headers: Mapping[str, str], secret: str
-) -> WebhookEvent:
+def verify_webhook(body: bytes | str, headers: Mapping[str, str], secret: str) -> WebhookEvent:
     """The verified event, or WebhookVerificationError. `body` must be the bytes as
     received (before any JSON parsing); `secret` is the endpoint's `whsec_…`."""
     lowered = {name.lower(): value for name, value in headers.items()}
