@@ -3,8 +3,10 @@ contract makes both stale."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import yaml
@@ -42,3 +44,12 @@ def test_a_new_operation_in_openapi_yaml_makes_both_clients_stale(tmp_path: Path
     assert "python/marketplace_connections/generated/api/connections/erase_connection.py" in stale
     assert "typescript/src/generated/schema.d.ts" in stale
     assert "typescript/src/generated/operations.ts" in stale  # and it takes a key
+
+
+def test_both_clients_carry_the_services_version() -> None:
+    service = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    python = tomllib.loads((ROOT / "clients/python/pyproject.toml").read_text())["project"]
+    typescript = json.loads((ROOT / "clients/typescript/package.json").read_text())
+    lock = json.loads((ROOT / "clients/typescript/package-lock.json").read_text())
+    assert python["version"] == typescript["version"] == service
+    assert lock["version"] == service  # npm ci refuses a lock that disagrees
