@@ -14,7 +14,11 @@ from email.utils import format_datetime
 
 import pytest
 from marketplace_connections import Client, ProblemError
-from marketplace_connections.generated.api.connections import create_connection, get_connection
+from marketplace_connections.generated.api.connections import (
+    activate,
+    create_connection,
+    get_connection,
+)
 from marketplace_connections.generated.api.webhooks import create_webhook_endpoint
 from marketplace_connections.retries import retry_after_seconds
 
@@ -87,6 +91,14 @@ def test_a_key_the_caller_gives_is_the_one_sent(server: Scripted) -> None:
     with Client(server.url, "key") as client:
         client.call(create_connection, body=BODY, idempotency_key="mine-1")
     assert [h["idempotency-key"] for _, h, _ in server.seen] == ["mine-1", "mine-1"]
+
+
+def test_an_action_gets_a_key_too(server: Scripted) -> None:
+    server.script = [problem(503, "SERVICE_UNAVAILABLE")]
+    with Client(server.url, "key") as client:
+        client.call(activate, connection_id="con_1")
+    keys = [headers.get("idempotency-key") for _, headers, _ in server.seen]
+    assert len(keys) == 2 and keys[0] and keys[0] == keys[1]
 
 
 def test_retries_are_bounded(server: Scripted) -> None:

@@ -60,6 +60,18 @@ describe("retries", () => {
     assert.deepEqual(seen.map((s) => s.headers["idempotency-key"]), ["mine-1", "mine-1"]);
   });
 
+  test("an action gets a key too", async () => {
+    script = [problem(503, "SERVICE_UNAVAILABLE", { "retry-after": "0" })];
+    await createClient({ baseUrl: url, apiKey: "key" }).POST("/v1/connections/{connection_id}/activate", {
+      params: { path: { connection_id: "con_1" } },
+      body: {},
+    });
+    const keys = seen.map((s) => s.headers["idempotency-key"]);
+    assert.equal(keys.length, 2);
+    assert.ok(keys[0]);
+    assert.equal(keys[0], keys[1]);
+  });
+
   test("retries are bounded", async () => {
     script = Array.from({ length: 10 }, () => problem(503, "SERVICE_UNAVAILABLE", { "retry-after": "0" }));
     const client = createClient({ baseUrl: url, apiKey: "key", maxRetries: 2 });
