@@ -5,13 +5,13 @@ PY := $(VENV)/bin/python
 # Exact versions, with hashes: what `make install` (and so CI) installs. `make lock`
 # refreshes it after a change to pyproject.toml's dependencies.
 LOCK := requirements.lock
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) clients/python/pyproject.toml | cksum | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
 FUZZ_EXAMPLES ?= 500
 
-.PHONY: install lock browser screenshots run worker migrate migration test test-faults test-fuzz lint format openapi bench bench-tools profile mutate clean
+.PHONY: install lock sdk sdk-tools browser screenshots run worker migrate migration test test-faults test-fuzz lint format openapi bench bench-tools profile mutate clean
 
 install: $(STAMP)
 
@@ -29,12 +29,30 @@ $(AXE): package-lock.json
 	npm ci --no-audit --no-fund --silent
 	touch $(AXE)
 
-$(STAMP): pyproject.toml $(LOCK)
+# The TypeScript client's tools and dependencies (clients/typescript/package-lock.json):
+# openapi-typescript for `make sdk`, tsc and the runtime for its tests; then its build
+# (dist/), which `npm install ./clients/typescript` links to.
+TS_CLIENT := clients/typescript/node_modules/.package-lock.json
+sdk-tools: $(TS_CLIENT)
+	cd clients/typescript && node_modules/.bin/tsc -p tsconfig.json
+
+$(TS_CLIENT): clients/typescript/package-lock.json
+	@command -v npm >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; }
+	cd clients/typescript && npm ci --no-audit --no-fund --silent --ignore-scripts
+	touch $(TS_CLIENT)
+
+# Both clients' generated parts from openapi.yaml (clients/sdk.py says what it writes);
+# tests/clients/test_generated_current.py fails while they are stale.
+sdk: install sdk-tools  ## regenerate clients/python and clients/typescript from openapi.yaml
+	$(PY) clients/sdk.py
+
+$(STAMP): pyproject.toml $(LOCK) clients/python/pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet --require-hashes -r $(LOCK)
-	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m pip install --quiet --no-deps -e . -e ./clients/python
 	@$(PY) -m pip check >/dev/null || { $(PY) -m pip check; \
 	  echo "$(LOCK) lacks what pyproject.toml asks for: run 'make lock'" >&2; exit 1; }
 	rm -f $(VENV)/.installed-*
@@ -45,7 +63,7 @@ $(STAMP): pyproject.toml $(LOCK)
 lock:  ## refresh requirements.lock from pyproject.toml (run it after changing a dependency)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	test -x $(VENV)/bin/uv || $(PY) -m pip install --quiet uv
-	$(VENV)/bin/uv pip compile pyproject.toml --extra test --universal --python-version 3.11 \
+	$(VENV)/bin/uv pip compile pyproject.toml --extra test --extra sdk --universal --python-version 3.11 \
 	  --generate-hashes --quiet $(LOCK_FLAGS) -o $(LOCK)
 
 # The log goes to var/run.log, so a walk-through in the same terminal (make run &) reads
@@ -77,7 +95,7 @@ FUZZ := tests/api/test_contract_fuzz.py
 # TEST_WORKERS=0 runs it in one process.
 TEST_WORKERS ?= 3
 
-test: install browser  ## the whole suite, on SQLite and on PostgreSQL (TEST_DATABASE_URL)
+test: install browser sdk-tools  ## the whole suite, on SQLite and on PostgreSQL (TEST_DATABASE_URL)
 	$(PY) -m pytest $(FUZZ)
 	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile \
 	  --ignore=$(FUZZ)
@@ -94,13 +112,13 @@ test-fuzz: install  ## contract fuzzing, FUZZ_EXAMPLES (500) cases per operation
 	@$(PY) -m tests.faults.figures
 
 lint: install  ## ruff, and the layers contract (pyproject.toml [tool.importlinter])
-	$(VENV)/bin/ruff check domain adapters service tests
-	$(VENV)/bin/ruff format --check domain adapters service tests
+	$(VENV)/bin/ruff check domain adapters service tests clients/sdk.py clients/python
+	$(VENV)/bin/ruff format --check domain adapters service tests clients/sdk.py clients/python
 	$(VENV)/bin/lint-imports --no-cache
 
 format: install
-	$(VENV)/bin/ruff format domain adapters service tests
-	$(VENV)/bin/ruff check --fix domain adapters service tests
+	$(VENV)/bin/ruff format domain adapters service tests clients/sdk.py clients/python
+	$(VENV)/bin/ruff check --fix domain adapters service tests clients/sdk.py clients/python
 
 openapi: install  ## regenerate the committed contract from the app
 	$(VENV)/bin/connections openapi --output openapi.yaml

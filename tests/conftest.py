@@ -243,9 +243,10 @@ def sqlite_url(tmp_path: Path, migrated_sqlite_file: Path) -> str:
 
 # `make test` runs on three workers, each module whole on one of them (--dist loadfile). The
 # fault tests are one unit: each drives a server process under load, and two at once on two
-# cores would time each other out; so is the browser (one Chromium). The faults, the longest
+# cores would time each other out; so is the browser (one Chromium), and so are the client
+# libraries' tests (one `connections serve` for the run, tests/clients). The faults, the longest
 # unit by far, go first, so that the other workers take everything else meanwhile.
-_ONE_UNIT = ("tests/faults/", "tests/browser/")
+_ONE_UNIT = ("tests/faults/", "tests/browser/", "tests/clients/")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
