@@ -63,6 +63,18 @@ class ConsoleViewTables:
             counts.setdefault(r["endpoint_id"], {})[r["status"]] = int(r["n"])
         return counts
 
+    def attempt_counts(self, tenant_id: str, since: str) -> dict[str, tuple[int, int]]:
+        """Per endpoint, (attempts, failed attempts) since `since`: an attempt failed
+        when the endpoint gave no 2xx answer."""
+        rows = self.t.query(
+            "SELECT d.endpoint_id, COUNT(*) AS n, SUM(CASE WHEN a.status_code IS NULL OR "
+            "a.status_code < 200 OR a.status_code >= 300 THEN 1 ELSE 0 END) AS failed "
+            "FROM {p}webhook_attempts a JOIN {p}webhook_deliveries d ON d.id = a.delivery_id "
+            "WHERE d.tenant_id = ? AND a.attempted_at >= ? GROUP BY d.endpoint_id",
+            (tenant_id, since),
+        )
+        return {r["endpoint_id"]: (int(r["n"]), int(r["failed"] or 0)) for r in rows}
+
     def mails_of_tenant(self, tenant_id: str, limit: int) -> list[dict[str, Any]]:
         rows = self.t.query(
             "SELECT id, connection_id, kind, recipient, status, attempt_count, last_error, "

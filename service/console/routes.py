@@ -417,16 +417,18 @@ def webhooks(request: Request) -> Response:
     services, tenant = services_of(request), session.person.tenant_id
     since = _now(request) - timedelta(days=7)
     counts = services.console.views.delivery_counts(tenant, iso(since) or "")
+    tried = services.console.views.attempt_counts(tenant, iso(since) or "")
     endpoints = []
     for e in services.webhooks.endpoints.list(tenant, 100, None):
         n = counts.get(e.id, {})
-        finished = n.get("succeeded", 0) + n.get("failed", 0)
+        attempts, failed = tried.get(e.id, (0, 0))
         recent = services.webhooks.endpoints.deliveries(tenant, e.id, 10)
         endpoints.append(
             {
                 "row": e,
                 "counts": n,
-                "failure_rate": round(100 * n.get("failed", 0) / finished) if finished else None,
+                "attempts": attempts,
+                "failure_rate": round(100 * failed / attempts) if attempts else None,
                 "recent": [
                     {"d": d, "attempts": attempts, "last": attempts[-1] if attempts else None}
                     for d, attempts in recent

@@ -5,6 +5,7 @@ console that is no event (a redelivery, a copied link, a verification, an export
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +26,7 @@ class Entry:
     status: str | None = None  # "ok" | "failed" | "pending"
     delivery_id: str | None = None
     attempts: list[dict[str, Any]] = field(default_factory=list)
+    seq: int = 0  # orders entries of one instant: a later version first
 
 
 def instant(text: str | None) -> datetime | None:
@@ -49,6 +51,7 @@ def lifecycle(events: list[Any]) -> list[Entry]:
                 f"{body['type']} (version {body['version']})",
                 actor=body["actor"],
                 lines=lines,
+                seq=body["version"],
             )
         )
     return entries
@@ -158,9 +161,9 @@ def console_actions(rows: list[dict[str, Any]]) -> list[Entry]:
 
 
 def merged(*groups: list[Entry]) -> list[Entry]:
-    return sorted((e for g in groups for e in g), key=lambda e: e.at, reverse=True)
+    return sorted((e for g in groups for e in g), key=lambda e: (e.at, e.seq), reverse=True)
 
 
 def _short(value: Any, at_most: int = 120) -> str:
-    text = value if isinstance(value, str) else repr(value)
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
     return text if len(text) <= at_most else text[: at_most - 1] + "…"
