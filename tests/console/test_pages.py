@@ -225,6 +225,9 @@ def test_an_auditor_sees_the_past_verifies_and_exports(served):
     at = story.wrong_permissions["created_at"]
     asof = http.get(f"/console/connections/{cid}", params={"as_of": at}).text
     assert 'aria-current="step">api_authorized' in asof
+    for version in ("0", "99999999999999999999999"):
+        beyond = http.get(f"/console/connections/{cid}", params={"version": version})
+        assert beyond.status_code == 200 and "has no version" in beyond.text
     before = http.get(f"/console/connections/{cid}", params={"as_of": "2000-01-01T00:00:00Z"})
     assert "did not exist" in before.text
     verified = http.post(f"/console/connections/{cid}/verify", data={"csrf": csrf_of(page)})
@@ -261,6 +264,7 @@ def test_another_tenants_connection_is_a_404_like_a_missing_one(served):
         )
     assert http.get(f"/console/connections/{cid}/export").status_code == 404
     assert "No connection matches." in http.get("/console", params={"q": cid}).text
+    assert http.get("/console/connections/not-a-connection").status_code == 404
 
 
 def test_webhook_endpoints_show_recent_deliveries_and_failure_rates(served):
