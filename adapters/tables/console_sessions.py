@@ -56,12 +56,10 @@ class ConsoleSessionTables:
 
     def attempt(self, key: str, at: str, since: str, limit: int) -> bool:
         """Counts an attempt under `key` and answers whether it is within `limit` attempts
-        since `since` (this one included). Old attempts of the key are dropped on the way."""
+        since `since` (this one included). Older attempts are dropped on the way."""
         with self.t.transaction(commit=True) as c:
-            c.execute(
-                self.t.sql("DELETE FROM {p}console_sign_in_attempts WHERE key = ? AND at < ?"),
-                (key, since),
-            )
+            # Every key's attempts older than the window: the table holds one window at most.
+            c.execute(self.t.sql("DELETE FROM {p}console_sign_in_attempts WHERE at < ?"), (since,))
             c.execute(
                 self.t.sql(
                     "INSERT INTO {p}console_sign_in_attempts (id, key, at) VALUES (?, ?, ?)"

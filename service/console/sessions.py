@@ -57,6 +57,7 @@ class Sessions:
 
     def open(self, person: Person) -> tuple[str, Session]:
         """A new session: (the cookie's value, the session)."""
+        self.tables.close_idle(iso(self.clock.now() - IDLE) or "")  # the store keeps live ones
         token, now = secrets.token_urlsafe(32), iso(self.clock.now()) or ""
         row = SessionRow(
             digest(token), person.tenant_id, person.email, secrets.token_urlsafe(24), now, now
