@@ -17,6 +17,7 @@ from adapters.tables.instants import iso
 from adapters.tables.read_model import ListQuery
 from domain import lifecycle as lc
 
+REGIONS = {"na": "North America", "eu": "Europe", "fe": "Far East"}
 PAGE = 25
 SCAN = 2_000
 BATCH = 200

@@ -3,6 +3,7 @@ role check, the CSRF check, and rendering with the strict headers of service.api
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,7 +12,9 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect
 
+from adapters.tables.instants import iso
 from service.api.auth import services_of
+from service.api.caller import Caller
 from service.api.pages import render
 from service.console.people import ALLOWED
 from service.console.sessions import COOKIE, Session, same
@@ -123,3 +126,39 @@ def field(data: dict[str, Any], name: str) -> str:
     if isinstance(value, list):
         value = value[0] if value else ""
     return str(value or "").strip()
+
+
+def caller_of(request: Request, session: Session) -> Caller:
+    return Caller(
+        tenant_id=session.person.tenant_id,
+        actor=session.person.actor,
+        request_id=request.scope.get("state", {}).get("request_id"),
+    )
+
+
+def now_of(request: Request) -> datetime:
+    return services_of(request).clock.now()
+
+
+def missing(request: Request, session: Session) -> Response:
+    return message(
+        request,
+        session,
+        404,
+        "No such connection",
+        "This console has no connection with that id.",
+        steps=["Search the connection list by its id, seller ID or owner e-mail."],
+    )
+
+
+def record(
+    request: Request, session: Session, connection_id: str, action: str, detail: str
+) -> None:
+    services_of(request).console.views.record(
+        session.person.tenant_id,
+        connection_id,
+        session.person.actor,
+        action,
+        detail,
+        iso(now_of(request)) or "",
+    )
