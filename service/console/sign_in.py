@@ -14,6 +14,7 @@ from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
 from domain.exceptions import ValidationFailed
+from service.api.auth import services_of
 from service.api.threads import blocking
 from service.console.people import READ, normal_email
 from service.console.sessions import FORM_COOKIE, same
@@ -115,7 +116,13 @@ def link_page(request: Request, token: str) -> Response:
     row = console_of(request).links.mail_of(token)
     if row is None:
         return _dead_link(request)
-    context = {"title": "Sign in to the console", "email": row.recipient, "token": token}
+    tenant = services_of(request).tenants.get(row.tenant_id).display_name
+    context = {
+        "title": "Sign in to the console",
+        "email": row.recipient,
+        "console_name": tenant,
+        "token": token,
+    }
     return _form_page(request, "sign_in_link.html", context)
 
 
