@@ -21,6 +21,8 @@ from service.audit import routes as audit_routes
 from service.connect import oauth_routes
 from service.connect import routes as connect_routes
 from service.connections import routes as connections_routes
+from service.console import routes as console_routes
+from service.console.web import TEMPLATES as CONSOLE_TEMPLATES
 from service.container import Services
 from service.credentials import routes as credentials_routes
 from service.mail import routes as mail_routes
@@ -73,6 +75,8 @@ def create_app(
         connect_pages.static_router(connect_routes.STATIC),
         assets_router(),
         *credentials_routes.ROUTES,
+        *console_routes.ROUTES,  # pages for people: never in the OpenAPI schema
+        console_routes.static_router(),
         *(extra_routes or []),
     ]
     if settings.sandbox:
@@ -89,7 +93,9 @@ def create_app(
         route_handlers=[*options_handlers(routes), *routes],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
-        template_config=connect_pages.template_config(connect_routes.TEMPLATES, SANDBOX_TEMPLATES),
+        template_config=connect_pages.template_config(
+            connect_routes.TEMPLATES, SANDBOX_TEMPLATES, CONSOLE_TEMPLATES
+        ),
         state=State({"services": services, "worker_heartbeat": worker_heartbeat}),
         request_max_body_size=settings.max_body_bytes,
         middleware=[edge_guard],  # every string from outside, checked before any handler

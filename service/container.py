@@ -26,6 +26,7 @@ from service.connect.owner_session import OwnerSessions
 from service.connections.application import ConnectionsApp
 from service.connections.read_model import ConnectionsProjection
 from service.connections.service import ConnectionService
+from service.console import build_console
 from service.credentials import build_credentials
 from service.keys.api_keys import ApiKeys
 from service.keys.tenants import TenantProfiles
@@ -58,6 +59,7 @@ class Services:
     credentials: Any = None  # likewise (service.credentials)
     owner_sessions: Any = None  # the owner's proof (SPEC §12, service.connect.owner_session)
     continue_links: Any = None  # the Login URI's mailed links (service.connect.continue_links)
+    console: Any = None  # the staff's people, sessions and sign-in links (service.console)
 
     @property
     def followers(self) -> list[Any]:
@@ -168,6 +170,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         settings.owner_session_key, settings.public_base_url, box, SpentLoginLinks(tables)
     )
     services.webhooks = build_webhooks(services)
+    services.console = build_console(services)  # before mail: its composer makes the links
     services.mail = build_mail(services)
     services.credentials = build_credentials(services)
     # This process's own commits reach its token memory at once, not when PostgreSQL

@@ -117,6 +117,11 @@ class Settings:
         return _derive(self.secret_key, "owner-session")
 
     @property
+    def console_key(self) -> bytes:
+        """Signs the console's e-mailed sign-in links (service.console)."""
+        return _derive(self.secret_key, "console")
+
+    @property
     def fernet_keys(self) -> list[str]:
         """ENCRYPTION_KEYS first (the first encrypts); the key derived from SECRET_KEY
         last, so tokens written before ENCRYPTION_KEYS was set still decrypt."""

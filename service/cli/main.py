@@ -15,6 +15,7 @@ from typing import Any
 
 from service.cli import (
     audit,
+    console_users,
     deadlines,
     demo,
     describe,
@@ -72,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     deadlines.add_commands(sub)
     keys.add_commands(sub, _services)
     tenants.add_commands(sub, _services)
+    console_users.add_commands(sub, _services)
     projections.add_commands(sub, _services)
     followers.add_commands(sub, _services)
     audit.add_commands(sub, _services)

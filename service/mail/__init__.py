@@ -41,11 +41,13 @@ def build_mail(services: Any, sender: Any = None) -> Mail:
         sender = SmtpSender(settings.smtp_url)
     transport = "smtp" if sender is not None else ("sandbox" if settings.sandbox else None)
     continue_links = getattr(services, "continue_links", None)
+    console = getattr(services, "console", None)  # its sign-in links (service.console)
     composer = Composer(
         services.links,
         services.tenants,
         settings.mail_from,
         continue_url=continue_links.url if continue_links is not None else None,
+        console_url=console.links.url if console is not None else None,
     )
     return Mail(
         outbox=MailOutbox(

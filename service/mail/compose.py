@@ -27,8 +27,12 @@ SUBJECTS = {
     "access_lost": "{tenant} lost access to your Amazon account: please reconnect",
     "lapsed": "Your Amazon connection to {tenant} has lapsed: please reconnect",
     "login_link": "Your link to re-authorize your Amazon account for {tenant}",
+    "console_sign_in": "Your sign-in link for the {tenant} console",
 }
 LOGIN_LINK = "login_link"  # its link is the one-time continue link, not the invitation
+# The console's one-time sign-in link (service.console): to a member of staff, about no
+# connection; its link, like the continue link's, is computed from the row's id on render.
+CONSOLE_SIGN_IN = "console_sign_in"
 
 
 def when(at: str | None) -> str | None:
@@ -44,9 +48,11 @@ class Composer:
         tenants: Any,
         mail_from: str,
         continue_url: Callable[[str], str] | None = None,
+        console_url: Callable[[str], str] | None = None,
     ) -> None:
         self.links = links
         self.continue_url = continue_url
+        self.console_url = console_url
         self.tenants = tenants
         self.mail_from = mail_from
         self.env = Environment(
@@ -59,6 +65,8 @@ class Composer:
 
     def context(self, mail: MailRow) -> dict[str, Any]:
         facts = json.loads(mail.facts)
+        if mail.kind == CONSOLE_SIGN_IN:
+            return self._console_context(mail, facts)
         facts.pop("request", None)  # the Login URI's sealed request: the link's business
         if mail.kind == LOGIN_LINK and self.continue_url is not None:
             link = self.continue_url(mail.id)
@@ -79,6 +87,21 @@ class Composer:
             "lapses_on": when(facts.get("lapses_at")),
             "expires_on": when(facts.get("invitation_expires_at")),
             "attempted": when(facts.get("occurred_at")),
+        }
+
+    def _console_context(self, mail: MailRow, facts: dict[str, Any]) -> dict[str, Any]:
+        link = self.console_url(mail.id) if self.console_url is not None else ""
+        tenant = self.tenants.get(mail.tenant_id)
+        return {
+            "kind": mail.kind,
+            "tenant": tenant,
+            "recipient": mail.recipient,
+            "link": link,
+            "minutes": facts.get("minutes", 15),
+            "inviter": tenant.display_name,
+            "to_owner": False,
+            "owner_email": "",
+            "error": None,
         }
 
     def subject(self, mail: MailRow, ctx: dict[str, Any]) -> str:

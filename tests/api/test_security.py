@@ -45,7 +45,9 @@ PUBLIC = {
     # Its mailed one-time link: the signed token is the credential (SPEC §12).
     "/v1/oauth/amazon/login/continue/{token:str}",
 }
-PUBLIC_PREFIXES = ("/docs", "/connect/", "/sandbox/amazon/", "/sandbox/mail")
+# The console's pages (SPEC §13) take no API key: each checks its own session and role
+# (tests/console).
+PUBLIC_PREFIXES = ("/docs", "/connect/", "/sandbox/amazon/", "/sandbox/mail", "/console")
 LATER = "2030-01-01T00:00:00Z"
 BODIES = {  # a valid body per route, so a refusal can only come from the guard
     ("POST", "/v1/connections"): VALID,
