@@ -1,4 +1,4 @@
-"""The console's sessions, sign-in throttle and spent sign-in links (migration 0010).
+"""The console's sessions, sign-in throttle and spent sign-in links (migration 0011).
 
 All three live in the store, not in a process: a session opened by one `serve` process is
 honoured (and ended) by every other, and the throttle counts every process's attempts.

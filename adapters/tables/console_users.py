@@ -1,4 +1,4 @@
-"""The console's people (migration 0010): one row per tenant and e-mail address, with a
+"""The console's people (migration 0011): one row per tenant and e-mail address, with a
 role and, once they set one, an argon2id password hash."""
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ the e-mailed sign-in links spent, and the actions taken that are no connection e
 (a redelivery, a copied invitation link, a verification, an export). An index lets the
 console find a connection's webhook deliveries.
 
-Revision 0010, after 0009.
+Revision 0011, after 0010.
 """
 
 import sqlalchemy as sa
@@ -11,8 +11,8 @@ from alembic import op
 
 from adapters.migrations.columns import Timestamp
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
