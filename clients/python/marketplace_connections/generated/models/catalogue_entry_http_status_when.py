@@ -7,12 +7,12 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-T = TypeVar("T", bound="GetGuideResponse200")
+T = TypeVar("T", bound="CatalogueEntryHttpStatusWhen")
 
 
 @_attrs_define
-class GetGuideResponse200:
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+class CatalogueEntryHttpStatusWhen:
+    additional_properties: dict[str, int] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
 
@@ -24,19 +24,19 @@ class GetGuideResponse200:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        get_guide_response_200 = cls()
+        catalogue_entry_http_status_when = cls()
 
-        get_guide_response_200.additional_properties = d
-        return get_guide_response_200
+        catalogue_entry_http_status_when.additional_properties = d
+        return catalogue_entry_http_status_when
 
     @property
     def additional_keys(self) -> list[str]:
         return list(self.additional_properties.keys())
 
-    def __getitem__(self, key: str) -> Any:
+    def __getitem__(self, key: str) -> int:
         return self.additional_properties[key]
 
-    def __setitem__(self, key: str, value: Any) -> None:
+    def __setitem__(self, key: str, value: int) -> None:
         self.additional_properties[key] = value
 
     def __delitem__(self, key: str) -> None:

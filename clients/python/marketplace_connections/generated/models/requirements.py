@@ -2,32 +2,57 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-T = TypeVar("T", bound="ListConnectionEmailsResponse200")
+T = TypeVar("T", bound="Requirements")
 
 
 @_attrs_define
-class ListConnectionEmailsResponse200:
+class Requirements:
+    seller_central_user: bool | None
+    advertising: bool
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        seller_central_user: bool | None
+        seller_central_user = self.seller_central_user
+
+        advertising = self.advertising
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "seller_central_user": seller_central_user,
+                "advertising": advertising,
+            }
+        )
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        list_connection_emails_response_200 = cls()
 
-        list_connection_emails_response_200.additional_properties = d
-        return list_connection_emails_response_200
+        def _parse_seller_central_user(data: object) -> bool | None:
+            if data is None:
+                return data
+            return cast(bool | None, data)
+
+        seller_central_user = _parse_seller_central_user(d.pop("seller_central_user"))
+
+        advertising = d.pop("advertising")
+
+        requirements = cls(
+            seller_central_user=seller_central_user,
+            advertising=advertising,
+        )
+
+        requirements.additional_properties = d
+        return requirements
 
     @property
     def additional_keys(self) -> list[str]:

@@ -7,27 +7,45 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-T = TypeVar("T", bound="GetWebhookDeliveryResponse200")
+T = TypeVar("T", bound="BrokenLink")
 
 
 @_attrs_define
-class GetWebhookDeliveryResponse200:
+class BrokenLink:
+    version: int
+    reason: str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        version = self.version
+
+        reason = self.reason
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "version": version,
+                "reason": reason,
+            }
+        )
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        get_webhook_delivery_response_200 = cls()
+        version = d.pop("version")
 
-        get_webhook_delivery_response_200.additional_properties = d
-        return get_webhook_delivery_response_200
+        reason = d.pop("reason")
+
+        broken_link = cls(
+            version=version,
+            reason=reason,
+        )
+
+        broken_link.additional_properties = d
+        return broken_link
 
     @property
     def additional_keys(self) -> list[str]:

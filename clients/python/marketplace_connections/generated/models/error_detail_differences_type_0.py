@@ -7,11 +7,11 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-T = TypeVar("T", bound="ListConnectionsResponse200")
+T = TypeVar("T", bound="ErrorDetailDifferencesType0")
 
 
 @_attrs_define
-class ListConnectionsResponse200:
+class ErrorDetailDifferencesType0:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -24,10 +24,10 @@ class ListConnectionsResponse200:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        list_connections_response_200 = cls()
+        error_detail_differences_type_0 = cls()
 
-        list_connections_response_200.additional_properties = d
-        return list_connections_response_200
+        error_detail_differences_type_0.additional_properties = d
+        return error_detail_differences_type_0
 
     @property
     def additional_keys(self) -> list[str]:

@@ -2,32 +2,66 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import (
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-T = TypeVar("T", bound="VerifyConnectionChainResponse200")
+T = TypeVar("T", bound="WebhookEndpointDeleted")
 
 
 @_attrs_define
-class VerifyConnectionChainResponse200:
+class WebhookEndpointDeleted:
+    id: str
+    object_: Literal["webhook_endpoint"]
+    deleted: bool
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        id = self.id
+
+        object_ = self.object_
+
+        deleted = self.deleted
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "id": id,
+                "object": object_,
+                "deleted": deleted,
+            }
+        )
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        verify_connection_chain_response_200 = cls()
+        id = d.pop("id")
 
-        verify_connection_chain_response_200.additional_properties = d
-        return verify_connection_chain_response_200
+        object_ = cast(Literal["webhook_endpoint"], d.pop("object"))
+        if object_ != "webhook_endpoint":
+            raise ValueError(
+                f"object must match const 'webhook_endpoint', got '{object_}'"
+            )
+
+        deleted = d.pop("deleted")
+
+        webhook_endpoint_deleted = cls(
+            id=id,
+            object_=object_,
+            deleted=deleted,
+        )
+
+        webhook_endpoint_deleted.additional_properties = d
+        return webhook_endpoint_deleted
 
     @property
     def additional_keys(self) -> list[str]:

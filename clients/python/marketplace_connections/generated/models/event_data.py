@@ -7,11 +7,11 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-T = TypeVar("T", bound="ListWebhookEndpointsResponse200")
+T = TypeVar("T", bound="EventData")
 
 
 @_attrs_define
-class ListWebhookEndpointsResponse200:
+class EventData:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -24,10 +24,10 @@ class ListWebhookEndpointsResponse200:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        list_webhook_endpoints_response_200 = cls()
+        event_data = cls()
 
-        list_webhook_endpoints_response_200.additional_properties = d
-        return list_webhook_endpoints_response_200
+        event_data.additional_properties = d
+        return event_data
 
     @property
     def additional_keys(self) -> list[str]:

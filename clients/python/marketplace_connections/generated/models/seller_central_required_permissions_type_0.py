@@ -7,12 +7,12 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-T = TypeVar("T", bound="GetWebhookEndpointResponse200")
+T = TypeVar("T", bound="SellerCentralRequiredPermissionsType0")
 
 
 @_attrs_define
-class GetWebhookEndpointResponse200:
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+class SellerCentralRequiredPermissionsType0:
+    additional_properties: dict[str, str] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
 
@@ -24,19 +24,19 @@ class GetWebhookEndpointResponse200:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        get_webhook_endpoint_response_200 = cls()
+        seller_central_required_permissions_type_0 = cls()
 
-        get_webhook_endpoint_response_200.additional_properties = d
-        return get_webhook_endpoint_response_200
+        seller_central_required_permissions_type_0.additional_properties = d
+        return seller_central_required_permissions_type_0
 
     @property
     def additional_keys(self) -> list[str]:
         return list(self.additional_properties.keys())
 
-    def __getitem__(self, key: str) -> Any:
+    def __getitem__(self, key: str) -> str:
         return self.additional_properties[key]
 
-    def __setitem__(self, key: str, value: Any) -> None:
+    def __setitem__(self, key: str, value: str) -> None:
         self.additional_properties[key] = value
 
     def __delitem__(self, key: str) -> None:

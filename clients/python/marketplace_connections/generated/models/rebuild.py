@@ -2,32 +2,64 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import (
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-T = TypeVar("T", bound="ListErrorsResponse200")
+T = TypeVar("T", bound="Rebuild")
 
 
 @_attrs_define
-class ListErrorsResponse200:
+class Rebuild:
+    object_: Literal["rebuild"]
+    projections: list[str]
+    events_applied: int
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        object_ = self.object_
+
+        projections = self.projections
+
+        events_applied = self.events_applied
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "object": object_,
+                "projections": projections,
+                "events_applied": events_applied,
+            }
+        )
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        list_errors_response_200 = cls()
+        object_ = cast(Literal["rebuild"], d.pop("object"))
+        if object_ != "rebuild":
+            raise ValueError(f"object must match const 'rebuild', got '{object_}'")
 
-        list_errors_response_200.additional_properties = d
-        return list_errors_response_200
+        projections = cast(list[str], d.pop("projections"))
+
+        events_applied = d.pop("events_applied")
+
+        rebuild = cls(
+            object_=object_,
+            projections=projections,
+            events_applied=events_applied,
+        )
+
+        rebuild.additional_properties = d
+        return rebuild
 
     @property
     def additional_keys(self) -> list[str]:

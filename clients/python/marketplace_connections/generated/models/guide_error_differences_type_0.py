@@ -7,11 +7,11 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-T = TypeVar("T", bound="ReplayWebhookEventsResponse202")
+T = TypeVar("T", bound="GuideErrorDifferencesType0")
 
 
 @_attrs_define
-class ReplayWebhookEventsResponse202:
+class GuideErrorDifferencesType0:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -24,10 +24,10 @@ class ReplayWebhookEventsResponse202:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        replay_webhook_events_response_202 = cls()
+        guide_error_differences_type_0 = cls()
 
-        replay_webhook_events_response_202.additional_properties = d
-        return replay_webhook_events_response_202
+        guide_error_differences_type_0.additional_properties = d
+        return guide_error_differences_type_0
 
     @property
     def additional_keys(self) -> list[str]:
