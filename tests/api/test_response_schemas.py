@@ -10,6 +10,7 @@ its whole life, and each answer on the way is checked against its declared schem
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -144,10 +145,11 @@ def test_a_connection_answers_as_declared_along_every_track(
     assert gone["invitation_url"] is None
     checked(api.get("/v1/connections", params={"limit": 1}), "/v1/connections")
 
+    seller = f"A1TYPED{uuid.uuid4().hex[:8].upper()}"  # one live connection per seller
     imported = {
         **{k: body[k] for k in ("owner_email", "region", "marketplace_ids")},
-        "selling_partner_id": "A1TYPED00001",
-        "refresh_token": "Atzr|sandbox-A1TYPED00001-typed",
+        "selling_partner_id": seller,
+        "refresh_token": f"Atzr|sandbox-{seller}-typed",
     }
     made = checked(api.post("/v1/connections/import", json=imported), "/v1/connections/import")
     assert made["selling_partner_id_source"] == "import"
