@@ -343,6 +343,31 @@ class Rebuild(msgspec.Struct):
 # ---------------------------------------------------------------- reference
 
 
+class MachineState(msgspec.Struct):
+    name: str
+    meaning: str
+    who_acts: str
+
+
+class Transition(msgspec.Struct):
+    """One trigger from one state (`source` null: the create); `internal` ones keep the
+    state (the advertising track, reminders, warnings)."""
+
+    trigger: str
+    source: str | None
+    dest: str
+    guards: list[str]
+    public: bool | None = None  # not on the create
+    internal: bool | None = None
+
+
+class StateMachine(msgspec.Struct):
+    initial: str
+    final: list[str]
+    states: list[MachineState]
+    transitions: list[Transition]
+
+
 class CatalogueEntry(msgspec.Struct):
     code: str
     title: str

@@ -992,6 +992,12 @@ export interface components {
             /** @enum {string} */
             role: "owner" | "agency" | "accountant" | "staff";
         };
+        /** MachineState */
+        MachineState: {
+            name: string;
+            meaning: string;
+            who_acts: string;
+        };
         /** PositionedEvent */
         PositionedEvent: {
             id: string;
@@ -1044,6 +1050,13 @@ export interface components {
             } | null;
             invite_expires_at?: string | null;
         };
+        /** StateMachine */
+        StateMachine: {
+            initial: string;
+            final: string[];
+            states: components["schemas"]["MachineState"][];
+            transitions: components["schemas"]["Transition"][];
+        };
         /** Support */
         Support: {
             connection_id: string;
@@ -1052,6 +1065,15 @@ export interface components {
             /** @enum {string} */
             region: "na" | "eu" | "fe";
             marketplace_ids: string[];
+        };
+        /** Transition */
+        Transition: {
+            trigger: string;
+            source: string | null;
+            dest: string;
+            guards: string[];
+            public?: boolean | null;
+            internal?: boolean | null;
         };
         /** UpdateWebhookEndpoint */
         UpdateWebhookEndpoint: {
@@ -2282,7 +2304,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["StateMachine"];
                     "text/plain": string;
                 };
             };

@@ -49,7 +49,6 @@ from .event_list import EventList
 from .export_audit_format import ExportAuditFormat
 from .fail_seller_central_authorization import FailSellerCentralAuthorization
 from .get_state_machine_format import GetStateMachineFormat
-from .get_state_machine_response_200 import GetStateMachineResponse200
 from .guide import Guide
 from .guide_error import GuideError
 from .guide_error_differences_type_0 import GuideErrorDifferencesType0
@@ -67,6 +66,7 @@ from .list_webhook_deliveries_status_type_2_type_1 import (
 from .list_webhook_deliveries_status_type_3_type_1 import (
     ListWebhookDeliveriesStatusType3Type1,
 )
+from .machine_state import MachineState
 from .positioned_event import PositionedEvent
 from .positioned_event_data import PositionedEventData
 from .positioned_event_list import PositionedEventList
@@ -79,8 +79,10 @@ from .seller_central import SellerCentral
 from .seller_central_required_permissions_type_0 import (
     SellerCentralRequiredPermissionsType0,
 )
+from .state_machine import StateMachine
 from .support import Support
 from .support_region import SupportRegion
+from .transition import Transition
 from .update_webhook_endpoint import UpdateWebhookEndpoint
 from .webhook_attempt import WebhookAttempt
 from .webhook_delivery import WebhookDelivery
@@ -139,7 +141,6 @@ __all__ = (
     "ExportAuditFormat",
     "FailSellerCentralAuthorization",
     "GetStateMachineFormat",
-    "GetStateMachineResponse200",
     "Guide",
     "GuideError",
     "GuideErrorDifferencesType0",
@@ -153,6 +154,7 @@ __all__ = (
     "ListWebhookDeliveriesStatusType1",
     "ListWebhookDeliveriesStatusType2Type1",
     "ListWebhookDeliveriesStatusType3Type1",
+    "MachineState",
     "PositionedEvent",
     "PositionedEventData",
     "PositionedEventList",
@@ -163,8 +165,10 @@ __all__ = (
     "Requirements",
     "SellerCentral",
     "SellerCentralRequiredPermissionsType0",
+    "StateMachine",
     "Support",
     "SupportRegion",
+    "Transition",
     "UpdateWebhookEndpoint",
     "WebhookAttempt",
     "WebhookDelivery",

@@ -7,27 +7,52 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-T = TypeVar("T", bound="GetStateMachineResponse200")
+T = TypeVar("T", bound="MachineState")
 
 
 @_attrs_define
-class GetStateMachineResponse200:
+class MachineState:
+    name: str
+    meaning: str
+    who_acts: str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        name = self.name
+
+        meaning = self.meaning
+
+        who_acts = self.who_acts
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "name": name,
+                "meaning": meaning,
+                "who_acts": who_acts,
+            }
+        )
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        get_state_machine_response_200 = cls()
+        name = d.pop("name")
 
-        get_state_machine_response_200.additional_properties = d
-        return get_state_machine_response_200
+        meaning = d.pop("meaning")
+
+        who_acts = d.pop("who_acts")
+
+        machine_state = cls(
+            name=name,
+            meaning=meaning,
+            who_acts=who_acts,
+        )
+
+        machine_state.additional_properties = d
+        return machine_state
 
     @property
     def additional_keys(self) -> list[str]:
