@@ -8,6 +8,7 @@ from litestar import Request, Response, get
 from domain import lifecycle
 from domain.errors import CATALOGUE
 from service.api.problems import RETRY_AFTER_SECONDS, problem
+from service.api.responses import Catalogue, StateMachine, ok
 from service.api.threads import blocking
 from service.metrics import CONTENT_TYPE, STORE_ERRORS, exposition
 
@@ -17,6 +18,7 @@ log = logging.getLogger(__name__)
 @get(
     "/v1/state-machine",
     operation_id="getStateMachine",
+    responses=ok(StateMachine, "The states and transitions"),
     tags=["reference"],
     summary="States and transitions (JSON, or Mermaid text)",
 )
@@ -29,6 +31,7 @@ async def state_machine(format: Literal["json", "mermaid"] = "json") -> Response
 @get(
     "/v1/errors",
     operation_id="listErrors",
+    responses=ok(Catalogue, "Every error code the service answers with"),
     tags=["reference"],
     summary="The error catalogue: codes, seller-facing messages, remediation",
 )

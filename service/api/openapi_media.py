@@ -4,7 +4,7 @@ returning `Response` or `Stream`: the Mermaid diagram and the audit export."""
 from __future__ import annotations
 
 from litestar import Litestar
-from litestar.openapi.spec import OpenAPIMediaType, Schema
+from litestar.openapi.spec import OpenAPIMediaType, Reference, Schema
 from litestar.openapi.spec.enums import OpenAPIType
 
 _TEXT = OpenAPIType.STRING
@@ -12,7 +12,8 @@ MEDIA = {
     ("/v1/state-machine", "get"): (
         "The states and transitions: JSON, or with format=mermaid a Mermaid diagram",
         {
-            "application/json": Schema(type=OpenAPIType.OBJECT),
+            # service.api.responses.StateMachine, named by the route's `responses=`
+            "application/json": Reference(ref="#/components/schemas/StateMachine"),
             "text/plain": Schema(type=_TEXT, description="Mermaid stateDiagram-v2 text"),
         },
     ),

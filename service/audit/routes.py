@@ -13,6 +13,7 @@ from adapters.event_positions import LARGEST
 from adapters.tables.instants import iso
 from service.api.auth import caller_of, requires, services_of
 from service.api.instants import optional_instant
+from service.api.responses import ChainReport, PositionedEventList, Rebuild, ok
 from service.api.threads import blocking
 
 AUDIT, ADMIN = requires("audit:read"), requires("admin")
@@ -24,6 +25,7 @@ TAGS = ["audit"]
     "/v1/events",
     guards=[AUDIT],
     operation_id="listEvents",
+    responses=ok(PositionedEventList, "A page of the tenant's events in commit order"),
     tags=TAGS,
     summary="The tenant's events in commit order, for consumers keeping their own copy",
 )
@@ -87,6 +89,7 @@ async def export(
     "/v1/connections/{connection_id:str}/audit",
     guards=[AUDIT],
     operation_id="verifyConnectionChain",
+    responses=ok(ChainReport, "The chain's report"),
     tags=TAGS,
     summary="Recompute the connection's hash chain and report the first broken version",
 )
@@ -101,6 +104,7 @@ def verify_chain(request: Request, connection_id: str) -> dict[str, Any]:
     "/v1/admin/projections/rebuild",
     guards=[ADMIN],
     operation_id="rebuildProjections",
+    responses=ok(Rebuild, "The read models, rebuilt"),
     tags=["admin"],
     status_code=200,
     summary="Rebuild every read model from the event log",

@@ -18,6 +18,7 @@ from domain.marketplaces import REGIONS
 from service.api.auth import caller_of, requires, services_of
 from service.api.idempotency import begin, respond
 from service.api.instants import optional_instant
+from service.api.responses import ActionResult, Connection, ConnectionList, EventList, Guide, ok
 from service.api.schemas import ACTION_BODIES, CreateConnection
 from service.api.threads import blocking
 from service.connections.presenters import event_json, rfc3339
@@ -57,6 +58,7 @@ def _if_match(request: Request) -> int | None:
     "/v1/connections",
     guards=[WRITE],
     operation_id="createConnection",
+    responses=ok(Connection, "The connection, invited (Location: its URL; ETag: its version)", 201),
     tags=TAGS,
     status_code=201,
     summary="Invite an owner to connect",
@@ -81,6 +83,7 @@ def create_connection(request: Request, data: CreateConnection) -> Response:
     "/v1/connections",
     guards=[READ],
     operation_id="listConnections",
+    responses=ok(ConnectionList, "A page of connections, newest first"),
     tags=TAGS,
     summary="List connections, newest first",
 )
@@ -128,6 +131,7 @@ def list_connections(
     "/v1/connections/{connection_id:str}",
     guards=[READ],
     operation_id="getConnection",
+    responses=ok(Connection, "The connection (ETag: its version)"),
     tags=TAGS,
     summary="Read a connection, now or as it was",
     description=(
@@ -157,6 +161,7 @@ def get_connection(
     "/v1/connections/{connection_id:str}/events",
     guards=[READ],
     operation_id="listConnectionEvents",
+    responses=ok(EventList, "A page of the connection's events, oldest first"),
     tags=TAGS,
     summary="The connection's history, oldest first",
 )
@@ -183,6 +188,7 @@ def list_events(
     "/v1/connections/{connection_id:str}/guide",
     guards=[READ],
     operation_id="getGuide",
+    responses=ok(Guide, "What happens next, and support details"),
     tags=TAGS,
     summary="What happens next, and support details",
 )
@@ -253,6 +259,7 @@ def _action_handler(action: str) -> Any:
         f"/v1/connections/{{connection_id:str}}/{action}",
         guards=[WRITE],
         operation_id=_camel(action),
+        responses=ok(ActionResult, "The connection after the action (ETag: its version)"),
         tags=TAGS,
         status_code=200,
         summary=action.replace("_", " ").capitalize(),

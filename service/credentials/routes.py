@@ -17,6 +17,7 @@ from service.api.auth import caller_of, requires, services_of
 from service.api.idempotency import begin
 from service.api.instants import optional_instant
 from service.api.problems import status_of
+from service.api.responses import AccessLog, AccessToken, Connection, ok
 from service.api.threads import blocking
 from service.connections.presenters import rfc3339
 from service.credentials.forward import forward
@@ -34,6 +35,7 @@ TAGS = ["credentials"]
     "/v1/connections/{connection_id:str}/access_tokens",
     guards=[CREDENTIALS],
     operation_id="createAccessToken",
+    responses=ok(AccessToken, "A fresh access token (Cache-Control: no-store)", 201),
     tags=TAGS,
     status_code=201,
     summary="A fresh access token for the SP-API or the Ads API",
@@ -110,6 +112,7 @@ def _access_token(
     "/v1/connections/{connection_id:str}/access_log",
     guards=[AUDIT],
     operation_id="listAccessLog",
+    responses=ok(AccessLog, "A page of the access log, newest first"),
     tags=TAGS,
     summary="Every access token issued and call proxied for the connection, newest first",
 )
@@ -167,6 +170,7 @@ async def proxy_call(request: Request, connection_id: str, api: str, path: str) 
     "/v1/connections/import",
     guards=[WRITE],
     operation_id="importConnection",
+    responses=ok(Connection, "The connection, api_authorized (Location: its URL)", 201),
     tags=TAGS,
     status_code=201,
     summary="Bring an authorization made elsewhere (validated with Amazon first)",

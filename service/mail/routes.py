@@ -9,6 +9,7 @@ from litestar import Request, get
 
 from adapters.tables.mail_outbox import MailRow
 from service.api.auth import caller_of, requires
+from service.api.responses import EmailList, ok
 from service.api.threads import blocking
 from service.connections.presenters import rfc3339
 
@@ -41,6 +42,7 @@ def email_json(mail: MailRow, subject: str) -> dict[str, Any]:
     "/v1/connections/{connection_id:str}/emails",
     guards=[requires("connections:read")],
     operation_id="listConnectionEmails",
+    responses=ok(EmailList, "The connection's e-mails"),
     tags=["connections"],
     summary="E-mails about the connection and their delivery status",
 )

@@ -17,6 +17,16 @@ from adapters.tables.webhook_endpoints import EndpointRow
 from service.api.auth import caller_of, requires
 from service.api.idempotency import respond
 from service.api.instants import instant
+from service.api.responses import (
+    WebhookDelivery,
+    WebhookDeliveryList,
+    WebhookEndpoint,
+    WebhookEndpointDeleted,
+    WebhookEndpointList,
+    WebhookEndpointWithSecret,
+    WebhookReplay,
+    ok,
+)
 from service.api.schemas import ShortText, Url
 from service.api.threads import blocking
 from service.connections.presenters import rfc3339
@@ -119,6 +129,9 @@ def _page(items: list[dict[str, Any]], limit: int) -> dict[str, Any]:
     "/v1/webhook_endpoints",
     guards=[MANAGE],
     operation_id="createWebhookEndpoint",
+    responses=ok(
+        WebhookEndpointWithSecret, "The endpoint with its signing secret, shown this once", 201
+    ),
     tags=TAGS,
     status_code=201,
     summary="Add a webhook endpoint (its secret is shown once)",
@@ -139,6 +152,7 @@ def create_endpoint(request: Request, data: CreateWebhookEndpoint) -> Response:
     "/v1/webhook_endpoints",
     guards=[MANAGE],
     operation_id="listWebhookEndpoints",
+    responses=ok(WebhookEndpointList, "A page of webhook endpoints, newest first"),
     tags=TAGS,
     summary="List webhook endpoints, newest first",
 )
@@ -156,6 +170,7 @@ def list_endpoints(
     "/v1/webhook_endpoints/{endpoint_id:str}",
     guards=[MANAGE],
     operation_id="getWebhookEndpoint",
+    responses=ok(WebhookEndpoint, "The webhook endpoint"),
     tags=TAGS,
     summary="Read a webhook endpoint",
 )
@@ -168,6 +183,7 @@ def get_endpoint(request: Request, endpoint_id: str) -> dict[str, Any]:
     "/v1/webhook_endpoints/{endpoint_id:str}",
     guards=[MANAGE],
     operation_id="updateWebhookEndpoint",
+    responses=ok(WebhookEndpoint, "The webhook endpoint as changed"),
     tags=TAGS,
     summary="Change a webhook endpoint's URL, event types or enabled flag",
 )
@@ -191,6 +207,7 @@ def update_endpoint(
     "/v1/webhook_endpoints/{endpoint_id:str}",
     guards=[MANAGE],
     operation_id="deleteWebhookEndpoint",
+    responses=ok(WebhookEndpointDeleted, "The endpoint is gone"),
     tags=TAGS,
     status_code=200,
     summary="Delete a webhook endpoint with its delivery log",
@@ -205,6 +222,9 @@ def delete_endpoint(request: Request, endpoint_id: str) -> dict[str, Any]:
     "/v1/webhook_endpoints/{endpoint_id:str}/rotate_secret",
     guards=[MANAGE],
     operation_id="rotateWebhookSecret",
+    responses=ok(
+        WebhookEndpointWithSecret, "The endpoint with its new signing secret, shown this once"
+    ),
     tags=TAGS,
     status_code=200,
     summary="New signing secret (shown once); the old one signs for 24 more hours",
@@ -219,6 +239,7 @@ def rotate_secret(request: Request, endpoint_id: str) -> dict[str, Any]:
     "/v1/webhook_endpoints/{endpoint_id:str}/deliveries",
     guards=[MANAGE],
     operation_id="listWebhookDeliveries",
+    responses=ok(WebhookDeliveryList, "A page of deliveries, newest first"),
     tags=TAGS,
     summary="The endpoint's deliveries with their attempts, newest first",
 )
@@ -240,6 +261,7 @@ def list_deliveries(
     "/v1/webhook_deliveries/{delivery_id:str}",
     guards=[MANAGE],
     operation_id="getWebhookDelivery",
+    responses=ok(WebhookDelivery, "The delivery with its attempts"),
     tags=TAGS,
     summary="A delivery with its attempts",
 )
@@ -252,6 +274,7 @@ def get_delivery(request: Request, delivery_id: str) -> dict[str, Any]:
     "/v1/webhook_deliveries/{delivery_id:str}/redeliver",
     guards=[MANAGE],
     operation_id="redeliverWebhook",
+    responses=ok(WebhookDelivery, "The new delivery, queued", 202),
     tags=TAGS,
     status_code=202,
     summary="Send a delivery's event again (same webhook-id), as a new delivery",
@@ -265,6 +288,7 @@ def redeliver(request: Request, delivery_id: str) -> dict[str, Any]:
     "/v1/webhook_endpoints/{endpoint_id:str}/replay",
     guards=[MANAGE],
     operation_id="replayWebhookEvents",
+    responses=ok(WebhookReplay, "How many deliveries were queued", 202),
     tags=TAGS,
     status_code=202,
     summary="Send the endpoint's events from a time range again",

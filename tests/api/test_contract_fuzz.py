@@ -1,7 +1,9 @@
 """Contract fuzzing: schemathesis generates requests from the committed `openapi.yaml` and
 sends them to the running service, on PostgreSQL. Every one of schemathesis' checks that
-judges the server runs (no 5xx, documented status, content type, headers and body, Allow
-on OPTIONS and 405, auth not ignored, …), all but the two data-acceptance heuristics
+judges the server runs (no 5xx, documented status, content type, headers, the body against
+its declared schema (response_schema_conformance: the structs of service/api/responses.py,
+so a presenter drifting from its declaration fails here), Allow on OPTIONS and 405, auth
+not ignored, …), all but the two data-acceptance heuristics
 (positive_data_acceptance, negative_data_rejection), which guess from the schema alone
 whether the service should have accepted a request; and every error must be an RFC 9457
 problem with a stable `code` (SPEC §3).

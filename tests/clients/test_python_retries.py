@@ -32,7 +32,38 @@ def problem(status: int, code: str) -> tuple[int, dict[str, str], bytes]:
     return status, {"Content-Type": "application/problem+json"}, json.dumps(body).encode()
 
 
-CREATED = (201, {"Content-Type": "application/json"}, b'{"id": "con_1", "state": "invited"}')
+# A connection as the service answers a create: the client parses it into its model.
+CONNECTION = {
+    "id": "con_1",
+    "object": "connection",
+    "state": "invited",
+    "version": 1,
+    "account_type": "seller",
+    "region": "na",
+    "marketplace_ids": ["ATVPDKIKX0DER"],
+    "selling_partner_id": None,
+    "selling_partner_id_source": None,
+    "owner_email": "owner@example.com",
+    "invited_by": None,
+    "return_url": None,
+    "metadata": {},
+    "requirements": {"seller_central_user": None, "advertising": False},
+    "advertising": "not_required",
+    "advertising_profiles": [],
+    "seller_central": None,
+    "allowed_actions": ["resend_invitation", "start_authorization", "disconnect"],
+    "last_error": None,
+    "warning": None,
+    "authorized_at": None,
+    "reauth_due_at": None,
+    "lapses_at": None,
+    "invitation_expires_at": "2026-01-08T00:00:00Z",
+    "last_attempt_at": None,
+    "disconnect_reason": None,
+    "created_at": "2026-01-01T00:00:00Z",
+    "updated_at": "2026-01-01T00:00:00Z",
+}
+CREATED = (201, {"Content-Type": "application/json"}, json.dumps(CONNECTION).encode())
 
 
 @dataclass
@@ -80,7 +111,7 @@ def test_a_create_is_retried_after_retry_after_with_the_same_idempotency_key(
     server.script = [(status, {**headers, "Retry-After": "1"}, body), problem(429, "RATE_LIMITED")]
     with Client(server.url, "key") as client:
         made = client.call(create_connection, body=BODY)
-    assert made["id"] == "con_1"
+    assert made.id == "con_1" and made.state == "invited"
     keys = [headers.get("idempotency-key") for _, headers, _ in server.seen]
     assert len(keys) == 3 and keys[0] and len(set(keys)) == 1
     assert server.seen[1][2] - server.seen[0][2] >= 0.95  # Retry-After: 1 was honoured

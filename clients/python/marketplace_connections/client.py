@@ -5,7 +5,6 @@ every page of a list."""
 from __future__ import annotations
 
 import inspect
-import json
 import typing
 import uuid
 from collections.abc import Iterator, Mapping
@@ -65,7 +64,8 @@ class Client:
         self.api.get_httpx_client().close()
 
     def call(self, operation: ModuleType, /, **arguments: Any) -> Any:
-        """Calls a generated operation; returns its parsed answer or raises ProblemError.
+        """Calls a generated operation; returns its answer as the generated model (a
+        `Connection`, an `AccessToken`, …) or raises ProblemError.
 
         `body` may be the generated model or a plain mapping (made into the model). An
         operation that honours `Idempotency-Key` gets a fresh one unless `idempotency_key`
@@ -80,17 +80,20 @@ class Client:
         raise_for_problem(response.status_code, response.content, response.headers)
         return response.parsed
 
-    def pages(self, operation: ModuleType, /, **arguments: Any) -> Iterator[dict[str, Any]]:
-        """Every item of a list, page after page (`starting_after` cursors), lazily."""
+    def pages(self, operation: ModuleType, /, **arguments: Any) -> Iterator[Any]:
+        """Every item of a list, page after page (`starting_after` cursors), lazily: the
+        generated models of its items (a `Connection`, an `Event`, …)."""
         while True:
             response = operation.sync_detailed(client=self.api, **arguments)
             raise_for_problem(response.status_code, response.content, response.headers)
-            page = json.loads(response.content)
-            yield from page["data"]
-            if not page.get("has_more") or not page["data"]:
+            page = response.parsed
+            yield from page.data
+            if not page.has_more or not page.data:
                 return
-            cursor = page.get("next_cursor")
-            arguments["starting_after"] = cursor if cursor is not None else page["data"][-1]["id"]
+            cursor = getattr(page, "next_cursor", None)
+            if cursor is None or cursor is UNSET:
+                cursor = page.data[-1].id
+            arguments["starting_after"] = cursor
 
     def proxy(
         self, connection_id: str, api: str, method: str, path: str, **request: Any

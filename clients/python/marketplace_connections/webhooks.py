@@ -10,6 +10,8 @@ from typing import Any
 
 import standardwebhooks
 
+from .generated.models import Connection
+
 
 class WebhookVerificationError(ValueError):
     """The body was not signed with this secret, or its timestamp is too old or too new."""
@@ -18,13 +20,13 @@ class WebhookVerificationError(ValueError):
 @dataclass(frozen=True)
 class WebhookEvent:
     """A delivered event: `type` is `connection.<event>`; `connection` is the connection as
-    of that event (with `version`), `event` the event itself (`id`, `type`,
-    `occurred_at`, `actor`)."""
+    of that event (the generated `Connection` model, with `version`), `event` the event
+    itself (`id`, `type`, `occurred_at`, `actor`)."""
 
     id: str
     type: str
     timestamp: datetime
-    connection: dict[str, Any]
+    connection: Connection
     event: dict[str, Any]
     data: dict[str, Any]
 
@@ -42,7 +44,7 @@ def verify_webhook(body: bytes | str, headers: Mapping[str, str], secret: str) -
         id=lowered["webhook-id"],
         type=payload["type"],
         timestamp=datetime.fromisoformat(payload["timestamp"]),
-        connection=data.get("connection") or {},
+        connection=Connection.from_dict(data["connection"]),
         event=data.get("event") or {},
         data=data,
     )

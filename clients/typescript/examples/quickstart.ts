@@ -9,13 +9,13 @@ const client = createClient({
 const { data: connection } = await client.POST("/v1/connections", {
   body: { owner_email: "owner@example.com", region: "na", marketplace_ids: ["ATVPDKIKX0DER"] },
 });
-const { id, state } = connection as { id: string; state: string };
+const { id, state } = connection!; // a typed Connection (problems throw, so it is there)
 console.log(id, state); // <id> invited
 
 // Every connection still waiting for its owner, across as many pages as there are.
-const waiting: unknown[] = [];
+const waiting: string[] = [];
 for await (const each of client.pages("/v1/connections", { query: { state: "invited", limit: 50 } })) {
-  waiting.push(each["id"]);
+  waiting.push(each.id); // each a Connection
 }
 if (!waiting.includes(id)) throw new Error("not listed");
 

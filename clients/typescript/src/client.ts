@@ -2,7 +2,7 @@
  * `Idempotency-Key` where the operation honours one, retries (retries.ts), problems thrown
  * (problems.ts) and every page of a list. */
 import createFetchClient, { type Client, type Middleware } from "openapi-fetch";
-import type { paths } from "./generated/schema.js";
+import type { components, paths } from "./generated/schema.js";
 import { IDEMPOTENT_POSTS } from "./generated/operations.js";
 import { throwForProblem } from "./problems.js";
 import { retryingFetch, type RetryOptions } from "./retries.js";
@@ -23,11 +23,25 @@ export type ListPath = {
 
 type ListParams<P extends ListPath> = paths[P]["get"]["parameters"];
 
-export type Item = Record<string, unknown>;
+/** The JSON body of an operation's 200 answer, as the contract declares it. */
+type Ok<O> = O extends { responses: { 200: { content: { "application/json": infer Body } } } } ? Body : never;
+
+/** An item of the list at `P`: a `Connection` of /v1/connections, an `Event` of a
+ * connection's events, … (the generated type of the page's `data`). */
+export type Item<P extends ListPath> = Ok<paths[P]["get"]> extends { data: (infer T)[] } ? T : never;
+
+/** The contract's schemas by name, for answers: `Schemas["Connection"]` and so on. */
+export type Schemas = components["schemas"];
+export type Connection = Schemas["Connection"];
+export type ActionResult = Schemas["ActionResult"];
+export type AccessToken = Schemas["AccessToken"];
+export type Event = Schemas["Event"];
+export type WebhookEndpoint = Schemas["WebhookEndpoint"];
+export type WebhookDelivery = Schemas["WebhookDelivery"];
 
 export interface ConnectionsClient extends Client<paths> {
   /** Every item of a list, page after page (`starting_after` cursors), lazily. */
-  pages<P extends ListPath>(path: P, params?: Omit<ListParams<P>, "header" | "cookie">): AsyncGenerator<Item>;
+  pages<P extends ListPath>(path: P, params?: Omit<ListParams<P>, "header" | "cookie">): AsyncGenerator<Item<P>>;
   /** Calls Amazon through the service (`api`: "sp-api" or "ads"); Amazon's answer as it is.
    * The service's own refusals (say ACCESS_REVOKED) throw ProblemError. */
   proxy(connectionId: string, api: "sp-api" | "ads", method: string, path: string, init?: RequestInit): Promise<Response>;
@@ -66,17 +80,17 @@ export function createClient(options: ClientOptions): ConnectionsClient {
   async function* pages<P extends ListPath>(
     path: P,
     params?: Omit<ListParams<P>, "header" | "cookie">,
-  ): AsyncGenerator<Item> {
+  ): AsyncGenerator<Item<P>> {
     const query: Record<string, unknown> = { ...((params as { query?: object } | undefined)?.query ?? {}) };
     for (;;) {
       // One generic call for every list: the path's own types are checked at the caller.
       const get = client.GET as unknown as (p: string, init: object) => Promise<{ data?: unknown }>;
       const { data } = await get(path, { params: { ...params, query } });
-      const page = data as { data: Item[]; has_more?: boolean; next_cursor?: unknown };
+      const page = data as { data: Item<P>[]; has_more?: boolean; next_cursor?: unknown };
       yield* page.data;
-      const last = page.data[page.data.length - 1];
+      const last = page.data[page.data.length - 1] as { id?: unknown } | undefined;
       if (!page.has_more || last === undefined) return;
-      query["starting_after"] = page.next_cursor ?? last["id"];
+      query["starting_after"] = page.next_cursor ?? last.id;
     }
   }
 

@@ -1,6 +1,7 @@
 /** Standard Webhooks verification (the `standardwebhooks` package): the signature over
  * `{webhook-id}.{webhook-timestamp}.{body}` and a timestamp within five minutes. */
 import { Webhook, WebhookVerificationError as Refused } from "standardwebhooks";
+import type { components } from "./generated/schema.js";
 
 /** The body was not signed with this secret, or its timestamp is too old or too new. */
 export class WebhookVerificationError extends Error {
@@ -11,12 +12,12 @@ export class WebhookVerificationError extends Error {
 }
 
 /** A delivered event: `type` is `connection.<event>`; `connection` is the connection as of
- * that event (with `version`), `event` the event itself. */
+ * that event (the contract's `Connection`, with `version`), `event` the event itself. */
 export interface WebhookEvent {
   id: string;
   type: string;
   timestamp: Date;
-  connection: Record<string, unknown> & { id: string; state: string; version: number };
+  connection: components["schemas"]["Connection"];
   event: { id: string; type: string; occurred_at: string; actor: unknown };
   data: Record<string, unknown>;
 }

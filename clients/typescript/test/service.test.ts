@@ -12,6 +12,7 @@ import {
   ProblemError,
   verifyWebhook,
   WebhookVerificationError,
+  type Connection,
   type ConnectionsClient,
 } from "@marketplace-connections/client";
 
@@ -19,7 +20,6 @@ const baseUrl = process.env["CONNECTIONS_URL"];
 const apiKey = process.env["CONNECTIONS_API_KEY"];
 if (!baseUrl || !apiKey) throw new Error("CONNECTIONS_URL and CONNECTIONS_API_KEY are required");
 
-type Connection = { id: string; state: string; version: number; allowed_actions: string[] };
 
 interface Delivery {
   path: string;
@@ -73,7 +73,7 @@ async function invite(client: ConnectionsClient, ownerEmail = "owner@example.com
   const { data } = await client.POST("/v1/connections", {
     body: { owner_email: ownerEmail, region: "na", marketplace_ids: ["ATVPDKIKX0DER"], ...extra },
   });
-  return data as Connection;
+  return data!;
 }
 
 describe("the TypeScript client against the service", () => {
@@ -90,28 +90,29 @@ describe("the TypeScript client against the service", () => {
       params: { path },
       body: {},
     });
-    await playOwner((started as { consent_url: string }).consent_url);
+    await playOwner(started!.consent_url!);
     const { data: authorized } = await client.GET("/v1/connections/{connection_id}", { params: { path } });
-    assert.equal((authorized as Connection).state, "api_authorized");
+    assert.equal(authorized!.state, "api_authorized");
 
     const { data: active } = await client.POST("/v1/connections/{connection_id}/activate", { params: { path }, body: {} });
-    assert.equal((active as Connection).state, "active");
+    assert.equal(active!.state, "active");
 
     const { data: token } = await client.POST("/v1/connections/{connection_id}/access_tokens", {
       params: { path },
       body: { api: "sp-api" },
     });
-    assert.equal((token as { object: string }).object, "access_token");
-    assert.ok((token as { access_token: string }).access_token);
+    assert.equal(token!.object, "access_token");
+    assert.ok(token!.access_token);
+    assert.ok(new Date(token!.expires_at).getTime() > Date.now());
 
     const amazon = await client.proxy(made.id, "sp-api", "GET", "/sellers/v1/marketplaceParticipations");
     assert.equal(amazon.status, 200);
     const participations = (await amazon.json()) as { payload: { marketplace: { id: string } }[] };
     assert.ok(participations.payload.some((p) => p.marketplace.id === "ATVPDKIKX0DER"));
 
-    const history: unknown[] = [];
+    const history: string[] = [];
     for await (const event of client.pages("/v1/connections/{connection_id}/events", { path, query: { limit: 1 } })) {
-      history.push(event["type"]);
+      history.push(event.type);
     }
     assert.equal(history[0], "connection.invited");
     assert.equal(history.at(-1), "connection.activated");
@@ -124,7 +125,7 @@ describe("the TypeScript client against the service", () => {
     for (let i = 0; i < 5; i++) made.add((await invite(client, owner)).id);
     const seen: string[] = [];
     for await (const each of client.pages("/v1/connections", { query: { owner_email: owner, limit: 2 } })) {
-      seen.push(each["id"] as string);
+      seen.push(each.id);
     }
     assert.deepEqual([...seen].sort(), [...made].sort());
   });
@@ -151,14 +152,14 @@ describe("the TypeScript client against the service", () => {
     const params = { header: { "Idempotency-Key": key } };
     const { data: first } = await client.POST("/v1/connections", { params, body });
     const { data: again } = await client.POST("/v1/connections", { params, body });
-    assert.equal((again as Connection).id, (first as Connection).id);
+    assert.equal(again!.id, first!.id);
   });
 
   test("a delivered webhook verifies and a tampered or stale one is refused", async () => {
     const { data: endpoint } = await client.POST("/v1/webhook_endpoints", {
       body: { url: `${receiver.base}/ts`, event_types: ["connection.invited"] },
     });
-    const secret = (endpoint as { secret: string }).secret;
+    const secret = endpoint!.secret;
     const made = await invite(client, "hooked@example.com");
     const delivery = await receiver.waitFor("ts", made.id);
 
@@ -197,7 +198,7 @@ describe("the TypeScript client against the service", () => {
       assert.equal(blocks[i], source, `README's block ${i + 1} differs from examples/${name}`);
     }
     const { data: endpoint } = await client.POST("/v1/webhook_endpoints", { body: { url: `${receiver.base}/readme-ts` } });
-    process.env["CONNECTIONS_WEBHOOK_SECRET"] = (endpoint as { secret: string }).secret;
+    process.env["CONNECTIONS_WEBHOOK_SECRET"] = endpoint!.secret;
 
     const { id } = await import("../examples/quickstart.js");
     const { server } = await import("../examples/receive.js");

@@ -641,17 +641,206 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AccessLog */
+        AccessLog: {
+            /** @constant */
+            object: "list";
+            data: components["schemas"]["AccessLogEntry"][];
+            has_more: boolean;
+            next_cursor: string | null;
+            retention_days: number;
+            /** Format: date-time */
+            generated_at: string;
+        };
+        /** AccessLogEntry */
+        AccessLogEntry: {
+            id: string;
+            /** @constant */
+            object: "access_log_entry";
+            connection_id: string;
+            /** Format: date-time */
+            at: string;
+            api_key_id: string | null;
+            /** @enum {string} */
+            api: "sp-api" | "ads";
+            kind: string;
+            method: string;
+            operation: string;
+            status: number;
+            outcome: string;
+            duration_ms: number;
+            request_id: string | null;
+            amazon_request_id: string | null;
+        };
+        /** AccessToken */
+        AccessToken: {
+            /** @constant */
+            object: "access_token";
+            /** @enum {string} */
+            api: "sp-api" | "ads";
+            access_token: string;
+            /** @constant */
+            token_type: "bearer";
+            /** Format: date-time */
+            expires_at: string;
+            selling_partner_id: string | null;
+            /** @enum {string} */
+            region: "na" | "eu" | "fe";
+            endpoint: string;
+            marketplace_ids: string[];
+            client_id?: string | null;
+            profiles?: components["schemas"]["AdvertisingProfile"][] | null;
+        };
         /** AccessTokenRequest */
         AccessTokenRequest: {
             /** @enum {string} */
             api: "sp-api" | "ads";
             profile_id?: string | null;
         };
+        /** ActionResult */
+        ActionResult: {
+            id: string;
+            /** @constant */
+            object: "connection";
+            state: string;
+            version: number;
+            /** @enum {string} */
+            account_type: "seller" | "vendor";
+            /** @enum {string} */
+            region: "na" | "eu" | "fe";
+            marketplace_ids: string[];
+            selling_partner_id: string | null;
+            selling_partner_id_source: string | null;
+            owner_email: string;
+            invited_by: components["schemas"]["InvitedBy"] | null;
+            return_url: string | null;
+            metadata: {
+                [key: string]: string;
+            };
+            requirements: components["schemas"]["Requirements"];
+            advertising: string;
+            advertising_profiles: components["schemas"]["AdvertisingProfile"][];
+            seller_central: components["schemas"]["SellerCentral"] | null;
+            allowed_actions: string[];
+            last_error: components["schemas"]["ErrorDetail"] | null;
+            warning: components["schemas"]["ErrorDetail"] | null;
+            authorized_at: string | null;
+            reauth_due_at: string | null;
+            lapses_at: string | null;
+            invitation_expires_at: string | null;
+            last_attempt_at: string | null;
+            disconnect_reason: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            invitation_url?: string | null;
+            consent_url?: string | null;
+            expires_at?: string | null;
+            seller_central_user_email?: string | null;
+            required_permissions?: {
+                [key: string]: string;
+            } | null;
+            permissions_verified?: boolean | null;
+        };
+        /** AdvertisingProfile */
+        AdvertisingProfile: {
+            profile_id: string;
+            marketplace_id?: string | null;
+            country_code?: string | null;
+            account_type?: string | null;
+        };
+        /** BrokenLink */
+        BrokenLink: {
+            version: number;
+            reason: string;
+        };
+        /** Catalogue */
+        Catalogue: {
+            /** @constant */
+            object: "list";
+            data: components["schemas"]["CatalogueEntry"][];
+        };
+        /** CatalogueEntry */
+        CatalogueEntry: {
+            code: string;
+            title: string;
+            message: string;
+            remediation: string[];
+            who_acts: string;
+            retryable: boolean;
+            http_status: number;
+            source_message: string | null;
+            source: string | null;
+            recognised_from: string;
+            shown_on: string;
+            http_status_when: {
+                [key: string]: number;
+            };
+        };
+        /** ChainReport */
+        ChainReport: {
+            /** @constant */
+            object: "audit";
+            connection_id: string;
+            ok: boolean;
+            versions: number;
+            head: string;
+            first_broken_version: number | null;
+            broken: components["schemas"]["BrokenLink"][];
+        };
         /** ConfirmSellerCentralUser */
         ConfirmSellerCentralUser: {
             permissions: {
                 [key: string]: "none" | "view" | "view_and_edit" | "admin";
             };
+        };
+        /** Connection */
+        Connection: {
+            id: string;
+            /** @constant */
+            object: "connection";
+            state: string;
+            version: number;
+            /** @enum {string} */
+            account_type: "seller" | "vendor";
+            /** @enum {string} */
+            region: "na" | "eu" | "fe";
+            marketplace_ids: string[];
+            selling_partner_id: string | null;
+            selling_partner_id_source: string | null;
+            owner_email: string;
+            invited_by: components["schemas"]["InvitedBy"] | null;
+            return_url: string | null;
+            metadata: {
+                [key: string]: string;
+            };
+            requirements: components["schemas"]["Requirements"];
+            advertising: string;
+            advertising_profiles: components["schemas"]["AdvertisingProfile"][];
+            seller_central: components["schemas"]["SellerCentral"] | null;
+            allowed_actions: string[];
+            last_error: components["schemas"]["ErrorDetail"] | null;
+            warning: components["schemas"]["ErrorDetail"] | null;
+            authorized_at: string | null;
+            reauth_due_at: string | null;
+            lapses_at: string | null;
+            invitation_expires_at: string | null;
+            last_attempt_at: string | null;
+            disconnect_reason: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            invitation_url?: string | null;
+        };
+        /** ConnectionList */
+        ConnectionList: {
+            /** @constant */
+            object: "list";
+            data: components["schemas"]["Connection"][];
+            has_more: boolean;
+            next_cursor: string | null;
         };
         /** CreateConnection */
         CreateConnection: {
@@ -685,11 +874,93 @@ export interface components {
         Disconnect: {
             reason?: string | null;
         };
+        /** Email */
+        Email: {
+            id: string;
+            /** @constant */
+            object: "email";
+            connection_id: string;
+            event_id: string;
+            kind: string;
+            to: string;
+            subject: string;
+            status: string;
+            attempts: number;
+            last_error: string | null;
+            next_attempt_at: string | null;
+            created_at: string | null;
+            sent_at: string | null;
+        };
+        /** EmailList */
+        EmailList: {
+            /** @constant */
+            object: "list";
+            data: components["schemas"]["Email"][];
+            has_more: boolean;
+        };
         /** EmptyBody */
         EmptyBody: Record<string, never>;
+        /** ErrorDetail */
+        ErrorDetail: {
+            code: string;
+            title: string;
+            detail: string;
+            differences?: {
+                [key: string]: unknown;
+            } | null;
+        };
+        /** Event */
+        Event: {
+            id: string;
+            /** @constant */
+            object: "event";
+            connection_id: string;
+            version: number;
+            type: string;
+            /** Format: date-time */
+            occurred_at: string;
+            actor: string | null;
+            request_id: string | null;
+            correlation_id: string | null;
+            data: {
+                [key: string]: unknown;
+            };
+        };
+        /** EventList */
+        EventList: {
+            /** @constant */
+            object: "list";
+            data: components["schemas"]["Event"][];
+            has_more: boolean;
+            next_cursor: number | null;
+        };
         /** FailSellerCentralAuthorization */
         FailSellerCentralAuthorization: {
             detail?: string | null;
+        };
+        /** Guide */
+        Guide: {
+            /** @constant */
+            object: "guide";
+            connection_id: string;
+            state: string;
+            who_acts: string;
+            next_steps: string[];
+            allowed_actions: string[];
+            last_error: components["schemas"]["GuideError"] | null;
+            support: components["schemas"]["Support"];
+        };
+        /** GuideError */
+        GuideError: {
+            code: string;
+            title: string;
+            detail: string;
+            message: string;
+            remediation: string[];
+            retryable: boolean;
+            differences?: {
+                [key: string]: unknown;
+            } | null;
         };
         /** ImportConnection */
         ImportConnection: {
@@ -721,10 +992,88 @@ export interface components {
             /** @enum {string} */
             role: "owner" | "agency" | "accountant" | "staff";
         };
+        /** MachineState */
+        MachineState: {
+            name: string;
+            meaning: string;
+            who_acts: string;
+        };
+        /** PositionedEvent */
+        PositionedEvent: {
+            id: string;
+            /** @constant */
+            object: "event";
+            connection_id: string;
+            version: number;
+            type: string;
+            /** Format: date-time */
+            occurred_at: string;
+            actor: string | null;
+            request_id: string | null;
+            correlation_id: string | null;
+            data: {
+                [key: string]: unknown;
+            };
+            position: number;
+        };
+        /** PositionedEventList */
+        PositionedEventList: {
+            /** @constant */
+            object: "list";
+            data: components["schemas"]["PositionedEvent"][];
+            has_more: boolean;
+            next_after: number;
+        };
+        /** Rebuild */
+        Rebuild: {
+            /** @constant */
+            object: "rebuild";
+            projections: string[];
+            events_applied: number;
+        };
         /** ReplayWebhookEvents */
         ReplayWebhookEvents: {
             from: string;
             to: string;
+        };
+        /** Requirements */
+        Requirements: {
+            seller_central_user: boolean | null;
+            advertising: boolean;
+        };
+        /** SellerCentral */
+        SellerCentral: {
+            status: string;
+            user_email?: string | null;
+            required_permissions?: {
+                [key: string]: string;
+            } | null;
+            invite_expires_at?: string | null;
+        };
+        /** StateMachine */
+        StateMachine: {
+            initial: string;
+            final: string[];
+            states: components["schemas"]["MachineState"][];
+            transitions: components["schemas"]["Transition"][];
+        };
+        /** Support */
+        Support: {
+            connection_id: string;
+            selling_partner_id: string | null;
+            last_attempt_at: string | null;
+            /** @enum {string} */
+            region: "na" | "eu" | "fe";
+            marketplace_ids: string[];
+        };
+        /** Transition */
+        Transition: {
+            trigger: string;
+            source: string | null;
+            dest: string;
+            guards: string[];
+            public?: boolean | null;
+            internal?: boolean | null;
         };
         /** UpdateWebhookEndpoint */
         UpdateWebhookEndpoint: {
@@ -732,6 +1081,107 @@ export interface components {
             event_types?: string[] | null;
             description?: string | null;
             enabled?: boolean | null;
+        };
+        /** WebhookAttempt */
+        WebhookAttempt: {
+            id: string;
+            /** Format: date-time */
+            attempted_at: string;
+            status_code: number | null;
+            latency_ms: number;
+            response_body: string | null;
+            error: string | null;
+        };
+        /** WebhookDelivery */
+        WebhookDelivery: {
+            id: string;
+            /** @constant */
+            object: "webhook_delivery";
+            endpoint_id: string;
+            event_id: string;
+            event_type: string;
+            origin: string;
+            /** @enum {string} */
+            status: "pending" | "succeeded" | "failed";
+            attempt_count: number;
+            next_attempt_at: string | null;
+            last_status_code: number | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            attempts: components["schemas"]["WebhookAttempt"][];
+        };
+        /** WebhookDeliveryList */
+        WebhookDeliveryList: {
+            /** @constant */
+            object: "list";
+            data: components["schemas"]["WebhookDelivery"][];
+            has_more: boolean;
+            next_cursor: string | null;
+        };
+        /** WebhookEndpoint */
+        WebhookEndpoint: {
+            id: string;
+            /** @constant */
+            object: "webhook_endpoint";
+            url: string;
+            description: string | null;
+            event_types: string[];
+            enabled: boolean;
+            /** @enum {string} */
+            status: "enabled" | "disabled";
+            disabled_reason: string | null;
+            previous_secret_expires_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** WebhookEndpointDeleted */
+        WebhookEndpointDeleted: {
+            id: string;
+            /** @constant */
+            object: "webhook_endpoint";
+            deleted: boolean;
+        };
+        /** WebhookEndpointList */
+        WebhookEndpointList: {
+            /** @constant */
+            object: "list";
+            data: components["schemas"]["WebhookEndpoint"][];
+            has_more: boolean;
+            next_cursor: string | null;
+        };
+        /** WebhookEndpointWithSecret */
+        WebhookEndpointWithSecret: {
+            id: string;
+            /** @constant */
+            object: "webhook_endpoint";
+            url: string;
+            description: string | null;
+            event_types: string[];
+            enabled: boolean;
+            /** @enum {string} */
+            status: "enabled" | "disabled";
+            disabled_reason: string | null;
+            previous_secret_expires_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            secret: string;
+        };
+        /** WebhookReplay */
+        WebhookReplay: {
+            /** @constant */
+            object: "webhook_replay";
+            endpoint_id: string;
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            deliveries_created: number;
         };
         /** @description An RFC 9457 problem; `code` is stable, `detail` is for people. */
         Problem: {
@@ -875,15 +1325,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Request fulfilled, document follows */
+            /** @description A page of connections, newest first */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ConnectionList"];
                 };
             };
             401: components["responses"]["Unauthenticated"];
@@ -911,13 +1359,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Document created, URL follows */
+            /** @description The connection, invited (Location: its URL; ETag: its version) */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Connection"];
                 };
             };
             401: components["responses"]["Unauthenticated"];
@@ -945,13 +1393,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Request fulfilled, document follows */
+            /** @description The connection (ETag: its version) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Connection"];
                 };
             };
             401: components["responses"]["Unauthenticated"];
@@ -978,15 +1426,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Request fulfilled, document follows */
+            /** @description A page of the connection's events, oldest first */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["EventList"];
                 };
             };
             401: components["responses"]["Unauthenticated"];
@@ -1010,15 +1456,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Request fulfilled, document follows */
+            /** @description What happens next, and support details */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Guide"];
                 };
             };
             401: components["responses"]["Unauthenticated"];
@@ -1051,13 +1495,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Request fulfilled, document follows */
+            /** @description The connection after the action (ETag: its version) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ActionResult"];
                 };
             };
             401: components["responses"]["Unauthenticated"];
@@ -1093,13 +1537,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Request fulfilled, document follows */
+            /** @description The connection after the action (ETag: its version) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ActionResult"];
                 };
             };
             401: components["responses"]["Unauthenticated"];
@@ -1135,13 +1579,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Request fulfilled, document follows */
+            /** @description The connection after the action (ETag: its version) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ActionResult"];
                 };
             };
             401: components["responses"]["Unauthenticated"];
@@ -1177,13 +1621,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Request fulfilled, document follows */
+            /** @description The connection after the action (ETag: its version) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ActionResult"];
                 };
             };
             401: components["responses"]["Unauthenticated"];
@@ -1219,13 +1663,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Request fulfilled, document follows */
+            /** @description The connection after the action (ETag: its version) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ActionResult"];
                 };
             };
             401: components["responses"]["Unauthenticated"];
@@ -1261,13 +1705,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Request fulfilled, document follows */
+            /** @description The connection after the action (ETag: its version) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ActionResult"];
                 };
             };
             401: components["responses"]["Unauthenticated"];
@@ -1303,13 +1747,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Request fulfilled, document follows */
+            /** @description The connection after the action (ETag: its version) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ActionResult"];
                 };
             };
             401: components["responses"]["Unauthenticated"];
@@ -1345,13 +1789,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Request fulfilled, document follows */
+            /** @description The connection after the action (ETag: its version) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ActionResult"];
                 };
             };
             401: components["responses"]["Unauthenticated"];
@@ -1387,13 +1831,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Request fulfilled, document follows */
+            /** @description The connection after the action (ETag: its version) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ActionResult"];
                 };
             };
             401: components["responses"]["Unauthenticated"];
@@ -1421,15 +1865,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Request fulfilled, document follows */
+            /** @description A page of webhook endpoints, newest first */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WebhookEndpointList"];
                 };
             };
             401: components["responses"]["Unauthenticated"];
@@ -1454,13 +1896,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Document created, URL follows */
+            /** @description The endpoint with its signing secret, shown this once */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["WebhookEndpointWithSecret"];
                 };
             };
             401: components["responses"]["Unauthenticated"];
@@ -1484,15 +1926,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Request fulfilled, document follows */
+            /** @description The webhook endpoint */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WebhookEndpoint"];
                 };
             };
             401: components["responses"]["Unauthenticated"];
@@ -1516,15 +1956,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Request fulfilled, document follows */
+            /** @description The endpoint is gone */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WebhookEndpointDeleted"];
                 };
             };
             401: components["responses"]["Unauthenticated"];
@@ -1552,15 +1990,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Request fulfilled, document follows */
+            /** @description The webhook endpoint as changed */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WebhookEndpoint"];
                 };
             };
             401: components["responses"]["Unauthenticated"];
@@ -1585,15 +2021,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Request fulfilled, document follows */
+            /** @description The endpoint with its new signing secret, shown this once */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WebhookEndpointWithSecret"];
                 };
             };
             401: components["responses"]["Unauthenticated"];
@@ -1621,15 +2055,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Request fulfilled, document follows */
+            /** @description A page of deliveries, newest first */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WebhookDeliveryList"];
                 };
             };
             401: components["responses"]["Unauthenticated"];
@@ -1653,15 +2085,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Request fulfilled, document follows */
+            /** @description The delivery with its attempts */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WebhookDelivery"];
                 };
             };
             401: components["responses"]["Unauthenticated"];
@@ -1685,15 +2115,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Request accepted, processing continues off-line */
+            /** @description The new delivery, queued */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WebhookDelivery"];
                 };
             };
             401: components["responses"]["Unauthenticated"];
@@ -1721,15 +2149,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Request accepted, processing continues off-line */
+            /** @description How many deliveries were queued */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WebhookReplay"];
                 };
             };
             401: components["responses"]["Unauthenticated"];
@@ -1755,15 +2181,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Request fulfilled, document follows */
+            /** @description A page of the tenant's events in commit order */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["PositionedEventList"];
                 };
             };
             401: components["responses"]["Unauthenticated"];
@@ -1818,15 +2242,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Request fulfilled, document follows */
+            /** @description The chain's report */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ChainReport"];
                 };
             };
             401: components["responses"]["Unauthenticated"];
@@ -1848,13 +2270,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Request fulfilled, document follows */
+            /** @description The read models, rebuilt */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Rebuild"];
                 };
             };
             401: components["responses"]["Unauthenticated"];
@@ -1882,7 +2304,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["StateMachine"];
                     "text/plain": string;
                 };
             };
@@ -1900,15 +2322,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Request fulfilled, document follows */
+            /** @description Every error code the service answers with */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Catalogue"];
                 };
             };
             408: components["responses"]["RequestTimeout"];
@@ -2093,15 +2513,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Request fulfilled, document follows */
+            /** @description The connection's e-mails */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["EmailList"];
                 };
             };
             401: components["responses"]["Unauthenticated"];
@@ -2129,13 +2547,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Document created, URL follows */
+            /** @description A fresh access token (Cache-Control: no-store) */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["AccessToken"];
                 };
             };
             401: components["responses"]["Unauthenticated"];
@@ -2164,15 +2582,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Request fulfilled, document follows */
+            /** @description A page of the access log, newest first */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["AccessLog"];
                 };
             };
             401: components["responses"]["Unauthenticated"];
@@ -2363,13 +2779,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Document created, URL follows */
+            /** @description The connection, api_authorized (Location: its URL) */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Connection"];
                 };
             };
             401: components["responses"]["Unauthenticated"];

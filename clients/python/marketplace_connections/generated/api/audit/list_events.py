@@ -6,7 +6,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.list_events_response_200 import ListEventsResponse200
+from ...models.positioned_event_list import PositionedEventList
 from ...models.problem import Problem
 from ...types import UNSET, Response, Unset
 
@@ -36,9 +36,9 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ListEventsResponse200 | Problem | None:
+) -> PositionedEventList | Problem | None:
     if response.status_code == 200:
-        response_200 = ListEventsResponse200.from_dict(response.json())
+        response_200 = PositionedEventList.from_dict(response.json())
 
         return response_200
 
@@ -85,7 +85,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ListEventsResponse200 | Problem]:
+) -> Response[PositionedEventList | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -99,7 +99,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     after: int | Unset = 0,
     limit: int | Unset = 100,
-) -> Response[ListEventsResponse200 | Problem]:
+) -> Response[PositionedEventList | Problem]:
     """The tenant's events in commit order, for consumers keeping their own copy
 
     Args:
@@ -111,7 +111,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ListEventsResponse200 | Problem]
+        Response[PositionedEventList | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -131,7 +131,7 @@ def sync(
     client: AuthenticatedClient | Client,
     after: int | Unset = 0,
     limit: int | Unset = 100,
-) -> ListEventsResponse200 | Problem | None:
+) -> PositionedEventList | Problem | None:
     """The tenant's events in commit order, for consumers keeping their own copy
 
     Args:
@@ -143,7 +143,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ListEventsResponse200 | Problem
+        PositionedEventList | Problem
     """
 
     return sync_detailed(
@@ -158,7 +158,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     after: int | Unset = 0,
     limit: int | Unset = 100,
-) -> Response[ListEventsResponse200 | Problem]:
+) -> Response[PositionedEventList | Problem]:
     """The tenant's events in commit order, for consumers keeping their own copy
 
     Args:
@@ -170,7 +170,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ListEventsResponse200 | Problem]
+        Response[PositionedEventList | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -188,7 +188,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     after: int | Unset = 0,
     limit: int | Unset = 100,
-) -> ListEventsResponse200 | Problem | None:
+) -> PositionedEventList | Problem | None:
     """The tenant's events in commit order, for consumers keeping their own copy
 
     Args:
@@ -200,7 +200,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ListEventsResponse200 | Problem
+        PositionedEventList | Problem
     """
 
     return (

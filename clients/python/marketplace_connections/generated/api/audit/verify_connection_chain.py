@@ -7,10 +7,8 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
+from ...models.chain_report import ChainReport
 from ...models.problem import Problem
-from ...models.verify_connection_chain_response_200 import (
-    VerifyConnectionChainResponse200,
-)
 from ...types import Response
 
 
@@ -30,9 +28,9 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Problem | VerifyConnectionChainResponse200 | None:
+) -> ChainReport | Problem | None:
     if response.status_code == 200:
-        response_200 = VerifyConnectionChainResponse200.from_dict(response.json())
+        response_200 = ChainReport.from_dict(response.json())
 
         return response_200
 
@@ -84,7 +82,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Problem | VerifyConnectionChainResponse200]:
+) -> Response[ChainReport | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -97,7 +95,7 @@ def sync_detailed(
     connection_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[Problem | VerifyConnectionChainResponse200]:
+) -> Response[ChainReport | Problem]:
     """Recompute the connection's hash chain and report the first broken version
 
     Args:
@@ -108,7 +106,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | VerifyConnectionChainResponse200]
+        Response[ChainReport | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -126,7 +124,7 @@ def sync(
     connection_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Problem | VerifyConnectionChainResponse200 | None:
+) -> ChainReport | Problem | None:
     """Recompute the connection's hash chain and report the first broken version
 
     Args:
@@ -137,7 +135,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | VerifyConnectionChainResponse200
+        ChainReport | Problem
     """
 
     return sync_detailed(
@@ -150,7 +148,7 @@ async def asyncio_detailed(
     connection_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[Problem | VerifyConnectionChainResponse200]:
+) -> Response[ChainReport | Problem]:
     """Recompute the connection's hash chain and report the first broken version
 
     Args:
@@ -161,7 +159,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | VerifyConnectionChainResponse200]
+        Response[ChainReport | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -177,7 +175,7 @@ async def asyncio(
     connection_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Problem | VerifyConnectionChainResponse200 | None:
+) -> ChainReport | Problem | None:
     """Recompute the connection's hash chain and report the first broken version
 
     Args:
@@ -188,7 +186,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | VerifyConnectionChainResponse200
+        ChainReport | Problem
     """
 
     return (

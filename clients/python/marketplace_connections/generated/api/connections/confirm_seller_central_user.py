@@ -7,6 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
+from ...models.action_result import ActionResult
 from ...models.confirm_seller_central_user import ConfirmSellerCentralUser
 from ...models.problem import Problem
 from ...types import UNSET, Response, Unset
@@ -43,9 +44,10 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Any | Problem | None:
+) -> ActionResult | Problem | None:
     if response.status_code == 200:
-        response_200 = response.json()
+        response_200 = ActionResult.from_dict(response.json())
+
         return response_200
 
     if response.status_code == 401:
@@ -111,7 +113,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Any | Problem]:
+) -> Response[ActionResult | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -127,7 +129,7 @@ def sync_detailed(
     body: ConfirmSellerCentralUser,
     idempotency_key: str | Unset = UNSET,
     if_match: str | Unset = UNSET,
-) -> Response[Any | Problem]:
+) -> Response[ActionResult | Problem]:
     """Confirm seller central user
 
     Args:
@@ -141,7 +143,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | Problem]
+        Response[ActionResult | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -165,7 +167,7 @@ def sync(
     body: ConfirmSellerCentralUser,
     idempotency_key: str | Unset = UNSET,
     if_match: str | Unset = UNSET,
-) -> Any | Problem | None:
+) -> ActionResult | Problem | None:
     """Confirm seller central user
 
     Args:
@@ -179,7 +181,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | Problem
+        ActionResult | Problem
     """
 
     return sync_detailed(
@@ -198,7 +200,7 @@ async def asyncio_detailed(
     body: ConfirmSellerCentralUser,
     idempotency_key: str | Unset = UNSET,
     if_match: str | Unset = UNSET,
-) -> Response[Any | Problem]:
+) -> Response[ActionResult | Problem]:
     """Confirm seller central user
 
     Args:
@@ -212,7 +214,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | Problem]
+        Response[ActionResult | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -234,7 +236,7 @@ async def asyncio(
     body: ConfirmSellerCentralUser,
     idempotency_key: str | Unset = UNSET,
     if_match: str | Unset = UNSET,
-) -> Any | Problem | None:
+) -> ActionResult | Problem | None:
     """Confirm seller central user
 
     Args:
@@ -248,7 +250,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | Problem
+        ActionResult | Problem
     """
 
     return (

@@ -6,6 +6,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
+from ...models.connection import Connection
 from ...models.create_connection import CreateConnection
 from ...models.problem import Problem
 from ...types import UNSET, Response, Unset
@@ -35,9 +36,10 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Any | Problem | None:
+) -> Connection | Problem | None:
     if response.status_code == 201:
-        response_201 = response.json()
+        response_201 = Connection.from_dict(response.json())
+
         return response_201
 
     if response.status_code == 401:
@@ -93,7 +95,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Any | Problem]:
+) -> Response[Connection | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -107,7 +109,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     body: CreateConnection,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Any | Problem]:
+) -> Response[Connection | Problem]:
     """Invite an owner to connect
 
     Args:
@@ -119,7 +121,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | Problem]
+        Response[Connection | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -139,7 +141,7 @@ def sync(
     client: AuthenticatedClient | Client,
     body: CreateConnection,
     idempotency_key: str | Unset = UNSET,
-) -> Any | Problem | None:
+) -> Connection | Problem | None:
     """Invite an owner to connect
 
     Args:
@@ -151,7 +153,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | Problem
+        Connection | Problem
     """
 
     return sync_detailed(
@@ -166,7 +168,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     body: CreateConnection,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Any | Problem]:
+) -> Response[Connection | Problem]:
     """Invite an owner to connect
 
     Args:
@@ -178,7 +180,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | Problem]
+        Response[Connection | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -196,7 +198,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     body: CreateConnection,
     idempotency_key: str | Unset = UNSET,
-) -> Any | Problem | None:
+) -> Connection | Problem | None:
     """Invite an owner to connect
 
     Args:
@@ -208,7 +210,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | Problem
+        Connection | Problem
     """
 
     return (

@@ -7,6 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
+from ...models.connection import Connection
 from ...models.problem import Problem
 from ...types import UNSET, Response, Unset
 
@@ -49,9 +50,10 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Any | Problem | None:
+) -> Connection | Problem | None:
     if response.status_code == 200:
-        response_200 = response.json()
+        response_200 = Connection.from_dict(response.json())
+
         return response_200
 
     if response.status_code == 401:
@@ -102,7 +104,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Any | Problem]:
+) -> Response[Connection | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -117,7 +119,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     version: int | None | Unset = UNSET,
     as_of: None | str | Unset = UNSET,
-) -> Response[Any | Problem]:
+) -> Response[Connection | Problem]:
     """Read a connection, now or as it was
 
      `selling_partner_id_source` says where `selling_partner_id` came from: `consent` when Amazon's
@@ -134,7 +136,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | Problem]
+        Response[Connection | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -156,7 +158,7 @@ def sync(
     client: AuthenticatedClient | Client,
     version: int | None | Unset = UNSET,
     as_of: None | str | Unset = UNSET,
-) -> Any | Problem | None:
+) -> Connection | Problem | None:
     """Read a connection, now or as it was
 
      `selling_partner_id_source` says where `selling_partner_id` came from: `consent` when Amazon's
@@ -173,7 +175,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | Problem
+        Connection | Problem
     """
 
     return sync_detailed(
@@ -190,7 +192,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     version: int | None | Unset = UNSET,
     as_of: None | str | Unset = UNSET,
-) -> Response[Any | Problem]:
+) -> Response[Connection | Problem]:
     """Read a connection, now or as it was
 
      `selling_partner_id_source` says where `selling_partner_id` came from: `consent` when Amazon's
@@ -207,7 +209,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | Problem]
+        Response[Connection | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -227,7 +229,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     version: int | None | Unset = UNSET,
     as_of: None | str | Unset = UNSET,
-) -> Any | Problem | None:
+) -> Connection | Problem | None:
     """Read a connection, now or as it was
 
      `selling_partner_id_source` says where `selling_partner_id` came from: `consent` when Amazon's
@@ -244,7 +246,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | Problem
+        Connection | Problem
     """
 
     return (

@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.get_guide_response_200 import GetGuideResponse200
+from ...models.guide import Guide
 from ...models.problem import Problem
 from ...types import Response
 
@@ -28,9 +28,9 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> GetGuideResponse200 | Problem | None:
+) -> Guide | Problem | None:
     if response.status_code == 200:
-        response_200 = GetGuideResponse200.from_dict(response.json())
+        response_200 = Guide.from_dict(response.json())
 
         return response_200
 
@@ -82,7 +82,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[GetGuideResponse200 | Problem]:
+) -> Response[Guide | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -95,7 +95,7 @@ def sync_detailed(
     connection_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[GetGuideResponse200 | Problem]:
+) -> Response[Guide | Problem]:
     """What happens next, and support details
 
     Args:
@@ -106,7 +106,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[GetGuideResponse200 | Problem]
+        Response[Guide | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -124,7 +124,7 @@ def sync(
     connection_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> GetGuideResponse200 | Problem | None:
+) -> Guide | Problem | None:
     """What happens next, and support details
 
     Args:
@@ -135,7 +135,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        GetGuideResponse200 | Problem
+        Guide | Problem
     """
 
     return sync_detailed(
@@ -148,7 +148,7 @@ async def asyncio_detailed(
     connection_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[GetGuideResponse200 | Problem]:
+) -> Response[Guide | Problem]:
     """What happens next, and support details
 
     Args:
@@ -159,7 +159,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[GetGuideResponse200 | Problem]
+        Response[Guide | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -175,7 +175,7 @@ async def asyncio(
     connection_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> GetGuideResponse200 | Problem | None:
+) -> Guide | Problem | None:
     """What happens next, and support details
 
     Args:
@@ -186,7 +186,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        GetGuideResponse200 | Problem
+        Guide | Problem
     """
 
     return (

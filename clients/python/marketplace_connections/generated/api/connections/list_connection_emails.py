@@ -7,9 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.list_connection_emails_response_200 import (
-    ListConnectionEmailsResponse200,
-)
+from ...models.email_list import EmailList
 from ...models.problem import Problem
 from ...types import Response
 
@@ -30,9 +28,9 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ListConnectionEmailsResponse200 | Problem | None:
+) -> EmailList | Problem | None:
     if response.status_code == 200:
-        response_200 = ListConnectionEmailsResponse200.from_dict(response.json())
+        response_200 = EmailList.from_dict(response.json())
 
         return response_200
 
@@ -84,7 +82,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ListConnectionEmailsResponse200 | Problem]:
+) -> Response[EmailList | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -97,7 +95,7 @@ def sync_detailed(
     connection_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[ListConnectionEmailsResponse200 | Problem]:
+) -> Response[EmailList | Problem]:
     """E-mails about the connection and their delivery status
 
     Args:
@@ -108,7 +106,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ListConnectionEmailsResponse200 | Problem]
+        Response[EmailList | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -126,7 +124,7 @@ def sync(
     connection_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> ListConnectionEmailsResponse200 | Problem | None:
+) -> EmailList | Problem | None:
     """E-mails about the connection and their delivery status
 
     Args:
@@ -137,7 +135,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ListConnectionEmailsResponse200 | Problem
+        EmailList | Problem
     """
 
     return sync_detailed(
@@ -150,7 +148,7 @@ async def asyncio_detailed(
     connection_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[ListConnectionEmailsResponse200 | Problem]:
+) -> Response[EmailList | Problem]:
     """E-mails about the connection and their delivery status
 
     Args:
@@ -161,7 +159,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ListConnectionEmailsResponse200 | Problem]
+        Response[EmailList | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -177,7 +175,7 @@ async def asyncio(
     connection_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> ListConnectionEmailsResponse200 | Problem | None:
+) -> EmailList | Problem | None:
     """E-mails about the connection and their delivery status
 
     Args:
@@ -188,7 +186,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ListConnectionEmailsResponse200 | Problem
+        EmailList | Problem
     """
 
     return (

@@ -7,9 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.list_connection_events_response_200 import (
-    ListConnectionEventsResponse200,
-)
+from ...models.event_list import EventList
 from ...models.problem import Problem
 from ...types import UNSET, Response, Unset
 
@@ -42,9 +40,9 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ListConnectionEventsResponse200 | Problem | None:
+) -> EventList | Problem | None:
     if response.status_code == 200:
-        response_200 = ListConnectionEventsResponse200.from_dict(response.json())
+        response_200 = EventList.from_dict(response.json())
 
         return response_200
 
@@ -96,7 +94,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ListConnectionEventsResponse200 | Problem]:
+) -> Response[EventList | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -111,7 +109,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     limit: int | Unset = 50,
     starting_after: int | Unset = 0,
-) -> Response[ListConnectionEventsResponse200 | Problem]:
+) -> Response[EventList | Problem]:
     """The connection's history, oldest first
 
     Args:
@@ -124,7 +122,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ListConnectionEventsResponse200 | Problem]
+        Response[EventList | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -146,7 +144,7 @@ def sync(
     client: AuthenticatedClient | Client,
     limit: int | Unset = 50,
     starting_after: int | Unset = 0,
-) -> ListConnectionEventsResponse200 | Problem | None:
+) -> EventList | Problem | None:
     """The connection's history, oldest first
 
     Args:
@@ -159,7 +157,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ListConnectionEventsResponse200 | Problem
+        EventList | Problem
     """
 
     return sync_detailed(
@@ -176,7 +174,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     limit: int | Unset = 50,
     starting_after: int | Unset = 0,
-) -> Response[ListConnectionEventsResponse200 | Problem]:
+) -> Response[EventList | Problem]:
     """The connection's history, oldest first
 
     Args:
@@ -189,7 +187,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ListConnectionEventsResponse200 | Problem]
+        Response[EventList | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -209,7 +207,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     limit: int | Unset = 50,
     starting_after: int | Unset = 0,
-) -> ListConnectionEventsResponse200 | Problem | None:
+) -> EventList | Problem | None:
     """The connection's history, oldest first
 
     Args:
@@ -222,7 +220,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ListConnectionEventsResponse200 | Problem
+        EventList | Problem
     """
 
     return (

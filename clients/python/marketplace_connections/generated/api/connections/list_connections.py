@@ -6,7 +6,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.list_connections_response_200 import ListConnectionsResponse200
+from ...models.connection_list import ConnectionList
 from ...models.problem import Problem
 from ...types import UNSET, Response, Unset
 
@@ -81,9 +81,9 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ListConnectionsResponse200 | Problem | None:
+) -> ConnectionList | Problem | None:
     if response.status_code == 200:
-        response_200 = ListConnectionsResponse200.from_dict(response.json())
+        response_200 = ConnectionList.from_dict(response.json())
 
         return response_200
 
@@ -130,7 +130,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ListConnectionsResponse200 | Problem]:
+) -> Response[ConnectionList | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -149,7 +149,7 @@ def sync_detailed(
     selling_partner_id: None | str | Unset = UNSET,
     owner_email: None | str | Unset = UNSET,
     reauth_due_before: None | str | Unset = UNSET,
-) -> Response[ListConnectionsResponse200 | Problem]:
+) -> Response[ConnectionList | Problem]:
     """List connections, newest first
 
     Args:
@@ -166,7 +166,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ListConnectionsResponse200 | Problem]
+        Response[ConnectionList | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -196,7 +196,7 @@ def sync(
     selling_partner_id: None | str | Unset = UNSET,
     owner_email: None | str | Unset = UNSET,
     reauth_due_before: None | str | Unset = UNSET,
-) -> ListConnectionsResponse200 | Problem | None:
+) -> ConnectionList | Problem | None:
     """List connections, newest first
 
     Args:
@@ -213,7 +213,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ListConnectionsResponse200 | Problem
+        ConnectionList | Problem
     """
 
     return sync_detailed(
@@ -238,7 +238,7 @@ async def asyncio_detailed(
     selling_partner_id: None | str | Unset = UNSET,
     owner_email: None | str | Unset = UNSET,
     reauth_due_before: None | str | Unset = UNSET,
-) -> Response[ListConnectionsResponse200 | Problem]:
+) -> Response[ConnectionList | Problem]:
     """List connections, newest first
 
     Args:
@@ -255,7 +255,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ListConnectionsResponse200 | Problem]
+        Response[ConnectionList | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -283,7 +283,7 @@ async def asyncio(
     selling_partner_id: None | str | Unset = UNSET,
     owner_email: None | str | Unset = UNSET,
     reauth_due_before: None | str | Unset = UNSET,
-) -> ListConnectionsResponse200 | Problem | None:
+) -> ConnectionList | Problem | None:
     """List connections, newest first
 
     Args:
@@ -300,7 +300,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ListConnectionsResponse200 | Problem
+        ConnectionList | Problem
     """
 
     return (

@@ -7,6 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
+from ...models.action_result import ActionResult
 from ...models.empty_body import EmptyBody
 from ...models.problem import Problem
 from ...types import UNSET, Response, Unset
@@ -46,9 +47,10 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Any | Problem | None:
+) -> ActionResult | Problem | None:
     if response.status_code == 200:
-        response_200 = response.json()
+        response_200 = ActionResult.from_dict(response.json())
+
         return response_200
 
     if response.status_code == 401:
@@ -114,7 +116,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Any | Problem]:
+) -> Response[ActionResult | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -130,7 +132,7 @@ def sync_detailed(
     body: EmptyBody | None,
     idempotency_key: str | Unset = UNSET,
     if_match: str | Unset = UNSET,
-) -> Response[Any | Problem]:
+) -> Response[ActionResult | Problem]:
     """Start authorization
 
     Args:
@@ -144,7 +146,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | Problem]
+        Response[ActionResult | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -168,7 +170,7 @@ def sync(
     body: EmptyBody | None,
     idempotency_key: str | Unset = UNSET,
     if_match: str | Unset = UNSET,
-) -> Any | Problem | None:
+) -> ActionResult | Problem | None:
     """Start authorization
 
     Args:
@@ -182,7 +184,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | Problem
+        ActionResult | Problem
     """
 
     return sync_detailed(
@@ -201,7 +203,7 @@ async def asyncio_detailed(
     body: EmptyBody | None,
     idempotency_key: str | Unset = UNSET,
     if_match: str | Unset = UNSET,
-) -> Response[Any | Problem]:
+) -> Response[ActionResult | Problem]:
     """Start authorization
 
     Args:
@@ -215,7 +217,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | Problem]
+        Response[ActionResult | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -237,7 +239,7 @@ async def asyncio(
     body: EmptyBody | None,
     idempotency_key: str | Unset = UNSET,
     if_match: str | Unset = UNSET,
-) -> Any | Problem | None:
+) -> ActionResult | Problem | None:
     """Start authorization
 
     Args:
@@ -251,7 +253,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | Problem
+        ActionResult | Problem
     """
 
     return (

@@ -7,6 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
+from ...models.access_token import AccessToken
 from ...models.access_token_request import AccessTokenRequest
 from ...models.problem import Problem
 from ...types import Response
@@ -36,9 +37,10 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Any | Problem | None:
+) -> AccessToken | Problem | None:
     if response.status_code == 201:
-        response_201 = response.json()
+        response_201 = AccessToken.from_dict(response.json())
+
         return response_201
 
     if response.status_code == 401:
@@ -99,7 +101,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Any | Problem]:
+) -> Response[AccessToken | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -113,7 +115,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: AccessTokenRequest,
-) -> Response[Any | Problem]:
+) -> Response[AccessToken | Problem]:
     """A fresh access token for the SP-API or the Ads API
 
     Args:
@@ -125,7 +127,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | Problem]
+        Response[AccessToken | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -145,7 +147,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     body: AccessTokenRequest,
-) -> Any | Problem | None:
+) -> AccessToken | Problem | None:
     """A fresh access token for the SP-API or the Ads API
 
     Args:
@@ -157,7 +159,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | Problem
+        AccessToken | Problem
     """
 
     return sync_detailed(
@@ -172,7 +174,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: AccessTokenRequest,
-) -> Response[Any | Problem]:
+) -> Response[AccessToken | Problem]:
     """A fresh access token for the SP-API or the Ads API
 
     Args:
@@ -184,7 +186,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | Problem]
+        Response[AccessToken | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -202,7 +204,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     body: AccessTokenRequest,
-) -> Any | Problem | None:
+) -> AccessToken | Problem | None:
     """A fresh access token for the SP-API or the Ads API
 
     Args:
@@ -214,7 +216,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | Problem
+        AccessToken | Problem
     """
 
     return (

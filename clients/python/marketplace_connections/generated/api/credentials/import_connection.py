@@ -6,6 +6,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
+from ...models.connection import Connection
 from ...models.import_connection import ImportConnection
 from ...models.problem import Problem
 from ...types import Response
@@ -32,9 +33,10 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Any | Problem | None:
+) -> Connection | Problem | None:
     if response.status_code == 201:
-        response_201 = response.json()
+        response_201 = Connection.from_dict(response.json())
+
         return response_201
 
     if response.status_code == 401:
@@ -90,7 +92,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Any | Problem]:
+) -> Response[Connection | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -103,7 +105,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: ImportConnection,
-) -> Response[Any | Problem]:
+) -> Response[Connection | Problem]:
     """Bring an authorization made elsewhere (validated with Amazon first)
 
      The connection is created `api_authorized` with `selling_partner_id_source` `import`: the id is the
@@ -118,7 +120,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | Problem]
+        Response[Connection | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -136,7 +138,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     body: ImportConnection,
-) -> Any | Problem | None:
+) -> Connection | Problem | None:
     """Bring an authorization made elsewhere (validated with Amazon first)
 
      The connection is created `api_authorized` with `selling_partner_id_source` `import`: the id is the
@@ -151,7 +153,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | Problem
+        Connection | Problem
     """
 
     return sync_detailed(
@@ -164,7 +166,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: ImportConnection,
-) -> Response[Any | Problem]:
+) -> Response[Connection | Problem]:
     """Bring an authorization made elsewhere (validated with Amazon first)
 
      The connection is created `api_authorized` with `selling_partner_id_source` `import`: the id is the
@@ -179,7 +181,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | Problem]
+        Response[Connection | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -195,7 +197,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     body: ImportConnection,
-) -> Any | Problem | None:
+) -> Connection | Problem | None:
     """Bring an authorization made elsewhere (validated with Amazon first)
 
      The connection is created `api_authorized` with `selling_partner_id_source` `import`: the id is the
@@ -210,7 +212,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | Problem
+        Connection | Problem
     """
 
     return (

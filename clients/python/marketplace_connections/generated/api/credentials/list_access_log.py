@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.list_access_log_response_200 import ListAccessLogResponse200
+from ...models.access_log import AccessLog
 from ...models.problem import Problem
 from ...types import UNSET, Response, Unset
 
@@ -45,9 +45,9 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ListAccessLogResponse200 | Problem | None:
+) -> AccessLog | Problem | None:
     if response.status_code == 200:
-        response_200 = ListAccessLogResponse200.from_dict(response.json())
+        response_200 = AccessLog.from_dict(response.json())
 
         return response_200
 
@@ -99,7 +99,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ListAccessLogResponse200 | Problem]:
+) -> Response[AccessLog | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -114,7 +114,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     limit: int | Unset = 50,
     starting_after: None | str | Unset = UNSET,
-) -> Response[ListAccessLogResponse200 | Problem]:
+) -> Response[AccessLog | Problem]:
     """Every access token issued and call proxied for the connection, newest first
 
     Args:
@@ -127,7 +127,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ListAccessLogResponse200 | Problem]
+        Response[AccessLog | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -149,7 +149,7 @@ def sync(
     client: AuthenticatedClient | Client,
     limit: int | Unset = 50,
     starting_after: None | str | Unset = UNSET,
-) -> ListAccessLogResponse200 | Problem | None:
+) -> AccessLog | Problem | None:
     """Every access token issued and call proxied for the connection, newest first
 
     Args:
@@ -162,7 +162,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ListAccessLogResponse200 | Problem
+        AccessLog | Problem
     """
 
     return sync_detailed(
@@ -179,7 +179,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     limit: int | Unset = 50,
     starting_after: None | str | Unset = UNSET,
-) -> Response[ListAccessLogResponse200 | Problem]:
+) -> Response[AccessLog | Problem]:
     """Every access token issued and call proxied for the connection, newest first
 
     Args:
@@ -192,7 +192,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ListAccessLogResponse200 | Problem]
+        Response[AccessLog | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -212,7 +212,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     limit: int | Unset = 50,
     starting_after: None | str | Unset = UNSET,
-) -> ListAccessLogResponse200 | Problem | None:
+) -> AccessLog | Problem | None:
     """Every access token issued and call proxied for the connection, newest first
 
     Args:
@@ -225,7 +225,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ListAccessLogResponse200 | Problem
+        AccessLog | Problem
     """
 
     return (

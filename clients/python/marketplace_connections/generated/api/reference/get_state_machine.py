@@ -9,8 +9,8 @@ from ...client import AuthenticatedClient, Client
 from ...models.get_state_machine_format import (
     GetStateMachineFormat,
 )
-from ...models.get_state_machine_response_200 import GetStateMachineResponse200
 from ...models.problem import Problem
+from ...models.state_machine import StateMachine
 from ...types import UNSET, Response, Unset
 
 
@@ -40,9 +40,9 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> GetStateMachineResponse200 | Problem | None:
+) -> Problem | StateMachine | None:
     if response.status_code == 200:
-        response_200 = GetStateMachineResponse200.from_dict(response.json())
+        response_200 = StateMachine.from_dict(response.json())
 
         return response_200
 
@@ -69,7 +69,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[GetStateMachineResponse200 | Problem]:
+) -> Response[Problem | StateMachine]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -82,7 +82,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     format_: GetStateMachineFormat | Unset = "json",
-) -> Response[GetStateMachineResponse200 | Problem]:
+) -> Response[Problem | StateMachine]:
     """States and transitions (JSON, or Mermaid text)
 
     Args:
@@ -93,7 +93,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[GetStateMachineResponse200 | Problem]
+        Response[Problem | StateMachine]
     """
 
     kwargs = _get_kwargs(
@@ -111,7 +111,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     format_: GetStateMachineFormat | Unset = "json",
-) -> GetStateMachineResponse200 | Problem | None:
+) -> Problem | StateMachine | None:
     """States and transitions (JSON, or Mermaid text)
 
     Args:
@@ -122,7 +122,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        GetStateMachineResponse200 | Problem
+        Problem | StateMachine
     """
 
     return sync_detailed(
@@ -135,7 +135,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     format_: GetStateMachineFormat | Unset = "json",
-) -> Response[GetStateMachineResponse200 | Problem]:
+) -> Response[Problem | StateMachine]:
     """States and transitions (JSON, or Mermaid text)
 
     Args:
@@ -146,7 +146,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[GetStateMachineResponse200 | Problem]
+        Response[Problem | StateMachine]
     """
 
     kwargs = _get_kwargs(
@@ -162,7 +162,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     format_: GetStateMachineFormat | Unset = "json",
-) -> GetStateMachineResponse200 | Problem | None:
+) -> Problem | StateMachine | None:
     """States and transitions (JSON, or Mermaid text)
 
     Args:
@@ -173,7 +173,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        GetStateMachineResponse200 | Problem
+        Problem | StateMachine
     """
 
     return (

@@ -6,7 +6,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.list_errors_response_200 import ListErrorsResponse200
+from ...models.catalogue import Catalogue
 from ...models.problem import Problem
 from ...types import Response
 
@@ -23,9 +23,9 @@ def _get_kwargs() -> dict[str, Any]:
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ListErrorsResponse200 | Problem | None:
+) -> Catalogue | Problem | None:
     if response.status_code == 200:
-        response_200 = ListErrorsResponse200.from_dict(response.json())
+        response_200 = Catalogue.from_dict(response.json())
 
         return response_200
 
@@ -47,7 +47,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ListErrorsResponse200 | Problem]:
+) -> Response[Catalogue | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -59,7 +59,7 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-) -> Response[ListErrorsResponse200 | Problem]:
+) -> Response[Catalogue | Problem]:
     """The error catalogue: codes, seller-facing messages, remediation
 
     Raises:
@@ -67,7 +67,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ListErrorsResponse200 | Problem]
+        Response[Catalogue | Problem]
     """
 
     kwargs = _get_kwargs()
@@ -82,7 +82,7 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-) -> ListErrorsResponse200 | Problem | None:
+) -> Catalogue | Problem | None:
     """The error catalogue: codes, seller-facing messages, remediation
 
     Raises:
@@ -90,7 +90,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ListErrorsResponse200 | Problem
+        Catalogue | Problem
     """
 
     return sync_detailed(
@@ -101,7 +101,7 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-) -> Response[ListErrorsResponse200 | Problem]:
+) -> Response[Catalogue | Problem]:
     """The error catalogue: codes, seller-facing messages, remediation
 
     Raises:
@@ -109,7 +109,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ListErrorsResponse200 | Problem]
+        Response[Catalogue | Problem]
     """
 
     kwargs = _get_kwargs()
@@ -122,7 +122,7 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-) -> ListErrorsResponse200 | Problem | None:
+) -> Catalogue | Problem | None:
     """The error catalogue: codes, seller-facing messages, remediation
 
     Raises:
@@ -130,7 +130,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ListErrorsResponse200 | Problem
+        Catalogue | Problem
     """
 
     return (

@@ -8,6 +8,7 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.create_webhook_endpoint import CreateWebhookEndpoint
 from ...models.problem import Problem
+from ...models.webhook_endpoint_with_secret import WebhookEndpointWithSecret
 from ...types import Response
 
 
@@ -32,9 +33,10 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Any | Problem | None:
+) -> Problem | WebhookEndpointWithSecret | None:
     if response.status_code == 201:
-        response_201 = response.json()
+        response_201 = WebhookEndpointWithSecret.from_dict(response.json())
+
         return response_201
 
     if response.status_code == 401:
@@ -85,7 +87,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Any | Problem]:
+) -> Response[Problem | WebhookEndpointWithSecret]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -98,7 +100,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: CreateWebhookEndpoint,
-) -> Response[Any | Problem]:
+) -> Response[Problem | WebhookEndpointWithSecret]:
     """Add a webhook endpoint (its secret is shown once)
 
     Args:
@@ -109,7 +111,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | Problem]
+        Response[Problem | WebhookEndpointWithSecret]
     """
 
     kwargs = _get_kwargs(
@@ -127,7 +129,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     body: CreateWebhookEndpoint,
-) -> Any | Problem | None:
+) -> Problem | WebhookEndpointWithSecret | None:
     """Add a webhook endpoint (its secret is shown once)
 
     Args:
@@ -138,7 +140,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | Problem
+        Problem | WebhookEndpointWithSecret
     """
 
     return sync_detailed(
@@ -151,7 +153,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: CreateWebhookEndpoint,
-) -> Response[Any | Problem]:
+) -> Response[Problem | WebhookEndpointWithSecret]:
     """Add a webhook endpoint (its secret is shown once)
 
     Args:
@@ -162,7 +164,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | Problem]
+        Response[Problem | WebhookEndpointWithSecret]
     """
 
     kwargs = _get_kwargs(
@@ -178,7 +180,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     body: CreateWebhookEndpoint,
-) -> Any | Problem | None:
+) -> Problem | WebhookEndpointWithSecret | None:
     """Add a webhook endpoint (its secret is shown once)
 
     Args:
@@ -189,7 +191,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | Problem
+        Problem | WebhookEndpointWithSecret
     """
 
     return (

@@ -7,10 +7,8 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.delete_webhook_endpoint_response_200 import (
-    DeleteWebhookEndpointResponse200,
-)
 from ...models.problem import Problem
+from ...models.webhook_endpoint_deleted import WebhookEndpointDeleted
 from ...types import Response
 
 
@@ -30,9 +28,9 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> DeleteWebhookEndpointResponse200 | Problem | None:
+) -> Problem | WebhookEndpointDeleted | None:
     if response.status_code == 200:
-        response_200 = DeleteWebhookEndpointResponse200.from_dict(response.json())
+        response_200 = WebhookEndpointDeleted.from_dict(response.json())
 
         return response_200
 
@@ -84,7 +82,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[DeleteWebhookEndpointResponse200 | Problem]:
+) -> Response[Problem | WebhookEndpointDeleted]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -97,7 +95,7 @@ def sync_detailed(
     endpoint_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[DeleteWebhookEndpointResponse200 | Problem]:
+) -> Response[Problem | WebhookEndpointDeleted]:
     """Delete a webhook endpoint with its delivery log
 
     Args:
@@ -108,7 +106,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[DeleteWebhookEndpointResponse200 | Problem]
+        Response[Problem | WebhookEndpointDeleted]
     """
 
     kwargs = _get_kwargs(
@@ -126,7 +124,7 @@ def sync(
     endpoint_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> DeleteWebhookEndpointResponse200 | Problem | None:
+) -> Problem | WebhookEndpointDeleted | None:
     """Delete a webhook endpoint with its delivery log
 
     Args:
@@ -137,7 +135,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        DeleteWebhookEndpointResponse200 | Problem
+        Problem | WebhookEndpointDeleted
     """
 
     return sync_detailed(
@@ -150,7 +148,7 @@ async def asyncio_detailed(
     endpoint_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[DeleteWebhookEndpointResponse200 | Problem]:
+) -> Response[Problem | WebhookEndpointDeleted]:
     """Delete a webhook endpoint with its delivery log
 
     Args:
@@ -161,7 +159,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[DeleteWebhookEndpointResponse200 | Problem]
+        Response[Problem | WebhookEndpointDeleted]
     """
 
     kwargs = _get_kwargs(
@@ -177,7 +175,7 @@ async def asyncio(
     endpoint_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> DeleteWebhookEndpointResponse200 | Problem | None:
+) -> Problem | WebhookEndpointDeleted | None:
     """Delete a webhook endpoint with its delivery log
 
     Args:
@@ -188,7 +186,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        DeleteWebhookEndpointResponse200 | Problem
+        Problem | WebhookEndpointDeleted
     """
 
     return (

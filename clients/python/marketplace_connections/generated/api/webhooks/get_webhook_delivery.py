@@ -7,8 +7,8 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.get_webhook_delivery_response_200 import GetWebhookDeliveryResponse200
 from ...models.problem import Problem
+from ...models.webhook_delivery import WebhookDelivery
 from ...types import Response
 
 
@@ -28,9 +28,9 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> GetWebhookDeliveryResponse200 | Problem | None:
+) -> Problem | WebhookDelivery | None:
     if response.status_code == 200:
-        response_200 = GetWebhookDeliveryResponse200.from_dict(response.json())
+        response_200 = WebhookDelivery.from_dict(response.json())
 
         return response_200
 
@@ -82,7 +82,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[GetWebhookDeliveryResponse200 | Problem]:
+) -> Response[Problem | WebhookDelivery]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -95,7 +95,7 @@ def sync_detailed(
     delivery_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[GetWebhookDeliveryResponse200 | Problem]:
+) -> Response[Problem | WebhookDelivery]:
     """A delivery with its attempts
 
     Args:
@@ -106,7 +106,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[GetWebhookDeliveryResponse200 | Problem]
+        Response[Problem | WebhookDelivery]
     """
 
     kwargs = _get_kwargs(
@@ -124,7 +124,7 @@ def sync(
     delivery_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> GetWebhookDeliveryResponse200 | Problem | None:
+) -> Problem | WebhookDelivery | None:
     """A delivery with its attempts
 
     Args:
@@ -135,7 +135,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        GetWebhookDeliveryResponse200 | Problem
+        Problem | WebhookDelivery
     """
 
     return sync_detailed(
@@ -148,7 +148,7 @@ async def asyncio_detailed(
     delivery_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[GetWebhookDeliveryResponse200 | Problem]:
+) -> Response[Problem | WebhookDelivery]:
     """A delivery with its attempts
 
     Args:
@@ -159,7 +159,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[GetWebhookDeliveryResponse200 | Problem]
+        Response[Problem | WebhookDelivery]
     """
 
     kwargs = _get_kwargs(
@@ -175,7 +175,7 @@ async def asyncio(
     delivery_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> GetWebhookDeliveryResponse200 | Problem | None:
+) -> Problem | WebhookDelivery | None:
     """A delivery with its attempts
 
     Args:
@@ -186,7 +186,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        GetWebhookDeliveryResponse200 | Problem
+        Problem | WebhookDelivery
     """
 
     return (

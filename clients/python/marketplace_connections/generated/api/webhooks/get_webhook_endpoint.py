@@ -7,8 +7,8 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.get_webhook_endpoint_response_200 import GetWebhookEndpointResponse200
 from ...models.problem import Problem
+from ...models.webhook_endpoint import WebhookEndpoint
 from ...types import Response
 
 
@@ -28,9 +28,9 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> GetWebhookEndpointResponse200 | Problem | None:
+) -> Problem | WebhookEndpoint | None:
     if response.status_code == 200:
-        response_200 = GetWebhookEndpointResponse200.from_dict(response.json())
+        response_200 = WebhookEndpoint.from_dict(response.json())
 
         return response_200
 
@@ -82,7 +82,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[GetWebhookEndpointResponse200 | Problem]:
+) -> Response[Problem | WebhookEndpoint]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -95,7 +95,7 @@ def sync_detailed(
     endpoint_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[GetWebhookEndpointResponse200 | Problem]:
+) -> Response[Problem | WebhookEndpoint]:
     """Read a webhook endpoint
 
     Args:
@@ -106,7 +106,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[GetWebhookEndpointResponse200 | Problem]
+        Response[Problem | WebhookEndpoint]
     """
 
     kwargs = _get_kwargs(
@@ -124,7 +124,7 @@ def sync(
     endpoint_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> GetWebhookEndpointResponse200 | Problem | None:
+) -> Problem | WebhookEndpoint | None:
     """Read a webhook endpoint
 
     Args:
@@ -135,7 +135,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        GetWebhookEndpointResponse200 | Problem
+        Problem | WebhookEndpoint
     """
 
     return sync_detailed(
@@ -148,7 +148,7 @@ async def asyncio_detailed(
     endpoint_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[GetWebhookEndpointResponse200 | Problem]:
+) -> Response[Problem | WebhookEndpoint]:
     """Read a webhook endpoint
 
     Args:
@@ -159,7 +159,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[GetWebhookEndpointResponse200 | Problem]
+        Response[Problem | WebhookEndpoint]
     """
 
     kwargs = _get_kwargs(
@@ -175,7 +175,7 @@ async def asyncio(
     endpoint_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> GetWebhookEndpointResponse200 | Problem | None:
+) -> Problem | WebhookEndpoint | None:
     """Read a webhook endpoint
 
     Args:
@@ -186,7 +186,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        GetWebhookEndpointResponse200 | Problem
+        Problem | WebhookEndpoint
     """
 
     return (

@@ -7,9 +7,6 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.list_webhook_deliveries_response_200 import (
-    ListWebhookDeliveriesResponse200,
-)
 from ...models.list_webhook_deliveries_status_type_1 import (
     ListWebhookDeliveriesStatusType1,
 )
@@ -20,6 +17,7 @@ from ...models.list_webhook_deliveries_status_type_3_type_1 import (
     ListWebhookDeliveriesStatusType3Type1,
 )
 from ...models.problem import Problem
+from ...models.webhook_delivery_list import WebhookDeliveryList
 from ...types import UNSET, Response, Unset
 
 
@@ -74,9 +72,9 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ListWebhookDeliveriesResponse200 | Problem | None:
+) -> Problem | WebhookDeliveryList | None:
     if response.status_code == 200:
-        response_200 = ListWebhookDeliveriesResponse200.from_dict(response.json())
+        response_200 = WebhookDeliveryList.from_dict(response.json())
 
         return response_200
 
@@ -128,7 +126,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ListWebhookDeliveriesResponse200 | Problem]:
+) -> Response[Problem | WebhookDeliveryList]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -148,7 +146,7 @@ def sync_detailed(
     | ListWebhookDeliveriesStatusType3Type1
     | None
     | Unset = UNSET,
-) -> Response[ListWebhookDeliveriesResponse200 | Problem]:
+) -> Response[Problem | WebhookDeliveryList]:
     """The endpoint's deliveries with their attempts, newest first
 
     Args:
@@ -163,7 +161,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ListWebhookDeliveriesResponse200 | Problem]
+        Response[Problem | WebhookDeliveryList]
     """
 
     kwargs = _get_kwargs(
@@ -191,7 +189,7 @@ def sync(
     | ListWebhookDeliveriesStatusType3Type1
     | None
     | Unset = UNSET,
-) -> ListWebhookDeliveriesResponse200 | Problem | None:
+) -> Problem | WebhookDeliveryList | None:
     """The endpoint's deliveries with their attempts, newest first
 
     Args:
@@ -206,7 +204,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ListWebhookDeliveriesResponse200 | Problem
+        Problem | WebhookDeliveryList
     """
 
     return sync_detailed(
@@ -229,7 +227,7 @@ async def asyncio_detailed(
     | ListWebhookDeliveriesStatusType3Type1
     | None
     | Unset = UNSET,
-) -> Response[ListWebhookDeliveriesResponse200 | Problem]:
+) -> Response[Problem | WebhookDeliveryList]:
     """The endpoint's deliveries with their attempts, newest first
 
     Args:
@@ -244,7 +242,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ListWebhookDeliveriesResponse200 | Problem]
+        Response[Problem | WebhookDeliveryList]
     """
 
     kwargs = _get_kwargs(
@@ -270,7 +268,7 @@ async def asyncio(
     | ListWebhookDeliveriesStatusType3Type1
     | None
     | Unset = UNSET,
-) -> ListWebhookDeliveriesResponse200 | Problem | None:
+) -> Problem | WebhookDeliveryList | None:
     """The endpoint's deliveries with their attempts, newest first
 
     Args:
@@ -285,7 +283,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ListWebhookDeliveriesResponse200 | Problem
+        Problem | WebhookDeliveryList
     """
 
     return (

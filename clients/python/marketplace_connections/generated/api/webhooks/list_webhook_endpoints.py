@@ -6,10 +6,8 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.list_webhook_endpoints_response_200 import (
-    ListWebhookEndpointsResponse200,
-)
 from ...models.problem import Problem
+from ...models.webhook_endpoint_list import WebhookEndpointList
 from ...types import UNSET, Response, Unset
 
 
@@ -43,9 +41,9 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ListWebhookEndpointsResponse200 | Problem | None:
+) -> Problem | WebhookEndpointList | None:
     if response.status_code == 200:
-        response_200 = ListWebhookEndpointsResponse200.from_dict(response.json())
+        response_200 = WebhookEndpointList.from_dict(response.json())
 
         return response_200
 
@@ -92,7 +90,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ListWebhookEndpointsResponse200 | Problem]:
+) -> Response[Problem | WebhookEndpointList]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -106,7 +104,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     limit: int | Unset = 20,
     starting_after: None | str | Unset = UNSET,
-) -> Response[ListWebhookEndpointsResponse200 | Problem]:
+) -> Response[Problem | WebhookEndpointList]:
     """List webhook endpoints, newest first
 
     Args:
@@ -118,7 +116,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ListWebhookEndpointsResponse200 | Problem]
+        Response[Problem | WebhookEndpointList]
     """
 
     kwargs = _get_kwargs(
@@ -138,7 +136,7 @@ def sync(
     client: AuthenticatedClient | Client,
     limit: int | Unset = 20,
     starting_after: None | str | Unset = UNSET,
-) -> ListWebhookEndpointsResponse200 | Problem | None:
+) -> Problem | WebhookEndpointList | None:
     """List webhook endpoints, newest first
 
     Args:
@@ -150,7 +148,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ListWebhookEndpointsResponse200 | Problem
+        Problem | WebhookEndpointList
     """
 
     return sync_detailed(
@@ -165,7 +163,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     limit: int | Unset = 20,
     starting_after: None | str | Unset = UNSET,
-) -> Response[ListWebhookEndpointsResponse200 | Problem]:
+) -> Response[Problem | WebhookEndpointList]:
     """List webhook endpoints, newest first
 
     Args:
@@ -177,7 +175,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ListWebhookEndpointsResponse200 | Problem]
+        Response[Problem | WebhookEndpointList]
     """
 
     kwargs = _get_kwargs(
@@ -195,7 +193,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     limit: int | Unset = 20,
     starting_after: None | str | Unset = UNSET,
-) -> ListWebhookEndpointsResponse200 | Problem | None:
+) -> Problem | WebhookEndpointList | None:
     """List webhook endpoints, newest first
 
     Args:
@@ -207,7 +205,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ListWebhookEndpointsResponse200 | Problem
+        Problem | WebhookEndpointList
     """
 
     return (

@@ -8,7 +8,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.problem import Problem
-from ...models.redeliver_webhook_response_202 import RedeliverWebhookResponse202
+from ...models.webhook_delivery import WebhookDelivery
 from ...types import Response
 
 
@@ -28,9 +28,9 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Problem | RedeliverWebhookResponse202 | None:
+) -> Problem | WebhookDelivery | None:
     if response.status_code == 202:
-        response_202 = RedeliverWebhookResponse202.from_dict(response.json())
+        response_202 = WebhookDelivery.from_dict(response.json())
 
         return response_202
 
@@ -82,7 +82,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Problem | RedeliverWebhookResponse202]:
+) -> Response[Problem | WebhookDelivery]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -95,7 +95,7 @@ def sync_detailed(
     delivery_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[Problem | RedeliverWebhookResponse202]:
+) -> Response[Problem | WebhookDelivery]:
     """Send a delivery's event again (same webhook-id), as a new delivery
 
     Args:
@@ -106,7 +106,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | RedeliverWebhookResponse202]
+        Response[Problem | WebhookDelivery]
     """
 
     kwargs = _get_kwargs(
@@ -124,7 +124,7 @@ def sync(
     delivery_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Problem | RedeliverWebhookResponse202 | None:
+) -> Problem | WebhookDelivery | None:
     """Send a delivery's event again (same webhook-id), as a new delivery
 
     Args:
@@ -135,7 +135,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | RedeliverWebhookResponse202
+        Problem | WebhookDelivery
     """
 
     return sync_detailed(
@@ -148,7 +148,7 @@ async def asyncio_detailed(
     delivery_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[Problem | RedeliverWebhookResponse202]:
+) -> Response[Problem | WebhookDelivery]:
     """Send a delivery's event again (same webhook-id), as a new delivery
 
     Args:
@@ -159,7 +159,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | RedeliverWebhookResponse202]
+        Response[Problem | WebhookDelivery]
     """
 
     kwargs = _get_kwargs(
@@ -175,7 +175,7 @@ async def asyncio(
     delivery_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Problem | RedeliverWebhookResponse202 | None:
+) -> Problem | WebhookDelivery | None:
     """Send a delivery's event again (same webhook-id), as a new delivery
 
     Args:
@@ -186,7 +186,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | RedeliverWebhookResponse202
+        Problem | WebhookDelivery
     """
 
     return (

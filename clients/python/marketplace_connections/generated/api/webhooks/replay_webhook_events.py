@@ -9,7 +9,7 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.problem import Problem
 from ...models.replay_webhook_events import ReplayWebhookEvents
-from ...models.replay_webhook_events_response_202 import ReplayWebhookEventsResponse202
+from ...models.webhook_replay import WebhookReplay
 from ...types import Response
 
 
@@ -37,9 +37,9 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Problem | ReplayWebhookEventsResponse202 | None:
+) -> Problem | WebhookReplay | None:
     if response.status_code == 202:
-        response_202 = ReplayWebhookEventsResponse202.from_dict(response.json())
+        response_202 = WebhookReplay.from_dict(response.json())
 
         return response_202
 
@@ -96,7 +96,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Problem | ReplayWebhookEventsResponse202]:
+) -> Response[Problem | WebhookReplay]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -110,7 +110,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: ReplayWebhookEvents,
-) -> Response[Problem | ReplayWebhookEventsResponse202]:
+) -> Response[Problem | WebhookReplay]:
     """Send the endpoint's events from a time range again
 
     Args:
@@ -122,7 +122,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | ReplayWebhookEventsResponse202]
+        Response[Problem | WebhookReplay]
     """
 
     kwargs = _get_kwargs(
@@ -142,7 +142,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     body: ReplayWebhookEvents,
-) -> Problem | ReplayWebhookEventsResponse202 | None:
+) -> Problem | WebhookReplay | None:
     """Send the endpoint's events from a time range again
 
     Args:
@@ -154,7 +154,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | ReplayWebhookEventsResponse202
+        Problem | WebhookReplay
     """
 
     return sync_detailed(
@@ -169,7 +169,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: ReplayWebhookEvents,
-) -> Response[Problem | ReplayWebhookEventsResponse202]:
+) -> Response[Problem | WebhookReplay]:
     """Send the endpoint's events from a time range again
 
     Args:
@@ -181,7 +181,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | ReplayWebhookEventsResponse202]
+        Response[Problem | WebhookReplay]
     """
 
     kwargs = _get_kwargs(
@@ -199,7 +199,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     body: ReplayWebhookEvents,
-) -> Problem | ReplayWebhookEventsResponse202 | None:
+) -> Problem | WebhookReplay | None:
     """Send the endpoint's events from a time range again
 
     Args:
@@ -211,7 +211,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | ReplayWebhookEventsResponse202
+        Problem | WebhookReplay
     """
 
     return (

@@ -8,7 +8,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.problem import Problem
-from ...models.rotate_webhook_secret_response_200 import RotateWebhookSecretResponse200
+from ...models.webhook_endpoint_with_secret import WebhookEndpointWithSecret
 from ...types import Response
 
 
@@ -28,9 +28,9 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Problem | RotateWebhookSecretResponse200 | None:
+) -> Problem | WebhookEndpointWithSecret | None:
     if response.status_code == 200:
-        response_200 = RotateWebhookSecretResponse200.from_dict(response.json())
+        response_200 = WebhookEndpointWithSecret.from_dict(response.json())
 
         return response_200
 
@@ -82,7 +82,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Problem | RotateWebhookSecretResponse200]:
+) -> Response[Problem | WebhookEndpointWithSecret]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -95,7 +95,7 @@ def sync_detailed(
     endpoint_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[Problem | RotateWebhookSecretResponse200]:
+) -> Response[Problem | WebhookEndpointWithSecret]:
     """New signing secret (shown once); the old one signs for 24 more hours
 
     Args:
@@ -106,7 +106,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | RotateWebhookSecretResponse200]
+        Response[Problem | WebhookEndpointWithSecret]
     """
 
     kwargs = _get_kwargs(
@@ -124,7 +124,7 @@ def sync(
     endpoint_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Problem | RotateWebhookSecretResponse200 | None:
+) -> Problem | WebhookEndpointWithSecret | None:
     """New signing secret (shown once); the old one signs for 24 more hours
 
     Args:
@@ -135,7 +135,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | RotateWebhookSecretResponse200
+        Problem | WebhookEndpointWithSecret
     """
 
     return sync_detailed(
@@ -148,7 +148,7 @@ async def asyncio_detailed(
     endpoint_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[Problem | RotateWebhookSecretResponse200]:
+) -> Response[Problem | WebhookEndpointWithSecret]:
     """New signing secret (shown once); the old one signs for 24 more hours
 
     Args:
@@ -159,7 +159,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | RotateWebhookSecretResponse200]
+        Response[Problem | WebhookEndpointWithSecret]
     """
 
     kwargs = _get_kwargs(
@@ -175,7 +175,7 @@ async def asyncio(
     endpoint_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Problem | RotateWebhookSecretResponse200 | None:
+) -> Problem | WebhookEndpointWithSecret | None:
     """New signing secret (shown once); the old one signs for 24 more hours
 
     Args:
@@ -186,7 +186,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | RotateWebhookSecretResponse200
+        Problem | WebhookEndpointWithSecret
     """
 
     return (

@@ -9,9 +9,7 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.problem import Problem
 from ...models.update_webhook_endpoint import UpdateWebhookEndpoint
-from ...models.update_webhook_endpoint_response_200 import (
-    UpdateWebhookEndpointResponse200,
-)
+from ...models.webhook_endpoint import WebhookEndpoint
 from ...types import Response
 
 
@@ -39,9 +37,9 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Problem | UpdateWebhookEndpointResponse200 | None:
+) -> Problem | WebhookEndpoint | None:
     if response.status_code == 200:
-        response_200 = UpdateWebhookEndpointResponse200.from_dict(response.json())
+        response_200 = WebhookEndpoint.from_dict(response.json())
 
         return response_200
 
@@ -98,7 +96,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Problem | UpdateWebhookEndpointResponse200]:
+) -> Response[Problem | WebhookEndpoint]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -112,7 +110,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: UpdateWebhookEndpoint,
-) -> Response[Problem | UpdateWebhookEndpointResponse200]:
+) -> Response[Problem | WebhookEndpoint]:
     """Change a webhook endpoint's URL, event types or enabled flag
 
     Args:
@@ -124,7 +122,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | UpdateWebhookEndpointResponse200]
+        Response[Problem | WebhookEndpoint]
     """
 
     kwargs = _get_kwargs(
@@ -144,7 +142,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     body: UpdateWebhookEndpoint,
-) -> Problem | UpdateWebhookEndpointResponse200 | None:
+) -> Problem | WebhookEndpoint | None:
     """Change a webhook endpoint's URL, event types or enabled flag
 
     Args:
@@ -156,7 +154,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | UpdateWebhookEndpointResponse200
+        Problem | WebhookEndpoint
     """
 
     return sync_detailed(
@@ -171,7 +169,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: UpdateWebhookEndpoint,
-) -> Response[Problem | UpdateWebhookEndpointResponse200]:
+) -> Response[Problem | WebhookEndpoint]:
     """Change a webhook endpoint's URL, event types or enabled flag
 
     Args:
@@ -183,7 +181,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | UpdateWebhookEndpointResponse200]
+        Response[Problem | WebhookEndpoint]
     """
 
     kwargs = _get_kwargs(
@@ -201,7 +199,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     body: UpdateWebhookEndpoint,
-) -> Problem | UpdateWebhookEndpointResponse200 | None:
+) -> Problem | WebhookEndpoint | None:
     """Change a webhook endpoint's URL, event types or enabled flag
 
     Args:
@@ -213,7 +211,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | UpdateWebhookEndpointResponse200
+        Problem | WebhookEndpoint
     """
 
     return (
