@@ -17,7 +17,7 @@ from adapters.tables.follower_faults import FollowerFaults
 from adapters.tables.login_links import SpentLoginLinks
 from adapters.tables.read_model import ConnectionsViewTables
 from adapters.tables.tenant_settings import TenantTables
-from adapters.wakeup import Waker
+from adapters.wakeup import PostgresListener, Waker
 from service.audit.chains import Audit
 from service.connect.continue_links import ContinueLinks
 from service.connect.links import InvitationLinks
@@ -58,6 +58,9 @@ class Services:
     credentials: Any = None  # likewise (service.credentials)
     owner_sessions: Any = None  # the owner's proof (SPEC §12, service.connect.owner_session)
     continue_links: Any = None  # the Login URI's mailed links (service.connect.continue_links)
+    # The process's one LISTEN connection (PostgreSQL; None on SQLite): the worker, the API
+    # keys and the token memory subscribe their channels on it (adapters.wakeup).
+    listener: Any = None
 
     @property
     def followers(self) -> list[Any]:
@@ -71,6 +74,8 @@ class Services:
         if self.credentials is not None:
             self.credentials.close()  # writes the access log's buffer
         self.api_keys.close()
+        if self.listener is not None:
+            self.listener.stop()
         self.amazon.close()
         self.app.close()
 
@@ -125,6 +130,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
     channel = getattr(app.recorder, "channel_name", None)  # PostgreSQL's NOTIFY channel
     if channel is not None:
         tables.wake_on(channel)
+    listener = PostgresListener.for_recorder(app.recorder)  # started by its first subscriber
     faults = FollowerFaults(tables)
     view = ConnectionsViewTables(tables)
     projection = ConnectionsProjection(app, view, faults, clock)
@@ -154,7 +160,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         projection=projection,
         connections=connections,
         callbacks=OAuthCallbacks(connections, consent, amazon, box),
-        api_keys=ApiKeys(tables, clock),
+        api_keys=ApiKeys(tables, clock, listener),
         amazon=amazon,
         box=box,
         audit=Audit(app, view, projection, EventPositions(settings.event_positions_key)),
@@ -162,6 +168,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         links=InvitationLinks(settings.invitation_key, settings.public_base_url),
         tenants=TenantProfiles(TenantTables(tables), clock),
         faults=faults,
+        listener=listener,
     )
     services.owner_sessions = OwnerSessions(settings.owner_session_key, settings.public_base_url)
     services.continue_links = ContinueLinks(

@@ -28,9 +28,10 @@ class ConnectionsApp(Application[UUID]):
         with schema_lock(env or {}):
             super().__init__(env=env)
         self.group_commit = GroupCommit(self)
-        # Told after each commit that recorded events, in this process; registered by the
-        # composition root (service.container): the worker's Waker, the token memory.
-        self.commit_listeners: list[Callable[[], None]] = []
+        # Told after each commit that recorded events, in this process, with the ids of
+        # the aggregates it recorded events for; registered by the composition root
+        # (service.container): the worker's Waker, the token memory.
+        self.commit_listeners: list[Callable[..., None]] = []
 
     # The one loader: every load of a connection in the service comes through one of the
     # two methods below (tests/connections/test_loader.py fails on any other
@@ -83,8 +84,9 @@ class ConnectionsApp(Application[UUID]):
             ) from None
         if not recordings:
             return None
+        ids = dict.fromkeys(str(r.domain_event.originator_id) for r in recordings)
         for listener in self.commit_listeners:
-            listener()
+            listener(*ids)
         return recordings[-1].notification.id
 
     # Seller claims (domain.seller_claims): read here, the one place that reads aggregates.
