@@ -12,6 +12,7 @@ from adapters.clock import Clock, SystemClock
 from adapters.crypto import SecretBox, Signer
 from adapters.event_positions import EventPositions
 from adapters.migrations import ensure_migrated
+from adapters.tables.async_reads import AsyncReads
 from adapters.tables.base import Tables
 from adapters.tables.follower_faults import FollowerFaults
 from adapters.tables.login_links import SpentLoginLinks
@@ -131,6 +132,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
     if channel is not None:
         tables.wake_on(channel)
     listener = PostgresListener.for_recorder(app.recorder)  # started by its first subscriber
+
     faults = FollowerFaults(tables)
     view = ConnectionsViewTables(tables)
     projection = ConnectionsProjection(app, view, faults, clock)
@@ -151,6 +153,8 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         seller_central_user_email=settings.seller_central_user_email,
         origins=lambda tenant_id: [origin for _, origin in tables.origins(tenant_id)],
     )
+    if listener is not None:  # PostgreSQL: list pages read on the event loop
+        connections.async_reads = AsyncReads(tables, app.recorder)
     services = Services(
         settings=settings,
         clock=clock,

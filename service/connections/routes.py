@@ -3,6 +3,7 @@
 from datetime import datetime
 from typing import Any
 
+import anyio.to_thread
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.params import Parameter
@@ -84,8 +85,7 @@ def create_connection(request: Request, data: CreateConnection) -> Response:
     tags=TAGS,
     summary="List connections, newest first",
 )
-@blocking
-def list_connections(
+async def list_connections(
     request: Request,
     limit: int = Parameter(default=20, ge=1, le=100),
     starting_after: str | None = None,
@@ -101,10 +101,10 @@ def list_connections(
     if region is not None and region not in REGIONS:
         raise ValidationFailed(f"region must be one of {', '.join(REGIONS)}.")
     service = services_of(request).connections
-    cursor = service.cursor_of(caller, starting_after) if starting_after else None
     due = optional_instant("reauth_due_before", reauth_due_before)
-    rows = service.list_json(
-        ListQuery(
+
+    def query(cursor: tuple[str, str] | None) -> ListQuery:
+        return ListQuery(
             tenant_id=caller.tenant_id,
             limit=limit + 1,
             starting_after=cursor,
@@ -114,7 +114,16 @@ def list_connections(
             owner_email=owner_email,
             reauth_due_before=iso(due),
         )
-    )
+
+    def blocking_page() -> list[dict[str, Any]]:
+        cursor = service.cursor_of(caller, starting_after) if starting_after else None
+        return service.list_json(query(cursor))
+
+    # The first page on the event loop when it can be (PostgreSQL, the read model fresh);
+    # otherwise, and for later pages (their cursor is a read of its own), in a thread.
+    rows = None if starting_after else await service.list_json_async(query(None))
+    if rows is None:
+        rows = await anyio.to_thread.run_sync(blocking_page)
     data = [_with_link(request)(body) for body in rows[:limit]]
     return {
         "object": "list",
