@@ -34,8 +34,11 @@ class AsyncReads:
         self.size = size
         self.timeout = pool.timeout  # as long as the blocking pool waits for a connection
         schema = tables.datastore.schema
-        self.head_statement = (
-            f'SELECT MAX(notification_id) AS head FROM "{schema}"."{recorder.events_table_name}"'
+        events = f'"{schema}"."{recorder.events_table_name}"'
+        self.head_statement = f"SELECT MAX(notification_id) AS head FROM {events}"
+        # Whether an aggregate has an event after a version (the primary key's index).
+        self.events_after = (
+            f"SELECT 1 FROM {events} WHERE originator_id = ? AND originator_version > ? LIMIT 1"
         )
         self._pools: dict[asyncio.AbstractEventLoop, AsyncConnectionPool] = {}
 

@@ -61,6 +61,22 @@ class ConnectionsApp(Application[UUID]):
             raise NotFound(f"No connection {str(connection_id)!r}.")
         return aggregate
 
+    def cached_version(self, tenant_id: str, connection_id: str) -> int | None:
+        """The version of the tenant's connection in this process's aggregate cache, or
+        None (not cached, not a connection, another tenant's; the library caches what a
+        load read, not what a save wrote). No query and no copy: for
+        a read on the event loop that then asks the store whether anything came after it
+        (ConnectionService.get_json_async). A cached aggregate is fast-forwarded in place
+        by the library, so only the two fields that say which version it is are read:
+        its version, and its tenant (which never changes)."""
+        try:
+            cached = self.repository.cache.get(UUID(connection_id))
+        except (KeyError, ValueError, AttributeError):
+            return None
+        if not isinstance(cached, Connection) or cached.tenant_id != tenant_id:
+            return None
+        return cached.version
+
     def store(self, aggregate: Any) -> int | None:
         """Saves pending events, in one transaction with other threads' commands of the
         same moment (service.connections.group_commit); returns the last notification id.

@@ -145,8 +145,7 @@ async def list_connections(
         "(POST /v1/connections/import); null while there is none."
     ),
 )
-@blocking
-def get_connection(
+async def get_connection(
     request: Request,
     connection_id: str,
     version: int | None = None,
@@ -155,11 +154,22 @@ def get_connection(
     caller = caller_of(request)
     if version is not None and as_of is not None:
         raise ValidationFailed("Use either version or as_of, not both.")
-    connection = services_of(request).connections.get(
-        caller, connection_id, version=version, as_of=optional_instant("as_of", as_of)
-    )
-    body = _with_link(request)(services_of(request).connections.json(connection))
-    return respond(200, body, _etag(connection.version))
+    connections = services_of(request).connections
+    # The latest version on the event loop when this process has it (PostgreSQL);
+    # otherwise, and for a version or an instant of the past, in a thread.
+    if version is None and as_of is None:
+        body = await connections.get_json_async(caller, connection_id)
+        if body is not None:
+            return respond(200, _with_link(request)(body), _etag(body["version"]))
+
+    def blocking_read() -> Response:
+        connection = connections.get(
+            caller, connection_id, version=version, as_of=optional_instant("as_of", as_of)
+        )
+        body = _with_link(request)(connections.json(connection))
+        return respond(200, body, _etag(connection.version))
+
+    return await anyio.to_thread.run_sync(blocking_read)
 
 
 @get(
