@@ -198,10 +198,12 @@ class PostgresListener:
         with psycopg.connect(**self.connect_kwargs, autocommit=True) as conn:
             with self._guard:
                 self._fresh = list(self._subscriptions)  # a new connection hears none yet
-            log.info("listening on %s", self.channel)
             while not self._stopping.is_set():
                 self._listen_to_fresh(conn)
-                self.listening.set()
+                if not self.listening.is_set():
+                    self.listening.set()
+                    channels = sorted({s.channel for s in self._subscriptions})
+                    log.info("listening on %s", ", ".join(channels) or self.channel)
                 if self._resigning and self.leading.is_set():
                     conn.execute("SELECT pg_advisory_unlock(%s)", (self.lead_key,))
                     self.leading.clear()

@@ -212,7 +212,7 @@ class WorkerProcess:
         """Until its log says it listens for commits (PostgreSQL)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if "listening for commits" in Path(self.log.name).read_text(errors="replace"):
+            if "listening on " in Path(self.log.name).read_text(errors="replace"):
                 return
             if self.process.poll() is not None:
                 raise RuntimeError(f"`connections worker` exited; see {self.log.name}")
