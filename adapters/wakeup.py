@@ -27,7 +27,8 @@ class Waker:
     def __init__(self) -> None:
         self._event = threading.Event()
 
-    def wake(self) -> None:
+    def wake(self, *_: Any) -> None:
+        """Rings (any arguments, such as the ids a commit recorded, are ignored)."""
         self._event.set()
 
     def wait(self, timeout: float) -> bool:
@@ -37,11 +38,43 @@ class Waker:
         return woken
 
 
+class Subscription:
+    """One channel's callbacks on a `PostgresListener`. `listening` is set while its
+    LISTEN is in place (after `on_listen` ran for that connection), cleared when the
+    connection is lost or the subscription cancelled."""
+
+    def __init__(
+        self,
+        listener: PostgresListener,
+        channel: str,
+        on_notify: Callable[[str], None],
+        on_listen: Callable[[], None],
+    ) -> None:
+        self.listener = listener
+        self.channel = channel
+        self.on_notify = on_notify
+        self.on_listen = on_listen
+        self.listening = threading.Event()
+
+    def cancel(self) -> None:
+        self.listener.unsubscribe(self)
+
+
 class PostgresListener:
-    """One thread, one connection in `LISTEN channel`, calling `on_notify(payload)` for
-    each notification (by default: ringing `waker`). It reconnects after a failure and
-    calls `on_listen()` each time a LISTEN is in place, since anything sent while it was
-    away went unheard."""
+    """One thread and one connection per process, in `LISTEN` on every channel subscribed
+    (the event store's, API keys', access tokens'), calling each subscription's
+    `on_notify(payload)`. One reconnect and liveness policy for all of them: after a
+    failure it reconnects every `retry` seconds and calls each `on_listen()` once its
+    LISTEN is in place again, since anything sent while it was away went unheard; a
+    `SELECT 1` every half second (and TCP keepalives, a user timeout) notice a silently
+    dead connection.
+
+    Built with a `channel` (and a `waker` or callbacks), it starts with that subscription.
+    `listening` is set while it is connected and LISTENs on every channel subscribed by
+    then; each subscription has its own `listening` too. `lead(name)` makes the
+    connection also try for the session advisory lock named by it (one process at a time
+    holds it; released with the connection, or by `resign()`): `leading` is set while
+    held."""
 
     def __init__(
         self,
@@ -53,6 +86,7 @@ class PostgresListener:
         on_listen: Callable[[], None] | None = None,
         lead: str | None = None,
         retry: float = 1.0,
+        subscribe: bool = True,
     ) -> None:
         self.connect_kwargs = {
             # A server that vanished without closing the connection is noticed within a
@@ -69,32 +103,78 @@ class PostgresListener:
             "application_name": f"listen {channel}"[:63],
         }
         self.channel = channel
-        ring = (lambda *_: waker.wake()) if waker is not None else (lambda *_: None)
-        self.on_notify = on_notify or ring
-        self.on_listen = on_listen or ring
         self.retry = retry
-        self.listening = threading.Event()  # set while a LISTEN is in place
+        self._guard = threading.Lock()
+        self._subscriptions: list[Subscription] = []
+        self._fresh: list[Subscription] = []  # subscribed, not yet LISTENed on this connection
+        # Set while connected and LISTENing on every channel subscribed by then.
+        self.listening = threading.Event()
+        if subscribe:
+            ring = (lambda *_: waker.wake()) if waker is not None else (lambda *_: None)
+            self.subscribe(channel, on_notify or ring, on_listen or ring)
         # With `lead`: set while this connection holds the session advisory lock named
         # by it, which one process at a time can (released when the connection ends).
         self.lead_key = _lock_key(lead) if lead is not None else None
+        self._resigning = False
         self.leading = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
     @classmethod
     def for_recorder(
-        cls, recorder: Any, waker: Waker, lead: str | None = None
+        cls, recorder: Any, waker: Waker | None = None, lead: str | None = None
     ) -> PostgresListener | None:
-        """A listener on the event store's channel; None for stores without one (SQLite)."""
+        """A listener named after the event store's channel (None for stores without one:
+        SQLite); with `waker`, subscribed to that channel and ringing it."""
         channel = getattr(recorder, "channel_name", None)
         pool = pool_of(recorder)
         if channel is None or pool is None:
             return None
-        return cls(dict(pool.kwargs), channel, waker, lead=lead and f"{channel}:{lead}")
+        return cls(
+            dict(pool.kwargs),
+            channel,
+            waker,
+            lead=lead and f"{channel}:{lead}",
+            subscribe=waker is not None,
+        )
+
+    def subscribe(
+        self,
+        channel: str,
+        on_notify: Callable[[str], None],
+        on_listen: Callable[[], None] = lambda: None,
+    ) -> Subscription:
+        """Hears `channel` on this listener's connection from now on (once LISTENed:
+        at once when it is connected, else when it connects)."""
+        subscription = Subscription(self, channel, on_notify, on_listen)
+        with self._guard:
+            self._subscriptions = [*self._subscriptions, subscription]
+            self._fresh.append(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        with self._guard:
+            self._subscriptions = [s for s in self._subscriptions if s is not subscription]
+            self._fresh = [s for s in self._fresh if s is not subscription]
+        subscription.listening.clear()
+
+    def lead(self, name: str) -> None:
+        """Tries for the advisory lock named `channel:name` from now on."""
+        self.lead_key = _lock_key(f"{self.channel}:{name}")
+        self._resigning = False
+
+    def resign(self) -> None:
+        """Gives the lock up (at the next turn of the listener's loop) and stops trying."""
+        self._resigning = True
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="pg-listen", daemon=True)
-        self._thread.start()
+        """Starts the thread; again while it runs, nothing."""
+        with self._guard:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._stopping.clear()
+            self._thread = threading.Thread(target=self._run, name="pg-listen", daemon=True)
+            self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stopping.set()
@@ -109,23 +189,47 @@ class PostgresListener:
                 log.warning("LISTEN %s lost (%s); polling until it is back", self.channel, e)
             finally:
                 self.listening.clear()
+                for subscription in self._subscriptions:
+                    subscription.listening.clear()
                 self.leading.clear()
             self._stopping.wait(self.retry)
 
     def _listen(self) -> None:
         with psycopg.connect(**self.connect_kwargs, autocommit=True) as conn:
-            conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
-            self.listening.set()
-            log.info("listening on %s", self.channel)
-            self.on_listen()
+            with self._guard:
+                self._fresh = list(self._subscriptions)  # a new connection hears none yet
             while not self._stopping.is_set():
-                if self.lead_key is not None and not self.leading.is_set():
+                self._listen_to_fresh(conn)
+                if not self.listening.is_set():
+                    self.listening.set()
+                    channels = sorted({s.channel for s in self._subscriptions})
+                    log.info("listening on %s", ", ".join(channels) or self.channel)
+                if self._resigning and self.leading.is_set():
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (self.lead_key,))
+                    self.leading.clear()
+                    self.lead_key = None
+                if self.lead_key is not None and not self._resigning and not self.leading.is_set():
                     self._try_to_lead(conn)
                 else:
                     conn.execute("SELECT 1")  # a silently dead connection fails here
                 # A short timeout keeps stop() prompt (and a standby's next try close).
                 for notify in conn.notifies(timeout=0.5, stop_after=1):
-                    self.on_notify(notify.payload)
+                    for subscription in self._subscriptions:
+                        if subscription.channel == notify.channel:
+                            subscription.on_notify(notify.payload)
+
+    def _listen_to_fresh(self, conn: psycopg.Connection) -> None:
+        with self._guard:
+            fresh, self._fresh = self._fresh, []
+        done: set[str] = set()
+        for subscription in fresh:
+            if subscription.channel not in done:
+                conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(subscription.channel)))
+                done.add(subscription.channel)
+            # In place before its owner forgets what it kept: whatever is announced from
+            # now on is heard, so what it keeps after this call is checked after it.
+            subscription.on_listen()
+            subscription.listening.set()
 
     def _try_to_lead(self, conn: psycopg.Connection) -> None:
         row = conn.execute("SELECT pg_try_advisory_lock(%s)", (self.lead_key,)).fetchone()

@@ -5,18 +5,21 @@ On a fresh PostgreSQL schema, one run, 8 connections (`BENCH_WRK_CONNECTIONS`):
 
 1. pgbench: raw one-INSERT-per-transaction commits, and the same with the event store's
    exclusive table lock (the bound for commits that keep notification ids in order).
-2. `connections serve --workers <cores>` with the embedded worker and JSON logs, then
-   wrk (bench/wrk.lua) on: `/healthz` (the ceiling), create, an action on distinct
-   connections (resend_invitation), GET one connection (cycling over 1,000), a list of
-   20 newest first with and without a state filter, and `/healthz` again at the end.
+2. `connections serve --workers <cores>` with the embedded worker and JSON logs, and
+   beside it the peer (bench/peer/: the same resource by hand, one INSERT or SELECT per
+   request, as many workers), then wrk (bench/wrk.lua), the peer's run and the
+   service's back to back, on: `/healthz`, create, GET one connection (cycling over
+   1,000), a list of 20 newest first with and without a state filter, and `/healthz`
+   again at the end; and an action on distinct connections (resend_invitation; the
+   service only, against the peer's create).
 3. During the create run, the followers' lag (read model, webhook and mail outboxes),
    sampled from their tracking positions; after it, how long they took to drain.
 4. Integrity after everything: every event of the log is in the read model's event
    index exactly once and the mail outbox wrote one invitation per connection, so no
    follower passed over an event committed out of order (what the table lock is for).
 
-Every ratio is printed against `/healthz` of the same server in the same run (the mean of
-the runs before and after). Figures to stdout and bench/http.json.
+Every figure is printed as a ratio to the peer's same operation in the same run (and,
+for information, to the service's own `/healthz`). Figures to stdout and bench/http.json.
 """
 
 from __future__ import annotations
@@ -36,16 +39,29 @@ from typing import Any, ClassVar
 import httpx
 import psycopg
 
-from bench.server import Server, fresh_store
+from bench.server import Peer, Server, fresh_store
 
 HERE = Path(__file__).parent
 BODY = {"owner_email": "owner@example.com", "region": "na", "marketplace_ids": ["ATVPDKIKX0DER"]}
-TARGETS = {  # the issue's (#18): ratio to /healthz, and p99 for create
-    "create": 0.25,
-    "action": 0.25,
-    "get": 0.6,
-    "list": 0.4,
-    "list_state": 0.4,
+# Each service run against the peer's run of the same operation (an action, which the
+# peer has not, against its create), and the issue's (#25) target for that ratio.
+PEER_OF = {
+    "healthz": "healthz",
+    "create": "create",
+    "action": "create",
+    "get": "get",
+    "list": "list",
+    "list_state": "list_state",
+    "healthz_end": "healthz_end",
+}
+PEER_TARGETS = {
+    "healthz": 0.8,
+    "create": 0.5,
+    "action": 0.5,
+    "get": 0.8,
+    "list": 0.8,
+    "list_state": 0.8,
+    "healthz_end": 0.8,
 }
 CREATE_P99_MS = 25.0
 READ_IDS = 1_000
@@ -286,11 +302,9 @@ def integrity(dsn: str, schema: str) -> dict[str, Any]:
 # ------------------------------------------------------------------------------- run
 
 
-def ids_of(dsn: str, schema: str, path: Path) -> int:
+def ids_of(dsn: str, query: str, path: Path) -> int:
     with psycopg.connect(dsn, autocommit=True) as conn:
-        rows = conn.execute(
-            f'SELECT id FROM "{schema}".connections_view ORDER BY created_at DESC'
-        ).fetchall()
+        rows = conn.execute(query).fetchall()
     path.write_text("".join(f"{r[0]}\n" for r in rows))
     return len(rows)
 
@@ -320,33 +334,53 @@ def main() -> int:
             out[name] = pgbench(dsn, schema, connections, seconds, locked)
             progress(f"pgbench {name}: {out[name]['per_second']}/s")
         server = Server(store.url, f"{tmp}/serve.log", workers=workers)
+        peer = None
         try:
+            peer = Peer(dsn, schema, f"{tmp}/peer.log", workers=workers)
             key = server.api_key()
             runs: dict[str, Any] = {}
+            peer_runs: dict[str, Any] = {}
 
-            def run(name: str, method: str, path: str, **kw: Any) -> None:
-                server.settle()
-                cpu = server.cpu_seconds()
-                result = wrk(server.url, method, path, kw.pop("key", key), seconds, **kw)
+            def run(target: Server | Peer, name: str, method: str, path: str, **kw: Any) -> None:
+                target.settle()
+                cpu = target.cpu_seconds()
+                secret = kw.pop("key", peer.key if target is peer else key)
+                result = wrk(target.url, method, path, secret, seconds, **kw)
                 result["server_cpu_ms_per_request"] = round(
-                    (server.cpu_seconds() - cpu) / max(result["requests"], 1) * 1000, 3
+                    (target.cpu_seconds() - cpu) / max(result["requests"], 1) * 1000, 3
                 )
-                runs[name] = result
+                (peer_runs if target is peer else runs)[name] = result
                 progress(
-                    f"{name}: {result['per_second']}/s p50 {result['p50_ms']} ms "
+                    f"{'peer' if target is peer else 'service'} {name}: "
+                    f"{result['per_second']}/s p50 {result['p50_ms']} ms "
                     f"p99 {result['p99_ms']} ms failed {result['failed']}"
                 )
 
-            run("healthz", "GET", "/healthz", key=None, connections=connections)
+            def both(name: str, method: str, path: str, **kw: Any) -> None:
+                """The peer's run, then the service's, back to back."""
+                peer_ids = kw.pop("peer_ids", None)
+                run(peer, name, method, path, **{**kw, "ids": peer_ids})
+                run(server, name, method, path, **kw)
+
+            both("healthz", "GET", "/healthz", key=None, connections=connections)
+            run(peer, "create", "POST", "/v1/connections", body=BODY, connections=connections)
             lag = Lag(dsn, schema)
             with lag:
-                run("create", "POST", "/v1/connections", body=BODY, connections=connections)
+                run(server, "create", "POST", "/v1/connections", body=BODY, connections=connections)
             out["commands_per_commit"] = commands_per_commit(server.url)
             out["followers_worst_lag_during_create"] = lag.worst()
             out["followers_drained_after_create_s"] = lag.drained_after()
-            ids = Path(tmp) / "ids"
-            out["connections_for_reads"] = ids_of(dsn, schema, ids)
+            ids, peer_ids = Path(tmp) / "ids", Path(tmp) / "peer_ids"
+            out["connections_for_reads"] = ids_of(
+                dsn, f'SELECT id FROM "{schema}".connections_view ORDER BY created_at DESC', ids
+            )
+            out["peer_connections_for_reads"] = ids_of(
+                dsn,
+                f'SELECT id FROM "{schema}".peer_connections ORDER BY created_at DESC',
+                peer_ids,
+            )
             run(
+                server,
                 "action",
                 "POST",
                 "/v1/connections/{id}/resend_invitation",
@@ -356,27 +390,43 @@ def main() -> int:
             # GET cycles over 1,000 of them (each read about five times in a full run),
             # as the earlier bench's reads did; every connection just had a command, so
             # the first read of each also brings the process's copy up to date.
-            hot = Path(tmp) / "hot"
+            hot, peer_hot = Path(tmp) / "hot", Path(tmp) / "peer_hot"
             hot.write_text("".join(ids.read_text().splitlines(keepends=True)[:READ_IDS]))
-            run("get", "GET", "/v1/connections/{id}", ids=hot, connections=connections)
-            run("list", "GET", "/v1/connections?limit=20", connections=connections)
-            run(
+            peer_hot.write_text("".join(peer_ids.read_text().splitlines(keepends=True)[:READ_IDS]))
+            both(
+                "get",
+                "GET",
+                "/v1/connections/{id}",
+                ids=hot,
+                peer_ids=peer_hot,
+                connections=connections,
+            )
+            both("list", "GET", "/v1/connections?limit=20", connections=connections)
+            both(
                 "list_state",
                 "GET",
                 "/v1/connections?limit=20&state=invited",
                 connections=connections,
             )
-            run("healthz_end", "GET", "/healthz", key=None, connections=connections)
+            both("healthz_end", "GET", "/healthz", key=None, connections=connections)
             out["followers_drained_at_end_s"] = Lag(dsn, schema).drained_after()
         finally:
             server.stop()
+            if peer is not None:
+                peer.stop()
         out["integrity"] = integrity(dsn, schema)
     out["runs"] = runs
+    out["peer_runs"] = peer_runs
     out["loadavg_end"] = os.getloadavg()[0]
     ceiling = (runs["healthz"]["per_second"] + runs["healthz_end"]["per_second"]) / 2
     out["healthz_ceiling"] = round(ceiling)
-    out["ratios"] = {
-        name: round(runs[name]["per_second"] / ceiling, 3) for name in TARGETS if name in runs
+    out["ratios_to_healthz"] = {
+        name: round(runs[name]["per_second"] / ceiling, 3) for name in PEER_OF if name in runs
+    }
+    out["ratios_to_peer"] = {
+        name: round(runs[name]["per_second"] / peer_runs[PEER_OF[name]]["per_second"], 3)
+        for name in PEER_OF
+        if name in runs and PEER_OF[name] in peer_runs
     }
     Path(output).write_text(json.dumps(out, indent=2) + "\n")
     sys.stdout.write(render(out))
@@ -384,36 +434,46 @@ def main() -> int:
 
 
 def render(out: dict[str, Any]) -> str:
-    runs, ceiling = out["runs"], out["healthz_ceiling"]
+    runs, peer_runs = out["runs"], out["peer_runs"]
     lines = [
         "",
         f"HTTP path on PostgreSQL, wrk, {out['connections']} connections, "
-        f"{out['seconds']:.0f} s each, `serve --workers {out['server_workers']}` on "
-        f"{out['cpus']} cores (load {out['loadavg_start']:.2f} at start)",
+        f"{out['seconds']:.0f} s each, `serve --workers {out['server_workers']}` and the "
+        f"peer (bench/peer/) with as many, on {out['cpus']} cores "
+        f"(load {out['loadavg_start']:.2f} at start, {out['loadavg_end']:.2f} at end)",
         f"  pgbench one-INSERT commits: {out['commit']['per_second']:,}/s; "
         f"with the event store's table lock: {out['commit_locked']['per_second']:,}/s",
-        f"  /healthz ceiling: {runs['healthz']['per_second']:,}/s at start, "
-        f"{runs['healthz_end']['per_second']:,}/s at end, mean {ceiling:,}/s",
         "",
-        f"  {'run':<11} {'req/s':>7} {'x healthz':>9} {'target':>7} {'p50 ms':>7} "
-        f"{'p99 ms':>7} {'failed':>6} {'cpu ms/req':>10}",
+        f"  {'run':<11} {'service/s':>9} {'peer/s':>7} {'x peer':>7} {'target':>7} "
+        f"{'p50 ms':>15} {'p99 ms':>15} {'cpu ms/req':>15} {'failed':>6}",
+        f"  {'':<44} {'svc / peer':>15} {'svc / peer':>15} {'svc / peer':>15}",
     ]
+    ratios = out["ratios_to_peer"]
     for name, result in runs.items():
-        ratio = out["ratios"].get(name)
-        target = TARGETS.get(name)
-        verdict = "" if target is None else ("met" if ratio >= target else "MISSED")
+        mine = PEER_OF.get(name, name)
+        other = peer_runs.get(mine, {})
+        ratio = ratios.get(name)
+        if ratio is None and other:
+            ratio = round(result["per_second"] / other["per_second"], 3)
+        target = PEER_TARGETS.get(name)
+        verdict = ""
+        if target is not None and ratio is not None:
+            verdict = "met" if ratio >= target else "MISSED"
         lines.append(
-            f"  {name:<11} {result['per_second']:>7,} "
-            f"{'' if ratio is None else f'{ratio:.2f}x':>9} "
+            f"  {name:<11} {result['per_second']:>9,} {other.get('per_second', 0):>7,} "
+            f"{'' if ratio is None else f'{ratio:.2f}x':>7} "
             f"{'' if target is None else f'{target:.2f}x':>7} "
-            f"{result['p50_ms']:>7} {result['p99_ms']:>7} {result['failed']:>6} "
-            f"{result['server_cpu_ms_per_request']:>10}  {verdict}"
+            f"{_pair(result, other, 'p50_ms')} {_pair(result, other, 'p99_ms')} "
+            f"{_pair(result, other, 'server_cpu_ms_per_request')}"
+            f"{result['failed'] + other.get('failed', 0):>7}  {verdict}"
         )
     p99 = runs["create"]["p99_ms"]
     lines += [
+        "  (action: resend_invitation on distinct connections, against the peer's create)",
         f"  create p99 {p99} ms (target <= {CREATE_P99_MS:.0f} ms: "
         f"{'met' if p99 <= CREATE_P99_MS else 'MISSED'}); commands per commit (group "
         f"commit, per server process): {out['commands_per_commit']}",
+        f"  x the service's own /healthz: {out['ratios_to_healthz']}",
         f"  followers' worst lag during create (events): "
         f"{out['followers_worst_lag_during_create']}; drained "
         f"{out['followers_drained_after_create_s']} s after it",
@@ -421,6 +481,10 @@ def render(out: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _pair(mine: dict[str, Any], peer: dict[str, Any], field: str) -> str:
+    return f"{mine[field]:>7.2f} / {peer[field]:<5.2f}" if field in peer else f"{mine[field]:>15}"
 
 
 if __name__ == "__main__":

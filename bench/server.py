@@ -212,7 +212,7 @@ class WorkerProcess:
         """Until its log says it listens for commits (PostgreSQL)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if "listening for commits" in Path(self.log.name).read_text(errors="replace"):
+            if "listening on " in Path(self.log.name).read_text(errors="replace"):
                 return
             if self.process.poll() is not None:
                 raise RuntimeError(f"`connections worker` exited; see {self.log.name}")
@@ -233,3 +233,58 @@ def _stop(process: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+class Peer:
+    """The hand-written peer (bench/peer/) in a subprocess, beside the service: its own
+    tables in `schema` of the same PostgreSQL, `workers` uvicorn processes, one API key."""
+
+    def __init__(self, dsn: str, schema: str, log_path: str, *, workers: int = 2) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.key = f"peer_{uuid.uuid4().hex}"
+        self.workers = workers
+        self.log = open(log_path, "wb")  # closed in stop()
+        env = {**os.environ, "PEER_DATABASE_URL": dsn, "PEER_SCHEMA": schema}
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "bench.peer",
+                *("--port", str(self.port), "--workers", str(workers)),
+                *("--api-key", self.key),
+            ],
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            cwd=Path(__file__).parent.parent,
+        )
+        self.pid = self.process.pid
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the peer exited ({self.process.returncode}); see {log_path}")
+            started = Path(log_path).read_bytes().count(b"Application startup complete")
+            if started >= workers:
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("the peer did not start in 30 s")
+
+    def pids(self) -> list[int]:
+        children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
+        return [self.pid, *map(int, children)]
+
+    def cpu_seconds(self) -> float:
+        total = 0
+        for pid in self.pids():
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
+
+    def settle(self, timeout: float = 0) -> float:
+        return 0.0  # nothing runs behind its requests
+
+    def stop(self) -> None:
+        _stop(self.process)
+        self.log.close()

@@ -102,6 +102,9 @@ def create_app(
         debug=False,
         logging_config=None,  # service.logs configures logging, once per process
     )
+    reads = services.connections.async_reads
+    if reads is not None:
+        app.on_shutdown.append(reads.close)  # this loop's pool (adapters.tables.async_reads)
     # Around the whole app, not per route: unknown paths get an id, a log line, metrics.
     app.asgi_handler = request_id_middleware(app.asgi_handler)
     document_problems(app)

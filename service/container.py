@@ -12,12 +12,13 @@ from adapters.clock import Clock, SystemClock
 from adapters.crypto import SecretBox, Signer
 from adapters.event_positions import EventPositions
 from adapters.migrations import ensure_migrated
+from adapters.tables.async_reads import AsyncReads
 from adapters.tables.base import Tables
 from adapters.tables.follower_faults import FollowerFaults
 from adapters.tables.login_links import SpentLoginLinks
 from adapters.tables.read_model import ConnectionsViewTables
 from adapters.tables.tenant_settings import TenantTables
-from adapters.wakeup import Waker
+from adapters.wakeup import PostgresListener, Waker
 from service.audit.chains import Audit
 from service.connect.continue_links import ContinueLinks
 from service.connect.links import InvitationLinks
@@ -60,6 +61,9 @@ class Services:
     owner_sessions: Any = None  # the owner's proof (SPEC §12, service.connect.owner_session)
     continue_links: Any = None  # the Login URI's mailed links (service.connect.continue_links)
     console: Any = None  # the staff's people, sessions and sign-in links (service.console)
+    # The process's one LISTEN connection (PostgreSQL; None on SQLite): the worker, the API
+    # keys and the token memory subscribe their channels on it (adapters.wakeup).
+    listener: Any = None
 
     @property
     def followers(self) -> list[Any]:
@@ -73,6 +77,8 @@ class Services:
         if self.credentials is not None:
             self.credentials.close()  # writes the access log's buffer
         self.api_keys.close()
+        if self.listener is not None:
+            self.listener.stop()
         self.amazon.close()
         self.app.close()
 
@@ -127,6 +133,8 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
     channel = getattr(app.recorder, "channel_name", None)  # PostgreSQL's NOTIFY channel
     if channel is not None:
         tables.wake_on(channel)
+    listener = PostgresListener.for_recorder(app.recorder)  # started by its first subscriber
+
     faults = FollowerFaults(tables)
     view = ConnectionsViewTables(tables)
     projection = ConnectionsProjection(app, view, faults, clock)
@@ -147,6 +155,8 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         seller_central_user_email=settings.seller_central_user_email,
         origins=lambda tenant_id: [origin for _, origin in tables.origins(tenant_id)],
     )
+    if listener is not None:  # PostgreSQL: list pages read on the event loop
+        connections.async_reads = AsyncReads(tables, app.recorder)
     services = Services(
         settings=settings,
         clock=clock,
@@ -156,7 +166,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         projection=projection,
         connections=connections,
         callbacks=OAuthCallbacks(connections, consent, amazon, box),
-        api_keys=ApiKeys(tables, clock),
+        api_keys=ApiKeys(tables, clock, listener),
         amazon=amazon,
         box=box,
         audit=Audit(app, view, projection, EventPositions(settings.event_positions_key)),
@@ -164,6 +174,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         links=InvitationLinks(settings.invitation_key, settings.public_base_url),
         tenants=TenantProfiles(TenantTables(tables), clock),
         faults=faults,
+        listener=listener,
     )
     services.owner_sessions = OwnerSessions(settings.owner_session_key, settings.public_base_url)
     services.continue_links = ContinueLinks(

@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import time
 import traceback
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar, Token
-from datetime import UTC, datetime
 from io import StringIO
 from typing import IO, Any
 
@@ -190,6 +190,7 @@ def configure(
     )
     root = logging.getLogger()
     root.handlers = [handler]
+    _OURS[:] = [handler]
     root.setLevel(level)
     for name in _QUIET:
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
@@ -201,12 +202,16 @@ def configure(
 
 
 ACCESS = logging.getLogger("service.http")
+_OURS: list[logging.Handler] = []  # the handler `configure` installed, while it is alone
 
 
 def access(level: int, fields: dict[str, Any]) -> None:
     """The access line, one per request: its fields (and the request's context) are
     rendered once by `_AccessFormatter`, not passed through the processor chain that
-    other lines take; what it masks is masked the same way."""
+    other lines take; what it masks is masked the same way. While the handler `configure`
+    installed is the only one that would see it, the line is written straight to that
+    handler's stream (and flushed, as the handler would), without building a log record:
+    that record and its dispatch were two thirds of the line's cost."""
     if not ACCESS.isEnabledFor(level):
         return
     context = _current.get()
@@ -214,9 +219,28 @@ def access(level: int, fields: dict[str, Any]) -> None:
         for key, value in context().items():
             if value is not None:
                 fields.setdefault(key, value)
+    root = logging.root
+    if _OURS and not ACCESS.handlers and root.handlers == _OURS and ACCESS.propagate:
+        handler = _OURS[0]
+        line = handler.formatter.line(fields, level, time.time())  # type: ignore[union-attr]
+        handler.acquire()
+        try:
+            stream = handler.stream  # type: ignore[attr-defined]
+            stream.write(line + handler.terminator)  # type: ignore[attr-defined]
+            stream.flush()
+        except Exception:
+            handler.release()
+            ACCESS.handle(_access_record(level, fields))  # the handler reports its own error
+            return
+        handler.release()
+        return
+    ACCESS.handle(_access_record(level, fields))
+
+
+def _access_record(level: int, fields: dict[str, Any]) -> logging.LogRecord:
     record = ACCESS.makeRecord(ACCESS.name, level, __file__, 0, _AccessText(fields), (), None)
     record.access_fields = fields
-    ACCESS.handle(record)
+    return record
 
 
 class _AccessText:
@@ -239,19 +263,32 @@ class _AccessFormatter(logging.Formatter):
         super().__init__()
         self.inner = inner
         self.json = log_format == "json"
+        self._second = -1
+        self._prefix = ""
 
     def format(self, record: logging.LogRecord) -> str:
         fields = getattr(record, "access_fields", None)
         if fields is None:
             return self.inner.format(record)
-        fields = {k: _scrub(v) for k, v in fields.items()}
-        level = record.levelname.lower()
-        at = datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return self.line(fields, record.levelno, record.created)
+
+    def line(self, fields: dict[str, Any], level_number: int, created: float) -> str:
+        fields = {k: _scrub(v) if isinstance(v, str) else v for k, v in fields.items()}
+        level = logging.getLevelName(level_number).lower()
+        at = self._instant(created)
         if self.json:
-            line = {"event": "request", **fields, "level": level, "logger": record.name}
+            line = {"event": "request", **fields, "level": level, "logger": ACCESS.name}
             return _JSON.encode({**line, "timestamp": at}).decode()
         pairs = " ".join(f"{k}={v}" for k, v in sorted(fields.items()))
-        return f"{at} [{level:<9}] {'request':<30} [{record.name}] {pairs}"
+        return f"{at} [{level:<9}] {'request':<30} [{ACCESS.name}] {pairs}"
+
+    def _instant(self, created: float) -> str:
+        """RFC 3339 in UTC with microseconds; the calendar part once per second."""
+        second = int(created)
+        if second != self._second:
+            self._second = second
+            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        return f"{self._prefix}.{int((created - second) * 1_000_000):06d}Z"
 
 
 _JSON = msgspec.json.Encoder()

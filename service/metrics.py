@@ -149,6 +149,9 @@ def command_of(method: str, route: str) -> str | None:
     return _CALLBACKS.get(route) if method == "GET" else None
 
 
+_CHILDREN: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
 def observe_request(
     method: str,
     route: str,
@@ -159,14 +162,20 @@ def observe_request(
 ) -> None:
     """Records one HTTP request; `code` is the problem's code for error responses."""
     route = route or "unmatched"  # unknown paths must not explode the label set
-    HTTP_REQUESTS.labels(method, route, str(status)).inc()
-    HTTP_LATENCY.labels(method, route, str(status)).observe(seconds)
+    children = _CHILDREN.get((method, route, status))
+    if children is None:  # the label lookups, once per method, route and status
+        labels = (method, route, str(status))
+        children = (HTTP_REQUESTS.labels(*labels), HTTP_LATENCY.labels(*labels))
+        _CHILDREN[(method, route, status)] = children
+    children[0].inc()
+    children[1].observe(seconds)
     if code == "SERVICE_UNAVAILABLE" and route != "/readyz":
         STORE_ERRORS.labels("http").inc()
-    action = command_of(method, route)
-    if action is not None:
-        outcome = "replayed" if replayed else "ok" if status < 400 else code or f"http_{status}"
-        COMMANDS.labels(action, outcome).inc()
+    if method == "POST" or route in _CALLBACKS:
+        action = command_of(method, route)
+        if action is not None:
+            outcome = "replayed" if replayed else "ok" if status < 400 else code or f"http_{status}"
+            COMMANDS.labels(action, outcome).inc()
 
 
 class Heartbeat:

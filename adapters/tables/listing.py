@@ -46,7 +46,9 @@ class Listing:
         return self.where(f"{column} > ?", after)
 
     def page(self, tables: Dialect, limit: int) -> list[Any]:
+        return tables.query(*self.statement(limit))
+
+    def statement(self, limit: int) -> tuple[str, tuple[Any, ...]]:
+        """The page's SQL (with `{p}` and `?`) and its parameters."""
         where = f" WHERE {' AND '.join(self.conditions)}" if self.conditions else ""
-        return tables.query(
-            f"{self.select}{where} ORDER BY {self.order} LIMIT ?", (*self.params, limit)
-        )
+        return f"{self.select}{where} ORDER BY {self.order} LIMIT ?", (*self.params, limit)

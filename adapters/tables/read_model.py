@@ -161,12 +161,19 @@ class ConnectionsViewTables:
         return _view_row(rows[0]) if rows else None
 
     def list(self, q: ListQuery) -> list[ViewRow]:
+        return [_view_row(r) for r in self.t.query(*self.list_statement(q))]
+
+    async def list_async(self, reads: Any, q: ListQuery) -> list[ViewRow]:
+        """`list` on the event loop, through `reads` (adapters.tables.async_reads)."""
+        return [_view_row(r) for r in await reads.query(*self.list_statement(q))]
+
+    @staticmethod
+    def list_statement(q: ListQuery) -> tuple[str, tuple[Any, ...]]:
         listing = Listing("SELECT * FROM {p}connections_view").where("tenant_id = ?", q.tenant_id)
         for column in ("state", "region", "selling_partner_id", "owner_email"):
             listing.where(f"{column} = ?", getattr(q, column))
         listing.where("reauth_due_at IS NOT NULL AND reauth_due_at < ?", q.reauth_due_before)
-        rows = listing.newest_first("created_at", "id", q.starting_after).page(self.t, q.limit)
-        return [_view_row(r) for r in rows]
+        return listing.newest_first("created_at", "id", q.starting_after).statement(q.limit)
 
     def connected_elsewhere(
         self, tenant_id: str, selling_partner_id: str, connection_id: str

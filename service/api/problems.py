@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 import msgspec
+import psycopg
 from eventsourcing.persistence import InterfaceError, OperationalError
 from litestar import Request, Response
 from litestar.exceptions import (
@@ -182,5 +183,8 @@ EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
     OperationalError: on_store_unavailable,
     InterfaceError: on_store_unavailable,
     PoolTimeout: on_store_unavailable,
+    # The same failures met on the event loop (adapters.tables.async_reads), unwrapped.
+    psycopg.OperationalError: on_store_unavailable,
+    psycopg.InterfaceError: on_store_unavailable,
     Exception: on_unexpected,
 }

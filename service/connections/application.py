@@ -28,9 +28,10 @@ class ConnectionsApp(Application[UUID]):
         with schema_lock(env or {}):
             super().__init__(env=env)
         self.group_commit = GroupCommit(self)
-        # Told after each commit that recorded events, in this process; registered by the
-        # composition root (service.container): the worker's Waker, the token memory.
-        self.commit_listeners: list[Callable[[], None]] = []
+        # Told after each commit that recorded events, in this process, with the ids of
+        # the aggregates it recorded events for; registered by the composition root
+        # (service.container): the worker's Waker, the token memory.
+        self.commit_listeners: list[Callable[..., None]] = []
 
     # The one loader: every load of a connection in the service comes through one of the
     # two methods below (tests/connections/test_loader.py fails on any other
@@ -60,6 +61,22 @@ class ConnectionsApp(Application[UUID]):
             raise NotFound(f"No connection {str(connection_id)!r}.")
         return aggregate
 
+    def cached_version(self, tenant_id: str, connection_id: str) -> int | None:
+        """The version of the tenant's connection in this process's aggregate cache, or
+        None (not cached, not a connection, another tenant's; the library caches what a
+        load read, not what a save wrote). No query and no copy: for
+        a read on the event loop that then asks the store whether anything came after it
+        (ConnectionService.get_json_async). A cached aggregate is fast-forwarded in place
+        by the library, so only the two fields that say which version it is are read:
+        its version, and its tenant (which never changes)."""
+        try:
+            cached = self.repository.cache.get(UUID(connection_id))
+        except (KeyError, ValueError, AttributeError):
+            return None
+        if not isinstance(cached, Connection) or cached.tenant_id != tenant_id:
+            return None
+        return cached.version
+
     def store(self, aggregate: Any) -> int | None:
         """Saves pending events, in one transaction with other threads' commands of the
         same moment (service.connections.group_commit); returns the last notification id.
@@ -83,8 +100,9 @@ class ConnectionsApp(Application[UUID]):
             ) from None
         if not recordings:
             return None
+        ids = dict.fromkeys(str(r.domain_event.originator_id) for r in recordings)
         for listener in self.commit_listeners:
-            listener()
+            listener(*ids)
         return recordings[-1].notification.id
 
     # Seller claims (domain.seller_claims): read here, the one place that reads aggregates.

@@ -3,6 +3,7 @@
 from datetime import datetime
 from typing import Any
 
+import anyio.to_thread
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.params import Parameter
@@ -87,8 +88,7 @@ def create_connection(request: Request, data: CreateConnection) -> Response:
     tags=TAGS,
     summary="List connections, newest first",
 )
-@blocking
-def list_connections(
+async def list_connections(
     request: Request,
     limit: int = Parameter(default=20, ge=1, le=100),
     starting_after: str | None = None,
@@ -104,10 +104,10 @@ def list_connections(
     if region is not None and region not in REGIONS:
         raise ValidationFailed(f"region must be one of {', '.join(REGIONS)}.")
     service = services_of(request).connections
-    cursor = service.cursor_of(caller, starting_after) if starting_after else None
     due = optional_instant("reauth_due_before", reauth_due_before)
-    rows = service.list_json(
-        ListQuery(
+
+    def query(cursor: tuple[str, str] | None) -> ListQuery:
+        return ListQuery(
             tenant_id=caller.tenant_id,
             limit=limit + 1,
             starting_after=cursor,
@@ -117,7 +117,16 @@ def list_connections(
             owner_email=owner_email,
             reauth_due_before=iso(due),
         )
-    )
+
+    def blocking_page() -> list[dict[str, Any]]:
+        cursor = service.cursor_of(caller, starting_after) if starting_after else None
+        return service.list_json(query(cursor))
+
+    # The first page on the event loop when it can be (PostgreSQL, the read model fresh);
+    # otherwise, and for later pages (their cursor is a read of its own), in a thread.
+    rows = None if starting_after else await service.list_json_async(query(None))
+    if rows is None:
+        rows = await anyio.to_thread.run_sync(blocking_page)
     data = [_with_link(request)(body) for body in rows[:limit]]
     return {
         "object": "list",
@@ -140,8 +149,7 @@ def list_connections(
         "(POST /v1/connections/import); null while there is none."
     ),
 )
-@blocking
-def get_connection(
+async def get_connection(
     request: Request,
     connection_id: str,
     version: int | None = None,
@@ -150,11 +158,22 @@ def get_connection(
     caller = caller_of(request)
     if version is not None and as_of is not None:
         raise ValidationFailed("Use either version or as_of, not both.")
-    connection = services_of(request).connections.get(
-        caller, connection_id, version=version, as_of=optional_instant("as_of", as_of)
-    )
-    body = _with_link(request)(services_of(request).connections.json(connection))
-    return respond(200, body, _etag(connection.version))
+    connections = services_of(request).connections
+    # The latest version on the event loop when this process has it (PostgreSQL);
+    # otherwise, and for a version or an instant of the past, in a thread.
+    if version is None and as_of is None:
+        body = await connections.get_json_async(caller, connection_id)
+        if body is not None:
+            return respond(200, _with_link(request)(body), _etag(body["version"]))
+
+    def blocking_read() -> Response:
+        connection = connections.get(
+            caller, connection_id, version=version, as_of=optional_instant("as_of", as_of)
+        )
+        body = _with_link(request)(connections.json(connection))
+        return respond(200, body, _etag(connection.version))
+
+    return await anyio.to_thread.run_sync(blocking_read)
 
 
 @get(

@@ -52,6 +52,9 @@ class ConnectionService:
         self.origins = origins  # the origins a tenant registered for return_url
         self._view_covers = 0  # a log position the read model was seen to include
         self.bodies = Bodies()
+        # Reads on the event loop (adapters.tables.async_reads; PostgreSQL), set by the
+        # composition root; None: every read takes the blocking path in a thread.
+        self.async_reads: Any = None
         self._actions: dict[
             str, Callable[[Connection, Context, dict[str, Any]], dict[str, Any]]
         ] = {
@@ -190,6 +193,27 @@ class ConnectionService:
             )
         return connection
 
+    async def get_json_async(self, caller: Caller, connection_id: str) -> dict[str, Any] | None:
+        """The connection's API body now, on the event loop (PostgreSQL, `async_reads`
+        set), when this process has it: its cached aggregate's version, that version's
+        body already rendered (bodies never change), and the store saying, in one
+        indexed statement through the asynchronous pool, that no event came after it.
+        None otherwise (not cached, a newer event, SQLite): the blocking `get` answers,
+        which also brings the cached copy up to date. Another tenant's connection is
+        never cached for this tenant, so it too goes the blocking way (and is absent)."""
+        reads = self.async_reads
+        if reads is None:
+            return None
+        version = self.app.cached_version(caller.tenant_id, connection_id)
+        if version is None:
+            return None
+        key = UUID(connection_id)
+        body = self.bodies.get(str(key), version)
+        if body is None:
+            return None
+        newer = await reads.query(reads.events_after, (key, version))
+        return None if newer else body
+
     def _as_of(self, caller: Caller, connection_id: str, as_of: datetime) -> Connection:
         originator, first = self._owned(caller, connection_id)
         connection = None
@@ -221,8 +245,21 @@ class ConnectionService:
     def list_json(self, query: ListQuery) -> list[dict[str, Any]]:
         """The listed connections as the API shows them; a row at a version this process
         rendered before is not decoded again."""
+        return self._bodies_of(self.fresh_view().list(query))
+
+    async def list_json_async(self, query: ListQuery) -> list[dict[str, Any]] | None:
+        """`list_json` on the event loop (PostgreSQL, `async_reads` set): the log's head,
+        then the page, each one statement through the asynchronous pool. None when that
+        cannot answer alone: no asynchronous reads (SQLite), or the read model must
+        first catch up with commits it has not covered (the blocking `list_json` does)."""
+        reads = self.async_reads
+        if reads is None or await reads.head() > self._view_covers:
+            return None
+        return self._bodies_of(await self.view.list_async(reads, query))
+
+    def _bodies_of(self, rows: list[Any]) -> list[dict[str, Any]]:
         bodies = []
-        for row in self.fresh_view().list(query):
+        for row in rows:
             body = self.bodies.get(row.id, row.version)
             if body is None:
                 body = self.bodies.put(self.projection.from_row(row))

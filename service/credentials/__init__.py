@@ -35,7 +35,7 @@ class Credentials:
 
 def build_credentials(services: Any) -> Credentials:
     tables = AccessTokenTables(services.tables)
-    memory = TokenMemory(services.app.recorder, tables)
+    memory = TokenMemory(services.app.recorder, tables, services.listener)
     # This process's own token changes reach its memory at once, not when PostgreSQL
     # echoes them (its commits: a listener the composition root registers).
     tables.on_change = memory.drop

@@ -41,9 +41,10 @@ class Entry:
 class TokenMemory:
     kept_at_most = 10_000
 
-    def __init__(self, recorder: Any, tables: AccessTokenTables) -> None:
+    def __init__(self, recorder: Any, tables: AccessTokenTables, listener: Any = None) -> None:
         self.recorder = recorder
         self.tables = tables
+        self.hub = listener  # the process's adapters.wakeup.PostgresListener (PostgreSQL)
         self._entries: dict[str, dict[str, Entry]] = {}  # connection id -> api -> entry
         self._epoch = 0  # moves whenever an event may have been recorded anywhere
         self._dropped = 0  # moves at every drop: a fill racing one is not kept
@@ -51,28 +52,22 @@ class TokenMemory:
         self.listeners: list[Any] = []
 
     def watch(self) -> None:
-        """Starts listening where the store announces changes (PostgreSQL)."""
-        from adapters.wakeup import PostgresListener, pool_of
-
+        """Starts hearing, on the process's listener, where the store announces changes
+        (PostgreSQL): the event store's channel (its payload names the connections a
+        commit recorded events for) and the access tokens' channel."""
         channels = (getattr(self.recorder, "channel_name", None), self.tables.channel)
-        pool = pool_of(self.recorder)
-        if None in channels or pool is None or self.listeners:
+        if None in channels or self.hub is None or self.listeners:
             return
         events, tokens = channels
         self.listeners = [
-            PostgresListener(
-                dict(pool.kwargs), events, on_notify=self.recorded, on_listen=self.forget_all
-            ),
-            PostgresListener(
-                dict(pool.kwargs), tokens, on_notify=self.drop, on_listen=self.forget_all
-            ),
+            self.hub.subscribe(events, on_notify=self.announced, on_listen=self.forget_all),
+            self.hub.subscribe(tokens, on_notify=self.drop, on_listen=self.forget_all),
         ]
-        for listener in self.listeners:
-            listener.start()
+        self.hub.start()
 
     def close(self) -> None:
         for listener in self.listeners:
-            listener.stop()
+            listener.cancel()
         self.listeners = []
         self.forget_all()
 
@@ -118,10 +113,24 @@ class TokenMemory:
             entry = Entry(c, issued, mark[0])
             self._entries[str(c.id)] = {**self._entries.get(str(c.id), {}), api: entry}
 
-    def recorded(self, _: str = "") -> None:
-        """An event was (or may have been) recorded: every entry is checked again."""
+    def recorded(self, *connection_ids: str) -> None:
+        """Events were recorded for these connections (in this process: told by the
+        application after its commit): their entries are dropped, the others stay. With
+        no ids, an event may have been recorded anywhere: every entry is checked again."""
+        if not connection_ids:
+            with self._guard:
+                self._epoch += 1
+            return
         with self._guard:
-            self._epoch += 1
+            self._dropped += 1  # a fill racing this is not kept (it may predate the event)
+            for connection_id in connection_ids:
+                self._entries.pop(connection_id, None)
+
+    def announced(self, payload: str) -> None:
+        """The event store's NOTIFY: the payload lists the originator ids of the commit's
+        events, comma-separated (adapters.pg_recorder); empty when unknown (a wake-up
+        sent by other writes, or too many ids for one notification)."""
+        self.recorded(*(payload.split(",") if payload else ()))
 
     def drop(self, connection_id: str) -> None:
         with self._guard:

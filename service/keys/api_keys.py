@@ -48,30 +48,30 @@ class ApiKeys:
 
     cached_at_most = 10_000
 
-    def __init__(self, tables: Tables, clock: Any) -> None:
+    def __init__(self, tables: Tables, clock: Any, listener: Any = None) -> None:
         self.tables = tables
+        self.hub = listener  # the process's adapters.wakeup.PostgresListener (PostgreSQL)
         self.clock = clock
         self._touched: dict[str, datetime] = {}
         self._live: dict[str, ApiKeyRecord] = {}  # hash of the secret -> its live key
         self._forgotten = 0  # moves at each invalidation: a lookup racing one is not kept
         self._guard = threading.Lock()
-        self.listener: Any = None  # adapters.wakeup.PostgresListener, once watching
+        self.listener: Any = None  # its subscription on the process's listener, once watching
 
     def watch(self) -> None:
-        """Starts caching, with a listener for revocations, where the store announces them."""
-        from adapters.wakeup import PostgresListener, pool_of
-
-        channel, pool = self.tables.api_key_channel, pool_of(self.tables)
-        if channel is None or pool is None or self.listener is not None:
+        """Starts caching, hearing revocations on the process's listener, where the store
+        announces them."""
+        channel = self.tables.api_key_channel
+        if channel is None or self.hub is None or self.listener is not None:
             return
-        self.listener = PostgresListener(
-            dict(pool.kwargs), channel, on_notify=self._forget, on_listen=self._forget_all
+        self.listener = self.hub.subscribe(
+            channel, on_notify=self._forget, on_listen=self._forget_all
         )
-        self.listener.start()
+        self.hub.start()
 
     def close(self) -> None:
         if self.listener is not None:
-            self.listener.stop()
+            self.listener.cancel()
             self.listener = None
         self._forget_all()
 

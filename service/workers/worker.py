@@ -42,9 +42,13 @@ class Worker:
         # batch twice, and one would throw its work away (the position's compare-and-set
         # lets only one commit). The others stand by and take over when its connection
         # ends; until a listener is connected, every worker follows (still exactly once).
-        self.listener = PostgresListener.for_recorder(
-            services.app.recorder, services.waker, lead="followers"
-        )
+        # The process's one listener (adapters.wakeup), shared with the API keys and the
+        # token memory; a worker built without one (a test's parts) makes its own.
+        self.listener = services.listener or PostgresListener.for_recorder(services.app.recorder)
+        if self.listener is not None:
+            channel = self.listener.channel
+            self.listener.subscribe(channel, self.waker.wake, self.waker.wake)
+            self.listener.lead("followers")
 
     def follows(self) -> bool:
         listener = self.listener
@@ -118,7 +122,11 @@ class Worker:
             else:
                 self.waker.wait(self.interval)
         if self.listener is not None:
-            self.listener.stop()
+            # The lock goes (another process's worker takes over); the connection stays
+            # for the API keys and the token memory until the process closes its parts.
+            self.listener.resign()
+            if self.listener is not self.services.listener:
+                self.listener.stop()
         log.info("worker stopped")
 
     def start_thread(self) -> None:

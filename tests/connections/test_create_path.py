@@ -34,7 +34,10 @@ def test_a_refused_create_gives_its_idempotency_key_back(live_sqlite):
 def test_commit_listeners_hear_each_commit_that_recorded_events():
     app = ConnectionsApp(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
     heard: list[str] = []
-    app.commit_listeners += [lambda: heard.append("waker"), lambda: heard.append("memory")]
+    app.commit_listeners += [
+        lambda *ids: heard.append(("waker", ids)),
+        lambda *ids: heard.append(("memory", ids)),
+    ]
     c = Connection.invite(
         Context(actor="user_1", at=datetime(2026, 1, 5, tzinfo=UTC), request_id="req_1"),
         tenant_id="tenant_a",
@@ -42,7 +45,7 @@ def test_commit_listeners_hear_each_commit_that_recorded_events():
     )
     assert app.store(c) == 1
     assert app.store(c) is None  # nothing pending: no commit, nobody told
-    assert heard == ["waker", "memory"]
+    assert heard == [("waker", (str(c.id),)), ("memory", (str(c.id),))]
     app.close()
 
 

@@ -248,3 +248,30 @@ def test_every_log_line_of_a_request_carries_its_context_and_no_secret(live, jso
     for secret in (api_key, SECRET_KEY, oauth["spapi_oauth_code"][0], oauth["state"][0]):
         assert secret not in text
     assert "Bearer" not in text and "Atzr|" not in text
+
+
+def test_the_access_line_reads_the_same_written_straight_or_through_a_log_record(json_logs):
+    """The access line skips the log record while the service's handler is alone (what
+    makes it cheap); with another handler listening (a test's capture, an operator's own),
+    it goes through a record, and both write the same masked line."""
+    fields = {
+        "method": "GET",
+        "path": "/connect/x?token=Atzr|secret-refresh",
+        "route": None,
+        "status": 404,
+        "duration_ms": 0.4,
+    }
+    logs.access(logging.INFO, dict(fields))
+    heard: list[logging.LogRecord] = []
+    listener = logging.Handler()
+    listener.emit = heard.append  # type: ignore[method-assign]
+    logging.getLogger().addHandler(listener)
+    try:
+        logs.access(logging.INFO, dict(fields))
+    finally:
+        logging.getLogger().removeHandler(listener)
+    straight, recorded = json_logs()[-2:]
+    assert len(heard) == 1
+    assert straight.pop("timestamp") <= recorded.pop("timestamp")
+    assert straight == recorded
+    assert straight["event"] == "request" and "secret-refresh" not in json.dumps(straight)

@@ -183,3 +183,89 @@ def test_one_worker_follows_the_log_at_a_time_and_another_takes_over_when_it_goe
             worker.listener.stop()
         for services in parts:
             services.close()
+
+
+def _until(condition, within: float = SOON) -> bool:
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+@pytest.mark.postgres
+def test_a_process_listens_on_one_connection_for_the_worker_api_keys_and_token_memory(
+    pg_schema_url,
+):
+    """Four channels' worth of listeners (the worker's, the API keys', the token memory's
+    two) share the process's one LISTEN connection and its one reconnect policy."""
+    services = build(make_settings(pg_schema_url))
+    worker = Worker(services, interval=POLL)
+    url = pg_schema_url.split("?")[0]
+    name = f"listen {services.listener.channel}"[:63]  # the same in every schema
+    count = "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = %s"
+    with psycopg.connect(url, autocommit=True) as admin:
+        others = admin.execute(count, [name]).fetchone()[0]  # other parts left listening
+    try:
+        services.listener.retry = 0.1
+        worker.start_thread()
+        services.api_keys.watch()
+        services.credentials.watch()
+        subscriptions = [services.api_keys.listener, *services.credentials.tokens.memory.listeners]
+        assert _until(lambda: all(s.listening.is_set() for s in subscriptions))
+        with psycopg.connect(url, autocommit=True) as admin:
+            assert admin.execute(count, [name]).fetchone()[0] == others + 1
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = %s AND backend_start > now() - interval '1 minute'",
+                [name],
+            )
+            # All of them lose it together, and hear again together once it is back.
+            assert _until(lambda: not any(s.listening.is_set() for s in subscriptions))
+            assert _until(lambda: all(s.listening.is_set() for s in subscriptions))
+            assert admin.execute(count, [name]).fetchone()[0] <= others + 1
+    finally:
+        worker.stop()
+        services.close()
+
+
+@pytest.mark.postgres
+def test_the_token_memory_keeps_its_entries_through_commits_on_other_connections(
+    pg_schema_url,
+):
+    """The event store's NOTIFY names the connections a commit recorded events for, so the
+    token memory drops only theirs: a write to another connection (from this process or
+    another) leaves an entry usable without asking the store; a write to its own
+    connection, or a wake-up that names none, does not."""
+    here, there = build(make_settings(pg_schema_url)), build(make_settings(pg_schema_url))
+    caller = Caller(tenant_id="tenant_a", actor="test")
+    spec = {"owner_email": "o@example.com", "region": "na", "marketplace_ids": ["ATVPDKIKX0DER"]}
+    memory = here.credentials.tokens.memory
+    try:
+        here.listener.retry = 0.1
+        here.credentials.watch()
+        assert _until(lambda: all(s.listening.is_set() for s in memory.listeners))
+        mine = here.connections.create(caller, **spec)
+        time.sleep(1.0)  # PostgreSQL's echo of this commit has arrived (it drops `mine`)
+
+        def kept() -> bool:
+            memory.keep(memory.mark(), mine, "sp-api", object())
+            return memory.recall("tenant_a", str(mine.id), "sp-api") is not None
+
+        assert kept()
+        here.connections.create(caller, **spec)  # this process's commit, another connection
+        there.connections.create(caller, **spec)  # another process's commit
+        time.sleep(1.0)  # its NOTIFY has arrived
+        assert memory.recall("tenant_a", str(mine.id), "sp-api") is not None
+
+        there.connections.act(caller, str(mine.id), "resend_invitation", {})
+        assert _until(lambda: memory.recall("tenant_a", str(mine.id), "sp-api") is None)
+
+        assert kept()
+        with psycopg.connect(pg_schema_url.split("?")[0], autocommit=True) as admin:
+            admin.execute("SELECT pg_notify(%s, '')", [here.listener.channel])
+        assert _until(lambda: memory.recall("tenant_a", str(mine.id), "sp-api") is None)
+    finally:
+        here.close()
+        there.close()
