@@ -23,6 +23,7 @@ from service.connect import routes as connect_routes
 from service.connections import routes as connections_routes
 from service.container import Services
 from service.credentials import routes as credentials_routes
+from service.erasure import routes as erasure_routes
 from service.mail import routes as mail_routes
 from service.metrics import Heartbeat
 from service.sandbox import build_sandbox_router
@@ -66,6 +67,7 @@ def create_app(
         *connections_routes.ROUTES,
         *webhooks_routes.ROUTES,
         *audit_routes.ROUTES,
+        *erasure_routes.ROUTES,
         *meta.ROUTES,
         *oauth_routes.ROUTES,
         *connect_routes.ROUTES,

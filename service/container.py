@@ -10,10 +10,15 @@ from adapters.amazon import AmazonClient, AmazonSettings
 from adapters.amazon.credentials import AppCredentials
 from adapters.clock import Clock, SystemClock
 from adapters.crypto import SecretBox, Signer
+from adapters.data_keys import DataKeys
 from adapters.event_positions import EventPositions
 from adapters.migrations import ensure_migrated
+from adapters.stored_events import StoredEvents
 from adapters.tables.base import Tables
+from adapters.tables.data_keys import DataKeyRows
+from adapters.tables.erasure import ErasureTables
 from adapters.tables.follower_faults import FollowerFaults
+from adapters.tables.instants import iso
 from adapters.tables.login_links import SpentLoginLinks
 from adapters.tables.read_model import ConnectionsViewTables
 from adapters.tables.tenant_settings import TenantTables
@@ -27,6 +32,7 @@ from service.connections.application import ConnectionsApp
 from service.connections.read_model import ConnectionsProjection
 from service.connections.service import ConnectionService
 from service.credentials import build_credentials
+from service.erasure.service import Eraser
 from service.keys.api_keys import ApiKeys
 from service.keys.tenants import TenantProfiles
 from service.mail import build_mail
@@ -58,6 +64,7 @@ class Services:
     credentials: Any = None  # likewise (service.credentials)
     owner_sessions: Any = None  # the owner's proof (SPEC §12, service.connect.owner_session)
     continue_links: Any = None  # the Login URI's mailed links (service.connect.continue_links)
+    erasure: Any = None  # forgetting a connection's people (SPEC §14, service.erasure)
 
     @property
     def followers(self) -> list[Any]:
@@ -125,8 +132,13 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
     channel = getattr(app.recorder, "channel_name", None)  # PostgreSQL's NOTIFY channel
     if channel is not None:
         tables.wake_on(channel)
+    app.mapper.keys = DataKeys(  # type: ignore[attr-defined]
+        DataKeyRows(tables),
+        settings.data_key_wrapping_keys,
+        now=lambda: iso(clock.now()) or "",
+    )
     faults = FollowerFaults(tables)
-    view = ConnectionsViewTables(tables)
+    view = ConnectionsViewTables(tables, owner_email_pepper=settings.owner_email_pepper)
     projection = ConnectionsProjection(app, view, faults, clock)
     amazon = AmazonClient(amazon_settings(settings))
     amazon.credentials = AppCredentials(settings.lwa_client_secret_expires_at, clock=clock.now)
@@ -166,6 +178,18 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
     services.owner_sessions = OwnerSessions(settings.owner_session_key, settings.public_base_url)
     services.continue_links = ContinueLinks(
         settings.owner_session_key, settings.public_base_url, box, SpentLoginLinks(tables)
+    )
+    services.erasure = Eraser(
+        app,
+        getattr(tables_module, "ERASURE_CLASS", ErasureTables)(tables),
+        StoredEvents(
+            tables,
+            app.recorder.events_table_name,  # type: ignore[attr-defined]
+            getattr(app.snapshots.recorder, "events_table_name", None) if app.snapshots else None,
+        ),
+        clock,
+        after=connections.bodies.forget,
+        followers=lambda: services.followers,
     )
     services.webhooks = build_webhooks(services)
     services.mail = build_mail(services)

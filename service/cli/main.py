@@ -18,6 +18,7 @@ from service.cli import (
     deadlines,
     demo,
     describe,
+    erasure,
     followers,
     keys,
     projections,
@@ -75,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     projections.add_commands(sub, _services)
     followers.add_commands(sub, _services)
     audit.add_commands(sub, _services)
+    erasure.add_commands(sub, _services)
     describe.add_commands(sub)
     demo.add_commands(sub)
     return parser

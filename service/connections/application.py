@@ -7,9 +7,11 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, Mapper
+from eventsourcing.utils import get_topic
 
 from adapters.eventstore import schema_lock
+from adapters.personal_mapper import PersonalMapper
 from domain.connection import Connection
 from domain.exceptions import NotFound, VersionConflict
 from domain.seller_claims import SellerClaim, SellingPartnerAlreadyConnected, claim_id
@@ -21,6 +23,22 @@ class ConnectionsApp(Application[UUID]):
     # A long-lived connection (years of reminders and refresh warnings) loads from its
     # latest snapshot plus a few events instead of its whole history.
     snapshotting_intervals = {Connection: 50}  # noqa: RUF012 - the library's class attribute
+
+    def construct_mapper(self) -> Mapper:
+        """The library's mapper, with personal values sealed per connection (SPEC §14,
+        adapters.personal_mapper); its data keys are given by the composition root."""
+        mapper = PersonalMapper(
+            transcoder=self.construct_transcoder(),
+            cipher=self.factory.cipher(),
+            compressor=self.factory.compressor(),
+            personal_topics=frozenset(
+                get_topic(cls)
+                for cls in vars(Connection).values()
+                if isinstance(cls, type) and issubclass(cls, Connection.Event)
+            ),
+        )
+        mapper.aggregate_topic = get_topic(Connection)
+        return mapper
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         # Constructing the application creates the event store's tables: processes

@@ -86,6 +86,12 @@ class Bodies:
         body = self.get(str(connection.id), connection.version)
         return body if body is not None else self.put(connection)
 
+    def forget(self, connection_id: str) -> None:
+        """Every version of the connection (after its erasure: they showed its values)."""
+        with self._guard:
+            for key in [k for k in self._bodies if k[0] == connection_id]:
+                del self._bodies[key]
+
     def put(self, connection: Connection) -> dict[str, Any]:
         body = connection_json(connection)
         with self._guard:
