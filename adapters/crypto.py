@@ -81,8 +81,12 @@ def new_data_key() -> bytes:
 
 
 def seal_value(key: bytes, where: str, plaintext: str) -> str:
-    """`pv1:<base64url nonce + ciphertext + tag>`; `where` must be given again to open it."""
-    nonce = secrets.token_bytes(12)
+    """`pv1:<base64url nonce + ciphertext + tag>`; `where` must be given again to open it.
+    The nonce is synthetic (HMAC of where and plaintext under the key, as in SIV): the
+    same value at the same place seals to the same bytes, so a rebuilt read model writes
+    identical rows, and a nonce repeats only with its plaintext (which then repeats too).
+    Events' values differ anyway: each carries a fresh salt (domain.personal)."""
+    nonce = hmac.new(key, f"{where}\0{plaintext}".encode(), hashlib.sha256).digest()[:12]
     sealed = AESGCM(key).encrypt(nonce, plaintext.encode(), where.encode())
     return _VALUE_PREFIX + _b64(nonce + sealed)
 
