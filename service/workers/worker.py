@@ -95,7 +95,7 @@ class Worker:
         settings, services = self.services.settings, self.services
         cutoff = iso(services.clock.now() - settings.erase_after_disconnect) or ""
         erased = 0
-        for connection_id in services.view.disconnected_before(cutoff):
+        for connection_id in services.connections.fresh_view().disconnected_before(cutoff):
             services.erasure.erase(
                 connection_id, "ERASE_AFTER_DISCONNECT_DAYS elapsed", "system:erasure"
             )
