@@ -13,6 +13,7 @@ stored wrapped (Fernet) by a key derived from SECRET_KEY (adapters.data_keys).
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -76,6 +77,11 @@ class Signer:
 _VALUE_PREFIX = "pv1:"
 
 
+@functools.lru_cache(maxsize=4096)
+def _aead(key: bytes) -> AESGCM:
+    return AESGCM(key)  # its key schedule, computed once per data key
+
+
 def new_data_key() -> bytes:
     return AESGCM.generate_key(bit_length=256)
 
@@ -87,7 +93,7 @@ def seal_value(key: bytes, where: str, plaintext: str) -> str:
     identical rows, and a nonce repeats only with its plaintext (which then repeats too).
     Events' values differ anyway: each carries a fresh salt (domain.personal)."""
     nonce = hmac.new(key, f"{where}\0{plaintext}".encode(), hashlib.sha256).digest()[:12]
-    sealed = AESGCM(key).encrypt(nonce, plaintext.encode(), where.encode())
+    sealed = _aead(key).encrypt(nonce, plaintext.encode(), where.encode())
     return _VALUE_PREFIX + _b64(nonce + sealed)
 
 
@@ -96,7 +102,7 @@ def open_value(key: bytes, where: str, token: str) -> str:
         raise ValueError("not a sealed value")
     raw = _unb64(token[len(_VALUE_PREFIX) :])
     try:
-        return AESGCM(key).decrypt(raw[:12], raw[12:], where.encode()).decode()
+        return _aead(key).decrypt(raw[:12], raw[12:], where.encode()).decode()
     except InvalidTag:
         raise ValueError("sealed value does not open with this key here") from None
 

@@ -1,33 +1,39 @@
-"""Each connection's data key: made on its first personal value, wrapped at rest by a key
-derived from SECRET_KEY, destroyed on erasure (crypto-shredding, SPEC §14).
+"""Data keys: each connection's personal values are sealed under a key of its own, wrapped
+at rest by a key derived from SECRET_KEY, destroyed on erasure (crypto-shredding, SPEC §14).
 
 One small synchronous interface (`DataKeys`) that the mapper calls from whichever thread
-encodes or decodes an event; keys it has unwrapped stay in an in-process cache, which
-erasure (in this process, or the follower that sees `connection.erased` in another)
-empties for that connection. Wrapping keys form a ring (the current SECRET_KEY's first,
-then PREVIOUS_SECRET_KEYS'): `rewrap` moves every stored key under the first, after which
-the previous secrets can go (README, "Rotating SECRET_KEY").
+encodes or decodes an event. Keys are made ahead of use, a batch per transaction, so that
+creating a connection writes nothing more than its events: its sealed values name their
+key (`key_id`), and its first event says, to any process, which key is the connection's
+(`locate`). Unwrapped keys stay in an in-process cache for at most `cache_seconds`; an
+erasure in this process empties it at once, so a destroyed key opens nothing anywhere
+after that long.
+
+Wrapping keys form a ring (the current SECRET_KEY's first, then PREVIOUS_SECRET_KEYS'):
+`rewrap` wraps every stored key under the first, after which the previous secrets can go
+(README, "Rotating SECRET_KEY").
 """
 
 from __future__ import annotations
 
 import base64
+import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Generic, TypeVar
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from adapters.crypto import new_data_key
 from adapters.tables.data_keys import DataKeyRows
 
+K, V = TypeVar("K"), TypeVar("V")
+
 
 class DataKeyErased(Exception):
-    """The connection's personal values were erased: nothing may be encrypted for it."""
-
-
-_ERASED = b""  # cached: the key was destroyed
+    """The key was destroyed: the connection's personal values were erased."""
 
 
 class DataKeys:
@@ -36,45 +42,59 @@ class DataKeys:
         rows: DataKeyRows,
         wrapping_keys: list[bytes],
         now: Callable[[], str],
+        *,
+        batch: int = 64,
         cache_size: int = 100_000,
         cache_seconds: float = 30.0,
     ) -> None:
         self.rows = rows
         self._ring = MultiFernet([Fernet(base64.urlsafe_b64encode(k)) for k in wrapping_keys])
         self._now = now
-        self._cache: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
-        self._cache_seconds = cache_seconds
-        self._cache_size = cache_size
+        # The key id a connection's first event names, if it seals anything (set by the
+        # application, which reads the store).
+        self.locate: Callable[[str], str | None] = lambda connection_id: None
+        self._batch = batch
+        self._spare: list[tuple[str, bytes]] = []  # made, stored, not yet taken
+        self._keys: _Expiring[str, bytes] = _Expiring(cache_size, cache_seconds)
+        self._owners: _Expiring[str, str] = _Expiring(cache_size, cache_seconds)
         self._lock = threading.Lock()
 
-    def for_writing(self, connection_id: str) -> bytes:
-        """The connection's key, made and stored on first use."""
-        key = self._cached(connection_id)
+    def for_writing(self, connection_id: str, *, new: bool = False) -> tuple[str, bytes]:
+        """(key id, key) to seal the connection's values with. `new`: the connection is
+        being created, so a spare key is taken and nothing is looked up or written."""
+        key_id = self._owners.get(connection_id)
+        if key_id is None and not new:
+            key_id = self.locate(connection_id) or next(
+                (r.key_id for r in self.rows.claimed_by(connection_id)), None
+            )
+        if key_id is None:
+            key_id, key = self._take()
+            if not new:  # its first event does not name it: say whose it is here
+                self.rows.claim(key_id, connection_id)
+            self._keys.put(key_id, key)
+        self._owners.put(connection_id, key_id)
+        key = self.for_reading(key_id)
         if key is None:
-            row = self.rows.get(connection_id)
-            if row is None:
-                self.rows.add(connection_id, self._wrap(new_data_key()), self._now())
-                row = self.rows.get(connection_id)  # ours, or another process's first
-            key = self._remember(connection_id, row.wrapped_key if row else None)
-        if key == _ERASED:
             raise DataKeyErased(connection_id)
+        return key_id, key
+
+    def for_reading(self, key_id: str) -> bytes | None:
+        """The key; None once it is destroyed."""
+        key = self._keys.get(key_id)
+        if key is None:
+            row = self.rows.get(key_id)
+            if row is None or row.wrapped_key is None:
+                return None
+            key = self._unwrap(row.wrapped_key, key_id)
+            self._keys.put(key_id, key)
         return key
 
-    def for_reading(self, connection_id: str) -> bytes | None:
-        """The connection's key; None once it is destroyed."""
-        key = self._cached(connection_id)
-        if key is None:
-            row = self.rows.get(connection_id)
-            key = self._remember(connection_id, row.wrapped_key if row else None)
-        return None if key == _ERASED else key
-
-    def destroy(self, connection_id: str) -> None:
-        self.rows.destroy(connection_id, self._now())
-        self.forget(connection_id)
-
-    def forget(self, connection_id: str) -> None:
-        with self._lock:
-            self._cache.pop(connection_id, None)
+    def destroy(self, connection_id: str, key_ids: Iterable[str]) -> None:
+        key_ids = sorted(set(key_ids))
+        self.rows.destroy(key_ids, connection_id, self._now())
+        self._owners.pop(connection_id)
+        for key_id in key_ids:
+            self._keys.pop(key_id)
 
     def rewrap(self) -> int:
         """Every stored key wrapped again under the current SECRET_KEY; how many moved."""
@@ -83,36 +103,57 @@ class DataKeys:
             for row in batch:
                 assert row.wrapped_key is not None
                 new = self._ring.rotate(row.wrapped_key.encode()).decode()
-                moved += self.rows.rewrap(row.connection_id, row.wrapped_key, new)
-            after = batch[-1].connection_id
+                moved += self.rows.rewrap(row.key_id, row.wrapped_key, new)
+            after = batch[-1].key_id
         return moved
 
-    def _wrap(self, key: bytes) -> str:
-        return self._ring.encrypt(key).decode()
-
-    def _cached(self, connection_id: str) -> bytes | None:
+    def _take(self) -> tuple[str, bytes]:
         with self._lock:
-            cached = self._cache.get(connection_id)
-            if cached is None:
-                return None
-            if cached[0] < time.monotonic():  # another process may have destroyed it
-                del self._cache[connection_id]
-                return None
-            self._cache.move_to_end(connection_id)
-            return cached[1]
+            if not self._spare:
+                made = [(secrets.token_hex(12), new_data_key()) for _ in range(self._batch)]
+                self.rows.add_many(
+                    [(key_id, self._ring.encrypt(key).decode()) for key_id, key in made],
+                    self._now(),
+                )
+                self._spare = made
+            return self._spare.pop()
 
-    def _remember(self, connection_id: str, wrapped: str | None) -> bytes:
-        if wrapped is None:
-            return _ERASED  # not cached: a row may yet be written by another process
+    def _unwrap(self, wrapped: str, key_id: str) -> bytes:
         try:
-            key = self._ring.decrypt(wrapped.encode())
+            return self._ring.decrypt(wrapped.encode())
         except InvalidToken:
             raise RuntimeError(
-                f"the data key of connection {connection_id} opens with no configured "
-                "SECRET_KEY (set PREVIOUS_SECRET_KEYS during a rotation)"
+                f"data key {key_id} opens with no configured SECRET_KEY "
+                "(set PREVIOUS_SECRET_KEYS during a rotation)"
             ) from None
+
+
+class _Expiring(Generic[K, V]):
+    """A bounded, thread-safe map whose entries are forgotten after `seconds`."""
+
+    def __init__(self, size: int, seconds: float) -> None:
+        self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()
+        self._size, self._seconds = size, seconds
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> V | None:
         with self._lock:
-            self._cache[connection_id] = (time.monotonic() + self._cache_seconds, key)
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-        return key
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            if entry[0] < time.monotonic():
+                del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
+            return entry[1]
+
+    def put(self, key: K, value: V) -> None:
+        with self._lock:
+            self._entries[key] = (time.monotonic() + self._seconds, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+    def pop(self, key: K) -> None:
+        with self._lock:
+            self._entries.pop(key, None)

@@ -1,12 +1,12 @@
-"""The event store's mapper, with each connection's personal values encrypted under its
-own data key (adapters.data_keys), in events and in snapshots alike.
+"""The event store's mapper, with each connection's personal values sealed under its own
+data key (adapters.data_keys), in events and in snapshots alike.
 
-Stored, a personal value is `{"pv": "<pv1 token>"}` in place of the value; the token holds
-`[salt, value]` (the salt of the event's commitment, domain.personal; none in snapshots),
-sealed with AES-GCM and bound to the connection and the value's path. Decoded, it is the
-value again, or ERASED once the key is destroyed. Everything else about the stored format
-is the library's: events recorded before erasure existed (plaintext, no `meta.pii`) are
-read as they always were.
+Stored, a personal value is `{"pv": "<pv1 token>", "k": "<key id>"}` in place of the value;
+the token holds `[salt, value]` (the salt of the event's commitment, domain.personal; none
+in snapshots), sealed with AES-GCM and bound to the connection and the value's path.
+Decoded, it is the value again, or ERASED once the key is destroyed. Everything else about
+the stored format is the library's: events recorded before erasure existed (plaintext, no
+`meta.pii`) are read as they always were.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from adapters.data_keys import DataKeys
 from domain.personal import ERASED, Path, get_path, personal_paths, with_path
 
 _SNAPSHOT_TOPIC = get_topic(Snapshot)
-_SEALED = "pv"
+_SEALED, _KEY = "pv", "k"
 
 
 class PersonalMapper(Mapper):
@@ -35,6 +35,19 @@ class PersonalMapper(Mapper):
         super().__init__(*args, **kwargs)
         self.personal_topics = personal_topics  # the event topics that may hold personal values
         self.aggregate_topic = ""
+
+    def warm(self, events: Any) -> None:
+        """Takes (or looks up) the keys these events will be sealed with, in the calling
+        thread: a command's own thread, not the group commit's writer, which then finds
+        them cached. A connection's first event takes a spare key: nothing to look up."""
+        if self.keys is None:
+            return
+        for event in events:
+            if "pii" in (getattr(event, "meta", None) or {}):
+                first = event.originator_version == 1
+                self.keys.for_writing(str(event.originator_id), new=first)
+
+    # Encoding
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
         if self.keys is None:
@@ -52,8 +65,7 @@ class PersonalMapper(Mapper):
         key = self.keys.for_writing(str(event.originator_id))  # type: ignore[union-attr]
         state = {k: v for k, v in vars(event).items() if k != "meta"}
         for (path, _), salt in zip(meta["pii"], meta["salts"], strict=True):
-            path = tuple(path)
-            state = self._seal(state, key, event.originator_id, path, salt)
+            state = _seal(state, key, event.originator_id, tuple(path), salt)
         state["meta"] = {k: v for k, v in meta.items() if k != "salts"}
         return super().to_stored_event(_shell(type(event), state))
 
@@ -68,14 +80,10 @@ class PersonalMapper(Mapper):
             return super().to_stored_event(snapshot)
         key = self.keys.for_writing(str(snapshot.originator_id))  # type: ignore[union-attr]
         for path in paths:
-            inner = self._seal(inner, key, snapshot.originator_id, path, None)
+            inner = _seal(inner, key, snapshot.originator_id, path, None)
         return super().to_stored_event(_shell(type(snapshot), {**vars(snapshot), "state": inner}))
 
-    @staticmethod
-    def _seal(state: dict, key: bytes, originator_id: Any, path: Path, salt: Any) -> dict:
-        plain = json.dumps([salt, get_path(state, path)], ensure_ascii=False)
-        token = seal_value(key, _where(originator_id, path), plain)
-        return with_path(state, path, {_SEALED: token})
+    # Decoding
 
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
         event = super().to_domain_event(stored_event)
@@ -94,31 +102,66 @@ class PersonalMapper(Mapper):
 
     def opened(self, originator_id: Any, fields: dict[str, Any]) -> dict[str, Any]:
         """`fields` with each sealed personal value opened, or ERASED without its key."""
-        key: bytes | bool | None = False  # looked up once, when a sealed value is met
-        for path in list(personal_paths(fields)):
-            value = get_path(fields, path)
-            if not (isinstance(value, dict) and _SEALED in value):
-                continue
-            if key is False:
-                key = self.keys.for_reading(str(originator_id))  # type: ignore[union-attr]
+        for path, sealed in _sealed_values(fields):
+            key = self.keys.for_reading(sealed[_KEY])  # type: ignore[union-attr]
             plain = ERASED
-            if key:
-                _, plain = json.loads(open_value(key, _where(originator_id, path), value[_SEALED]))
+            if key is not None:
+                _, plain = json.loads(open_value(key, _where(originator_id, path), sealed[_SEALED]))
             fields = with_path(fields, path, plain)
         return fields
 
     def opened_with_salts(self, originator_id: Any, fields: dict[str, Any]) -> list[Any] | None:
         """Each sealed value of a stored event's `fields` as `(path, salt, value)`, for the
-        audit to test against the commitments; None once the key is destroyed."""
-        key = self.keys.for_reading(str(originator_id)) if self.keys else None
-        if key is None:
-            return None
+        audit to test against the commitments; None once its key is destroyed."""
         found = []
         for path, _ in (fields.get("meta") or {}).get("pii") or ():
-            sealed = get_path(fields, tuple(path))[_SEALED]
-            salt, value = json.loads(open_value(key, _where(originator_id, tuple(path)), sealed))
+            sealed = get_path(fields, tuple(path))
+            key = self.keys.for_reading(sealed[_KEY]) if self.keys else None
+            if key is None:
+                return None
+            where = _where(originator_id, tuple(path))
+            salt, value = json.loads(open_value(key, where, sealed[_SEALED]))
             found.append((tuple(path), salt, value))
         return found
+
+    def decoded(self, stored: StoredEvent) -> dict[str, Any]:
+        """A stored event's fields as recorded: decoded, personal values still sealed, not
+        upcast (the chain's hash covers the recorded shape)."""
+        state = stored.state
+        if self.cipher:
+            state = self.cipher.decrypt(state)
+        if self.compressor:
+            state = self.compressor.decompress(state)
+        return self.transcoder.decode(state)
+
+    def encoded(self, fields: dict[str, Any]) -> bytes:
+        state = self.transcoder.encode(fields)
+        if self.compressor:
+            state = self.compressor.compress(state)
+        if self.cipher:
+            state = self.cipher.encrypt(state)
+        return state
+
+    @staticmethod
+    def key_ids(fields: dict[str, Any]) -> list[str]:
+        """The keys that sealed a recorded event's personal values."""
+        return list(dict.fromkeys(sealed[_KEY] for _, sealed in _sealed_values(fields)))
+
+
+def _sealed_values(fields: dict[str, Any]) -> list[tuple[Path, dict[str, str]]]:
+    found = []
+    for path in personal_paths(fields):
+        value = get_path(fields, path)
+        if isinstance(value, dict) and _SEALED in value:
+            found.append((path, value))
+    return found
+
+
+def _seal(state: dict, key: tuple[str, bytes], originator_id: Any, path: Path, salt: Any) -> dict:
+    key_id, secret = key
+    plain = json.dumps([salt, get_path(state, path)], ensure_ascii=False)
+    token = seal_value(secret, _where(originator_id, path), plain)
+    return with_path(state, path, {_SEALED: token, _KEY: key_id})
 
 
 def _shell(cls: type, state: dict[str, Any]) -> Any:

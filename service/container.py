@@ -132,11 +132,11 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
     channel = getattr(app.recorder, "channel_name", None)  # PostgreSQL's NOTIFY channel
     if channel is not None:
         tables.wake_on(channel)
-    app.mapper.keys = DataKeys(  # type: ignore[attr-defined]
-        DataKeyRows(tables),
-        settings.data_key_wrapping_keys,
-        now=lambda: iso(clock.now()) or "",
+    keys = DataKeys(
+        DataKeyRows(tables), settings.data_key_wrapping_keys, now=lambda: iso(clock.now()) or ""
     )
+    keys.locate = app.sealing_key_of
+    app.mapper.keys = keys  # type: ignore[attr-defined]
     faults = FollowerFaults(tables)
     view = ConnectionsViewTables(tables, owner_email_pepper=settings.owner_email_pepper)
     projection = ConnectionsProjection(app, view, faults, clock)

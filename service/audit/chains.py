@@ -150,13 +150,7 @@ class Audit:
     def _as_recorded(self, stored: Any) -> tuple[str, dict[str, Any]]:
         """The event's fields exactly as recorded: decoded, but not upcast, because the
         hash sealed the shape the event had when it happened."""
-        mapper = self.app.mapper
-        state = stored.state
-        if mapper.cipher:
-            state = mapper.cipher.decrypt(state)
-        if mapper.compressor:
-            state = mapper.compressor.decompress(state)
-        fields = mapper.transcoder.decode(state)
+        fields = self.app.mapper.decoded(stored)  # type: ignore[attr-defined]
         fields.pop("class_version", None)
         for key in _ENVELOPE:
             fields.pop(key, None)

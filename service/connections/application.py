@@ -50,6 +50,13 @@ class ConnectionsApp(Application[UUID]):
         # composition root (service.container): the worker's Waker, the token memory.
         self.commit_listeners: list[Callable[[], None]] = []
 
+    def sealing_key_of(self, connection_id: str) -> str | None:
+        """The data key a connection's first event names (adapters.data_keys.locate)."""
+        for stored in self.recorder.select_events(UUID(connection_id), lte=1):
+            found = self.mapper.key_ids(self.mapper.decoded(stored))  # type: ignore[attr-defined]
+            return found[0] if found else None
+        return None
+
     # The one loader: every load of a connection in the service comes through one of the
     # two methods below (tests/connections/test_loader.py fails on any other
     # `repository.get`).
@@ -86,6 +93,8 @@ class ConnectionsApp(Application[UUID]):
         version is a VersionConflict, on the seller a SellingPartnerAlreadyConnected;
         never a storage error."""
         claims = self._claims_moved_by(aggregate)
+        # Data keys for the personal values, made here rather than by the batch's writer.
+        self.mapper.warm(getattr(aggregate, "pending_events", ()))  # type: ignore[attr-defined]
         try:
             recordings = self.group_commit.save(aggregate, *claims)
         except IntegrityError:

@@ -93,9 +93,14 @@ class Eraser:
         """Steps 2-4 (module docstring) for an erased connection."""
         self._redact_stored(connection)
         self.stored.drop_snapshots(connection.id)
-        keys = self.app.mapper.keys  # type: ignore[attr-defined]
-        if keys is not None:
-            keys.destroy(str(connection.id))
+        mapper: Any = self.app.mapper
+        if mapper.keys is not None:
+            named = [
+                key_id
+                for stored in self.app.recorder.select_events(connection.id)
+                for key_id in mapper.key_ids(mapper.decoded(stored))
+            ]
+            mapper.keys.destroy(str(connection.id), named)
         self.after(str(connection.id))
         for follower in self.followers():
             follower.catch_up()
@@ -114,7 +119,7 @@ class Eraser:
         plaintext holds a personal value."""
         found = []
         for stored in self.app.recorder.select_events(originator_id, lte=up_to):
-            state = self.app.mapper.transcoder.decode(self._plain_bytes(stored.state))
+            state = self.app.mapper.decoded(stored)  # type: ignore[attr-defined]
             meta = state.get("meta") or {}
             if "pii" in meta or not any(True for _ in personal_paths(state)):
                 continue
@@ -142,24 +147,8 @@ class Eraser:
                 self.stored.replace_state(
                     connection.id,
                     stored.originator_version,
-                    self._stored_bytes(self.app.mapper.transcoder.encode(redacted)),
+                    self.app.mapper.encoded(redacted),  # type: ignore[attr-defined]
                 )
-
-    def _plain_bytes(self, state: bytes) -> bytes:
-        mapper = self.app.mapper
-        if mapper.cipher:
-            state = mapper.cipher.decrypt(state)
-        if mapper.compressor:
-            state = mapper.compressor.decompress(state)
-        return state
-
-    def _stored_bytes(self, state: bytes) -> bytes:
-        mapper = self.app.mapper
-        if mapper.compressor:
-            state = mapper.compressor.compress(state)
-        if mapper.cipher:
-            state = mapper.cipher.encrypt(state)
-        return state
 
 
 def _as_hashed(state: dict[str, Any]) -> dict[str, Any]:
