@@ -179,9 +179,11 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
     services.continue_links = ContinueLinks(
         settings.owner_session_key, settings.public_base_url, box, SpentLoginLinks(tables)
     )
+    erasure_tables = getattr(tables_module, "ERASURE_CLASS", ErasureTables)(tables)
+    erasure_tables.opened = lambda body: body if body.startswith("{") else box.decrypt(body)
     services.erasure = Eraser(
         app,
-        getattr(tables_module, "ERASURE_CLASS", ErasureTables)(tables),
+        erasure_tables,
         StoredEvents(
             tables,
             app.recorder.events_table_name,  # type: ignore[attr-defined]

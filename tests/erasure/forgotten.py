@@ -44,7 +44,8 @@ def create(api: httpx.Client, person: dict[str, Any]) -> dict[str, Any]:
         "marketplace_ids": ["ATVPDKIKX0DER"],
         **{k: v for k, v in person.items() if k != "detail"},
     }
-    response = api.post("/v1/connections", json=body)
+    key = {"Idempotency-Key": f"create-{person['owner_email']}"}
+    response = api.post("/v1/connections", json=body, headers=key)
     assert response.status_code == 201, response.text
     return response.json()
 

@@ -125,6 +125,11 @@ def test_an_erased_connection_is_forgotten_everywhere_and_its_history_still_veri
     export = api.get("/v1/audit/export").text
     assert erased_id in export and gone["owner_email"] not in export
 
+    # Its idempotent responses are gone; the other connection's stay.
+    records = live.services.tables.idempotent_response
+    assert records("tenant_a", f"create-{gone['owner_email']}") is None
+    assert records("tenant_a", f"create-{kept['owner_email']}") is not None
+
     # The other connection is untouched.
     mine = api.get(f"/v1/connections/{kept_id}").json()
     assert mine["owner_email"] == kept["owner_email"]
