@@ -11,6 +11,7 @@ are vacuumed by the server and never reach a dump).
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -53,7 +54,8 @@ class ErasureTables:
 
     def scrub_mail(self, connection_id: str) -> None:
         rows = self.t.query(
-            "SELECT id, facts FROM {p}mail_outbox WHERE connection_id = ?", (connection_id,)
+            "SELECT id, facts FROM {p}mail_outbox WHERE connection_id = ? AND recipient <> ?",
+            (connection_id, ERASED),
         )
         with self.t.transaction(commit=True) as c:
             for row in rows:
@@ -78,6 +80,14 @@ class ErasureTables:
                         row["id"],
                     ),
                 )
+                # A mail's id is a hash of its event, kind and recipient: one could test
+                # addresses against it. A random one takes its place.
+                new_id = f"ml_{secrets.token_hex(12)}"
+                for table, column in (("mail_outbox", "id"), ("login_links_spent", "mail_id")):
+                    c.execute(
+                        self.t.sql(f"UPDATE {{p}}{table} SET {column} = ? WHERE {column} = ?"),
+                        (new_id, row["id"]),
+                    )
 
     def scrub_credentials(self, connection_id: str) -> None:
         """Amazon's failure texts kept with the shared access token."""
