@@ -58,6 +58,10 @@ def test_an_erased_connection_is_forgotten_everywhere_and_its_history_still_veri
     gone, kept = personal("4471"), personal("8802")
     erased_id = walk_to_active(api, gone)
     kept_id = walk_to_active(api, kept)
+    # A token issued and an Amazon call proxied: the access log holds rows of it.
+    with live.client(scopes=["credentials:read"]) as backend:
+        token = backend.post(f"/v1/connections/{erased_id}/access_tokens", json={"api": "sp-api"})
+    assert token.status_code in (200, 201), token.text
     drain(live)
     # The values left the service before erasure: by mail, and in signed webhook bodies.
     assert inbox.to(gone["owner_email"]) and inbox.to(gone["invited_by"]["email"])
