@@ -65,9 +65,11 @@ class Eraser:
         *,
         tenant_id: str | None = None,
         request_id: str | None = None,
+        compact: bool = True,
     ) -> Connection:
         """Erases the tenant's connection (any tenant's when `tenant_id` is None: the CLI
-        and the worker); the connection as it is afterwards."""
+        and the worker); the connection as it is afterwards. `compact=False` leaves the
+        store's compaction to the caller (`compact()`), once for many erasures."""
         for _ in range(_RACES):
             connection = self._load(connection_id, tenant_id)
             if connection.erased_at is not None:
@@ -86,10 +88,13 @@ class Eraser:
             raise VersionConflict(
                 "The connection kept changing while it was being erased; try again."
             )
-        self.forget(connection)
+        self.forget(connection, compact=compact)
         return connection
 
-    def forget(self, connection: Connection) -> None:
+    def compact(self) -> None:
+        self.tables.compact()
+
+    def forget(self, connection: Connection, *, compact: bool = True) -> None:
         """Steps 2-4 (module docstring) for an erased connection."""
         self._redact_stored(connection)
         self.stored.drop_snapshots(connection.id)
@@ -105,7 +110,8 @@ class Eraser:
         for follower in self.followers():
             follower.catch_up()
         self.tables.scrub(connection.tenant_id, str(connection.id))
-        self.tables.compact()
+        if compact:
+            self.tables.compact()
 
     def _load(self, connection_id: str, tenant_id: str | None) -> Connection:
         if tenant_id is None:

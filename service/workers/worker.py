@@ -97,9 +97,14 @@ class Worker:
         erased = 0
         for connection_id in services.connections.fresh_view().disconnected_before(cutoff):
             services.erasure.erase(
-                connection_id, "ERASE_AFTER_DISCONNECT_DAYS elapsed", "system:erasure"
+                connection_id,
+                "ERASE_AFTER_DISCONNECT_DAYS elapsed",
+                "system:erasure",
+                compact=False,
             )
             erased += 1
+        if erased:
+            services.erasure.compact()  # once for the batch (SQLite: a VACUUM)
         return erased
 
     def _followers_up_to_head(self) -> Callable[[Callable[..., int]], int]:
