@@ -23,6 +23,7 @@ class Erase(msgspec.Struct, forbid_unknown_fields=True):
     operation_id="eraseConnection",
     tags=["connections"],
     status_code=200,
+    opt={"problems": {409}},  # INVALID_TRANSITION (not disconnected), VERSION_CONFLICT
     summary="Erase a disconnected connection's personal values (its history still verifies)",
     description=(
         "Only a `disconnected` connection (else 409 `INVALID_TRANSITION` with "
