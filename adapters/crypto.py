@@ -3,18 +3,26 @@
 Refresh tokens are encrypted with Fernet (AES-128-CBC + HMAC-SHA256) under a key ring:
 the first key encrypts, every key decrypts, so keys rotate by prepending a new one and
 re-encrypting at leisure. OAuth `state` values and API keys use HMAC-SHA256.
+
+Personal values (domain.personal) are encrypted with AES-256-GCM under their connection's
+own data key (`seal_value`), bound to where they sit (connection, path) as associated
+data, so a ciphertext moved to another field or connection does not open. Data keys are
+stored wrapped (Fernet) by a key derived from SECRET_KEY (adapters.data_keys).
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
 import secrets
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 
 class SecretBox:
@@ -64,6 +72,45 @@ class Signer:
 
     def _mac(self, body: str) -> bytes:
         return hmac.new(self._key, body.encode(), hashlib.sha256).digest()
+
+
+_VALUE_PREFIX = "pv1:"
+
+
+@functools.lru_cache(maxsize=4096)
+def _aead(key: bytes) -> AESGCM:
+    return AESGCM(key)  # its key schedule, computed once per data key
+
+
+def new_data_key() -> bytes:
+    return AESGCM.generate_key(bit_length=256)
+
+
+def seal_value(key: bytes, where: str, plaintext: str) -> str:
+    """`pv1:<base64url nonce + ciphertext + tag>`; `where` must be given again to open it.
+    The nonce is synthetic (HMAC of where and plaintext under the key, as in SIV): the
+    same value at the same place seals to the same bytes, so a rebuilt read model writes
+    identical rows, and a nonce repeats only with its plaintext (which then repeats too).
+    Events' values differ anyway: each carries a fresh salt (domain.personal)."""
+    nonce = hmac.new(key, f"{where}\0{plaintext}".encode(), hashlib.sha256).digest()[:12]
+    sealed = _aead(key).encrypt(nonce, plaintext.encode(), where.encode())
+    return _VALUE_PREFIX + _b64(nonce + sealed)
+
+
+def open_value(key: bytes, where: str, token: str) -> str:
+    if not token.startswith(_VALUE_PREFIX):
+        raise ValueError("not a sealed value")
+    raw = _unb64(token[len(_VALUE_PREFIX) :])
+    try:
+        return _aead(key).decrypt(raw[:12], raw[12:], where.encode()).decode()
+    except InvalidTag:
+        raise ValueError("sealed value does not open with this key here") from None
+
+
+def lookup_hash(pepper: bytes, value: str) -> str:
+    """A keyed hash (HMAC-SHA256) for finding rows by a personal value without storing
+    it: unlike a plain hash, nobody without the pepper can test guesses against it."""
+    return "h1:" + hmac.new(pepper, value.encode(), hashlib.sha256).hexdigest()
 
 
 def hash_api_key(key: str) -> str:

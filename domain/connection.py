@@ -26,6 +26,7 @@ from domain.exceptions import (
 )
 from domain.marketplaces import REGIONS
 from domain.permissions import REQUIRED_SC_PERMISSIONS, permission_differences
+from domain.personal import erased
 
 Meta = dict[str, Any]
 
@@ -74,6 +75,9 @@ class Connection(Aggregate):
     # of the connection's marketplaces: class defaults, so snapshots taken before these
     # fields existed load without them.
     access_revoked_at: datetime | None = None
+    # When the connection's personal values were erased (SPEC §14), and why; a class
+    # default, so snapshots taken before erasure existed load without it.
+    erased_at: datetime | None = None
     advertising_profiles: ClassVar[tuple[dict[str, Any], ...]] = ()
     # Where `selling_partner_id` came from (SPEC §12): "consent" when Amazon's callback
     # carried it, "import" when a tenant supplied it; None while there is none.
@@ -416,6 +420,22 @@ class Connection(Aggregate):
             if self.error is not None:
                 c.last_error = self.error
 
+    class Erased(Event):
+        # The connection's personal values are forgotten (SPEC §14): their key is
+        # destroyed after this event is stored. `redacted` maps the version of each event
+        # recorded before erasure existed (personal values in plaintext, hashed as such)
+        # to the hash of its redacted form, which replaces it in the store: sealed here,
+        # the chain still proves what every such event holds (domain.chain).
+        trigger, kind = "erase", "erased"
+        reason: str
+        redacted: dict[str, str]
+
+        def apply(self, c: Any) -> None:
+            c.erased_at = self.timestamp
+            state = erased(vars(c))
+            for key in ("owner_email", "invited_by", "metadata", "last_error", "warning"):
+                setattr(c, key, state[key])
+
     # ----------------------------------------------------------------- creation
 
     @classmethod
@@ -676,6 +696,12 @@ class Connection(Aggregate):
     def disconnect(self, ctx: Context, reason: str) -> None:
         self._check("disconnect")
         self._record(self.Disconnected, ctx, reason=reason, error=None)
+
+    def erase(self, ctx: Context, reason: str, redacted: dict[str, str]) -> None:
+        """Only a disconnected connection, once (the caller answers a second request
+        with the erased connection, recording nothing)."""
+        self._check("erase")
+        self._record(self.Erased, ctx, reason=reason, redacted=dict(redacted))
 
     def expire_invitation(self, ctx: Context) -> None:
         self._check("expire_invitation")

@@ -129,6 +129,9 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "record_warning", "source": list(AUTHORIZED_STATES), "dest": None},
     {"trigger": "disconnect", "source": _LIVE, "dest": DISCONNECTED},
     {"trigger": "expire_invitation", "source": INVITED, "dest": DISCONNECTED},
+    # Forgetting the people a connection names (SPEC §14): once, after it ended. Its own
+    # route (scope `admin`), so not among the public actions.
+    {"trigger": "erase", "source": DISCONNECTED, "dest": None, "conditions": ["not_erased"]},
 ]
 
 MACHINE = Machine(
@@ -159,8 +162,10 @@ GUARDS: dict[str, Callable[[Any], bool]] = {
     "seller_central_user_not_required": lambda c: not c.requires_seller_central_user,
     "advertising_required": lambda c: c.requires_advertising,
     "advertising_ready": lambda c: (not c.requires_advertising) or c.advertising == "connected",
+    "not_erased": lambda c: c.erased_at is None,
 }
 GUARD_EXPLANATIONS: dict[str, str] = {
+    "not_erased": "this connection's personal values were erased already",
     "advertising_required": "this connection was created without the Advertising track",
     "seller_central_user_not_required": (
         "this connection requires a Seller Central user: call invite_seller_central_user, "

@@ -25,6 +25,7 @@ from service.console import routes as console_routes
 from service.console.web import TEMPLATES as CONSOLE_TEMPLATES
 from service.container import Services
 from service.credentials import routes as credentials_routes
+from service.erasure import routes as erasure_routes
 from service.mail import routes as mail_routes
 from service.metrics import Heartbeat
 from service.sandbox import build_sandbox_router
@@ -68,6 +69,7 @@ def create_app(
         *connections_routes.ROUTES,
         *webhooks_routes.ROUTES,
         *audit_routes.ROUTES,
+        *erasure_routes.ROUTES,
         *meta.ROUTES,
         *oauth_routes.ROUTES,
         *connect_routes.ROUTES,

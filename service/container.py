@@ -10,11 +10,16 @@ from adapters.amazon import AmazonClient, AmazonSettings
 from adapters.amazon.credentials import AppCredentials
 from adapters.clock import Clock, SystemClock
 from adapters.crypto import SecretBox, Signer
+from adapters.data_keys import DataKeys
 from adapters.event_positions import EventPositions
 from adapters.migrations import ensure_migrated
+from adapters.stored_events import StoredEvents
 from adapters.tables.async_reads import AsyncReads
 from adapters.tables.base import Tables
+from adapters.tables.data_keys import DataKeyRows
+from adapters.tables.erasure import ErasureTables
 from adapters.tables.follower_faults import FollowerFaults
+from adapters.tables.instants import iso
 from adapters.tables.login_links import SpentLoginLinks
 from adapters.tables.read_model import ConnectionsViewTables
 from adapters.tables.tenant_settings import TenantTables
@@ -29,6 +34,7 @@ from service.connections.read_model import ConnectionsProjection
 from service.connections.service import ConnectionService
 from service.console import build_console
 from service.credentials import build_credentials
+from service.erasure.service import Eraser
 from service.keys.api_keys import ApiKeys
 from service.keys.tenants import TenantProfiles
 from service.mail import build_mail
@@ -64,6 +70,7 @@ class Services:
     # The process's one LISTEN connection (PostgreSQL; None on SQLite): the worker, the API
     # keys and the token memory subscribe their channels on it (adapters.wakeup).
     listener: Any = None
+    erasure: Any = None  # forgetting a connection's people (SPEC §14, service.erasure)
 
     @property
     def followers(self) -> list[Any]:
@@ -134,9 +141,13 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
     if channel is not None:
         tables.wake_on(channel)
     listener = PostgresListener.for_recorder(app.recorder)  # started by its first subscriber
-
+    keys = DataKeys(
+        DataKeyRows(tables), settings.data_key_wrapping_keys, now=lambda: iso(clock.now()) or ""
+    )
+    keys.locate = app.sealing_key_of
+    app.mapper.keys = keys  # type: ignore[attr-defined]
     faults = FollowerFaults(tables)
-    view = ConnectionsViewTables(tables)
+    view = ConnectionsViewTables(tables, owner_email_pepper=settings.owner_email_pepper)
     projection = ConnectionsProjection(app, view, faults, clock)
     amazon = AmazonClient(amazon_settings(settings))
     amazon.credentials = AppCredentials(settings.lwa_client_secret_expires_at, clock=clock.now)
@@ -179,6 +190,20 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
     services.owner_sessions = OwnerSessions(settings.owner_session_key, settings.public_base_url)
     services.continue_links = ContinueLinks(
         settings.owner_session_key, settings.public_base_url, box, SpentLoginLinks(tables)
+    )
+    erasure_tables = getattr(tables_module, "ERASURE_CLASS", ErasureTables)(tables)
+    erasure_tables.opened = lambda body: body if body.startswith("{") else box.decrypt(body)
+    services.erasure = Eraser(
+        app,
+        erasure_tables,
+        StoredEvents(
+            tables,
+            app.recorder.events_table_name,  # type: ignore[attr-defined]
+            getattr(app.snapshots.recorder, "events_table_name", None) if app.snapshots else None,
+        ),
+        clock,
+        after=connections.bodies.forget,
+        followers=lambda: services.followers,
     )
     services.webhooks = build_webhooks(services)
     services.console = build_console(services)  # before mail: its composer makes the links

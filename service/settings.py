@@ -52,6 +52,12 @@ class Settings:
     ads_client_secret: str = field(default="", repr=False)
     spapi_draft_app: bool = False
     secret_key: str = field(default="", repr=False)
+    # Former SECRET_KEYs during a rotation: data keys wrapped under them still open until
+    # `connections keys rewrap` has wrapped them again (README, "Rotating SECRET_KEY").
+    previous_secret_keys: tuple[str, ...] = field(default=(), repr=False)
+    # Disconnected connections erased automatically this long after they ended (SPEC §14);
+    # None: never (the default).
+    erase_after_disconnect: timedelta | None = None
     encryption_keys: tuple[str, ...] = field(default=(), repr=False)
     webhook_allow_private: bool = False
     # How long finished webhook deliveries, their attempts and delivered events are kept.
@@ -120,6 +126,18 @@ class Settings:
     def console_key(self) -> bytes:
         """Signs the console's e-mailed sign-in links (service.console)."""
         return _derive(self.secret_key, "console")
+
+    @property
+    def data_key_wrapping_keys(self) -> list[bytes]:
+        """Wraps each connection's data key: the current SECRET_KEY's first (it wraps),
+        then the previous ones' (they only unwrap)."""
+        secrets = (self.secret_key, *self.previous_secret_keys)
+        return [_derive(secret, "data-keys") for secret in secrets]
+
+    @property
+    def owner_email_pepper(self) -> bytes:
+        """Keys the read model's hash of `owner_email` (its `owner_email` filter)."""
+        return _derive(self.secret_key, "owner-email-lookup")
 
     @property
     def fernet_keys(self) -> list[str]:
@@ -227,6 +245,14 @@ class Settings:
             ads_client_secret=ads_client_secret,
             spapi_draft_app=_bool(env, "SPAPI_DRAFT_APP", default=False),
             secret_key=secret_key,
+            previous_secret_keys=tuple(
+                k.strip() for k in env.get("PREVIOUS_SECRET_KEYS", "").split(",") if k.strip()
+            ),
+            erase_after_disconnect=(
+                timedelta(days=_int(env, "ERASE_AFTER_DISCONNECT_DAYS", 1))
+                if env.get("ERASE_AFTER_DISCONNECT_DAYS")
+                else None
+            ),
             encryption_keys=keys,
             webhook_allow_private=_bool(env, "WEBHOOK_ALLOW_PRIVATE", default=False),
             webhook_retention=_duration(env, "WEBHOOK_RETENTION", "30d"),
@@ -273,6 +299,7 @@ _SECRET_FIELDS = {
     "lwa_older_client_secrets",
     "ads_client_secret",
     "secret_key",
+    "previous_secret_keys",
     "encryption_keys",
 }
 _URL_PASSWORD = re.compile(r"//([^:/@]+):[^@]*@")

@@ -416,7 +416,8 @@ def run_cli(database_url: str, *args: str) -> subprocess.CompletedProcess:
         env={
             "DATABASE_URL": database_url,
             "SANDBOX": "1",
-            "SECRET_KEY": "x" * 40,
+            # The service's own: personal values open only with the key that sealed them.
+            "SECRET_KEY": SECRET_KEY,
             "PATH": "/usr/bin:/bin",
         },
         capture_output=True,

@@ -105,6 +105,7 @@ API_LEVEL_STATUS: dict[str, int] = {
 # (what existing stores hold: they must keep loading) and the event each becomes.
 EVENT_TOPICS: dict[str, str] = {
     "domain.connection:Connection.Invited": "invited",
+    "domain.connection:Connection.Erased": "erased",
     "domain.connection:Connection.InvitationResent": "invitation_resent",
     "domain.connection:Connection.AuthorizationStarted": "authorization_started",
     "domain.connection:Connection.AuthorizationCompleted": "api_authorized",

@@ -8,9 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from adapters.crypto import lookup_hash
 from adapters.tables.dialect import Dialect
 from adapters.tables.listing import Listing
 from adapters.tables.tracking import advance, position
+from domain.personal import ERASED
 
 
 @dataclass(frozen=True)
@@ -54,8 +56,17 @@ class ListQuery:
 class ConnectionsViewTables:
     """The connections read model: one row per connection, kept by a projection."""
 
-    def __init__(self, tables: Dialect) -> None:
+    def __init__(self, tables: Dialect, owner_email_pepper: bytes = b"") -> None:
         self.t = tables
+        # `owner_email` is kept as a keyed hash (SPEC §14: an e-mail's plain hash can be
+        # reversed by guessing), enough for the list's exact-match filter.
+        self.owner_email_pepper = owner_email_pepper
+
+    def owner_email_key(self, owner_email: str) -> str:
+        # An erased row keeps the marker itself, which no looked-up address hashes to.
+        if owner_email == ERASED:
+            return ERASED
+        return lookup_hash(self.owner_email_pepper, owner_email)
 
     def position(self, name: str) -> int:
         return position(self.t, "projection_positions", name)
@@ -88,6 +99,7 @@ class ConnectionsViewTables:
                 "reauth_due_at, next_due_at, document) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (id) DO UPDATE SET state = excluded.state, "
+                "owner_email = excluded.owner_email, "
                 "selling_partner_id = excluded.selling_partner_id, version = excluded.version, "
                 "updated_at = excluded.updated_at, reauth_due_at = excluded.reauth_due_at, "
                 "next_due_at = excluded.next_due_at, document = excluded.document"
@@ -102,7 +114,7 @@ class ConnectionsViewTables:
                         r.state,
                         r.region,
                         r.selling_partner_id,
-                        r.owner_email,
+                        self.owner_email_key(r.owner_email),
                         r.version,
                         r.created_at,
                         r.updated_at,
@@ -167,11 +179,12 @@ class ConnectionsViewTables:
         """`list` on the event loop, through `reads` (adapters.tables.async_reads)."""
         return [_view_row(r) for r in await reads.query(*self.list_statement(q))]
 
-    @staticmethod
-    def list_statement(q: ListQuery) -> tuple[str, tuple[Any, ...]]:
+    def list_statement(self, q: ListQuery) -> tuple[str, tuple[Any, ...]]:
         listing = Listing("SELECT * FROM {p}connections_view").where("tenant_id = ?", q.tenant_id)
-        for column in ("state", "region", "selling_partner_id", "owner_email"):
+        for column in ("state", "region", "selling_partner_id"):
             listing.where(f"{column} = ?", getattr(q, column))
+        if q.owner_email is not None:
+            listing.where("owner_email = ?", self.owner_email_key(q.owner_email))
         listing.where("reauth_due_at IS NOT NULL AND reauth_due_at < ?", q.reauth_due_before)
         return listing.newest_first("created_at", "id", q.starting_after).statement(q.limit)
 
@@ -201,6 +214,16 @@ class ConnectionsViewTables:
             "SELECT id FROM {p}connections_view WHERE next_due_at <= ? "
             "ORDER BY next_due_at LIMIT ?",
             (at, limit),
+        )
+        return [r["id"] for r in rows]
+
+    def disconnected_before(self, cutoff: str, limit: int = 100) -> list[str]:
+        """Ids of connections disconnected (their last change) at or before `cutoff` and
+        not erased yet, oldest first."""
+        rows = self.t.query(
+            "SELECT id FROM {p}connections_view WHERE state = 'disconnected' "
+            "AND updated_at <= ? AND owner_email <> ? ORDER BY updated_at LIMIT ?",
+            (cutoff, ERASED, limit),
         )
         return [r["id"] for r in rows]
 

@@ -1,6 +1,7 @@
 """SQLite dialect of this service's tables."""
 
 from adapters.tables.base import Tables
+from adapters.tables.erasure import SQLiteErasureTables
 
 
 class SQLiteTables(Tables):
@@ -9,3 +10,4 @@ class SQLiteTables(Tables):
 
 
 TABLES_CLASS = SQLiteTables
+ERASURE_CLASS = SQLiteErasureTables

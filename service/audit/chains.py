@@ -13,6 +13,8 @@ from eventsourcing.utils import resolve_topic
 from adapters.event_positions import EventPositions
 from adapters.tables.read_model import ConnectionsViewTables
 from domain.chain import GENESIS, recompute
+from domain.connection import Connection
+from domain.personal import commitment
 from service.api.exports import csv_line
 from service.connections.application import ConnectionsApp
 from service.connections.read_model import ConnectionsProjection
@@ -26,6 +28,12 @@ class ChainReport:
     versions: int = 0
     head: str = GENESIS
     broken: list[dict[str, Any]] = field(default_factory=list)
+    # Erasure (SPEC §14): whether the connection's personal values were erased, the
+    # versions whose redacted form the erasure sealed, and how many sealed personal
+    # values were opened and matched their commitments (none once erased).
+    erased: bool = False
+    redacted_versions: list[int] = field(default_factory=list)
+    personal_values_checked: int = 0
 
     @property
     def ok(self) -> bool:
@@ -40,6 +48,9 @@ class ChainReport:
             "head": self.head,
             "first_broken_version": self.broken[0]["version"] if self.broken else None,
             "broken": self.broken,
+            "erased": self.erased,
+            "redacted_versions": self.redacted_versions,
+            "personal_values_checked": self.personal_values_checked,
         }
 
 
@@ -57,46 +68,89 @@ class Audit:
         self.positions = positions  # what a tenant sees of the store's global positions
 
     def verify(self, connection_id: str) -> ChainReport:
-        """Recomputes the chain from the stored bytes, not from any cache or snapshot."""
+        """Recomputes the chain from the stored bytes, not from any cache or snapshot.
+
+        Each event's hash must follow the previous one's and match its content. An event
+        recorded before personal values were sealed, and redacted by an erasure since,
+        matches instead the hash of its redacted form that the (later, chained)
+        `connection.erased` event sealed. While the connection's key exists, each sealed
+        personal value is opened and must match its commitment (domain.personal)."""
         report = ChainReport(connection_id)
         prev = GENESIS
+        recorded = []
         for stored in self.app.recorder.select_events(UUID(connection_id)):
+            try:
+                recorded.append((stored, *self._as_recorded(stored)))
+            except Exception as exc:
+                recorded.append((stored, None, exc))
+        redacted = self._redactions(recorded, report)
+        for stored, name, fields in recorded:
             version = stored.originator_version
             report.versions = version
-            try:
-                name, fields = self._as_recorded(stored)
-            except Exception as exc:
+            if name is None:
                 report.broken.append(
                     {
                         "version": version,
-                        "reason": f"event cannot be decoded ({type(exc).__name__})",
+                        "reason": f"event cannot be decoded ({type(fields).__name__})",
                     }
                 )
                 prev = "?"
                 continue
             meta = fields.get("meta") or {}
+            content = recompute(name, stored.originator_id, version, fields)
             if meta.get("prev") != prev:
                 report.broken.append(
                     {"version": version, "reason": "does not follow the previous event's hash"}
                 )
-            elif recompute(name, stored.originator_id, version, fields) != meta.get("hash"):
+            elif content != meta.get("hash") and content != redacted.get(str(version)):
                 report.broken.append(
                     {"version": version, "reason": "content does not match its hash"}
                 )
+            elif meta.get("pii") and not report.erased:
+                self._check_commitments(stored, fields, report)
             prev = meta.get("hash", "?")
         report.head = prev
         return report
 
+    @staticmethod
+    def _redactions(recorded: list[Any], report: ChainReport) -> dict[str, str]:
+        """What the connection's `connection.erased` event sealed, if it has one."""
+        erasure = f"{Connection.Erased.__qualname__}"
+        for _, name, fields in recorded:
+            if name == erasure:
+                report.erased = True
+                report.redacted_versions = sorted(int(v) for v in fields.get("redacted", {}))
+                return dict(fields.get("redacted", {}))
+        return {}
+
+    def _check_commitments(self, stored: Any, fields: dict[str, Any], report: ChainReport) -> None:
+        mapper: Any = self.app.mapper
+        try:
+            opened = mapper.opened_with_salts(stored.originator_id, fields)
+        except ValueError:  # a sealed value that does not open: changed, or moved here
+            report.broken.append(
+                {"version": stored.originator_version, "reason": "a sealed value does not open"}
+            )
+            return
+        if opened is None:  # the key is gone: nothing left to compare
+            return
+        expected = {tuple(path): c for path, c in fields["meta"]["pii"]}
+        for path, salt, value in opened:
+            if commitment(path, salt, value) != expected[path]:
+                report.broken.append(
+                    {
+                        "version": stored.originator_version,
+                        "reason": f"personal value at {'.'.join(path)} does not match "
+                        "its commitment",
+                    }
+                )
+                return
+            report.personal_values_checked += 1
+
     def _as_recorded(self, stored: Any) -> tuple[str, dict[str, Any]]:
         """The event's fields exactly as recorded: decoded, but not upcast, because the
         hash sealed the shape the event had when it happened."""
-        mapper = self.app.mapper
-        state = stored.state
-        if mapper.cipher:
-            state = mapper.cipher.decrypt(state)
-        if mapper.compressor:
-            state = mapper.compressor.decompress(state)
-        fields = mapper.transcoder.decode(state)
+        fields = self.app.mapper.decoded(stored)  # type: ignore[attr-defined]
         fields.pop("class_version", None)
         for key in _ENVELOPE:
             fields.pop(key, None)

@@ -19,6 +19,7 @@ from service.cli import (
     deadlines,
     demo,
     describe,
+    erasure,
     followers,
     keys,
     projections,
@@ -77,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     projections.add_commands(sub, _services)
     followers.add_commands(sub, _services)
     audit.add_commands(sub, _services)
+    erasure.add_commands(sub, _services)
     describe.add_commands(sub)
     demo.add_commands(sub)
     return parser

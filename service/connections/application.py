@@ -7,9 +7,11 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, Mapper
+from eventsourcing.utils import get_topic
 
 from adapters.eventstore import schema_lock
+from adapters.personal_mapper import PersonalMapper
 from domain.connection import Connection
 from domain.exceptions import NotFound, VersionConflict
 from domain.seller_claims import SellerClaim, SellingPartnerAlreadyConnected, claim_id
@@ -22,6 +24,22 @@ class ConnectionsApp(Application[UUID]):
     # latest snapshot plus a few events instead of its whole history.
     snapshotting_intervals = {Connection: 50}  # noqa: RUF012 - the library's class attribute
 
+    def construct_mapper(self) -> Mapper:
+        """The library's mapper, with personal values sealed per connection (SPEC §14,
+        adapters.personal_mapper); its data keys are given by the composition root."""
+        mapper = PersonalMapper(
+            transcoder=self.construct_transcoder(),
+            cipher=self.factory.cipher(),
+            compressor=self.factory.compressor(),
+            personal_topics=frozenset(
+                get_topic(cls)
+                for cls in vars(Connection).values()
+                if isinstance(cls, type) and issubclass(cls, Connection.Event)
+            ),
+        )
+        mapper.aggregate_topic = get_topic(Connection)
+        return mapper
+
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         # Constructing the application creates the event store's tables: processes
         # starting together on a new database take turns (see adapters.eventstore).
@@ -32,6 +50,13 @@ class ConnectionsApp(Application[UUID]):
         # the aggregates it recorded events for; registered by the composition root
         # (service.container): the worker's Waker, the token memory.
         self.commit_listeners: list[Callable[..., None]] = []
+
+    def sealing_key_of(self, connection_id: str) -> str | None:
+        """The data key a connection's first event names (adapters.data_keys.locate)."""
+        for stored in self.recorder.select_events(UUID(connection_id), lte=1):
+            found = self.mapper.key_ids(self.mapper.decoded(stored))  # type: ignore[attr-defined]
+            return found[0] if found else None
+        return None
 
     # The one loader: every load of a connection in the service comes through one of the
     # two methods below (tests/connections/test_loader.py fails on any other
@@ -85,6 +110,8 @@ class ConnectionsApp(Application[UUID]):
         version is a VersionConflict, on the seller a SellingPartnerAlreadyConnected;
         never a storage error."""
         claims = self._claims_moved_by(aggregate)
+        # Data keys for the personal values, made here rather than by the batch's writer.
+        self.mapper.warm(getattr(aggregate, "pending_events", ()))  # type: ignore[attr-defined]
         try:
             recordings = self.group_commit.save(aggregate, *claims)
         except IntegrityError:

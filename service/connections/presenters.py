@@ -84,7 +84,17 @@ class Bodies:
     def of(self, connection: Connection) -> dict[str, Any]:
         """`connection_json(connection)`, rendered once per version."""
         body = self.get(str(connection.id), connection.version)
-        return body if body is not None else self.put(connection)
+        # A version rendered before its connection was erased (in any process) shows the
+        # values the store no longer opens: rendered again, erased.
+        if body is None or body["owner_email"] != connection.owner_email:
+            return self.put(connection)
+        return body
+
+    def forget(self, connection_id: str) -> None:
+        """Every version of the connection (after its erasure: they showed its values)."""
+        with self._guard:
+            for key in [k for k in self._bodies if k[0] == connection_id]:
+                del self._bodies[key]
 
     def put(self, connection: Connection) -> dict[str, Any]:
         body = connection_json(connection)

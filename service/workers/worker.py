@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from adapters.tables.instants import iso
 from adapters.wakeup import PostgresListener
 from service.container import Services
 from service.metrics import WORKER_LAST_PASS, WORKER_STEP_FAILURES
@@ -76,6 +77,8 @@ class Worker:
                 ("webhook_retention", self.services.webhooks.prune),
                 ("access_log_retention", self.services.credentials.access_log.purge),
             ]
+            if self.services.settings.erase_after_disconnect is not None:
+                steps.append(("erasure", self.erase_due))
         done, failed = 0, {}
         for name, step in steps:
             try:
@@ -89,6 +92,24 @@ class Worker:
         for name, exc in failed.items():
             log.error("worker step %s failed; the other steps still ran", name, exc_info=exc)
         return done
+
+    def erase_due(self) -> int:
+        """ERASE_AFTER_DISCONNECT_DAYS (SPEC §14): erases the connections disconnected at
+        least that long ago; how many."""
+        settings, services = self.services.settings, self.services
+        cutoff = iso(services.clock.now() - settings.erase_after_disconnect) or ""
+        erased = 0
+        for connection_id in services.connections.fresh_view().disconnected_before(cutoff):
+            services.erasure.erase(
+                connection_id,
+                "ERASE_AFTER_DISCONNECT_DAYS elapsed",
+                "system:erasure",
+                compact=False,
+            )
+            erased += 1
+        if erased:
+            services.erasure.compact()  # once for the batch (SQLite: a VACUUM)
+        return erased
 
     def _followers_up_to_head(self) -> Callable[[Callable[..., int]], int]:
         """Each follower's share of a pass: up to the log's head when the pass began.

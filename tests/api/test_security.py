@@ -55,6 +55,7 @@ BODIES = {  # a valid body per route, so a refusal can only come from the guard
         "permissions": REQUIRED_SC_PERMISSIONS
     },
     ("POST", "/v1/connections/{connection_id:str}/disconnect"): {"reason": "walk"},
+    ("POST", "/v1/connections/{connection_id:str}/erase"): {"reason": "walk"},
     ("POST", "/v1/connections/{connection_id:str}/access_tokens"): {"api": "sp-api"},
     ("POST", "/v1/webhook_endpoints"): {"url": "http://127.0.0.1:9/hooks"},
     ("PATCH", "/v1/webhook_endpoints/{endpoint_id:str}"): {"description": "walk"},

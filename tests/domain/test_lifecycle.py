@@ -62,6 +62,7 @@ SERVICE_TRANSITIONS: dict[str, dict[str, str]] = {
     "lapse": {REAUTH_DUE: REAUTH_DUE},
     "fail_reauthorization": {REAUTH_DUE: REAUTH_DUE, ACTIVE: ACTIVE},  # SPEC §7: early renewal
     "record_warning": {s: s for s in AUTHORIZED},
+    "erase": {DISCONNECTED: DISCONNECTED},  # SPEC §14: its own admin route
 }
 EXPECTED = {**SPEC_TRANSITIONS, **SERVICE_TRANSITIONS}
 # SPEC §4: the actions an integrator may POST.
@@ -117,6 +118,7 @@ COMMANDS: dict[str, Callable[[Connection, Context], Any]] = {
     "record_warning": lambda c, ctx: c.record_warning(ctx, "AMAZON_UNAVAILABLE"),
     "disconnect": lambda c, ctx: c.disconnect(ctx, "integrator_request"),
     "expire_invitation": lambda c, ctx: c.expire_invitation(ctx),
+    "erase": lambda c, ctx: c.erase(ctx, "ticket-1", {}),
 }
 
 _TO_API = ("start_authorization", "complete_authorization")

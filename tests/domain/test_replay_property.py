@@ -69,6 +69,7 @@ def arguments(trigger: str) -> st.SearchStrategy[dict[str, Any]]:
         "record_warning": error,
         "mark_reauth_due": st.one_of(st.just({}), error),
         "invite_seller_central_user": st.fixed_dictionaries({"email": st.emails()}),
+        "erase": st.just({"reason": "ticket-1", "redacted": {}}),
         "confirm_seller_central_user": st.fixed_dictionaries({"permissions": permissions()}),
         "fail_seller_central_authorization": st.fixed_dictionaries(
             {"detail": st.none() | st.text(max_size=20)}

@@ -41,6 +41,7 @@ from .disconnect import Disconnect
 from .email import Email
 from .email_list import EmailList
 from .empty_body import EmptyBody
+from .erase import Erase
 from .error_detail import ErrorDetail
 from .error_detail_differences_type_0 import ErrorDetailDifferencesType0
 from .event import Event
@@ -133,6 +134,7 @@ __all__ = (
     "Email",
     "EmailList",
     "EmptyBody",
+    "Erase",
     "ErrorDetail",
     "ErrorDetailDifferencesType0",
     "Event",

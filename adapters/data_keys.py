@@ -1,0 +1,159 @@
+"""Data keys: each connection's personal values are sealed under a key of its own, wrapped
+at rest by a key derived from SECRET_KEY, destroyed on erasure (crypto-shredding, SPEC §14).
+
+One small synchronous interface (`DataKeys`) that the mapper calls from whichever thread
+encodes or decodes an event. Keys are made ahead of use, a batch per transaction, so that
+creating a connection writes nothing more than its events: its sealed values name their
+key (`key_id`), and its first event says, to any process, which key is the connection's
+(`locate`). Unwrapped keys stay in an in-process cache for at most `cache_seconds`; an
+erasure in this process empties it at once, so a destroyed key opens nothing anywhere
+after that long.
+
+Wrapping keys form a ring (the current SECRET_KEY's first, then PREVIOUS_SECRET_KEYS'):
+`rewrap` wraps every stored key under the first, after which the previous secrets can go
+(README, "Rotating SECRET_KEY").
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from typing import Generic, TypeVar
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+from adapters.crypto import new_data_key
+from adapters.tables.data_keys import DataKeyRows
+
+K, V = TypeVar("K"), TypeVar("V")
+
+
+class DataKeyErased(Exception):
+    """The key was destroyed: the connection's personal values were erased."""
+
+
+class DataKeys:
+    def __init__(
+        self,
+        rows: DataKeyRows,
+        wrapping_keys: list[bytes],
+        now: Callable[[], str],
+        *,
+        batch: int = 64,
+        cache_size: int = 100_000,
+        cache_seconds: float = 30.0,
+    ) -> None:
+        self.rows = rows
+        self._ring = MultiFernet([Fernet(base64.urlsafe_b64encode(k)) for k in wrapping_keys])
+        self._now = now
+        # The key id a connection's first event names, if it seals anything (set by the
+        # application, which reads the store).
+        self.locate: Callable[[str], str | None] = lambda connection_id: None
+        self._batch = batch
+        self._spare: list[tuple[str, bytes]] = []  # made, stored, not yet taken
+        self._keys: _Expiring[str, bytes] = _Expiring(cache_size, cache_seconds)
+        self._owners: _Expiring[str, str] = _Expiring(cache_size, cache_seconds)
+        self._lock = threading.Lock()
+
+    def for_writing(self, connection_id: str, *, new: bool = False) -> tuple[str, bytes]:
+        """(key id, key) to seal the connection's values with. `new`: the connection is
+        being created, so a spare key is taken and nothing is looked up or written."""
+        key_id = self._owners.get(connection_id)
+        if key_id is None and not new:
+            key_id = self.locate(connection_id) or next(
+                (r.key_id for r in self.rows.claimed_by(connection_id)), None
+            )
+        if key_id is None:
+            key_id, key = self._take()
+            if not new:  # its first event does not name it: say whose it is here
+                self.rows.claim(key_id, connection_id)
+            self._keys.put(key_id, key)
+        self._owners.put(connection_id, key_id)
+        key = self.for_reading(key_id)
+        if key is None:
+            raise DataKeyErased(connection_id)
+        return key_id, key
+
+    def for_reading(self, key_id: str) -> bytes | None:
+        """The key; None once it is destroyed."""
+        key = self._keys.get(key_id)
+        if key is None:
+            row = self.rows.get(key_id)
+            if row is None or row.wrapped_key is None:
+                return None
+            key = self._unwrap(row.wrapped_key, key_id)
+            self._keys.put(key_id, key)
+        return key
+
+    def destroy(self, connection_id: str, key_ids: Iterable[str]) -> None:
+        key_ids = sorted(set(key_ids))
+        self.rows.destroy(key_ids, connection_id, self._now())
+        self._owners.pop(connection_id)
+        for key_id in key_ids:
+            self._keys.pop(key_id)
+
+    def rewrap(self) -> int:
+        """Every stored key wrapped again under the current SECRET_KEY; how many moved."""
+        moved, after = 0, ""
+        while batch := self.rows.wrapped(after):
+            for row in batch:
+                assert row.wrapped_key is not None
+                new = self._ring.rotate(row.wrapped_key.encode()).decode()
+                moved += self.rows.rewrap(row.key_id, row.wrapped_key, new)
+            after = batch[-1].key_id
+        return moved
+
+    def _take(self) -> tuple[str, bytes]:
+        with self._lock:
+            if not self._spare:
+                made = [(secrets.token_hex(12), new_data_key()) for _ in range(self._batch)]
+                self.rows.add_many(
+                    [(key_id, self._ring.encrypt(key).decode()) for key_id, key in made],
+                    self._now(),
+                )
+                self._spare = made
+            return self._spare.pop()
+
+    def _unwrap(self, wrapped: str, key_id: str) -> bytes:
+        try:
+            return self._ring.decrypt(wrapped.encode())
+        except InvalidToken:
+            raise RuntimeError(
+                f"data key {key_id} opens with no configured SECRET_KEY "
+                "(set PREVIOUS_SECRET_KEYS during a rotation)"
+            ) from None
+
+
+class _Expiring(Generic[K, V]):
+    """A bounded, thread-safe map whose entries are forgotten after `seconds`."""
+
+    def __init__(self, size: int, seconds: float) -> None:
+        self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()
+        self._size, self._seconds = size, seconds
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> V | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            if entry[0] < time.monotonic():
+                del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
+            return entry[1]
+
+    def put(self, key: K, value: V) -> None:
+        with self._lock:
+            self._entries[key] = (time.monotonic() + self._seconds, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+    def pop(self, key: K) -> None:
+        with self._lock:
+            self._entries.pop(key, None)

@@ -1,0 +1,95 @@
+"""Data keys (migration 0012), wrapped; `wrapped_key` NULL once destroyed by an erasure.
+
+A key is made ahead of use, in batches (`add_many`), and taken by one connection: the
+sealed values name their key (`pv1:<key_id>:…`), so a connection's first event says which
+key is its own and nothing else needs writing when a connection is created. A key taken
+for a connection recorded before erasure existed (its first event seals nothing) is
+claimed here instead (`connection_id`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from adapters.tables.dialect import Dialect
+
+_COLUMNS = "key_id, connection_id, wrapped_key, erased_at"
+
+
+@dataclass(frozen=True)
+class DataKeyRow:
+    key_id: str
+    connection_id: str | None
+    wrapped_key: str | None
+    erased_at: str | None
+
+
+class DataKeyRows:
+    def __init__(self, tables: Dialect) -> None:
+        self.t = tables
+
+    def get(self, key_id: str) -> DataKeyRow | None:
+        rows = self.t.query(
+            f"SELECT {_COLUMNS} FROM {{p}}connection_data_keys WHERE key_id = ?", (key_id,)
+        )
+        return DataKeyRow(**dict(rows[0])) if rows else None
+
+    def add_many(self, keys: Sequence[tuple[str, str]], at: str) -> None:
+        """(key_id, wrapped key) pairs, made ahead of use, in one transaction."""
+        with self.t.transaction(commit=True) as c:
+            c.executemany(
+                self.t.sql(
+                    "INSERT INTO {p}connection_data_keys (key_id, wrapped_key, created_at) "
+                    "VALUES (?, ?, ?)"
+                ),
+                [(key_id, wrapped, at) for key_id, wrapped in keys],
+            )
+
+    def claimed_by(self, connection_id: str) -> list[DataKeyRow]:
+        rows = self.t.query(
+            f"SELECT {_COLUMNS} FROM {{p}}connection_data_keys WHERE connection_id = ? "
+            "ORDER BY created_at, key_id",
+            (connection_id,),
+        )
+        return [DataKeyRow(**dict(r)) for r in rows]
+
+    def claim(self, key_id: str, connection_id: str) -> None:
+        self.t.execute(
+            "UPDATE {p}connection_data_keys SET connection_id = ? WHERE key_id = ?",
+            (connection_id, key_id),
+        )
+
+    def destroy(self, key_ids: Sequence[str], connection_id: str, at: str) -> None:
+        """The keys named and every key the connection claimed, for good."""
+        with self.t.transaction(commit=True) as c:
+            c.execute(
+                self.t.sql(
+                    "UPDATE {p}connection_data_keys SET wrapped_key = NULL, erased_at = ? "
+                    "WHERE connection_id = ?"
+                ),
+                (at, connection_id),
+            )
+            c.executemany(
+                self.t.sql(
+                    "UPDATE {p}connection_data_keys SET wrapped_key = NULL, erased_at = ?, "
+                    "connection_id = ? WHERE key_id = ?"
+                ),
+                [(at, connection_id, key_id) for key_id in key_ids],
+            )
+
+    def wrapped(self, after: str = "", limit: int = 500) -> list[DataKeyRow]:
+        rows = self.t.query(
+            f"SELECT {_COLUMNS} FROM {{p}}connection_data_keys "
+            "WHERE key_id > ? AND wrapped_key IS NOT NULL ORDER BY key_id LIMIT ?",
+            (after, limit),
+        )
+        return [DataKeyRow(**dict(r)) for r in rows]
+
+    def rewrap(self, key_id: str, old: str, new: str) -> bool:
+        rows = self.t.execute(
+            "UPDATE {p}connection_data_keys SET wrapped_key = ? "
+            "WHERE key_id = ? AND wrapped_key = ? RETURNING key_id",
+            (new, key_id, old),
+        )
+        return bool(rows)

@@ -1,0 +1,75 @@
+"""The data keys: a SECRET_KEY rotation keeps every connection readable (PREVIOUS_SECRET_KEYS,
+then `rewrap`), no key sits unwrapped in the store, and a sealed value moved to another
+connection is named by verification, on both stores."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import pytest
+
+from service.api.caller import Caller
+from service.container import build
+from tests.conftest import make_settings
+from tests.erasure.forgotten import dump, personal
+
+OLD, NEW = (
+    "old-secret-key-0123456789abcdef-0123456789",
+    "new-secret-key-0123456789abcdef-9876543210",
+)
+CALLER = Caller(tenant_id="tenant_a", actor="test")
+
+
+def create(services, tag: str) -> str:
+    who = personal(tag)
+    spec = {k: v for k, v in who.items() if k != "detail"}
+    connection = services.connections.create(
+        CALLER, region="na", marketplace_ids=["ATVPDKIKX0DER"], **spec
+    )
+    return str(connection.id)
+
+
+def test_rotating_secret_key_keeps_every_connection_readable(database_url):
+    services = build(make_settings(database_url, SECRET_KEY=OLD))
+    cid = create(services, "2201")
+    services.close()
+    assert personal("2201")["owner_email"].encode() not in dump(database_url)
+
+    rotating = build(make_settings(database_url, SECRET_KEY=NEW, PREVIOUS_SECRET_KEYS=OLD))
+    assert rotating.app.load("tenant_a", cid).owner_email == personal("2201")["owner_email"]
+    assert rotating.app.mapper.keys.rewrap() >= 1
+    rotating.close()
+
+    rotated = build(make_settings(database_url, SECRET_KEY=NEW))
+    connection = rotated.app.load("tenant_a", cid)
+    assert connection.metadata == personal("2201")["metadata"]
+    assert rotated.audit.verify(cid).personal_values_checked == 5  # the invitation's
+    rotated.close()
+
+    # The old secret alone opens nothing any more, and says why instead of erasing.
+    stale = build(make_settings(database_url, SECRET_KEY=OLD))
+    with pytest.raises(RuntimeError, match="PREVIOUS_SECRET_KEYS"):
+        list(stale.app.events.get(connection.id))
+    stale.close()
+
+
+def test_a_sealed_value_moved_to_another_connection_does_not_open(database_url):
+    services = build(make_settings(database_url))
+    try:
+        mine, theirs = create(services, "2301"), create(services, "2302")
+        store = services.app.recorder
+        (theirs_first,) = store.select_events(connection_id(theirs), lte=1)
+        (mine_first,) = store.select_events(connection_id(mine), lte=1)
+        mapper = services.app.mapper
+        moved = mapper.decoded(mine_first)
+        moved["owner_email"] = mapper.decoded(theirs_first)["owner_email"]
+        services.erasure.stored.replace_state(connection_id(mine), 1, mapper.encoded(moved))
+        report = services.audit.verify(mine)
+        assert report.broken == [{"version": 1, "reason": "a sealed value does not open"}]
+        assert services.audit.verify(theirs).ok
+    finally:
+        services.close()
+
+
+def connection_id(text: str) -> UUID:
+    return UUID(text)
