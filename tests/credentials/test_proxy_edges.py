@@ -108,13 +108,7 @@ def test_amazons_silence_is_a_503_with_its_line_in_the_access_log(served, amazon
         assert answer.status_code == 503, answer.text
         assert answer.json()["code"] == "AMAZON_UNAVAILABLE"
         assert answer.headers["retry-after"]
-        served.services.credentials.access_log.flush()
-        [line] = [
-            e
-            for e in api.get(f"/v1/connections/{c['id']}/access_log").json()["data"]
-            if e["kind"] == "proxy"
-        ]
-    assert (line["status"], line["outcome"]) == (504, "unreachable")
+        assert _proxy_lines(served, api, c) == [(504, "unreachable")]
 
 
 def test_repeated_403s_cost_one_refresh_and_one_check_a_minute(served, amazon_peer, lwa):
