@@ -16,6 +16,11 @@ it returns. The lock is held for the server's work and the commit only. The libr
 one exists. The function is created with the library's own tables, by the same
 `create_table`, under the same start-up lock.
 
+The four arrays are sent in PostgreSQL's binary format (`%b`): psycopg dumps a list in
+text by escaping each element in Python (a regular expression over every byte of every
+state), which cost more than the rest of the write; in binary the states go as they are
+(measured: 650 µs → 195 µs to dump a batch of two events). The bytes stored are the same.
+
 Its NOTIFY names the aggregates the commit recorded events for (their ids, comma-separated),
 so a listener that keeps things per connection (the token memory) drops only those.
 """
@@ -73,7 +78,7 @@ class LockedInsertRecorder(PostgresApplicationRecorder):
         )
         self.insert_locked_statement = SQL(
             "SELECT n AS notification_id FROM {schema}.{function}("
-            "%s::{id_type}[], %s::bigint[], %s::text[], %s::bytea[]) AS n"
+            "%b::{id_type}[], %b::bigint[], %b::text[], %b::bytea[]) AS n"
         ).format(**names)
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from copy import deepcopy
+from typing import Any, NoReturn
 from uuid import UUID
 
+import anyio.to_thread
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, Mapper
 from eventsourcing.utils import get_topic
@@ -15,7 +17,7 @@ from adapters.personal_mapper import PersonalMapper
 from domain.connection import Connection
 from domain.exceptions import NotFound, VersionConflict
 from domain.seller_claims import SellerClaim, SellingPartnerAlreadyConnected, claim_id
-from service.connections.group_commit import GroupCommit
+from service.connections.group_commit import GroupCommit, LoopBatcher
 
 
 class ConnectionsApp(Application[UUID]):
@@ -46,6 +48,8 @@ class ConnectionsApp(Application[UUID]):
         with schema_lock(env or {}):
             super().__init__(env=env)
         self.group_commit = GroupCommit(self)
+        # Data keys for the personal values, taken in the writer's thread (see `store`).
+        self.loop_batcher = LoopBatcher(self.group_commit, lambda events: self.mapper.warm(events))  # type: ignore[attr-defined]
         # Told after each commit that recorded events, in this process, with the ids of
         # the aggregates it recorded events for; registered by the composition root
         # (service.container): the worker's Waker, the token memory.
@@ -102,6 +106,44 @@ class ConnectionsApp(Application[UUID]):
             return None
         return cached.version
 
+    async def load_cached(
+        self, tenant_id: str, connection_id: str, reads: Any
+    ) -> Connection | None:
+        """`load` for a command on the event loop, when this process's aggregate cache
+        holds the tenant's connection at its latest version: a copy of it, and the store
+        asked in one indexed statement through the asynchronous pool (`reads`,
+        adapters.tables.async_reads) whether any event came after the copy's version.
+        None otherwise (not cached, another tenant's, moved on): the caller then takes
+        the blocking `load`, which fast-forwards the cached copy or reads the store.
+        The copy is taken before the question, so an event that a thread is applying to
+        the cached aggregate meanwhile is in the store already, and the answer is None."""
+        if self.cached_version(tenant_id, connection_id) is None:
+            return None
+        try:
+            copy = deepcopy(self.repository.cache.get(UUID(connection_id)))  # type: ignore[union-attr]
+        except KeyError:
+            return None
+        if not isinstance(copy, Connection) or copy.tenant_id != tenant_id:
+            return None
+        if await reads.query(reads.events_after, (copy.id, copy.version)):
+            return None
+        return copy
+
+    def remember(self, aggregate: Any) -> None:
+        """Keeps a connection this process just saved in its aggregate cache (the library
+        keeps only what a load read), unless the cache has a later version: the next
+        command or read of it here then needs no load. The caller no longer uses it.
+        Whatever version stays, the cache's fast-forward brings it up to the store's."""
+        cache = self.repository.cache
+        if cache is None or aggregate.pending_events:
+            return
+        try:
+            current = cache.get(aggregate.id)
+        except KeyError:
+            current = None
+        if current is None or current.version < aggregate.version:
+            cache.put(aggregate.id, aggregate)
+
     def store(self, aggregate: Any) -> int | None:
         """Saves pending events, in one transaction with other threads' commands of the
         same moment (service.connections.group_commit); returns the last notification id.
@@ -115,16 +157,39 @@ class ConnectionsApp(Application[UUID]):
         try:
             recordings = self.group_commit.save(aggregate, *claims)
         except IntegrityError:
-            for claim in claims:
-                holder = self._claim(claim.tenant_id, claim.selling_partner_id)
-                if holder is not None and holder.holder not in (None, str(aggregate.id)):
-                    raise SellingPartnerAlreadyConnected(
-                        claim.selling_partner_id, holder.holder
-                    ) from None
-            raise VersionConflict(
-                "The connection was changed by another request at the same time; "
-                "read it again and retry."
-            ) from None
+            self._refused(aggregate, claims)
+        return self._stored(recordings)
+
+    async def store_async(self, aggregate: Any) -> int | None:
+        """`store` from the event loop, without a thread per command: in a batch with the
+        commands of the same moment (service.connections.group_commit.LoopBatcher).
+        A command that takes or releases a seller reads the claim first: it takes the
+        blocking `store` in a thread, as before."""
+        if isinstance(aggregate, Connection) and any(
+            isinstance(e, (*TAKES_SELLER, Connection.Disconnected))
+            for e in aggregate.pending_events
+        ):
+            return await anyio.to_thread.run_sync(self.store, aggregate)
+        try:
+            recordings = await self.loop_batcher.save(aggregate)
+        except IntegrityError:
+            self._refused(aggregate, [])
+        return self._stored(recordings)
+
+    def _refused(self, aggregate: Any, claims: list[SellerClaim]) -> NoReturn:
+        """A lost race: on a seller (another connection holds it), else on the version."""
+        for claim in claims:
+            holder = self._claim(claim.tenant_id, claim.selling_partner_id)
+            if holder is not None and holder.holder not in (None, str(aggregate.id)):
+                raise SellingPartnerAlreadyConnected(
+                    claim.selling_partner_id, holder.holder
+                ) from None
+        raise VersionConflict(
+            "The connection was changed by another request at the same time; "
+            "read it again and retry."
+        ) from None
+
+    def _stored(self, recordings: list[Any]) -> int | None:
         if not recordings:
             return None
         ids = dict.fromkeys(str(r.domain_event.originator_id) for r in recordings)

@@ -23,11 +23,14 @@ are stored as if nothing happened.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio.to_thread
 from eventsourcing.application import Recording
 from eventsourcing.persistence import IntegrityError
 
@@ -61,19 +64,26 @@ class GroupCommit:
         seller claim) in the same transaction, in a batch with whatever other threads
         save meanwhile; returns their recordings once committed. Raises IntegrityError
         when one of these aggregates' versions was taken, or what the store raised."""
-        saves = [(a, list(a.collect_events())) for a in (aggregate, *companions)]
-        saves = [(a, events) for a, events in saves if events]
-        if not saves:
+        command = command_of(aggregate, *companions)
+        if command is None:
             return []
-        command = _Command(saves)
+        self.submit([command])
+        if command.error is not None:
+            raise command.error
+        return command.recordings
+
+    def submit(self, commands: list[_Command]) -> None:
+        """Queues the commands and returns once every one of them is done (stored, or
+        with its `error`): written by this thread as the batch's leader, or by another."""
         with self._changed:
-            self._queue.append(command)
-            while self._writing and not command.done:
+            self._queue.extend(commands)
+            while self._writing and not all(c.done for c in commands):
                 self._changed.wait()
-            if not command.done:  # this thread leads: it writes everything queued
+            leads = not all(c.done for c in commands)
+            if leads:  # this thread leads: it writes everything queued
                 self._writing = True
                 batch, self._queue = self._queue, []
-        if not command.done:
+        if leads:
             try:
                 self._write(batch)
             finally:
@@ -83,9 +93,6 @@ class GroupCommit:
                 with self._changed:
                     self._writing = False
                     self._changed.notify_all()
-        if command.error is not None:
-            raise command.error
-        return command.recordings
 
     def _write(self, batch: list[_Command]) -> None:
         """Writes the batch; every command in it ends done, stored or with its error."""
@@ -123,6 +130,85 @@ class GroupCommit:
             library_seam.after_recording(self.app, _processing(batch), recordings)
         except Exception:
             log.exception("snapshots after a committed batch failed; the batch stands")
+
+
+def command_of(aggregate: Any, *companions: Any) -> _Command | None:
+    """The aggregate's pending events and its companions', collected for one command;
+    None when there is nothing to save."""
+    saves = [(a, list(a.collect_events())) for a in (aggregate, *companions)]
+    saves = [(a, events) for a, events in saves if events]
+    return _Command(saves) if saves else None
+
+
+class LoopBatcher:
+    """Group commit for commands made on the event loop: no thread per request. Each
+    command is queued on the loop; one task per loop writes what is queued with one hop
+    to a thread (the library's store is synchronous: `GroupCommit.submit`, so these
+    batches join those of threads saving at the same moment), and, while that write is
+    under way, the next commands queue for the next hop. A lone command is written at
+    once, as by a thread; each is acknowledged only once its transaction committed."""
+
+    def __init__(self, group: GroupCommit, before_write: Any = None) -> None:
+        self.group = group
+        # Called in the writer's thread with the batch's events, before it is written
+        # (the data keys the mapper will seal them with: see ConnectionsApp.store).
+        self.before_write = before_write or (lambda events: None)
+        self._queues: weakref.WeakKeyDictionary[Any, _LoopQueue] = weakref.WeakKeyDictionary()
+
+    async def save(self, aggregate: Any, *companions: Any) -> list[Recording]:
+        """As `GroupCommit.save`, awaited on the loop."""
+        command = command_of(aggregate, *companions)
+        if command is None:
+            return []
+        loop = asyncio.get_running_loop()
+        queue = self._queues.get(loop)
+        if queue is None:
+            queue = self._queues[loop] = _LoopQueue()
+        done = loop.create_future()
+        queue.waiting.append((command, done))
+        if queue.writer is None:
+            queue.writer = loop.create_task(self._drain(queue))
+        await asyncio.shield(done)  # a cancelled request does not cancel the write
+        if command.error is not None:
+            raise command.error
+        return command.recordings
+
+    async def _drain(self, queue: _LoopQueue) -> None:
+        try:
+            while queue.waiting:
+                batch, queue.waiting = queue.waiting, []
+                commands = [c for c, _ in batch]
+                try:
+                    await anyio.to_thread.run_sync(self._write, commands)
+                except BaseException as e:
+                    for c in commands:
+                        if not c.done:
+                            c.error, c.done = RuntimeError(f"the batch's write failed: {e!r}"), True
+                    if not isinstance(e, Exception):
+                        raise
+                finally:
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_result(None)
+        finally:
+            queue.writer = None
+
+    def _write(self, commands: list[_Command]) -> None:
+        ready = []
+        for command in commands:
+            try:
+                self.before_write(command.events)
+            except Exception as e:  # that command fails as it would alone
+                command.error, command.done = e, True
+            else:
+                ready.append(command)
+        self.group.submit(ready)
+
+
+@dataclass(eq=False)
+class _LoopQueue:
+    waiting: list[tuple[_Command, asyncio.Future[None]]] = field(default_factory=list)
+    writer: asyncio.Task[None] | None = None
 
 
 def _processing(batch: list[_Command]) -> Any:

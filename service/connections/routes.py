@@ -64,20 +64,40 @@ def _if_match(request: Request) -> int | None:
     status_code=201,
     summary="Invite an owner to connect",
 )
-@blocking
-def create_connection(request: Request, data: CreateConnection) -> Response:
+async def create_connection(request: Request, data: CreateConnection) -> Response:
+    # Without an Idempotency-Key (its record is read and written through the blocking
+    # tables) or a return_url (checked against the tenant's stored origins), a create
+    # stays on the event loop: its command joins the loop's group commit.
+    if data.return_url is not None or "idempotency-key" in request.headers:
+        return await anyio.to_thread.run_sync(_create_blocking, request, data)
+    caller = caller_of(request)
+    connections = services_of(request).connections
+    connection = await connections.create_async(caller, **_create_spec(data))
+    body = _with_link(request)(connections.json(connection))
+    connections.app.remember(connection)  # its next command or read here needs no load
+    return respond(201, body, _created(connection))
+
+
+def _create_blocking(request: Request, data: CreateConnection) -> Response:
     caller = caller_of(request)
     once = begin(request, caller, data, _with_link(request))
     if once.replayed is not None:
         return once.replayed
     with once:
-        spec = msgspec.structs.asdict(data)
-        if data.invited_by is not None:
-            spec["invited_by"] = msgspec.structs.asdict(data.invited_by)
         connections = services_of(request).connections
-        connection = connections.create(caller, **spec)
-        headers = {"Location": f"/v1/connections/{connection.id}", **_etag(connection.version)}
-        return once.respond(201, connections.json(connection), headers)
+        connection = connections.create(caller, **_create_spec(data))
+        return once.respond(201, connections.json(connection), _created(connection))
+
+
+def _create_spec(data: CreateConnection) -> dict[str, Any]:
+    spec = msgspec.structs.asdict(data)
+    if data.invited_by is not None:
+        spec["invited_by"] = msgspec.structs.asdict(data.invited_by)
+    return spec
+
+
+def _created(connection: Any) -> dict[str, str]:
+    return {"Location": f"/v1/connections/{connection.id}", **_etag(connection.version)}
 
 
 @get(
@@ -244,9 +264,24 @@ def get_guide(request: Request, connection_id: str) -> dict[str, Any]:
 def _action_handler(action: str) -> Any:
     body_type = ACTION_BODIES[action]
 
-    def handler(request: Request, connection_id: str, data: Any = None) -> Response:
-        caller = caller_of(request)
+    async def handler(request: Request, connection_id: str, data: Any = None) -> Response:
         body = msgspec.structs.asdict(data) if data is not None else {}
+        # Without an Idempotency-Key (kept in the blocking tables), a connection this
+        # process has cached at its latest version is acted on without leaving the loop.
+        if "idempotency-key" not in request.headers:
+            connections = services_of(request).connections
+            expected = _if_match(request)
+            result = await connections.act_async(
+                caller_of(request), connection_id, action, body, expected
+            )
+            if result is not None:
+                answer = _answer(connections, result)
+                connections.app.remember(result.connection)
+                return respond(200, _with_link(request)(answer), _etag(result.connection.version))
+        return await anyio.to_thread.run_sync(blocking_handler, request, connection_id, body)
+
+    def blocking_handler(request: Request, connection_id: str, body: dict[str, Any]) -> Response:
+        caller = caller_of(request)
         expected = _if_match(request)
         once = begin(request, caller, {"connection_id": connection_id, **body}, _with_link(request))
         if once.replayed is not None:
@@ -254,14 +289,7 @@ def _action_handler(action: str) -> Any:
         with once:
             connections = services_of(request).connections
             result = connections.act(caller, connection_id, action, body, expected)
-            extras = {
-                k: rfc3339(v) if isinstance(v, datetime) else v for k, v in result.extras.items()
-            }
-            return once.respond(
-                200,
-                {**connections.json(result.connection), **extras},
-                _etag(result.connection.version),
-            )
+            return once.respond(200, _answer(connections, result), _etag(result.connection.version))
 
     # A body is required exactly when its struct has required fields.
     required = any(f.required for f in msgspec.structs.fields(body_type))
@@ -282,7 +310,12 @@ def _action_handler(action: str) -> Any:
         tags=TAGS,
         status_code=200,
         summary=action.replace("_", " ").capitalize(),
-    )(blocking(handler))
+    )(handler)
+
+
+def _answer(connections: Any, result: Any) -> dict[str, Any]:
+    extras = {k: rfc3339(v) if isinstance(v, datetime) else v for k, v in result.extras.items()}
+    return {**connections.json(result.connection), **extras}
 
 
 def _camel(name: str) -> str:

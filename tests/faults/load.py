@@ -52,6 +52,9 @@ class Load:
     clients: int = 6
     timeout: float = 30.0
     pause: float = 0.0  # seconds each client waits between commands
+    # Half the clients create without an Idempotency-Key: their creates (and then their
+    # actions) stay on the server's event loop (the loop's group commit).
+    keyless_creates: bool = False
     acks: list[Ack] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -59,8 +62,9 @@ class Load:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def start(self) -> Load:
-        for _ in range(self.clients):
-            thread = threading.Thread(target=self._client, daemon=True)
+        for index in range(self.clients):
+            keyless = self.keyless_creates and index % 2 == 1
+            thread = threading.Thread(target=self._client, args=(keyless,), daemon=True)
             thread.start()
             self._threads.append(thread)
         return self
@@ -78,7 +82,7 @@ class Load:
     def tally(self) -> Counter:
         return Counter(o.code or o.error or str(o.status) for o in self.outcomes)
 
-    def _client(self) -> None:
+    def _client(self, keyless: bool = False) -> None:
         headers = {"Authorization": f"Bearer {self.api_key}"}
         with httpx.Client(base_url=self.url, headers=headers, timeout=self.timeout) as http:
             step, connection_id = 0, ""
@@ -89,7 +93,7 @@ class Load:
                         "POST",
                         "/v1/connections",
                         json=CONNECTION,
-                        headers={"Idempotency-Key": uuid.uuid4().hex},
+                        headers={} if keyless else {"Idempotency-Key": uuid.uuid4().hex},
                     )
                 else:
                     request = http.build_request(

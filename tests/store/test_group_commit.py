@@ -148,3 +148,93 @@ def test_a_batch_the_store_refuses_fails_every_command_in_it_and_stores_none(
     # The log holds the first command only: nothing of the refused batch was written.
     written = [n.originator_id for n in services.app.recorder.select_notifications(1, 100)]
     assert written == [first.result().id]
+
+
+def test_commands_made_on_the_event_loop_join_one_batch_and_only_the_loser_is_refused(
+    services: Services,
+):
+    """The loop's group commit (LoopBatcher): creates and contested actions awaited
+    together on one event loop, no thread each, queue behind a thread's held write and
+    are written in one transaction with it done; each contested connection keeps one
+    winner, the loser gets its 409, every create is stored, and a connection saved on
+    the loop is then served from this process's cache at its stored version."""
+    import asyncio
+
+    connections = services.connections
+    contested = [connections.create(caller(f"seed-{i}"), **SPEC).id for i in range(4)]
+    loaded = [
+        (str(cid), side, services.app.load(TENANT, str(cid)))
+        for cid in contested
+        for side in ("a", "b")
+    ]
+    held = HeldFirstWrite(services.app)
+    creates = 12
+
+    async def contend(item) -> tuple[str, str, str]:
+        cid, side, connection = item
+        connection.resend_invitation(
+            connections.context(caller(f"resend-{cid}-{side}")), services.settings.durations
+        )
+        try:
+            await services.app.store_async(connection)
+        except VersionConflict:
+            return cid, side, "409"
+        return cid, side, "stored"
+
+    async def on_the_loop():
+        return await asyncio.gather(
+            *(connections.create_async(caller(f"loop-{i}"), **SPEC) for i in range(creates)),
+            *(contend(item) for item in loaded),
+        )
+
+    def release_when_queued() -> None:
+        while len(services.app.group_commit._queue) < creates + len(loaded):
+            threading.Event().wait(0.005)
+        held.release()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first = pool.submit(connections.create, caller("blocker"), **SPEC)
+        assert held.entered.wait(30)
+        releaser = pool.submit(release_when_queued)
+        results = asyncio.run(on_the_loop())
+        releaser.result()
+        assert first.result().version == 1
+
+    created, outcomes = results[:creates], results[creates:]
+    # One transaction for everything queued on the loop (refused for the contested
+    # versions), then each command alone (counted in aggregates: a contested pair is one).
+    assert held.sizes[1] == creates + len(loaded) - len(contested)
+    for connection in created:
+        assert services.app.load(TENANT, str(connection.id)).version == 1
+    by_connection: dict[str, list[tuple[str, str]]] = {}
+    for cid, side, outcome in outcomes:
+        by_connection.setdefault(cid, []).append((side, outcome))
+    for cid, sides in by_connection.items():
+        assert sorted(o for _, o in sides) == ["409", "stored"], sides
+        winner = next(side for side, o in sides if o == "stored")
+        history = connections.history(caller("read"), cid)
+        assert [e.originator_version for e in history] == [1, 2]
+        assert (history[1].meta or {}).get("request_id") == f"resend-{cid}-{winner}"
+
+    # Remembered after the save: a loop command on it needs no blocking load, and sees
+    # the stored version (PostgreSQL: the asynchronous reads ask the store).
+    remembered = created[0]
+    services.app.remember(remembered)
+    assert services.app.cached_version(TENANT, str(remembered.id)) == 1
+    if connections.async_reads is not None:
+
+        async def act():
+            return await connections.act_async(
+                caller("act"), str(remembered.id), "resend_invitation", {}
+            )
+
+        acted = asyncio.run(act())
+        assert acted is not None and acted.connection.version == 2
+        assert services.app.load(TENANT, str(remembered.id)).version == 2
+        # Another tenant's: not served from the cache (the blocking `load` refuses it).
+        other = Caller(tenant_id="tenant_other", actor="test", request_id="x")
+
+        async def foreign():
+            return await connections.act_async(other, str(remembered.id), "resend_invitation", {})
+
+        assert asyncio.run(foreign()) is None
