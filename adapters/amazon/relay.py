@@ -93,10 +93,10 @@ class Relay:
                 cookie_jar=aiohttp.DummyCookieJar(),
                 auto_decompress=False,
                 timeout=self._timeout,
-                # Only what the proxy was given is sent (plus Host, Content-Length and
-                # Connection, which HTTP/1.1 needs): no Accept, Accept-Encoding or
-                # User-Agent of aiohttp's own.
-                skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent"),
+                # Only what the proxy was given is sent (plus Host, and Content-Length or
+                # Transfer-Encoding for a body, which HTTP/1.1 needs): no Accept,
+                # Accept-Encoding, User-Agent or Content-Type of aiohttp's own.
+                skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),
                 trust_env=False,
             )
         return self._session
