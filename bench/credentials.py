@@ -1,7 +1,7 @@
 """`python -m bench.credentials` (part of `make bench`): what using a connection costs.
 
 - Cached access tokens (`POST /v1/connections/{id}/access_tokens`, every token already
-  fresh in the cache) against `/healthz` of the same server: target at least 0.6x.
+  fresh in the cache) against `/healthz` of the same server: target at least 0.8x.
 - The proxy's added latency: the same SP-API call (the sandbox's getMarketplaceParticipations)
   through `/v1/connections/{id}/proxy/sp-api/…` and sent to the sandbox directly with the
   token, at 8 clients: target p50 at most 2 ms and p99 at most 10 ms added.
@@ -13,7 +13,10 @@ bench/credentials.json, misses (non-2xx answers, cache misses) included.
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -56,6 +59,29 @@ def cache_counts(server: Server) -> dict[str, float]:
     return {outcome: float(n) for outcome, n in found}
 
 
+def measured(load: LoadProcess, job: dict[str, Any], servers: dict[str, Server]) -> dict[str, Any]:
+    """The load job's figures, with each server's CPU per answered call (microseconds):
+    steadier than throughput on a shared machine."""
+    before = {name: s.cpu_seconds() for name, s in servers.items()}
+    result = load.run(job)
+    calls = max(int(result.get("ok", 0)), 1)
+    for name, s in servers.items():
+        result[f"{name}_cpu_us_per_call"] = round((s.cpu_seconds() - before[name]) / calls * 1e6)
+    return result
+
+
+def spied(pid: int, seconds: float, kind: str) -> subprocess.Popen | None:
+    """With BENCH_PROFILE_PROXY=1: py-spy samples the service (GIL holders only) while the
+    next run goes on; its raw stacks go to /tmp/profile-<kind>.txt (`bench.profile.top`
+    prints the functions in most samples)."""
+    if os.environ.get("BENCH_PROFILE_PROXY", "") in ("", "0"):
+        return None
+    spy = shutil.which("py-spy") or os.path.join(os.path.dirname(sys.executable), "py-spy")
+    args = ["record", "-p", str(pid), "-d", str(max(int(seconds) - 1, 1)), "-r", "250"]
+    args += ["--gil", "--nonblocking", "-f", "raw", "-o", f"/tmp/profile-{kind}.txt"]
+    return subprocess.Popen([spy, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def run_store(config: Config, kind: str, load: LoadProcess) -> dict[str, Any]:
     clients = config.target_clients
     seconds = config.seconds
@@ -88,22 +114,35 @@ def run_store(config: Config, kind: str, load: LoadProcess) -> dict[str, Any]:
                 "seconds": seconds,
             }
             out: dict[str, Any] = {}
-            out["healthz"] = load.run({**job, "op": "healthz"})
-            out["access_token_cached"] = load.run({**job, "op": "access_token", "ids": ids})
+            both = {"service": server, "sandbox": amazon}
+            out["healthz"] = measured(load, {**job, "op": "healthz"}, both)
+            spy = spied(server.pid, seconds, "access_token")
+            out["access_token_cached"] = measured(
+                load, {**job, "op": "access_token", "ids": ids}, both
+            )
+            if spy is not None:
+                spy.wait()
             after = cache_counts(server)
             out["cache"] = {k: after.get(k, 0) - before.get(k, 0) for k in after}
             direct_path = endpoint.removeprefix(amazon.url) + PARTICIPATIONS
-            out["amazon_direct"] = load.run(
-                {**job, "url": amazon.url, "op": "fixed", "path": direct_path, "headers": tokens}
-            )
-            out["amazon_proxied"] = load.run(
-                {
-                    **job,
-                    "op": "fixed",
-                    "ids": ids,
-                    "path": "/v1/connections/{id}/proxy/sp-api" + PARTICIPATIONS,
-                }
-            )
+            direct = {**job, "url": amazon.url, "op": "fixed", "path": direct_path}
+            proxied = {
+                **job,
+                "op": "fixed",
+                "ids": ids,
+                "path": "/v1/connections/{id}/proxy/sp-api" + PARTICIPATIONS,
+            }
+            # Direct and proxied twice, taking turns, so drift on the shared machine
+            # touches both alike; the better run of each is kept.
+            runs: dict[str, list[dict[str, Any]]] = {"direct": [], "proxied": []}
+            for _ in range(2):
+                runs["direct"].append(measured(load, {**direct, "headers": tokens}, both))
+                spy = spied(server.pid, seconds, "proxy") if not runs["proxied"] else None
+                runs["proxied"].append(measured(load, proxied, both))
+                if spy is not None:
+                    spy.wait()
+            out["amazon_direct"] = max(runs["direct"], key=lambda r: r["per_second"])
+            out["amazon_proxied"] = max(runs["proxied"], key=lambda r: r["per_second"])
         finally:
             server.stop()
             amazon.stop()
@@ -115,6 +154,16 @@ def run_store(config: Config, kind: str, load: LoadProcess) -> dict[str, Any]:
         "ratio_to_healthz": round(t["per_second"] / h["per_second"], 2) if h["per_second"] else 0,
         "proxy_added_p50_ms": round(p["p50_ms"] - d["p50_ms"], 2),
         "proxy_added_p99_ms": round(p["p99_ms"] - d["p99_ms"], 2),
+        "direct_per_second": d["per_second"],
+        "proxied_per_second": p["per_second"],
+        "proxied_to_direct": round(p["per_second"] / d["per_second"], 2) if d["per_second"] else 0,
+        "cpu_us_per_call": {
+            "healthz_service": h["service_cpu_us_per_call"],
+            "access_token_service": t["service_cpu_us_per_call"],
+            "direct_sandbox": d["sandbox_cpu_us_per_call"],
+            "proxied_service": p["service_cpu_us_per_call"],
+            "proxied_sandbox": p["sandbox_cpu_us_per_call"],
+        },
         "errors": {
             name: out[name]["errors"]
             for name in ("healthz", "access_token_cached", "amazon_direct", "amazon_proxied")
@@ -145,9 +194,11 @@ def main() -> None:
         s = results[kind]["summary"]
         print(
             f"{kind}: access tokens (cached) {s['access_token_per_second']}/s = "
-            f"{s['ratio_to_healthz']}x /healthz {s['healthz_per_second']}/s (target >= 0.6x); "
+            f"{s['ratio_to_healthz']}x /healthz {s['healthz_per_second']}/s (target >= 0.8x); "
             f"proxy adds p50 {s['proxy_added_p50_ms']} ms, p99 {s['proxy_added_p99_ms']} ms "
-            f"(targets <= 2, <= 10); errors {s['errors']}; cache {s['cache_outcomes']}"
+            f"(targets <= 2, <= 10); proxied {s['proxied_per_second']}/s = "
+            f"{s['proxied_to_direct']}x direct {s['direct_per_second']}/s (target >= 0.5x); "
+            f"CPU us/call {s['cpu_us_per_call']}; errors {s['errors']}; cache {s['cache_outcomes']}"
         )
 
 

@@ -6,8 +6,10 @@ GET over one pooled keep-alive connection, reading the answer as the relay does 
 then closed). The figure is this process's CPU per call (best of several rounds, the
 clients taking turns), which is what the proxy pays on the server's cores for every call
 it relays: httpx.AsyncClient as the relay uses it (`adapters.http_clients.async_client`),
-httpcore's AsyncConnectionPool directly (what httpx drives underneath), and aiohttp's
-ClientSession (with a DummyCookieJar: no cookies kept), when importable.
+httpcore's AsyncConnectionPool directly (what httpx drives underneath), aiohttp's bare
+ClientSession (with a DummyCookieJar: no cookies kept), and the relay itself
+(`adapters.amazon.relay.Relay`, aiohttp since issue #25: the chosen client with the
+relay's own layer on top).
 """
 
 from __future__ import annotations
@@ -82,6 +84,22 @@ async def with_aiohttp(url: str, calls: int) -> float:
     return spent / calls
 
 
+async def with_relay(url: str, calls: int) -> float:
+    from adapters.amazon.relay import Relay
+
+    relay = Relay(10)
+    headers = {"user-agent": "bench"}
+    began = time.process_time()
+    for _ in range(calls):
+        answer = await relay.send("GET", url, headers)
+        async for _chunk in answer.aiter_raw():
+            pass
+        await answer.aclose()
+    spent = time.process_time() - began
+    await relay.aclose()
+    return spent / calls
+
+
 def main() -> int:
     import uvloop
 
@@ -90,13 +108,12 @@ def main() -> int:
     url = f"http://127.0.0.1:{port}/orders/v0/orders"
     try:
         time.sleep(1.5)
-        candidates: dict[str, Any] = {"httpx": with_httpx, "httpcore": with_httpcore}
-        try:
-            import aiohttp  # noqa: F401
-
-            candidates["aiohttp"] = with_aiohttp
-        except ImportError:
-            print("aiohttp is not installed: not measured", file=sys.stderr)
+        candidates: dict[str, Any] = {
+            "httpx": with_httpx,
+            "httpcore": with_httpcore,
+            "aiohttp": with_aiohttp,
+            "relay": with_relay,
+        }
         best = {name: float("inf") for name in candidates}
         for _ in range(ROUNDS):
             for name, run in candidates.items():

@@ -8,12 +8,13 @@ known and kept for ACCESS_LOG_RETENTION.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import os
 import re
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -41,6 +42,7 @@ _ID_SEGMENT = re.compile(r"^(?=.*\d)[A-Za-z0-9._~%-]{6,}$|^\d+$")
 _SEGMENT_VERSION = re.compile(r"^v\d+$|^\d{4}-\d{2}-\d{2}$")
 
 
+@functools.lru_cache(maxsize=4096)  # asked twice per proxied call; paths repeat
 def operation_of(path: str) -> str:
     """`/orders/v0/orders/902-3159896-1390916/address` → `/orders/v0/orders/{id}/address`."""
     parts = []
@@ -55,7 +57,7 @@ def operation_of(path: str) -> str:
 def entry_id() -> str:
     """Sorts in the order entries were written (wall time first), so entries stamped
     with the same instant still list newest first."""
-    return f"acc_{time.time_ns():016x}{uuid.uuid4().hex[:12]}"
+    return f"acc_{time.time_ns():016x}{os.urandom(6).hex()}"
 
 
 class AccessLog:

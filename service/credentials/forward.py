@@ -37,6 +37,7 @@ def _relay(request: Request) -> Relay:
     state = request.app.state
     if state.get("proxy_relay") is None:
         state.proxy_relay = Relay(request.app.state.services.amazon.settings.timeout)
+        request.app.on_shutdown.append(state.proxy_relay.aclose)  # its pooled connections
     return state.proxy_relay
 
 
@@ -64,6 +65,7 @@ async def forward(request: Request, connection_id: str, api: str, path: str) -> 
     relay = _relay(request)
     method = request.method.upper()
     refused: Answer | None = None
+    body: proxy.Body | None = None
     try:
         if api == SP_API and proxy.restricted(method, path):
             rdt = await _restricted_data_token(relay, url, path, access_token, method)
@@ -125,7 +127,13 @@ async def forward(request: Request, connection_id: str, api: str, path: str) -> 
                 )
             if response.status_code == 403 and refreshed:
                 await _check_revoked(services, relay, c, settings, access_token, caller.request_id)
-    except Unreachable as e:  # Amazon did not answer: logged, then the catalogue's 503
+    except Unreachable as e:
+        if body is not None and body.failure is not None:  # the caller's body broke off
+            failure = body.failure
+            status = getattr(failure, "status_code", None) or status_of(failure)
+            _record(request, c, api, method, path, status, "failed", started)
+            raise failure from None
+        # Amazon did not answer: logged, then the catalogue's 503
         _record(request, c, api, method, path, 504 if e.timed_out else 502, "unreachable", started)
         raise AccessRefused(
             "Amazon did not answer in time; retry after the indicated delay."
@@ -279,7 +287,7 @@ async def _answer(
     if not response.is_stream_consumed and _small(response):
         try:
             # Raw, as Amazon encoded it (its Content-Encoding and Content-Length pass on).
-            content = b"".join([chunk async for chunk in response.aiter_raw()])
+            content = await response.read()
         finally:
             record()
             await response.aclose()

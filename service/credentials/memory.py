@@ -72,7 +72,13 @@ class TokenMemory:
         self.forget_all()
 
     def _announced(self) -> bool:
-        return bool(self.listeners) and all(x.listening.is_set() for x in self.listeners)
+        listeners = self.listeners
+        if not listeners:
+            return False
+        for x in listeners:
+            if not x.listening.is_set():
+                return False
+        return True
 
     def recall(self, tenant_id: str, connection_id: str, api: str) -> Entry | None:
         """The entry, if nothing was announced since it was checked; never a query, so the

@@ -153,13 +153,12 @@ def to_amazon(headers: Any, *, content_length: str | None = None) -> dict[str, s
 
 
 def to_caller(headers: Any) -> list[tuple[str, str]]:
-    """Amazon's answer headers (a header may repeat: `multi_items()`) the caller gets, and
-    ours that keep an answer data: even an HTML body never runs as a page of this origin."""
+    """Amazon's answer headers (a multidict: a header may repeat, `items()` yields each)
+    the caller gets, and ours that keep an answer data: even an HTML body never runs as a
+    page of this origin."""
     hop = _connection_named(headers)
     kept = [
-        (k, v)
-        for k, v in headers.multi_items()
-        if _to_caller_allowed(k.lower()) and k.lower() not in hop
+        (k, v) for k, v in headers.items() if _to_caller_allowed(k.lower()) and k.lower() not in hop
     ]
     return [*kept, *_AS_DATA]
 
@@ -202,6 +201,9 @@ class Body:
     kept: bytearray = field(default_factory=bytearray)
     complete: bool = False
     overflow: bool = False
+    # What stopped the caller's body (a 408 or 413 of the edge's, or ours): the relay's
+    # client reports a body that broke off as a failed send, and the caller is told this.
+    failure: Exception | None = None
 
     async def stream(self) -> AsyncIterator[bytes]:
         if self.source is None:
@@ -218,9 +220,13 @@ class Body:
                 yield chunk
         except InternalServerException:  # litestar's "client disconnected prematurely": the
             # edge gave up on a slow body (its 408 is already sent), or the caller went away
-            raise DomainError(
+            self.failure = DomainError(
                 "The request's body stopped arriving before its end.", code="REQUEST_TIMEOUT"
-            ) from None
+            )
+            raise self.failure from None
+        except Exception as e:  # too large (413), or anything else the edge raised
+            self.failure = e
+            raise
         self.complete = True
 
     @property

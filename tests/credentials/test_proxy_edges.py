@@ -99,6 +99,23 @@ def test_only_the_callers_content_headers_and_x_amz_headers_go_to_amazon(served,
     assert not sent & {"origin", "referer", "x-real-ip", "x-amz-hop", "content-length"}
 
 
+def test_a_body_goes_to_amazon_with_only_the_callers_content_headers(served, amazon_peer):
+    """The relay's client adds no Content-Type the caller did not send (aiohttp would
+    name a byte body application/octet-stream)."""
+    with served.client(scopes=SCOPES) as api:
+        c = active(api)
+        through(served, amazon_peer)
+        path = f"/v1/connections/{c['id']}/proxy/sp-api/feeds/2021-06-30/documents"
+        answer = api.post(path, content=b'{"contentType": "text/xml"}')
+        assert answer.status_code == 200, answer.text
+        typed = api.post(path, content=b"{}", headers={"Content-Type": "application/json"})
+        assert typed.status_code == 200, typed.text
+    untyped, json_typed = ({k.lower(): v for k, v in r.headers.items()} for r in amazon_peer.seen)
+    assert "content-type" not in untyped
+    assert untyped.get("content-length") == "27"
+    assert json_typed.get("content-type") == "application/json"
+
+
 def test_amazons_silence_is_a_503_with_its_line_in_the_access_log(served, amazon_peer):
     amazon_peer.delay = 3.0
     with served.client(scopes=SCOPES) as api:
