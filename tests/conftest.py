@@ -341,7 +341,12 @@ class LiveService:
 
 
 def start_service(database_url: str, **overrides: str) -> LiveService:
-    port = free_port()
+    # The socket is bound here and handed to uvicorn, so no other test's server can take
+    # the port between choosing it and listening on it (seen under xdist as EADDRINUSE).
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
     settings = make_settings(database_url, port, **overrides)
     clock = SettableClock(START)
     services = build(settings, clock=clock)
@@ -355,7 +360,7 @@ def start_service(database_url: str, **overrides: str) -> LiveService:
         http=LimitedHttpToolsProtocol,  # as `connections serve` runs it
     )
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:

@@ -182,7 +182,9 @@ class AccessTokens:
                 iso(now + self.lease),
                 iso(now + REFRESH_MARGIN),
             ):
-                return self._refresh(c, api, key, now, amazon, refused)
+                return self._refresh(
+                    self._as_stored(c, api, key, now), api, key, now, amazon, refused
+                )
             if time.monotonic() > deadline:
                 raise self._failure(
                     "AMAZON_UNAVAILABLE", "another process's refresh did not finish in time"
@@ -209,8 +211,11 @@ class AccessTokens:
                 tokens = amazon.refresh(box.decrypt(c.refresh_token_encrypted))
         except AmazonError as e:
             LWA_REFRESHES.labels(api, e.code).inc()
-            self.tables.fail(*key, self._holder, e.code, e.detail)
-            raise refused(e) from None
+            try:  # recorded before the lease is let go: whoever claims it next sees it
+                error = refused(e)
+            finally:
+                self.tables.fail(*key, self._holder, e.code, e.detail)
+            raise error from None
         except BaseException:
             self.tables.fail(*key, self._holder, "INTERNAL_ERROR", "the refresh failed")
             raise
@@ -221,6 +226,19 @@ class AccessTokens:
             *key, self._holder, box.encrypt(tokens.access_token), iso(expires_at), iso(now)
         )
         return Issued(tokens.access_token, expires_at, "refreshed")
+
+    def _as_stored(
+        self, c: Connection, api: str, key: tuple[str, str], now: datetime
+    ) -> Connection:
+        """The connection as the store has it now, under the lease: a caller that loaded it
+        before another's refresh was refused (a revocation recorded meanwhile) must not ask
+        LWA again with the refused grant. One load per refresh, an hour apart."""
+        stored = self.services.app.load_without_tenant_check(c.id)
+        refused = refusal(stored, api, now)
+        if refused is not None:
+            self.tables.fail(*key, self._holder, *refused)
+            raise self._failure(*refused)
+        return stored
 
     def _fresh(self, row: CachedToken | None, now: datetime) -> Issued | None:
         if row is None or not row.token_encrypted or not row.expires_at:
