@@ -4,59 +4,30 @@ to recover."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from domain.permissions import REQUIRED_SC_PERMISSIONS
 from tests.conftest import LiveService, consent
+from tests.webhooks.fixtures import Receiver, scripted_receiver
 
 SELLER = "A2SUPPORTCASE7"
 OWNER = "owner@seller.example"
 DECLINED_OWNER = "newseller@seller.example"
 
 
-@dataclass
-class Hooks:
-    """Answers every webhook with `status` (500 until the test sets 200)."""
-
-    url: str = ""
-    status: int = 500
-    received: list[str] = field(default_factory=list)
+DOWN = (500, {}, "receiver is down for maintenance")  # until the integrator fixes it
 
 
 @contextmanager
-def hooks_receiver() -> Iterator[Hooks]:
-    state = Hooks()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("content-length", 0)))
-            state.received.append(self.headers.get("webhook-id", ""))
-            body = b"ok" if state.status < 400 else b"receiver is down for maintenance"
-            self.send_response(state.status)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.daemon = True
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
-    try:
-        yield state
-    finally:
-        server.shutdown()
-        server.server_close()
+def hooks_receiver() -> Iterator[Receiver]:
+    """The integrator's webhook endpoint, answering 500 until a test sets `otherwise` to 200."""
+    with scripted_receiver() as hooks:
+        hooks.otherwise = DOWN
+        yield hooks
 
 
 @dataclass
@@ -66,7 +37,7 @@ class Story:
     endpoint_id: str
 
 
-def make_story(live: LiveService, tenant: str, hooks: Hooks) -> Story:
+def make_story(live: LiveService, tenant: str, hooks: Receiver) -> Story:
     webhooks = live.services.webhooks
     endpoint, _ = webhooks.endpoints.create(tenant, url=hooks.url, event_types=["*"])
     with live.client(tenant) as api:

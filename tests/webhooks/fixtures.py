@@ -11,6 +11,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -74,13 +75,15 @@ class Received:
 
 @dataclass
 class Receiver:
-    """Answers each request with the next scripted (status, headers, body), then 200."""
+    """Answers each request with the next scripted (status, headers, body), then with
+    `otherwise` (200 unless a test sets it: an endpoint that is down until it is fixed)."""
 
     url: str = ""
     requests: list[Received] = field(default_factory=list)
     script: list[tuple[int, dict[str, str], str]] = field(default_factory=list)
     delay: float = 0.0
     slow_paths: dict[str, float] = field(default_factory=dict)  # path → seconds to stall
+    otherwise: tuple[int, dict[str, str], str] = (200, {}, "ok")
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def answer(self, status: int, body: str = "", **headers: str) -> None:
@@ -88,7 +91,7 @@ class Receiver:
 
     def next_answer(self) -> tuple[int, dict[str, str], str]:
         with self.lock:
-            return self.script.pop(0) if self.script else (200, {}, "ok")
+            return self.script.pop(0) if self.script else self.otherwise
 
     def ids(self) -> list[str]:
         return [r.headers["webhook-id"] for r in self.requests]
@@ -96,6 +99,13 @@ class Receiver:
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
+    with scripted_receiver() as state:
+        yield state
+
+
+@contextmanager
+def scripted_receiver() -> Iterator[Receiver]:
+    """The receiver outside a fixture (a module-scoped story holds one open)."""
     state = Receiver()
 
     class Handler(BaseHTTPRequestHandler):
@@ -127,6 +137,8 @@ def receiver() -> Iterator[Receiver]:
     )
     thread.start()
     state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
-    yield state
-    server.shutdown()
-    server.server_close()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
