@@ -15,7 +15,7 @@ from adapters.tables.read_model import ConnectionsViewTables
 from domain.chain import GENESIS, recompute
 from domain.connection import Connection
 from domain.personal import commitment
-from service.api.exports import csv_line
+from service.api.exports import EVENT_COLUMNS, csv_line, event_cells
 from service.connections.application import ConnectionsApp
 from service.connections.read_model import ConnectionsProjection
 
@@ -184,19 +184,7 @@ class Audit:
         the opaque number /v1/events shows for it."""
         self.projection.catch_up()
         if fmt == "csv":
-            yield csv_line(
-                [
-                    "position",
-                    "id",
-                    "connection_id",
-                    "version",
-                    "type",
-                    "occurred_at",
-                    "actor",
-                    "request_id",
-                    "data",
-                ]
-            )
+            yield csv_line(["position", *EVENT_COLUMNS])
         after = 0
         while True:
             rows = self.view.events(
@@ -210,17 +198,7 @@ class Audit:
                 event = json.loads(row.document)
                 if fmt == "csv":
                     yield csv_line(
-                        [
-                            self.positions.hide(tenant_id, row.position),
-                            event["id"],
-                            event["connection_id"],
-                            event["version"],
-                            event["type"],
-                            event["occurred_at"],
-                            event["actor"],
-                            event["request_id"] or "",
-                            json.dumps(event["data"], separators=(",", ":")),
-                        ]
+                        [self.positions.hide(tenant_id, row.position), *event_cells(event)]
                     )
                 else:
                     yield (

@@ -9,7 +9,7 @@ from litestar import Request, Response, get
 
 from domain.exceptions import NotFound
 from service.api.auth import services_of
-from service.api.exports import csv_line
+from service.api.exports import EVENT_COLUMNS, csv_line, event_cells
 from service.api.threads import blocking
 from service.connections.presenters import event_json
 from service.console import people as roles
@@ -32,31 +32,7 @@ def export(request: Request, connection_id: str) -> Response:
         return missing(request, session)
     bodies = [event_json(e) for e in events]
     if fmt == "csv":
-        head = [
-            "id",
-            "connection_id",
-            "version",
-            "type",
-            "occurred_at",
-            "actor",
-            "request_id",
-            "data",
-        ]
-        lines = [csv_line(head)] + [
-            csv_line(
-                [
-                    b["id"],
-                    b["connection_id"],
-                    b["version"],
-                    b["type"],
-                    b["occurred_at"],
-                    b["actor"],
-                    b["request_id"] or "",
-                    json.dumps(b["data"], separators=(",", ":")),
-                ]
-            )
-            for b in bodies
-        ]
+        lines = [csv_line(EVENT_COLUMNS)] + [csv_line(event_cells(b)) for b in bodies]
         media = "text/csv"
     else:
         lines = [json.dumps(b, separators=(",", ":")) + "\n" for b in bodies]
