@@ -166,3 +166,5 @@ def test_retry_after_as_an_http_date() -> None:
     assert retry_after_seconds(format_datetime(now + timedelta(seconds=7), usegmt=True), now) == 7
     assert retry_after_seconds("12") == 12
     assert retry_after_seconds("soon") is None
+    assert retry_after_seconds("²") is None  # a digit to str.isdigit, not to float()
+    assert retry_after_seconds("Mon, 05 Jan 2026 09:00:07 -0000", now) == 7  # no zone said
