@@ -1,11 +1,19 @@
 """The event store's mapper, with each connection's personal values sealed under its own
 data key (adapters.data_keys), in events and in snapshots alike.
 
-Stored, a personal value is `{"pv": "<pv1 token>", "k": "<key id>"}` in place of the value;
-the token holds `[salt, value]` (the salt of the event's commitment, domain.personal; none
-in snapshots), sealed with AES-GCM and bound to the connection and the value's path.
-Decoded, it is the value again, or ERASED once the key is destroyed. Everything else about
-the stored format is the library's: events recorded before erasure existed (plaintext, no
+Stored, an event's personal values are one envelope, `meta.personal = {"k": "<key id>",
+"pv": "<pv1 token>"}`, whose token holds `[[salt, value], ...]` in the order of
+`meta.pii` (the salts of the event's commitments, domain.personal), sealed with AES-GCM and
+bound to the connection and the event's version; each value's own place holds
+`"[personal]"`. A snapshot's envelope sits beside its `state` and holds `[[path, value],
+...]`, bound to the connection. One envelope per event, not a token per value: sealing and
+opening cost one AEAD call and one JSON document whatever the number of values (issue #27
+bounds what a per-connection key may cost a create).
+
+Decoded, each value is itself again, or ERASED once the key is destroyed. Events and
+snapshots written by the first release of erasure hold a token per value instead
+(`{"pv": "<pv1 token>", "k": "<key id>"}` in the value's place, bound to its path); they
+are read as they were written. Events recorded before erasure existed (plaintext, no
 `meta.pii`) are read as they always were.
 """
 
@@ -20,10 +28,12 @@ from eventsourcing.utils import get_topic
 
 from adapters.crypto import open_value, seal_value
 from adapters.data_keys import DataKeys
+from domain.chain import ENVELOPE, SEALED
 from domain.personal import ERASED, Path, get_path, personal_paths, with_path
 
 _SNAPSHOT_TOPIC = get_topic(Snapshot)
-_SEALED, _KEY = "pv", "k"
+_TOKEN, _KEY = "pv", "k"
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 class PersonalMapper(Mapper):
@@ -62,26 +72,31 @@ class PersonalMapper(Mapper):
         return super().to_stored_event(domain_event)
 
     def _sealed_event(self, event: Any, meta: dict[str, Any]) -> StoredEvent:
-        key = self.keys.for_writing(str(event.originator_id))  # type: ignore[union-attr]
+        key_id, key = self.keys.for_writing(str(event.originator_id))  # type: ignore[union-attr]
         state = {k: v for k, v in vars(event).items() if k != "meta"}
+        values = []
         for (path, _), salt in zip(meta["pii"], meta["salts"], strict=True):
-            state = _seal(state, key, event.originator_id, tuple(path), salt)
-        state["meta"] = {k: v for k, v in meta.items() if k != "salts"}
+            values.append([salt, get_path(state, path)])
+            state = with_path(state, tuple(path), SEALED)
+        where = _event_where(event.originator_id, event.originator_version)
+        envelope = {_KEY: key_id, _TOKEN: seal_value(key, where, _dumps(values))}
+        state["meta"] = {**{k: v for k, v in meta.items() if k != "salts"}, ENVELOPE: envelope}
         return super().to_stored_event(_shell(type(event), state))
 
     def _sealed_snapshot(self, snapshot: Any) -> StoredEvent:
         inner = snapshot.state
-        paths = [
-            path
-            for path in personal_paths(inner)
-            if isinstance(get_path(inner, path), str) and get_path(inner, path) != ERASED
-        ]
-        if not paths:  # an erased connection's: nothing left to seal, and no key to do it
+        values = []
+        for path in personal_paths(inner):
+            value = get_path(inner, path)
+            if isinstance(value, str) and value != ERASED:
+                values.append([list(path), value])
+                inner = with_path(inner, path, SEALED)
+        if not values:  # an erased connection's: nothing left to seal, and no key to do it
             return super().to_stored_event(snapshot)
-        key = self.keys.for_writing(str(snapshot.originator_id))  # type: ignore[union-attr]
-        for path in paths:
-            inner = _seal(inner, key, snapshot.originator_id, path, None)
-        return super().to_stored_event(_shell(type(snapshot), {**vars(snapshot), "state": inner}))
+        key_id, key = self.keys.for_writing(str(snapshot.originator_id))  # type: ignore[union-attr]
+        token = seal_value(key, _snapshot_where(snapshot.originator_id), _dumps(values))
+        state = {**vars(snapshot), "state": inner, ENVELOPE: {_KEY: key_id, _TOKEN: token}}
+        return super().to_stored_event(_shell(type(snapshot), state))
 
     # Decoding
 
@@ -89,39 +104,80 @@ class PersonalMapper(Mapper):
         event = super().to_domain_event(stored_event)
         if self.keys is None:
             return event
-        state = vars(event)
+        state = vars(event)  # freshly decoded: changed in place
+        oid = stored_event.originator_id
         if stored_event.topic == _SNAPSHOT_TOPIC:
             inner = state.get("state")
-            if isinstance(inner, dict):
-                state["state"] = self.opened(stored_event.originator_id, inner)
-        elif "pii" in (state.get("meta") or {}):
-            opened = self.opened(stored_event.originator_id, state)
-            state.clear()
-            state.update(opened)
+            envelope = state.pop(ENVELOPE, None)
+            if envelope is not None:
+                values = self._open(envelope, _snapshot_where(oid))
+                for path, value in values or ():
+                    _put(inner, path, value)
+                if values is None:
+                    for path in personal_paths(inner):
+                        if get_path(inner, path) == SEALED:
+                            _put(inner, path, ERASED)
+            elif isinstance(inner, dict):
+                state["state"] = self.opened_per_value(oid, inner)
+            return event
+        meta = state.get("meta")
+        if meta and "pii" in meta:
+            envelope = meta.pop(ENVELOPE, None)
+            if envelope is None:
+                opened = self.opened_per_value(oid, state)
+                state.clear()
+                state.update(opened)
+                return event
+            values = self._open(envelope, _event_where(oid, stored_event.originator_version))
+            for i, (path, _) in enumerate(meta["pii"]):
+                _put(state, path, ERASED if values is None else values[i][1])
         return event
 
-    def opened(self, originator_id: Any, fields: dict[str, Any]) -> dict[str, Any]:
-        """`fields` with each sealed personal value opened, or ERASED without its key."""
+    def _open(self, envelope: dict[str, str], where: str) -> list[list[Any]] | None:
+        """An envelope's values; None once its key is destroyed. ValueError when it does
+        not open here (changed, or moved from another event or connection)."""
+        key = self.keys.for_reading(envelope[_KEY])  # type: ignore[union-attr]
+        if key is None:
+            return None
+        values: list[list[Any]] = json.loads(open_value(key, where, envelope[_TOKEN]))
+        return values
+
+    def opened_per_value(self, originator_id: Any, fields: dict[str, Any]) -> dict[str, Any]:
+        """`fields` as the first release of erasure sealed them (a token per value), each
+        value opened, or ERASED without its key."""
         for path, sealed in _sealed_values(fields):
             key = self.keys.for_reading(sealed[_KEY])  # type: ignore[union-attr]
             plain = ERASED
             if key is not None:
-                _, plain = json.loads(open_value(key, _where(originator_id, path), sealed[_SEALED]))
+                _, plain = json.loads(open_value(key, _where(originator_id, path), sealed[_TOKEN]))
             fields = with_path(fields, path, plain)
         return fields
 
-    def opened_with_salts(self, originator_id: Any, fields: dict[str, Any]) -> list[Any] | None:
-        """Each sealed value of a stored event's `fields` as `(path, salt, value)`, for the
-        audit to test against the commitments; None once its key is destroyed."""
+    def opened_with_salts(self, stored: StoredEvent, fields: dict[str, Any]) -> list[Any] | None:
+        """Each sealed value of a stored event's `fields` (as `decoded` gives them) as
+        `(path, salt, value)`, for the audit to test against the commitments; None once
+        its key is destroyed. ValueError when a sealed value does not open here."""
+        if self.keys is None:
+            return None
+        meta = fields.get("meta") or {}
+        paths = [tuple(path) for path, _ in meta.get("pii") or ()]
+        envelope = meta.get(ENVELOPE)
+        if envelope is not None:
+            where = _event_where(stored.originator_id, stored.originator_version)
+            values = self._open(envelope, where)
+            if values is None:
+                return None
+            return [(path, salt, value) for path, (salt, value) in zip(paths, values, strict=True)]
         found = []
-        for path, _ in (fields.get("meta") or {}).get("pii") or ():
-            sealed = get_path(fields, tuple(path))
-            key = self.keys.for_reading(sealed[_KEY]) if self.keys else None
+        for path in paths:
+            sealed = get_path(fields, path)
+            key = self.keys.for_reading(sealed[_KEY])
             if key is None:
                 return None
-            where = _where(originator_id, tuple(path))
-            salt, value = json.loads(open_value(key, where, sealed[_SEALED]))
-            found.append((tuple(path), salt, value))
+            salt, value = json.loads(
+                open_value(key, _where(stored.originator_id, path), sealed[_TOKEN])
+            )
+            found.append((path, salt, value))
         return found
 
     def decoded(self, stored: StoredEvent) -> dict[str, Any]:
@@ -144,24 +200,33 @@ class PersonalMapper(Mapper):
 
     @staticmethod
     def key_ids(fields: dict[str, Any]) -> list[str]:
-        """The keys that sealed a recorded event's personal values."""
-        return list(dict.fromkeys(sealed[_KEY] for _, sealed in _sealed_values(fields)))
+        """The keys that sealed a recorded event's (or snapshot's) personal values."""
+        envelopes = [fields.get(ENVELOPE), (fields.get("meta") or {}).get(ENVELOPE)]
+        named = [e[_KEY] for e in envelopes if isinstance(e, dict)]
+        named += [sealed[_KEY] for _, sealed in _sealed_values(fields)]
+        return list(dict.fromkeys(named))
 
 
 def _sealed_values(fields: dict[str, Any]) -> list[tuple[Path, dict[str, str]]]:
+    """The first release's tokens per value."""
     found = []
     for path in personal_paths(fields):
         value = get_path(fields, path)
-        if isinstance(value, dict) and _SEALED in value:
+        if isinstance(value, dict) and _TOKEN in value:
             found.append((path, value))
     return found
 
 
-def _seal(state: dict, key: tuple[str, bytes], originator_id: Any, path: Path, salt: Any) -> dict:
-    key_id, secret = key
-    plain = json.dumps([salt, get_path(state, path)], ensure_ascii=False)
-    token = seal_value(secret, _where(originator_id, path), plain)
-    return with_path(state, path, {_SEALED: token, _KEY: key_id})
+def _dumps(values: list[list[Any]]) -> str:
+    return _COMPACT.encode(values)
+
+
+def _put(fields: dict[str, Any], path: Any, value: Any) -> None:
+    """`value` at `path` of a freshly decoded document (nobody else holds its dicts)."""
+    *parents, last = path
+    for key in parents:
+        fields = fields[key]
+    fields[last] = value
 
 
 def _shell(cls: type, state: dict[str, Any]) -> Any:
@@ -172,5 +237,14 @@ def _shell(cls: type, state: dict[str, Any]) -> Any:
     return shell
 
 
+def _event_where(originator_id: Any, version: int) -> str:
+    return f"{originator_id}@{version}"
+
+
+def _snapshot_where(originator_id: Any) -> str:
+    return f"{originator_id}@snapshot"
+
+
 def _where(originator_id: Any, path: Path) -> str:
+    """Where the first release's token per value was bound: connection and path."""
     return f"{originator_id}/{'/'.join(path)}"

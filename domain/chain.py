@@ -25,15 +25,29 @@ from domain.personal import commit, with_path
 
 GENESIS = "0" * 64
 SEALED = "[personal]"
-# In memory only, between the command and the mapper: never hashed, never stored as is.
-_UNSEALED_META = ("hash", "salts")
+# Where the store keeps an event's sealed personal values (adapters.personal_mapper): in
+# `meta`, beside the commitments that the hash covers, and not hashed itself.
+ENVELOPE = "personal"
+# Not hashed: the hash itself; the salts (in memory only, between the command and the
+# mapper, never stored as they are); the envelope.
+_UNSEALED_META = ("hash", "salts", ENVELOPE)
 
 
-def _plain(value: Any) -> Any:
+def _scalar(value: Any) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, UUID):
         return str(value)
+    raise TypeError(type(value).__name__)
+
+
+# One encoder, made once (json.dumps with options builds one per call), in C: datetimes
+# and UUIDs are written as text when met, rather than by copying the document first.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=_scalar)
+
+
+def _plain(value: Any) -> Any:
+    """The document with every key as text: for the rare one whose keys are not."""
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -55,7 +69,10 @@ def canonical(name: str, originator_id: UUID, version: int, fields: dict[str, An
         "meta": meta,
         "fields": content,
     }
-    return json.dumps(_plain(document), sort_keys=True, separators=(",", ":")).encode()
+    try:
+        return _CANONICAL.encode(document).encode()
+    except TypeError:  # a key that is not text: the same text, the slow way
+        return _CANONICAL.encode(_plain(document)).encode()
 
 
 def seal(

@@ -126,7 +126,7 @@ class Audit:
     def _check_commitments(self, stored: Any, fields: dict[str, Any], report: ChainReport) -> None:
         mapper: Any = self.app.mapper
         try:
-            opened = mapper.opened_with_salts(stored.originator_id, fields)
+            opened = mapper.opened_with_salts(stored, fields)
         except ValueError:  # a sealed value that does not open: changed, or moved here
             report.broken.append(
                 {"version": stored.originator_version, "reason": "a sealed value does not open"}

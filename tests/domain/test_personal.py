@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 
-from domain.chain import recompute
+from domain.chain import ENVELOPE, recompute
 from domain.connection import Connection, Context
 from domain.personal import ERASED, commitment, erased, get_path, with_path
 from tests.conftest import START
@@ -41,6 +41,9 @@ def test_an_events_hash_holds_whatever_stands_where_its_personal_values_were():
         for path, _ in meta["pii"]:
             replaced = with_path(replaced, tuple(path), stand_in)
         assert recompute(name, event.originator_id, 1, replaced) == sealed
+    # As the store keeps them: the values in one envelope beside the commitments.
+    stored = {**replaced, "meta": {**meta, ENVELOPE: {"k": "key", "pv": "pv1:ciphertext"}}}
+    assert recompute(name, event.originator_id, 1, stored) == sealed
     # Anything else changed is seen.
     assert recompute(name, event.originator_id, 1, {**fields, "region": "eu"}) != sealed
 

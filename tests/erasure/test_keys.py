@@ -1,13 +1,18 @@
 """The data keys: a SECRET_KEY rotation keeps every connection readable (PREVIOUS_SECRET_KEYS,
-then `rewrap`), no key sits unwrapped in the store, and a sealed value moved to another
-connection is named by verification, on both stores."""
+then `rewrap`), no key sits unwrapped in the store, sealed values moved to another
+connection are named by verification, and events in the first release's format (a token
+per value) still open, verify and erase, on both stores."""
 
 from __future__ import annotations
 
+import json
 from uuid import UUID
 
 import pytest
 
+from adapters.crypto import open_value, seal_value
+from domain.chain import ENVELOPE
+from domain.personal import ERASED, with_path
 from service.api.caller import Caller
 from service.container import build
 from tests.conftest import make_settings
@@ -53,7 +58,7 @@ def test_rotating_secret_key_keeps_every_connection_readable(database_url):
     stale.close()
 
 
-def test_a_sealed_value_moved_to_another_connection_does_not_open(database_url):
+def test_sealed_values_moved_to_another_connection_do_not_open(database_url):
     services = build(make_settings(database_url))
     try:
         mine, theirs = create(services, "2301"), create(services, "2302")
@@ -62,11 +67,52 @@ def test_a_sealed_value_moved_to_another_connection_does_not_open(database_url):
         (mine_first,) = store.select_events(connection_id(mine), lte=1)
         mapper = services.app.mapper
         moved = mapper.decoded(mine_first)
-        moved["owner_email"] = mapper.decoded(theirs_first)["owner_email"]
+        moved["meta"][ENVELOPE] = mapper.decoded(theirs_first)["meta"][ENVELOPE]
         services.erasure.stored.replace_state(connection_id(mine), 1, mapper.encoded(moved))
         report = services.audit.verify(mine)
         assert report.broken == [{"version": 1, "reason": "a sealed value does not open"}]
         assert services.audit.verify(theirs).ok
+    finally:
+        services.close()
+
+
+def test_an_event_sealed_a_token_per_value_by_the_first_release_opens_verifies_and_is_erased(
+    database_url,
+):
+    """The first release of erasure sealed each value alone, in its place, bound to its
+    path; a store it wrote is read, verified and erased as it was written."""
+    services = build(make_settings(database_url))
+    try:
+        cid = create(services, "2401")
+        mapper = services.app.mapper
+        (first,) = services.app.recorder.select_events(connection_id(cid), lte=1)
+        fields = mapper.decoded(first)
+        envelope = fields["meta"].pop(ENVELOPE)
+        key = mapper.keys.for_reading(envelope["k"])
+        salted = json.loads(open_value(key, f"{cid}@1", envelope["pv"]))
+        for (path, _), (salt, value) in zip(fields["meta"]["pii"], salted, strict=True):
+            token = seal_value(key, f"{cid}/{'/'.join(path)}", json.dumps([salt, value]))
+            fields = with_path(fields, tuple(path), {"pv": token, "k": envelope["k"]})
+        services.erasure.stored.replace_state(connection_id(cid), 1, mapper.encoded(fields))
+        services.erasure.stored.drop_snapshots(connection_id(cid))
+    finally:
+        services.close()
+
+    services = build(make_settings(database_url))  # no key or value cached in memory
+    try:
+        who = personal("2401")
+        connection = services.app.load("tenant_a", cid)
+        assert (connection.owner_email, connection.metadata) == (
+            who["owner_email"],
+            who["metadata"],
+        )
+        assert services.audit.verify(cid).personal_values_checked == 5
+        services.connections.act(CALLER, cid, "disconnect", {})
+        services.erasure.erase(cid, "ticket 2401", "test")
+        assert services.app.load("tenant_a", cid).owner_email == ERASED
+        report = services.audit.verify(cid)
+        assert report.ok and report.erased
+        assert who["owner_email"].encode() not in dump(database_url)
     finally:
         services.close()
 
