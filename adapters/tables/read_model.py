@@ -175,12 +175,29 @@ class ConnectionsViewTables:
     def list(self, q: ListQuery) -> list[ViewRow]:
         return [_view_row(r) for r in self.t.query(*self.list_statement(q))]
 
-    async def list_async(self, reads: Any, q: ListQuery) -> list[ViewRow]:
-        """`list` on the event loop, through `reads` (adapters.tables.async_reads)."""
-        return [_view_row(r) for r in await reads.query(*self.list_statement(q))]
+    async def page_async(self, reads: Any, q: ListQuery) -> tuple[int, list[tuple[str, int]]]:
+        """The log's head and the page's `(id, version)`s, newest first, in one statement
+        on the event loop through `reads` (adapters.tables.async_reads): one snapshot, so
+        the page is the read model as of that head. No documents: the caller has most
+        pages' bodies rendered already, and asks `rows_async` for the others."""
+        page, params = self.list_statement(q, "id, version, created_at")
+        rows = await reads.query(
+            f"SELECT h.head, v.id, v.version FROM ({reads.head_statement}) h "
+            f"LEFT JOIN LATERAL ({page}) v ON TRUE ORDER BY v.created_at DESC, v.id DESC",
+            params,
+        )
+        head = rows[0]["head"] or 0
+        return head, [(r["id"], r["version"]) for r in rows if r["id"] is not None]
 
-    def list_statement(self, q: ListQuery) -> tuple[str, tuple[Any, ...]]:
-        listing = Listing("SELECT * FROM {p}connections_view").where("tenant_id = ?", q.tenant_id)
+    async def rows_async(self, reads: Any, connection_ids: list[str]) -> dict[str, ViewRow]:
+        rows = await reads.query(
+            "SELECT * FROM {p}connections_view WHERE id = ANY(?)", (connection_ids,)
+        )
+        return {r["id"]: _view_row(r) for r in rows}
+
+    def list_statement(self, q: ListQuery, columns: str = "*") -> tuple[str, tuple[Any, ...]]:
+        listing = Listing(f"SELECT {columns} FROM {{p}}connections_view")
+        listing.where("tenant_id = ?", q.tenant_id)
         for column in ("state", "region", "selling_partner_id"):
             listing.where(f"{column} = ?", getattr(q, column))
         if q.owner_email is not None:

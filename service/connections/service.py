@@ -293,9 +293,22 @@ class ConnectionService:
         cannot answer alone: no asynchronous reads (SQLite), or the read model must
         first catch up with commits it has not covered (the blocking `list_json` does)."""
         reads = self.async_reads
-        if reads is None or await reads.head() > self._view_covers:
+        if reads is None:
             return None
-        return self._bodies_of(await self.view.list_async(reads, query))
+        head, page = await self.view.page_async(reads, query)
+        if head > self._view_covers:
+            return None
+        bodies = [self.bodies.get(connection_id, version) for connection_id, version in page]
+        missing = [page[i][0] for i, body in enumerate(bodies) if body is None]
+        if missing:
+            rows = await self.view.rows_async(reads, missing)
+            for i, (connection_id, version) in enumerate(page):
+                if bodies[i] is None:
+                    row = rows.get(connection_id)
+                    if row is None or row.version != version:
+                        return None  # moved since the page was read: the blocking way
+                    bodies[i] = self.bodies.put(self.projection.from_row(row))
+        return bodies
 
     def _bodies_of(self, rows: list[Any]) -> list[dict[str, Any]]:
         bodies = []

@@ -11,6 +11,7 @@ import pytest
 
 from adapters.tables.read_model import ListQuery
 from service.api.caller import Caller
+from service.connections.presenters import Bodies
 from service.container import build
 from tests.conftest import make_settings
 
@@ -44,6 +45,11 @@ def test_a_list_on_the_loop_sees_every_commit_made_before_it_in_any_process(pg_s
             str(second.id),
             str(first.id),
         ]
+        # Bodies this process has not rendered: read from the read model, on the loop too.
+        here.connections.bodies = Bodies()
+        on_loop_bodies = loop.run_until_complete(on_loop(filtered))
+        assert on_loop_bodies == here.connections.list_json(filtered)
+        assert [b["owner_email"] for b in on_loop_bodies] == [SPEC["owner_email"]] * 2
         other_tenant = ListQuery(tenant_id="tenant_b", limit=21)
         assert loop.run_until_complete(on_loop(other_tenant)) == []
     finally:
