@@ -131,11 +131,12 @@ bench-tools:
 	@command -v pgbench >/dev/null || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
 
-bench: install bench-tools  ## benchmarks (not part of make test); writes bench/http.json, bench/results.json, bench/pipelines.json, bench/credentials.json
+bench: install bench-tools  ## benchmarks (not part of make test); writes bench/http.json, bench/results.json, bench/pipelines.json, bench/credentials.json, bench/erasure_cost.json
 	$(PY) -m bench.http
 	$(PY) -m bench
 	$(PY) -m bench.pipelines
 	$(PY) -m bench.credentials
+	$(PY) -m bench.erasure_cost
 
 profile: install  ## py-spy flame graphs of a server under load: bench/profile-<kind>.svg
 	$(PY) -m pip install --quiet -e '.[bench]'
