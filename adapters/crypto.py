@@ -82,10 +82,6 @@ def _aead(key: bytes) -> AESGCM:
     return AESGCM(key)  # its key schedule, computed once per data key
 
 
-def new_data_key() -> bytes:
-    return AESGCM.generate_key(bit_length=256)
-
-
 def seal_value(key: bytes, where: str, plaintext: str) -> str:
     """`pv1:<base64url nonce + ciphertext + tag>`; `where` must be given again to open it.
     The nonce is synthetic (HMAC of where and plaintext under the key, as in SIV): the

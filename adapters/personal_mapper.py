@@ -34,6 +34,9 @@ from domain.personal import ERASED, Path, get_path, personal_paths, with_path
 _SNAPSHOT_TOPIC = get_topic(Snapshot)
 _TOKEN, _KEY = "pv", "k"
 _COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+# Envelopes opened lately, by where and token: a worker pass hands each new event to three
+# followers (the read model, the webhook and mail outboxes), which then open it once.
+_OPENED_SIZE = 4096
 
 
 class PersonalMapper(Mapper):
@@ -45,6 +48,13 @@ class PersonalMapper(Mapper):
         super().__init__(*args, **kwargs)
         self.personal_topics = personal_topics  # the event topics that may hold personal values
         self.aggregate_topic = ""
+        self._opened: dict[tuple[Any, int | None, str], list[list[Any]]] = {}
+
+    def destroy_keys(self, connection_id: str, key_ids: list[str]) -> None:
+        """Erasure's step: the connection's keys destroyed, and nothing they opened kept."""
+        assert self.keys is not None
+        self.keys.destroy(connection_id, key_ids)
+        self._opened.clear()
 
     def warm(self, events: Any) -> None:
         """Takes (or looks up) the keys these events will be sealed with, in the calling
@@ -74,10 +84,9 @@ class PersonalMapper(Mapper):
     def _sealed_event(self, event: Any, meta: dict[str, Any]) -> StoredEvent:
         key_id, key = self.keys.for_writing(str(event.originator_id))  # type: ignore[union-attr]
         state = {k: v for k, v in vars(event).items() if k != "meta"}
-        values = []
-        for (path, _), salt in zip(meta["pii"], meta["salts"], strict=True):
-            values.append([salt, get_path(state, path)])
-            state = with_path(state, tuple(path), SEALED)
+        paths = [path for path, _ in meta["pii"]]
+        values = [[salt, get_path(state, p)] for p, salt in zip(paths, meta["salts"], strict=True)]
+        state = _sealed_copy(state, paths)
         where = _event_where(event.originator_id, event.originator_version)
         envelope = {_KEY: key_id, _TOKEN: seal_value(key, where, _dumps(values))}
         state["meta"] = {**{k: v for k, v in meta.items() if k != "salts"}, ENVELOPE: envelope}
@@ -90,11 +99,11 @@ class PersonalMapper(Mapper):
             value = get_path(inner, path)
             if isinstance(value, str) and value != ERASED:
                 values.append([list(path), value])
-                inner = with_path(inner, path, SEALED)
         if not values:  # an erased connection's: nothing left to seal, and no key to do it
             return super().to_stored_event(snapshot)
         key_id, key = self.keys.for_writing(str(snapshot.originator_id))  # type: ignore[union-attr]
         token = seal_value(key, _snapshot_where(snapshot.originator_id), _dumps(values))
+        inner = _sealed_copy(inner, [path for path, _ in values])
         state = {**vars(snapshot), "state": inner, ENVELOPE: {_KEY: key_id, _TOKEN: token}}
         return super().to_stored_event(_shell(type(snapshot), state))
 
@@ -110,7 +119,7 @@ class PersonalMapper(Mapper):
             inner = state.get("state")
             envelope = state.pop(ENVELOPE, None)
             if envelope is not None:
-                values = self._open(envelope, _snapshot_where(oid))
+                values = self._open(envelope, oid, None)
                 for path, value in values or ():
                     _put(inner, path, value)
                 if values is None:
@@ -128,18 +137,33 @@ class PersonalMapper(Mapper):
                 state.clear()
                 state.update(opened)
                 return event
-            values = self._open(envelope, _event_where(oid, stored_event.originator_version))
+            values = self._open(envelope, oid, stored_event.originator_version)
             for i, (path, _) in enumerate(meta["pii"]):
                 _put(state, path, ERASED if values is None else values[i][1])
         return event
 
-    def _open(self, envelope: dict[str, str], where: str) -> list[list[Any]] | None:
-        """An envelope's values; None once its key is destroyed. ValueError when it does
-        not open here (changed, or moved from another event or connection)."""
+    def _open(
+        self, envelope: dict[str, str], originator_id: Any, version: int | None
+    ) -> list[list[Any]] | None:
+        """An envelope's values (an event's, or a snapshot's when `version` is None); None
+        once its key is destroyed. ValueError when it does not open here (changed, or
+        moved from another event or connection)."""
         key = self.keys.for_reading(envelope[_KEY])  # type: ignore[union-attr]
-        if key is None:
+        if key is None:  # checked first, remembered or not: an erasure wins at once
             return None
-        values: list[list[Any]] = json.loads(open_value(key, where, envelope[_TOKEN]))
+        # Remembered by place as well as token: a token moved elsewhere still fails to open.
+        place = (originator_id, version, envelope[_TOKEN])
+        values = self._opened.get(place)
+        if values is None:
+            where = (
+                _snapshot_where(originator_id)
+                if version is None
+                else _event_where(originator_id, version)
+            )
+            values = json.loads(open_value(key, where, place[2]))
+            if len(self._opened) >= _OPENED_SIZE:
+                self._opened.clear()
+            self._opened[place] = values
         return values
 
     def opened_per_value(self, originator_id: Any, fields: dict[str, Any]) -> dict[str, Any]:
@@ -163,8 +187,7 @@ class PersonalMapper(Mapper):
         paths = [tuple(path) for path, _ in meta.get("pii") or ()]
         envelope = meta.get(ENVELOPE)
         if envelope is not None:
-            where = _event_where(stored.originator_id, stored.originator_version)
-            values = self._open(envelope, where)
+            values = self._open(envelope, stored.originator_id, stored.originator_version)
             if values is None:
                 return None
             return [(path, salt, value) for path, (salt, value) in zip(paths, values, strict=True)]
@@ -219,6 +242,22 @@ def _sealed_values(fields: dict[str, Any]) -> list[tuple[Path, dict[str, str]]]:
 
 def _dumps(values: list[list[Any]]) -> str:
     return _COMPACT.encode(values)
+
+
+def _sealed_copy(fields: dict[str, Any], paths: list[Any]) -> dict[str, Any]:
+    """A copy of `fields` with SEALED at each of `paths`: each dict on the way copied once
+    (never changed: it may be shared with a live event or aggregate)."""
+    copy = dict(fields)
+    copied: set[tuple[str, ...]] = set()
+    for path in paths:
+        node = copy
+        for depth, key in enumerate(path[:-1], 1):
+            if tuple(path[:depth]) not in copied:
+                copied.add(tuple(path[:depth]))
+                node[key] = dict(node[key])
+            node = node[key]
+        node[path[-1]] = SEALED
+    return copy
 
 
 def _put(fields: dict[str, Any], path: Any, value: Any) -> None:

@@ -1,8 +1,9 @@
 """Data keys (migration 0012), wrapped; `wrapped_key` NULL once destroyed by an erasure.
 
 A key is made ahead of use, in batches (`add_many`), and taken by one connection: the
-sealed values name their key (the envelope's `k`, adapters.personal_mapper), so a connection's first event says which
-key is its own and nothing else needs writing when a connection is created. A key taken
+sealed values name their key (the envelope's `k`, adapters.personal_mapper), so a
+connection's first event says which key is its own and nothing else needs writing when a
+connection is created. A key taken
 for a connection recorded before erasure existed (its first event seals nothing) is
 claimed here instead (`connection_id`).
 """
@@ -37,14 +38,12 @@ class DataKeyRows:
 
     def add_many(self, keys: Sequence[tuple[str, str]], at: str) -> None:
         """(key_id, wrapped key) pairs, made ahead of use, in one transaction."""
-        with self.t.transaction(commit=True) as c:
-            c.executemany(
-                self.t.sql(
-                    "INSERT INTO {p}connection_data_keys (key_id, wrapped_key, created_at) "
-                    "VALUES (?, ?, ?)"
-                ),
-                [(key_id, wrapped, at) for key_id, wrapped in keys],
-            )
+        # One statement with a row of values per key: one round trip for the batch.
+        self.t.execute(
+            "INSERT INTO {p}connection_data_keys (key_id, wrapped_key, created_at) VALUES "
+            + ", ".join(["(?, ?, ?)"] * len(keys)),
+            tuple(v for key_id, wrapped in keys for v in (key_id, wrapped, at)),
+        )
 
     def claimed_by(self, connection_id: str) -> list[DataKeyRow]:
         rows = self.t.query(

@@ -105,7 +105,7 @@ class Eraser:
                 for stored in self.app.recorder.select_events(connection.id)
                 for key_id in mapper.key_ids(mapper.decoded(stored))
             ]
-            mapper.keys.destroy(str(connection.id), named)
+            mapper.destroy_keys(str(connection.id), named)
         self.after(str(connection.id))
         for follower in self.followers():
             follower.catch_up()

@@ -66,11 +66,18 @@ def test_sealed_values_moved_to_another_connection_do_not_open(database_url):
         (theirs_first,) = store.select_events(connection_id(theirs), lte=1)
         (mine_first,) = store.select_events(connection_id(mine), lte=1)
         mapper = services.app.mapper
+        # Opened once already (the mapper remembers what it opened lately): moved, it
+        # still must not open.
+        opened = mapper.to_domain_event(theirs_first)
+        assert opened.owner_email == personal("2302")["owner_email"]
         moved = mapper.decoded(mine_first)
         moved["meta"][ENVELOPE] = mapper.decoded(theirs_first)["meta"][ENVELOPE]
         services.erasure.stored.replace_state(connection_id(mine), 1, mapper.encoded(moved))
         report = services.audit.verify(mine)
         assert report.broken == [{"version": 1, "reason": "a sealed value does not open"}]
+        (moved_first,) = store.select_events(connection_id(mine), lte=1)
+        with pytest.raises(ValueError, match="does not open"):
+            mapper.to_domain_event(moved_first)
         assert services.audit.verify(theirs).ok
     finally:
         services.close()
@@ -115,6 +122,41 @@ def test_an_event_sealed_a_token_per_value_by_the_first_release_opens_verifies_a
         assert who["owner_email"].encode() not in dump(database_url)
     finally:
         services.close()
+
+
+def test_a_key_wrapped_with_fernet_by_the_first_release_opens_and_is_moved_by_rewrap(
+    database_url,
+):
+    services = build(make_settings(database_url))
+    try:
+        cid = create(services, "2501")
+        keys = services.app.mapper.keys
+        (row,) = [r for r in keys.rows.wrapped() if r.key_id in _key_ids(services, cid)]
+        assert row.wrapped_key.startswith("kw1:")
+        key = keys.for_reading(row.key_id)
+        as_first_release = keys._ring.encrypt(key).decode()  # Fernet, as it wrapped them
+        assert keys.rows.rewrap(row.key_id, row.wrapped_key, as_first_release)
+    finally:
+        services.close()
+
+    services = build(make_settings(database_url))  # nothing cached
+    try:
+        assert services.app.load("tenant_a", cid).owner_email == personal("2501")["owner_email"]
+        assert services.app.mapper.keys.rewrap() == 1  # that one; the others are kw1 already
+        (moved,) = [r for r in services.app.mapper.keys.rows.wrapped() if r.key_id == row.key_id]
+        assert moved.wrapped_key == row.wrapped_key  # kw1 again: key wrap is deterministic
+        assert services.audit.verify(cid).personal_values_checked == 5
+    finally:
+        services.close()
+
+
+def _key_ids(services, cid: str) -> list[str]:
+    mapper = services.app.mapper
+    return [
+        k
+        for s in services.app.recorder.select_events(UUID(cid))
+        for k in mapper.key_ids(mapper.decoded(s))
+    ]
 
 
 def connection_id(text: str) -> UUID:
