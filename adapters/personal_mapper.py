@@ -132,10 +132,11 @@ class PersonalMapper(Mapper):
         meta = state.get("meta")
         if meta and "pii" in meta:
             envelope = meta.pop(ENVELOPE, None)
-            if envelope is None:
+            if envelope is None:  # the first release's tokens, or written without keys
                 opened = self.opened_per_value(oid, state)
-                state.clear()
-                state.update(opened)
+                if opened is not state:
+                    state.clear()
+                    state.update(opened)
                 return event
             values = self._open(envelope, oid, stored_event.originator_version)
             for i, (path, _) in enumerate(meta["pii"]):

@@ -8,15 +8,19 @@ of many aggregates at once, on the store the server uses.
 
 from __future__ import annotations
 
+import importlib
 import secrets
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
+from adapters.clock import SystemClock
 from adapters.crypto import SecretBox
 from adapters.eventstore import eventsourcing_env
+from adapters.migrations import ensure_migrated
 from bench.server import SECRET_KEY, TENANT
 from domain.connection import Connection, Context, Durations
 from service.connections.application import ConnectionsApp
+from service.container import seal_personal_values
 from service.settings import Settings
 
 DURATIONS = Durations()
@@ -31,7 +35,14 @@ def open_app(
     env = eventsourcing_env(url, pool_size=2)
     if not cache:
         env["AGGREGATE_CACHE_MAXSIZE"] = ""
-    return app_class(env=env)
+    ensure_migrated(env, migrate=True)  # as the server does on start
+    app = app_class(env=env)
+    # Personal values sealed under the connections' keys, as the server seals them (a
+    # store seeded in plaintext would not be the one users have).
+    tables = importlib.import_module(env["TABLES_MODULE"]).TABLES_CLASS(app.recorder.datastore)
+    settings = Settings.from_env({"DATABASE_URL": url, "SANDBOX": "1", "SECRET_KEY": SECRET_KEY})
+    seal_personal_values(app, tables, settings, SystemClock())
+    return app
 
 
 class Seeder:
@@ -99,7 +110,7 @@ class Seeder:
         ids: list[str] = []
         for size in _chunks(n, batch):
             made = [recipe() for _ in range(size)]
-            self.app.save(*made)
+            self._save(*made)
             ids += [str(c.id) for c in made]
         return ids
 
@@ -107,12 +118,17 @@ class Seeder:
         """One connection with a history of `events` events, saved `batch` at a time (the
         application snapshots it every 50 events, as it does in service)."""
         c = self.vendor_authorized()
-        self.app.save(c)
+        self._save(c)
         while c.version < events:
             for _ in range(min(batch, events - c.version)):
                 c.record_warning(context(), "AMAZON_UNAVAILABLE")
-            self.app.save(c)
+            self._save(c)
         return str(c.id)
+
+    def _save(self, *aggregates: Connection) -> None:
+        # The data keys taken first, as ConnectionsApp.store does for a command.
+        self.app.mapper.warm([e for a in aggregates for e in a.pending_events])  # type: ignore[attr-defined]
+        self.app.save(*aggregates)
 
 
 def context() -> Context:

@@ -127,6 +127,18 @@ def _amazon_settings(settings: Settings) -> AmazonSettings:
     )
 
 
+def seal_personal_values(
+    app: ConnectionsApp, tables: Tables, settings: Settings, clock: Clock
+) -> None:
+    """Gives the application's mapper the connections' data keys (README, "Erasure"):
+    without them, personal values are stored as they are."""
+    keys = DataKeys(
+        DataKeyRows(tables), settings.data_key_wrapping_keys, now=lambda: iso(clock.now()) or ""
+    )
+    keys.locate = app.sealing_key_of
+    app.mapper.keys = keys  # type: ignore[attr-defined]
+
+
 def build(settings: Settings, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
     env = settings.eventsourcing_env
@@ -141,11 +153,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
     if channel is not None:
         tables.wake_on(channel)
     listener = PostgresListener.for_recorder(app.recorder)  # started by its first subscriber
-    keys = DataKeys(
-        DataKeyRows(tables), settings.data_key_wrapping_keys, now=lambda: iso(clock.now()) or ""
-    )
-    keys.locate = app.sealing_key_of
-    app.mapper.keys = keys  # type: ignore[attr-defined]
+    seal_personal_values(app, tables, settings, clock)
     faults = FollowerFaults(tables)
     view = ConnectionsViewTables(tables, owner_email_pepper=settings.owner_email_pepper)
     projection = ConnectionsProjection(app, view, faults, clock)

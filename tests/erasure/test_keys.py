@@ -161,3 +161,31 @@ def _key_ids(services, cid: str) -> list[str]:
 
 def connection_id(text: str) -> UUID:
     return UUID(text)
+
+
+def test_an_event_written_without_data_keys_is_read_as_written(database_url):
+    """An application opened without the container's data keys (a bare ConnectionsApp, as
+    a script or the bench's seeder opens one) stores personal values as they are, under
+    `meta.pii`. The service reads such an event as written: it once decoded it as an empty
+    event, and every follower stopped there."""
+    services = build(make_settings(database_url))
+    try:
+        mapper = services.app.mapper
+        keys, mapper.keys = mapper.keys, None
+        try:
+            cid = create(services, "2501")
+        finally:
+            mapper.keys = keys
+        (first,) = services.app.recorder.select_events(connection_id(cid), lte=1)
+        event = mapper.to_domain_event(first)
+        assert (event.originator_id, event.owner_email) == (
+            connection_id(cid),
+            personal("2501")["owner_email"],
+        )
+        for follower in services.followers:
+            follower.catch_up()
+            assert follower.stuck() is None, follower.name
+        row = services.connections.view.get("tenant_a", cid)
+        assert services.connections.projection.from_row(row).owner_email == event.owner_email
+    finally:
+        services.close()
