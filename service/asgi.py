@@ -20,6 +20,7 @@ from service.app import create_app
 from service.container import build
 from service.logs import log_start
 from service.metrics import STORE_ERRORS, Heartbeat
+from service.runtime import tune_for_serving
 from service.settings import Settings
 from service.workers.worker import Worker
 
@@ -64,4 +65,5 @@ def create() -> Litestar:
         app.on_startup.append(lambda: worker.start_thread())
         app.on_shutdown.append(lambda: worker.stop())
     app.on_shutdown.append(lambda: services.close())
+    app.on_startup.append(tune_for_serving)  # last: freezes what startup made
     return app
