@@ -32,6 +32,8 @@ def caller(i: int) -> Caller:
 def main() -> int:
     base = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
     n = int(os.environ.get("N", "1500"))
+    # bench.in_process's services_on_fresh_schema, written out: this script also runs
+    # against older checkouts (PYTHONPATH=OTHER), whose bench/ has no such module.
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(base, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')

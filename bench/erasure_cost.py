@@ -29,18 +29,11 @@ import json
 import os
 import statistics
 import time
-import uuid
 from typing import Any
 
-import psycopg
-
-from service.api.caller import Caller
+from bench.in_process import caller, services_on_fresh_schema
 from service.connections.presenters import connection_json
-from service.container import build
-from service.settings import Settings
 from service.workers.worker import Worker
-
-SECRET_KEY = "bench-secret-key-bench-secret-key-bench"
 
 
 def spec(i: int) -> dict:
@@ -53,43 +46,26 @@ def spec(i: int) -> dict:
     }
 
 
-def caller(i: int) -> Caller:
-    return Caller(tenant_id="tenant_bench", actor="bench", request_id=f"r{i}")
-
-
 def measure(base: str, n: int, blocks: int, modes: tuple[str, ...]) -> dict[str, list]:
     """CPU per connection of each block of `n` creates (and their reads), the modes taking
     turns block by block in one process, so that the machine's slow minutes and the
     process's warming hit both alike."""
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    env = {
-        "DATABASE_URL": f"{base}?schema={schema}",
-        "SANDBOX": "1",
-        "SECRET_KEY": SECRET_KEY,
-        "PUBLIC_BASE_URL": "http://127.0.0.1:8000",
-        "RUN_WORKER": "0",
-    }
-    services = build(Settings.from_env(env))
-    connections, mapper = services.connections, services.app.mapper
-    keys = getattr(mapper, "keys", None)
-    worker = Worker(services)
     runs: dict[str, list] = {mode: [] for mode in modes}
-    try:
+    with services_on_fresh_schema(base) as services:
+        connections, mapper = services.connections, services.app.mapper
+        keys = mapper.keys
+        worker = Worker(services)
         for i in range(100):  # warm: the tables, the spare data keys, the caches
             connections.create(caller(i), **spec(i))
         while worker.run_once(timed=False):
             pass
-        for block in range(blocks * len(modes)):
-            mode = modes[block % len(modes)]
-            mapper.keys = keys if mode == "on" else None
-            runs[mode].append(_block(services, worker, n))
-        mapper.keys = keys
-    finally:
-        services.close()
-        with psycopg.connect(base, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        try:
+            for block in range(blocks * len(modes)):
+                mode = modes[block % len(modes)]
+                mapper.keys = keys if mode == "on" else None
+                runs[mode].append(_block(services, worker, n))
+        finally:
+            mapper.keys = keys
     return runs
 
 
