@@ -13,7 +13,7 @@ Wrapping keys form a ring (the current SECRET_KEY's first, then PREVIOUS_SECRET_
 `rewrap` wraps every stored key under the first, after which the previous secrets can go
 (README, "Rotating SECRET_KEY"). A key is wrapped with AES key wrap (RFC 3394, NIST SP
 800-38F's KW: made for wrapping keys, deterministic, authenticated) and stored as
-`kw1:<base64url>`: a fifth of Fernet's cost, which the first release used and whose
+`kw1:<base64url>`: about a sixth of Fernet's cost, which the first release used and whose
 tokens still unwrap (and are moved to `kw1:` by `rewrap`).
 """
 
@@ -157,8 +157,9 @@ class DataKeys:
 
 class _Expiring(Generic[K, V]):
     """A bounded, thread-safe map whose entries are forgotten after `seconds`; the oldest
-    put goes first when it is full. A read takes no lock (one dict lookup, atomic in
-    CPython): every event a command seals or a follower opens reads it."""
+    put goes first when it is full. A read takes no lock and changes nothing (one dict
+    lookup, atomic in CPython): every event a command seals or a follower opens reads it.
+    Every change is made under the lock, so eviction's walk never meets another change."""
 
     def __init__(self, size: int, seconds: float) -> None:
         self._entries: dict[K, tuple[float, V]] = {}
@@ -167,11 +168,8 @@ class _Expiring(Generic[K, V]):
 
     def get(self, key: K) -> V | None:
         entry = self._entries.get(key)
-        if entry is None:
-            return None
-        if entry[0] < time.monotonic():
-            self._entries.pop(key, None)
-            return None
+        if entry is None or entry[0] < time.monotonic():
+            return None  # an expired entry stays until it is put again or evicted
         return entry[1]
 
     def put(self, key: K, value: V) -> None:
@@ -182,4 +180,5 @@ class _Expiring(Generic[K, V]):
                 self._entries.pop(next(iter(self._entries)), None)
 
     def pop(self, key: K) -> None:
-        self._entries.pop(key, None)
+        with self._lock:
+            self._entries.pop(key, None)

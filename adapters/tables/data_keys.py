@@ -3,9 +3,8 @@
 A key is made ahead of use, in batches (`add_many`), and taken by one connection: the
 sealed values name their key (the envelope's `k`, adapters.personal_mapper), so a
 connection's first event says which key is its own and nothing else needs writing when a
-connection is created. A key taken
-for a connection recorded before erasure existed (its first event seals nothing) is
-claimed here instead (`connection_id`).
+connection is created. A key taken for a connection recorded before erasure existed (its
+first event seals nothing) is claimed here instead (`connection_id`).
 """
 
 from __future__ import annotations
