@@ -20,6 +20,7 @@ tokens still unwrap (and are moved to `kw1:` by `rewrap`).
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import os
@@ -145,10 +146,8 @@ class DataKeys:
                 except InvalidUnwrap:
                     continue
         else:
-            try:
+            with contextlib.suppress(InvalidToken):
                 return self._ring.decrypt(wrapped.encode())
-            except InvalidToken:
-                pass
         raise RuntimeError(
             f"data key {key_id} opens with no configured SECRET_KEY "
             "(set PREVIOUS_SECRET_KEYS during a rotation)"

@@ -253,8 +253,8 @@ def _sealed_copy(fields: dict[str, Any], paths: list[Any]) -> dict[str, Any]:
     for path in paths:
         node = copy
         for depth, key in enumerate(path[:-1], 1):
-            if tuple(path[:depth]) not in copied:
-                copied.add(tuple(path[:depth]))
+            if (prefix := tuple(path[:depth])) not in copied:
+                copied.add(prefix)
                 node[key] = dict(node[key])
             node = node[key]
         node[path[-1]] = SEALED

@@ -35,6 +35,8 @@ from bench.in_process import caller, services_on_fresh_schema
 from service.connections.presenters import connection_json
 from service.workers.worker import Worker
 
+MODES = ("on", "off")  # the build as it runs; the same with the mapper's data keys unset
+
 
 def spec(i: int) -> dict:
     return {
@@ -46,11 +48,11 @@ def spec(i: int) -> dict:
     }
 
 
-def measure(base: str, n: int, blocks: int, modes: tuple[str, ...]) -> dict[str, list]:
+def measure(base: str, n: int, blocks: int) -> dict[str, list]:
     """CPU per connection of each block of `n` creates (and their reads), the modes taking
     turns block by block in one process, so that the machine's slow minutes and the
     process's warming hit both alike."""
-    runs: dict[str, list] = {mode: [] for mode in modes}
+    runs: dict[str, list] = {mode: [] for mode in MODES}
     with services_on_fresh_schema(base) as services:
         connections, mapper = services.connections, services.app.mapper
         keys = mapper.keys
@@ -60,8 +62,8 @@ def measure(base: str, n: int, blocks: int, modes: tuple[str, ...]) -> dict[str,
         while worker.run_once(timed=False):
             pass
         try:
-            for block in range(blocks * len(modes)):
-                mode = modes[block % len(modes)]
+            for block in range(blocks * len(MODES)):
+                mode = MODES[block % len(MODES)]
                 mapper.keys = keys if mode == "on" else None
                 runs[mode].append(_block(services, worker, n))
         finally:
@@ -147,7 +149,7 @@ def of_http(cost: dict[str, float], path: str) -> dict[str, Any]:
 def main() -> int:
     base = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
     n, blocks = int(os.environ.get("N", "250")), int(os.environ.get("BLOCKS", "12"))
-    runs = measure(base, n, blocks, ("on", "off"))
+    runs = measure(base, n, blocks)
     medians = {
         mode: {k: round(statistics.median(r[k] for r in rs), 3) for k in rs[0]}
         for mode, rs in runs.items()

@@ -55,12 +55,16 @@ class ConnectionsApp(Application[UUID]):
         # (service.container): the worker's Waker, the token memory.
         self.commit_listeners: list[Callable[..., None]] = []
 
+    def data_key_ids(self, connection_id: str | UUID, *, up_to: int | None = None) -> list[str]:
+        """The data keys that sealed a connection's recorded events (up to version `up_to`)."""
+        mapper: Any = self.mapper
+        stored = self.recorder.select_events(UUID(str(connection_id)), lte=up_to)
+        return list(dict.fromkeys(k for s in stored for k in mapper.key_ids(mapper.decoded(s))))
+
     def sealing_key_of(self, connection_id: str) -> str | None:
         """The data key a connection's first event names (adapters.data_keys.locate)."""
-        for stored in self.recorder.select_events(UUID(connection_id), lte=1):
-            found = self.mapper.key_ids(self.mapper.decoded(stored))  # type: ignore[attr-defined]
-            return found[0] if found else None
-        return None
+        found = self.data_key_ids(connection_id, up_to=1)
+        return found[0] if found else None
 
     # The one loader: every load of a connection in the service comes through one of the
     # two methods below (tests/connections/test_loader.py fails on any other

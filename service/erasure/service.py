@@ -100,12 +100,7 @@ class Eraser:
         self.stored.drop_snapshots(connection.id)
         mapper: Any = self.app.mapper
         if mapper.keys is not None:
-            named = [
-                key_id
-                for stored in self.app.recorder.select_events(connection.id)
-                for key_id in mapper.key_ids(mapper.decoded(stored))
-            ]
-            mapper.destroy_keys(str(connection.id), named)
+            mapper.destroy_keys(str(connection.id), self.app.data_key_ids(connection.id))
         self.after(str(connection.id))
         for follower in self.followers():
             follower.catch_up()

@@ -131,7 +131,7 @@ def test_a_key_wrapped_with_fernet_by_the_first_release_opens_and_is_moved_by_re
     try:
         cid = create(services, "2501")
         keys = services.app.mapper.keys
-        (row,) = [r for r in keys.rows.wrapped() if r.key_id in _key_ids(services, cid)]
+        (row,) = [r for r in keys.rows.wrapped() if r.key_id in services.app.data_key_ids(cid)]
         assert row.wrapped_key.startswith("kw1:")
         key = keys.for_reading(row.key_id)
         as_first_release = keys._ring.encrypt(key).decode()  # Fernet, as it wrapped them
@@ -148,15 +148,6 @@ def test_a_key_wrapped_with_fernet_by_the_first_release_opens_and_is_moved_by_re
         assert services.audit.verify(cid).personal_values_checked == 5
     finally:
         services.close()
-
-
-def _key_ids(services, cid: str) -> list[str]:
-    mapper = services.app.mapper
-    return [
-        k
-        for s in services.app.recorder.select_events(UUID(cid))
-        for k in mapper.key_ids(mapper.decoded(s))
-    ]
 
 
 def connection_id(text: str) -> UUID:
