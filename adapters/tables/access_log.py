@@ -31,14 +31,9 @@ class AccessLogTables:
         self.t = tables
 
     def log(self, entries: list[dict[str, Any]]) -> None:
-        if not entries:
-            return
-        columns = ", ".join(_COLUMNS)
-        marks = ", ".join("?" for _ in _COLUMNS)
-        with self.t.transaction(commit=True) as c:
-            c.executemany(
-                self.t.sql(f"INSERT INTO {{p}}access_log ({columns}) VALUES ({marks})"),
-                [tuple(e.get(k) for k in _COLUMNS) for e in entries],
+        if entries:
+            self.t.append(
+                "access_log", _COLUMNS, [tuple(e.get(k) for k in _COLUMNS) for e in entries]
             )
 
     def entries(

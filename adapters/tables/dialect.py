@@ -57,6 +57,15 @@ class Dialect:
             c.execute(self.sql(text), tuple(params))
             return rows_of(c)
 
+    def append(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Appends `rows` (values in `columns` order) to `table`, in one transaction."""
+        marks = ", ".join("?" for _ in columns)
+        with self.transaction(commit=True) as c:
+            c.executemany(
+                self.sql(f"INSERT INTO {{p}}{table} ({', '.join(columns)}) VALUES ({marks})"),
+                rows,
+            )
+
 
 def rows_of(cursor: Any) -> list[Any]:
     # psycopg has no result set for plain statements; SQLite just returns no rows.

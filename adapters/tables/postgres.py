@@ -83,6 +83,18 @@ class PostgresTables(Tables):
     def query(self, text: str, params: Sequence[Any] = ()) -> list[Any]:
         return self.execute(text, params)
 
+    def append(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """COPY instead of INSERT: a row costs this process about a quarter of the CPU of
+        an `executemany` (about 4 against 16 us at a batch of 200; the access log writes one
+        per access token handed out, bench.credentials)."""
+        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(self.datastore.schema, table),
+            sql.SQL(", ").join(map(sql.Identifier, columns)),
+        )
+        with self.transaction(commit=True) as c, c.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+
     def wake_on(self, channel: str) -> None:
         self.wake_statement = sql.SQL("NOTIFY {}").format(sql.Identifier(channel)).as_string()
 
