@@ -25,6 +25,7 @@ from service.console import routes as console_routes
 from service.console.web import TEMPLATES as CONSOLE_TEMPLATES
 from service.container import Services
 from service.credentials import routes as credentials_routes
+from service.credentials.hot_path import cached_access_tokens
 from service.erasure import routes as erasure_routes
 from service.mail import routes as mail_routes
 from service.metrics import Heartbeat
@@ -108,7 +109,7 @@ def create_app(
     if reads is not None:
         app.on_shutdown.append(reads.close)  # this loop's pool (adapters.tables.async_reads)
     # Around the whole app, not per route: unknown paths get an id, a log line, metrics.
-    app.asgi_handler = request_id_middleware(app.asgi_handler)
+    app.asgi_handler = request_id_middleware(cached_access_tokens(app, app.asgi_handler))
     document_problems(app)
     document_media(app)
     return app

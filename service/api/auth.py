@@ -57,35 +57,46 @@ def authenticate_cached(connection: ASGIConnection) -> Caller | None:
     return _admitted(connection, record)
 
 
-def _secret(connection: ASGIConnection) -> str:
-    header = connection.headers.get("authorization", "")
+def bearer_secret(header: str) -> str | None:
+    """The API key of an `Authorization: Bearer <key>` header; None for anything else."""
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
-        raise Unauthenticated("Send an API key as 'Authorization: Bearer <key>'.")
+        return None
     return secret.strip()
+
+
+def _secret(connection: ASGIConnection) -> str:
+    secret = bearer_secret(connection.headers.get("authorization", ""))
+    if secret is None:
+        raise Unauthenticated("Send an API key as 'Authorization: Bearer <key>'.")
+    return secret
 
 
 def _admitted(connection: ASGIConnection, record: Any) -> Caller:
     """The key's caller, once its rate allows the request."""
-    wait = _limiter(connection).wait(record.id)
+    wait = rate_limiter(connection.app.state).wait(record.id)
     if wait:
         raise TooManyRequestsException(
             f"This API key sent more than its rate allows; retry in {wait} s.",
             headers={"Retry-After": str(wait)},
         )
-    caller = Caller(
-        tenant_id=record.tenant_id,
-        actor=f"api_key:{record.tenant_id}/{record.id}",
-        request_id=connection.scope["state"].get("request_id"),
-        scopes=frozenset(record.scopes),
-    )
+    caller = caller_with_key(record, connection.scope["state"].get("request_id"))
     connection.scope["state"]["caller"] = caller
     return caller
 
 
-def _limiter(connection: ASGIConnection) -> RateLimiter:
-    """One limiter per application, made on first use from its settings."""
-    state = connection.app.state
+def caller_with_key(record: Any, request_id: str | None) -> Caller:
+    return Caller(
+        tenant_id=record.tenant_id,
+        actor=f"api_key:{record.tenant_id}/{record.id}",
+        request_id=request_id,
+        scopes=frozenset(record.scopes),
+    )
+
+
+def rate_limiter(state: Any) -> RateLimiter:
+    """The application's one limiter (`state`: its litestar State), made on first use
+    from its settings."""
     with _LIMITER_LOCK:
         if state.get("rate_limiter") is None:
             settings = state.services.settings

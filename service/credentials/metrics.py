@@ -41,3 +41,9 @@ PROXY_ADDED_LATENCY = Histogram(
     registry=REGISTRY,
     buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
 )
+HOT_PATH_ANSWERS = Counter(
+    "access_token_hot_path_answers",
+    "Cached access tokens answered before routing (service.credentials.hot_path); the "
+    "other token requests go through the route",
+    registry=REGISTRY,
+)

@@ -29,6 +29,7 @@ CREDENTIALS, AUDIT = requires("credentials:read"), requires("audit:read")
 PROXY, WRITE = requires("proxy:use"), requires("connections:write")
 PROXY_MAX_BODY = 10 * 1024 * 1024  # SP-API bodies are JSON; documents go to S3 directly
 TAGS = ["credentials"]
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 @post(
@@ -48,22 +49,25 @@ async def create_access_token(
     caller = caller_of(request)
     tokens = services.credentials.tokens
     # A token this process holds, with nothing announced since: answered on the event loop.
+    # (Most such requests are answered before routing: service.credentials.hot_path.)
     known = tokens.recall(caller, connection_id, data.api)
     if known is not None:
-        return _access_token(services, caller, connection_id, data, known.connection, known)
-    return await anyio.to_thread.run_sync(
-        _loaded_access_token, services, caller, connection_id, data
-    )
+        body = access_token(services, caller, connection_id, data, known.connection, known)
+    else:
+        body = await anyio.to_thread.run_sync(
+            _loaded_access_token, services, caller, connection_id, data
+        )
+    return Response(body, status_code=201, headers=NO_STORE)
 
 
 def _loaded_access_token(
     services: Any, caller: Any, connection_id: str, data: AccessTokenRequest
-) -> Response:
+) -> dict[str, Any]:
     c, known, mark = services.credentials.tokens.connection(caller, connection_id, data.api)
-    return _access_token(services, caller, connection_id, data, c, known, mark)
+    return access_token(services, caller, connection_id, data, c, known, mark)
 
 
-def _access_token(
+def access_token(
     services: Any,
     caller: Any,
     connection_id: str,
@@ -71,7 +75,8 @@ def _access_token(
     c: Any,
     known: Any,
     mark: Any = None,
-) -> Response:
+) -> dict[str, Any]:
+    """The answer's body, the token issued (or the problem raised) and the use logged."""
     if data.profile_id is not None and data.api != ADS:
         raise ValidationFailed("profile_id: only for api 'ads'.", field="profile_id")
     profiles = advertising_profiles(c) if data.api == ADS else []
@@ -104,8 +109,7 @@ def _access_token(
             outcome=outcome,
             duration=time.perf_counter() - started,
         )
-    body = access_token_json(c, data.api, issued, services.amazon.settings, profiles)
-    return Response(body, status_code=201, headers={"Cache-Control": "no-store"})
+    return access_token_json(c, data.api, issued, services.amazon.settings, profiles)
 
 
 @get(
