@@ -1,7 +1,10 @@
 """`python -m bench.credentials` (part of `make bench`): what using a connection costs.
 
 - Cached access tokens (`POST /v1/connections/{id}/access_tokens`, every token already
-  fresh in the cache) against `/healthz` of the same server: target at least 0.8x.
+  fresh in the cache) against `/healthz` of the same server, both with wrk at 8
+  connections, twice each taking turns: target at least 0.8x (PostgreSQL, where the
+  token memory is trusted between announced changes and most requests are answered
+  before routing, service.credentials.hot_path; `cache.hot_path` counts them).
 - The proxy's added latency: the same SP-API call (the sandbox's getMarketplaceParticipations)
   through `/v1/connections/{id}/proxy/sp-api/…` and sent to the sandbox directly with the
   token, at 8 clients: target p50 at most 2 ms and p99 at most 10 ms added.
@@ -20,16 +23,19 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from bench.config import Config
+from bench.http import wrk
 from bench.load import LoadProcess
 from bench.server import Server, fresh_store
 
 SCOPES = ("connections:read", "connections:write", "credentials:read", "proxy:use")
 PARTICIPATIONS = "/sellers/v1/marketplaceParticipations"
+TOKEN_PATH = "/v1/connections/{id}/access_tokens"
 
 
 def progress(text: str) -> None:
@@ -56,7 +62,8 @@ def imported_connection(server: Server, key: str, n: int) -> str:
 def cache_counts(server: Server) -> dict[str, float]:
     text = httpx.get(f"{server.url}/metrics").text
     found = re.findall(r'access_token_requests_total\{api="sp-api",outcome="(\w+)"\} (\S+)', text)
-    return {outcome: float(n) for outcome, n in found}
+    hot = re.search(r"^access_token_hot_path_answers_total (\S+)$", text, re.M)
+    return {**{outcome: float(n) for outcome, n in found}, "hot_path": float(hot.group(1))}
 
 
 def measured(load: LoadProcess, job: dict[str, Any], servers: dict[str, Server]) -> dict[str, Any]:
@@ -67,6 +74,19 @@ def measured(load: LoadProcess, job: dict[str, Any], servers: dict[str, Server])
     calls = max(int(result.get("ok", 0)), 1)
     for name, s in servers.items():
         result[f"{name}_cpu_us_per_call"] = round((s.cpu_seconds() - before[name]) / calls * 1e6)
+    return result
+
+
+def wrk_measured(
+    server: Server, method: str, path: str, key: str, seconds: float, **kw: Any
+) -> dict[str, Any]:
+    """One wrk run at 8 connections, with the server's CPU per answered call (us)."""
+    before = server.cpu_seconds()
+    body = {"api": "sp-api"} if method == "POST" else None
+    result = wrk(server.url, method, path, key, seconds, body=body, **kw)
+    calls = max(result["requests"] - result["failed"], 1)
+    result["service_cpu_us_per_call"] = round((server.cpu_seconds() - before) / calls * 1e6)
+    result["errors"] = {"non_2xx_or_socket": result["failed"]} if result["failed"] else {}
     return result
 
 
@@ -115,13 +135,22 @@ def run_store(config: Config, kind: str, load: LoadProcess) -> dict[str, Any]:
             }
             out: dict[str, Any] = {}
             both = {"service": server, "sandbox": amazon}
-            out["healthz"] = measured(load, {**job, "op": "healthz"}, both)
-            spy = spied(server.pid, seconds, "access_token")
-            out["access_token_cached"] = measured(
-                load, {**job, "op": "access_token", "ids": ids}, both
-            )
-            if spy is not None:
-                spy.wait()
+            # /healthz and cached tokens with wrk (C, so the load takes little of the
+            # cores the server needs), twice each, taking turns; the better run of each
+            # is kept, as for the proxy below.
+            id_file = Path(tmp) / "ids"
+            id_file.write_text("\n".join(ids))
+            turns: dict[str, list[dict[str, Any]]] = {"healthz": [], "access_token_cached": []}
+            for turn in range(2):
+                turns["healthz"].append(wrk_measured(server, "GET", "/healthz", key, seconds))
+                spy = spied(server.pid, seconds, "access_token") if turn == 0 else None
+                turns["access_token_cached"].append(
+                    wrk_measured(server, "POST", TOKEN_PATH, key, seconds, ids=id_file)
+                )
+                if spy is not None:
+                    spy.wait()
+            for name, runs_of in turns.items():
+                out[name] = max(runs_of, key=lambda r: r["per_second"])
             after = cache_counts(server)
             out["cache"] = {k: after.get(k, 0) - before.get(k, 0) for k in after}
             direct_path = endpoint.removeprefix(amazon.url) + PARTICIPATIONS

@@ -8,7 +8,7 @@ from typing import Any
 from adapters.tables.dialect import Dialect
 from adapters.tables.listing import Listing
 
-_COLUMNS = (
+COLUMNS = (
     "id",
     "tenant_id",
     "connection_id",
@@ -30,11 +30,10 @@ class AccessLogTables:
     def __init__(self, tables: Dialect) -> None:
         self.t = tables
 
-    def log(self, entries: list[dict[str, Any]]) -> None:
-        if entries:
-            self.t.append(
-                "access_log", _COLUMNS, [tuple(e.get(k) for k in _COLUMNS) for e in entries]
-            )
+    def log(self, rows: list[tuple[Any, ...]]) -> None:
+        """Appends entries, each a tuple of values in `COLUMNS` order."""
+        if rows:
+            self.t.append("access_log", COLUMNS, rows)
 
     def entries(
         self,
@@ -48,7 +47,7 @@ class AccessLogTables:
     ) -> list[dict[str, Any]]:
         """Newest first; `before` is the (at, id) of the last entry of the previous page."""
         rows = (
-            Listing(f"SELECT {', '.join(_COLUMNS)} FROM {{p}}access_log")
+            Listing(f"SELECT {', '.join(COLUMNS)} FROM {{p}}access_log")
             .where("tenant_id = ?", tenant_id)
             .where("connection_id = ?", connection_id)
             .newest_first("at", "id", before)

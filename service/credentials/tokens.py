@@ -24,7 +24,7 @@ from typing import Any
 from adapters.amazon.errors import AmazonError
 from adapters.tables.access_tokens import AccessTokenTables, CachedToken
 from adapters.tables.instants import iso
-from domain.access import ADS, AccessRefused, refusal
+from domain.access import ADS, APIS, AccessRefused, refusal
 from domain.connection import Connection
 from service.api.caller import Caller
 from service.credentials.memory import Entry, Mark, TokenMemory
@@ -34,6 +34,7 @@ from service.credentials.outcomes import Outcomes
 log = logging.getLogger(__name__)
 
 REFRESH_MARGIN = timedelta(minutes=5)
+_HITS = {api: TOKEN_REQUESTS.labels(api, "hit") for api in APIS}  # looked up once
 _POLL_SECONDS = 0.02
 
 
@@ -103,7 +104,7 @@ class AccessTokens:
             TOKEN_REQUESTS.labels(api, refused[0]).inc()
             raise AccessRefused(refused[1], code=refused[0])
         if known is not None and self._usable(known.issued, now):
-            TOKEN_REQUESTS.labels(api, "hit").inc()
+            _HITS[api].inc()
             return known.issued
 
         def recorded(e: AmazonError) -> Exception:
