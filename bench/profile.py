@@ -7,7 +7,7 @@ Writes a flame graph per kind to bench/profile-<kind>.svg and prints the functio
 took the most samples, inclusive of what they called.
 
     make profile                      # get and create
-    BENCH_PROFILE=list make profile   # one kind: get, list, create
+    BENCH_PROFILE=list make profile   # one kind: get, list, create, action
 """
 
 from __future__ import annotations
@@ -26,17 +26,27 @@ import httpx
 from bench.server import Server, fresh_store
 
 CLIENTS = 8
+ACTED_ON = 100  # connections per client for the action kind
 SECONDS = 8
 BODY = {"owner_email": "owner@example.com", "region": "na", "marketplace_ids": ["ATVPDKIKX0DER"]}
 _FRAME = re.compile(r" \((?:/.*?site-packages/|/work/[^/]+/)?(.*?)(?::\d+)?\)$")
 
 
-def _drive(url: str, key: str, kind: str, stop: float) -> None:
+def _drive(url: str, key: str, kind: str, ready: threading.Barrier) -> None:
     headers = {"Authorization": f"Bearer {key}"}
     with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
         connection = client.post("/v1/connections", json=BODY).json()["id"]
+        # An action (resend_invitation, as bench.http's) cycles over connections of its own.
+        acted_on = ACTED_ON if kind == "action" else 0
+        mine = [client.post("/v1/connections", json=BODY).json()["id"] for _ in range(acted_on)]
+        ready.wait()
+        stop = time.monotonic() + SECONDS + 2
+        turn = 0
         while time.monotonic() < stop:
-            if kind == "get":
+            if kind == "action":
+                turn += 1
+                client.post(f"/v1/connections/{mine[turn % ACTED_ON]}/resend_invitation")
+            elif kind == "get":
                 client.get(f"/v1/connections/{connection}")
             elif kind == "list":
                 client.get("/v1/connections", params={"state": "invited", "region": "na"})
@@ -61,13 +71,14 @@ def profile(kind: str, database_url: str) -> str:
     server = Server(database_url, f"/tmp/profile-{kind}.log")
     try:
         key = server.api_key()
-        stop = time.monotonic() + SECONDS + 2
+        ready = threading.Barrier(CLIENTS + 1)
         clients = [
-            threading.Thread(target=_drive, args=(server.url, key, kind, stop))
+            threading.Thread(target=_drive, args=(server.url, key, kind, ready))
             for _ in range(CLIENTS)
         ]
         for c in clients:
             c.start()
+        ready.wait()  # every client has what it needs
         time.sleep(1)  # warm
         spy = [shutil.which("py-spy") or os.path.join(os.path.dirname(sys.executable), "py-spy")]
         raw_path, svg_path = f"/tmp/profile-{kind}.txt", f"bench/profile-{kind}.svg"
