@@ -63,7 +63,9 @@ def cache_counts(server: Server) -> dict[str, float]:
     text = httpx.get(f"{server.url}/metrics").text
     found = re.findall(r'access_token_requests_total\{api="sp-api",outcome="(\w+)"\} (\S+)', text)
     hot = re.search(r"^access_token_hot_path_answers_total (\S+)$", text, re.M)
-    return {**{outcome: float(n) for outcome, n in found}, "hot_path": float(hot.group(1))}
+    # (absent from a build before service.credentials.hot_path: bench/README.md's A/B)
+    hot_path = float(hot.group(1)) if hot else 0.0
+    return {**{outcome: float(n) for outcome, n in found}, "hot_path": hot_path}
 
 
 def measured(load: LoadProcess, job: dict[str, Any], servers: dict[str, Server]) -> dict[str, Any]:
