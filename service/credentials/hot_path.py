@@ -12,8 +12,9 @@ the headers the edge guard checks (`Idempotency-Key`, `If-Match`), a JSON body o
 most `MAX_BODY` bytes that the route's struct takes, without `profile_id`; an API key
 this process holds whose last use needs no write, with the `credentials:read` scope and
 rate to spare; a fresh token recalled for the caller's own connection, which may use it
-now. Then it calls the route's own `access_token` and writes the route's answer (201,
-`Cache-Control: no-store`, the same JSON), and the use is in the access log as ever.
+(both judged a second ahead). Then it calls the route's own `access_token` and writes
+the route's answer (201, `Cache-Control: no-store`, the same JSON), and the use is in
+the access log as ever.
 
 Anything else, and any doubt, goes on to the route with the body replayed, untouched,
 before anything is spent or logged: the route answers it as it always has (errors as
@@ -23,6 +24,7 @@ problems included). tests/credentials/test_hot_path.py holds the two to the same
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import msgspec
 from litestar import Litestar
@@ -34,6 +36,7 @@ from service.credentials.metrics import HOT_PATH_ANSWERS
 from service.credentials.routes import CREDENTIALS, access_token
 from service.credentials.schemas import AccessTokenRequest
 
+AHEAD = timedelta(seconds=1)
 MAX_BODY = 1024  # {"api": "sp-api"} is 17 bytes; a longer body goes to the route
 TEMPLATE = "/v1/connections/{connection_id}/access_tokens"
 _PATH = re.compile(r"/v1/connections/([0-9A-Za-z_-]{1,64})/access_tokens")
@@ -99,8 +102,11 @@ def cached_access_tokens(app: Litestar, inner: ASGIApp) -> ASGIApp:
         tokens = services.credentials.tokens
         state = scope["state"]
         caller = caller_with_key(record, state.get("request_id"))
-        known = tokens.recall(caller, connection_id, data.api)
-        if known is None or refusal(known.connection, data.api, services.clock.now()):
+        # Judged a second ahead, so that nothing judged here (the token's freshness, a
+        # lapse at an instant) can turn before `access_token` asks again: it then cannot
+        # refuse, nor reach for the store, on the event loop.
+        known = tokens.recall(caller, connection_id, data.api, ahead=AHEAD)
+        if known is None or refusal(known.connection, data.api, services.clock.now() + AHEAD):
             return None
         if limiter.wait(record.id):
             return None  # the route refuses it, with its Retry-After

@@ -65,12 +65,14 @@ class AccessTokens:
             seconds=amazon.timeout * (amazon.max_retries + 1) + amazon.max_retry_after + 5
         )
 
-    def recall(self, caller: Caller, connection_id: str, api: str) -> Entry | None:
+    def recall(
+        self, caller: Caller, connection_id: str, api: str, *, ahead: timedelta = timedelta(0)
+    ) -> Entry | None:
         """What memory holds for the connection when it may be used without asking the
-        store (see service.credentials.memory) and its token is still fresh; the event
-        loop may ask. Hand it to `issue` as `known`."""
+        store (see service.credentials.memory) and its token is still fresh (`ahead` of
+        now, too); the event loop may ask. Hand it to `issue` as `known`."""
         entry = self.memory.recall(caller.tenant_id, connection_id, api)
-        if entry is None or not self._usable(entry.issued, self.services.clock.now()):
+        if entry is None or not self._usable(entry.issued, self.services.clock.now() + ahead):
             return None
         return entry
 

@@ -40,12 +40,6 @@ def served(database_url: str, peer: LwaPeer) -> Iterator[LiveService]:
     live.stop()
 
 
-@pytest.fixture
-def backend(served: LiveService) -> Iterator[httpx.Client]:
-    with served.client(scopes=SCOPES) as client:
-        yield client
-
-
 def test_a_token_is_reused_until_shortly_before_it_expires_then_refreshed_once(
     served, backend, peer
 ):

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 from tests.conftest import LiveService, start_service
-from tests.credentials.helpers import SCOPES, events_of, token
+from tests.credentials.helpers import events_of, token
 
 BODY = {
     "owner_email": "owner@shop.example",
@@ -25,12 +24,6 @@ def served(database_url: str) -> Iterator[LiveService]:
     live = start_service(database_url, RATE_LIMIT_PER_SECOND="0")
     yield live
     live.stop()
-
-
-@pytest.fixture
-def backend(served: LiveService) -> Iterator[httpx.Client]:
-    with served.client(scopes=SCOPES) as client:
-        yield client
 
 
 def count(served: LiveService) -> int:

@@ -23,12 +23,6 @@ def served(database_url: str) -> Iterator[LiveService]:
     live.stop()
 
 
-@pytest.fixture
-def backend(served: LiveService) -> Iterator[httpx.Client]:
-    with served.client(scopes=SCOPES) as client:
-        yield client
-
-
 def proxied(backend: httpx.Client, c: dict, path: str, api: str = "sp-api", **kw):
     return backend.request(
         kw.pop("method", "GET"), f"/v1/connections/{c['id']}/proxy/{api}{path}", **kw
