@@ -32,17 +32,20 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain.access import refusal
 from service.api.auth import bearer_secret, caller_with_key, rate_limiter
+from service.api.edge.guard import KEPT_HEADERS
 from service.credentials.metrics import HOT_PATH_ANSWERS
-from service.credentials.routes import CREDENTIALS, access_token
+from service.credentials.routes import ACCESS_TOKENS, CREDENTIALS, NO_STORE, access_token
 from service.credentials.schemas import AccessTokenRequest
 
 AHEAD = timedelta(seconds=1)
 MAX_BODY = 1024  # {"api": "sp-api"} is 17 bytes; a longer body goes to the route
-TEMPLATE = "/v1/connections/{connection_id}/access_tokens"
-_PATH = re.compile(r"/v1/connections/([0-9A-Za-z_-]{1,64})/access_tokens")
-_EDGE_HEADERS = (b"idempotency-key", b"if-match")
+# The route's own path: the template litestar's router would set, and the same path with
+# an id in it (an id the token memory holds is a connection's, so nothing wider is needed).
+TEMPLATE = ACCESS_TOKENS.replace(":str}", "}")
+_PATH = re.compile(re.escape(TEMPLATE).replace(r"\{connection_id\}", "([0-9A-Za-z_-]{1,64})"))
+_EDGE_HEADERS = tuple(name.encode() for name in KEPT_HEADERS)  # the edge guard checks these
 _HEADERS = [
-    (b"cache-control", b"no-store"),
+    *((name.lower().encode(), value.encode()) for name, value in NO_STORE.items()),
     (b"content-type", b"application/json"),
 ]
 _DECODER = msgspec.json.Decoder(AccessTokenRequest)

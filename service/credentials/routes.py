@@ -30,10 +30,11 @@ PROXY, WRITE = requires("proxy:use"), requires("connections:write")
 PROXY_MAX_BODY = 10 * 1024 * 1024  # SP-API bodies are JSON; documents go to S3 directly
 TAGS = ["credentials"]
 NO_STORE = {"Cache-Control": "no-store"}
+ACCESS_TOKENS = "/v1/connections/{connection_id:str}/access_tokens"  # and hot_path's
 
 
 @post(
-    "/v1/connections/{connection_id:str}/access_tokens",
+    ACCESS_TOKENS,
     guards=[CREDENTIALS],
     operation_id="createAccessToken",
     responses=ok(AccessToken, "A fresh access token (Cache-Control: no-store)", 201),

@@ -62,12 +62,24 @@ def post(client: httpx.Client, connection_id: str, body: bytes, **headers: str):
     )
 
 
+def requests_counted(url: str) -> float:
+    """201s counted under the route's template (the request-id middleware's metric)."""
+    text = httpx.get(f"{url}/metrics").text
+    line = re.search(
+        r'^http_requests_total\{method="POST",route="/v1/connections/\{connection_id\}/'
+        r'access_tokens",status="201"\} (\S+)$',
+        text,
+        re.M,
+    )
+    return float(line.group(1)) if line else 0.0
+
+
 def test_a_remembered_token_is_answered_before_routing_exactly_as_the_route_answers_it(
     served, backend
 ):
     c = active(backend)
     remembered(served, backend, c["id"])
-    before = hot_answers(served.url)
+    before, counted = hot_answers(served.url), requests_counted(served.url)
     hot = post(backend, c["id"], b'{"api": "sp-api"}')
     assert hot_answers(served.url) == before + 1
     routed = post(backend, c["id"], PADDED)  # replayed to the route whole
@@ -79,6 +91,7 @@ def test_a_remembered_token_is_answered_before_routing_exactly_as_the_route_answ
     for name in ("content-type", "cache-control", "content-length"):
         assert hot.headers[name] == routed.headers[name], name
     assert hot.headers["x-request-id"] != routed.headers["x-request-id"]
+    assert requests_counted(served.url) == counted + 2  # one route label for both
 
     log = backend.get(f"/v1/connections/{c['id']}/access_log").json()["data"]
     assert [e["request_id"] for e in log[:2]] == [
