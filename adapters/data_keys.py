@@ -15,6 +15,12 @@ Wrapping keys form a ring (the current SECRET_KEY's first, then PREVIOUS_SECRET_
 800-38F's KW: made for wrapping keys, deterministic, authenticated) and stored as
 `kw1:<base64url>`: about a sixth of Fernet's cost, which the first release used and whose
 tokens still unwrap (and are moved to `kw1:` by `rewrap`).
+
+A process that meets a key it has not unwrapped (a follower reading what another process
+wrote) asks for it with the batch it was made in: the keys of a batch share the first 16
+of their 24 hex digits, so the primary key's index finds them together, and one query serves
+the next connections of that batch, which usually follow in the log. They are kept
+wrapped until asked for, as long as an unwrapped key would be.
 """
 
 from __future__ import annotations
@@ -35,7 +41,9 @@ from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap
 from adapters.tables.data_keys import DataKeyRows
 
 _KW = "kw1:"
-_KEY_BYTES, _ID_BYTES = 32, 12
+_KEY_BYTES = 32
+# A key id is 24 hex digits: its batch's 16 (random), then its place in the batch.
+_BATCH_DIGITS = 16
 
 K, V = TypeVar("K"), TypeVar("V")
 
@@ -70,6 +78,8 @@ class DataKeys:
         self._spare: list[tuple[str, bytes]] = []  # made, stored, not yet taken
         self._keys: _Expiring[str, bytes] = _Expiring(cache_size, cache_seconds)
         self._owners: _Expiring[str, str] = _Expiring(cache_size, cache_seconds)
+        # Wrapped keys that came with one this process asked for (their batch's).
+        self._wrapped: _Expiring[str, str] = _Expiring(cache_size, cache_seconds)
         self._lock = threading.Lock()
 
     def for_writing(self, connection_id: str, *, new: bool = False) -> tuple[str, bytes]:
@@ -95,12 +105,32 @@ class DataKeys:
         """The key; None once it is destroyed."""
         key = self._keys.get(key_id)
         if key is None:
-            row = self.rows.get(key_id)
-            if row is None or row.wrapped_key is None:
+            wrapped = self._wrapped.get(key_id)
+            if wrapped is None:
+                wrapped = self._fetch_batch_of(key_id)
+            if wrapped is None:
                 return None
-            key = self._unwrap(row.wrapped_key, key_id)
+            key = self._unwrap(wrapped, key_id)
             self._keys.put(key_id, key)
         return key
+
+    def opened_with(self, connection_id: str, key_id: str) -> None:
+        """A value of the connection opened with this key, which is therefore its own:
+        every value a connection seals names the key `for_writing` gives it. Sealing its
+        next snapshot here then looks nothing up."""
+        if self._owners.get(connection_id) != key_id:
+            self._owners.put(connection_id, key_id)
+
+    def _fetch_batch_of(self, key_id: str) -> str | None:
+        """The key's wrapped form from the store, None once destroyed; the rest of its
+        batch kept wrapped for the next asks (a destroyed one is not kept)."""
+        wanted = None
+        for row in self.rows.made_with(key_id, key_id[:_BATCH_DIGITS]):
+            if row.key_id == key_id:
+                wanted = row.wrapped_key
+            elif row.wrapped_key is not None:
+                self._wrapped.put(row.key_id, row.wrapped_key)
+        return wanted
 
     def destroy(self, connection_id: str, key_ids: Iterable[str]) -> None:
         key_ids = sorted(set(key_ids))
@@ -108,6 +138,7 @@ class DataKeys:
         self._owners.pop(connection_id)
         for key_id in key_ids:
             self._keys.pop(key_id)
+            self._wrapped.pop(key_id)
 
     def rewrap(self) -> int:
         """Every stored key wrapped again under the current SECRET_KEY; how many moved."""
@@ -124,12 +155,13 @@ class DataKeys:
     def _take(self) -> tuple[str, bytes]:
         with self._lock:
             if not self._spare:
-                size = _ID_BYTES + _KEY_BYTES
-                drawn = os.urandom(size * self._batch)  # one system call for the batch
+                drawn = os.urandom(_BATCH_DIGITS // 2 + _KEY_BYTES * self._batch)  # one call
+                batch, keys = drawn[: _BATCH_DIGITS // 2].hex(), drawn[_BATCH_DIGITS // 2 :]
                 made = [
-                    (drawn[i : i + _ID_BYTES].hex(), drawn[i + _ID_BYTES : i + size])
-                    for i in range(0, len(drawn), size)
+                    (f"{batch}{n:08x}", keys[n * _KEY_BYTES : (n + 1) * _KEY_BYTES])
+                    for n in range(self._batch)
                 ]
+                made.reverse()  # taken from the end: in the order of their ids
                 self.rows.add_many([(key_id, self._wrap(key)) for key_id, key in made], self._now())
                 self._spare = made
             return self._spare.pop()

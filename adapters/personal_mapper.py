@@ -165,6 +165,7 @@ class PersonalMapper(Mapper):
             if len(self._opened) >= _OPENED_SIZE:
                 self._opened.clear()
             self._opened[place] = values
+        self.keys.opened_with(str(originator_id), envelope[_KEY])  # type: ignore[union-attr]
         return values
 
     def opened_per_value(self, originator_id: Any, fields: dict[str, Any]) -> dict[str, Any]:

@@ -35,6 +35,20 @@ class DataKeyRows:
         )
         return DataKeyRow(**dict(rows[0])) if rows else None
 
+    def made_with(self, key_id: str, batch: str) -> list[DataKeyRow]:
+        """The key's row and those of the keys made in its batch (ids starting `batch`:
+        adapters.data_keys), in one range of the primary key. A key made before batches
+        had a prefix shares it with no other."""
+        rows = self.t.query(
+            f"SELECT {_COLUMNS} FROM {{p}}connection_data_keys "
+            "WHERE key_id >= ? AND key_id < ? LIMIT 1024",
+            (batch, batch + "g"),  # after every id of 24 hex digits that starts `batch`
+        )
+        found = [DataKeyRow(**dict(r)) for r in rows if r["key_id"].startswith(batch)]
+        if not any(r.key_id == key_id for r in found):
+            found += [r for r in [self.get(key_id)] if r is not None]
+        return found
+
     def add_many(self, keys: Sequence[tuple[str, str]], at: str) -> None:
         """(key_id, wrapped key) pairs, made ahead of use, in one transaction."""
         # One statement with a row of values per key: one round trip for the batch.

@@ -180,3 +180,29 @@ def test_an_event_written_without_data_keys_is_read_as_written(database_url):
         assert services.connections.projection.from_row(row).owner_email == event.owner_email
     finally:
         services.close()
+
+
+def test_another_process_reads_a_batch_of_keys_at_once_but_never_a_destroyed_one(database_url):
+    """Keys are made in batches; a process that did not make them (a follower reading
+    what a server wrote) asks the store once for the batch of the first it meets, and
+    keeps none that an erasure destroyed."""
+    maker = build(make_settings(database_url))
+    reader = build(make_settings(database_url))
+    try:
+        first, erased, third = (create(maker, tag) for tag in ("2601", "2602", "2603"))
+        maker.connections.act(CALLER, erased, "disconnect", {})
+        maker.erasure.erase(erased, "ticket 2602", "test")
+
+        keys = reader.app.mapper.keys
+        asked: list[str] = []
+        made_with = keys.rows.made_with
+        keys.rows.made_with = lambda key_id, batch: asked.append(key_id) or made_with(key_id, batch)
+
+        assert reader.app.load("tenant_a", first).owner_email == personal("2601")["owner_email"]
+        assert len(asked) == 1
+        assert reader.app.load("tenant_a", third).owner_email == personal("2603")["owner_email"]
+        assert len(asked) == 1  # the third's key came with the first's
+        assert reader.app.load("tenant_a", erased).owner_email == ERASED
+    finally:
+        maker.close()
+        reader.close()
