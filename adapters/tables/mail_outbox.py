@@ -114,15 +114,14 @@ class MailTables:
 
     def claim(self, now: str, lease_until: str, token: str, limit: int) -> list[MailRow]:
         """Leases due mails; an expired lease (a worker that died) is claimable again."""
-        self.t.execute(
+        rows = self.t.execute(
             "UPDATE {p}mail_outbox SET lease_until = ?, lease_token = ? WHERE id IN ("
             "SELECT m.id FROM {p}mail_outbox m WHERE m.status = 'pending' "
             "AND m.next_attempt_at <= ? AND (m.lease_until IS NULL OR m.lease_until <= ?) "
-            "ORDER BY m.next_attempt_at LIMIT ?" + self._row_lock + ") RETURNING id",
+            "ORDER BY m.next_attempt_at LIMIT ?" + self._row_lock + ") RETURNING *",
             (lease_until, token, now, now, limit),
         )
-        rows = self.t.query("SELECT * FROM {p}mail_outbox WHERE lease_token = ?", (token,))
-        return [_mail(r) for r in rows if r["status"] == PENDING]
+        return sorted((_mail(r) for r in rows), key=lambda m: (m.next_attempt_at or "", m.id))
 
     def finish(
         self,
@@ -149,6 +148,15 @@ class MailTables:
                 mail_id,
                 token,
             ),
+        )
+
+    def keep(self, token: str, at: str) -> None:
+        """Every mail leased with `token` kept unsent (the sandbox), in one statement."""
+        self.t.execute(
+            "UPDATE {p}mail_outbox SET status = ?, attempt_count = attempt_count + 1, "
+            "next_attempt_at = NULL, last_error = NULL, updated_at = ?, sent_at = ?, "
+            "lease_until = NULL, lease_token = NULL WHERE lease_token = ?",
+            (KEPT, at, at, token),
         )
 
     def release(self, token: str) -> None:
