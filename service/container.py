@@ -139,6 +139,14 @@ def seal_personal_values(
     app.mapper.keys = keys  # type: ignore[attr-defined]
 
 
+def forget_erased(services: Services, connection_id: str) -> None:
+    """What this process keeps of an erased connection beyond the aggregate cache (whose
+    erasure event clears it): the bodies it rendered, the states its outboxes follow."""
+    services.connections.bodies.forget(connection_id)
+    services.webhooks.outbox.states.forget(connection_id)
+    services.mail.outbox.states.forget(connection_id)
+
+
 def build(settings: Settings, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
     env = settings.eventsourcing_env
@@ -175,7 +183,9 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         origins=lambda tenant_id: [origin for _, origin in tables.origins(tenant_id)],
     )
     if listener is not None:  # PostgreSQL: list pages read on the event loop
-        connections.async_reads = AsyncReads(tables, app.recorder)
+        connections.async_reads = AsyncReads(
+            tables, app.recorder, app.snapshots.recorder if app.snapshots else None
+        )
     services = Services(
         settings=settings,
         clock=clock,
@@ -210,7 +220,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
             getattr(app.snapshots.recorder, "events_table_name", None) if app.snapshots else None,
         ),
         clock,
-        after=connections.bodies.forget,
+        after=lambda connection_id: forget_erased(services, connection_id),
         followers=lambda: services.followers,
     )
     services.webhooks = build_webhooks(services)

@@ -27,7 +27,7 @@ from adapters.tables.postgres import IsoTimestamptzLoader
 
 
 class AsyncReads:
-    def __init__(self, tables: Any, recorder: Any, *, size: int = 4) -> None:
+    def __init__(self, tables: Any, recorder: Any, snapshots: Any = None, *, size: int = 4) -> None:
         self.tables = tables
         pool = tables.datastore.pool
         self.kwargs = {k: v for k, v in pool.kwargs.items() if k != "row_factory"}
@@ -40,6 +40,19 @@ class AsyncReads:
         self.events_after = (
             f"SELECT 1 FROM {events} WHERE originator_id = ? AND originator_version > ? LIMIT 1"
         )
+        # An aggregate's stored events after a version, in order (the same index), and
+        # its latest snapshot when the application takes them (`snapshots`: that recorder).
+        stored = "SELECT originator_id, originator_version, topic, state FROM"
+        self.events_from = (
+            f"{stored} {events} WHERE originator_id = ? AND originator_version > ? "
+            "ORDER BY originator_version"
+        )
+        self.latest_snapshot = None
+        if snapshots is not None:
+            table = f'"{schema}"."{snapshots.events_table_name}"'
+            self.latest_snapshot = (
+                f"{stored} {table} WHERE originator_id = ? ORDER BY originator_version DESC LIMIT 1"
+            )
         self._pools: dict[asyncio.AbstractEventLoop, AsyncConnectionPool] = {}
 
     async def _pool(self) -> AsyncConnectionPool:

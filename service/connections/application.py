@@ -9,7 +9,7 @@ from uuid import UUID
 
 import anyio.to_thread
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, Mapper
+from eventsourcing.persistence import IntegrityError, Mapper, StoredEvent
 from eventsourcing.utils import get_topic
 
 from adapters.eventstore import schema_lock
@@ -85,7 +85,11 @@ class ConnectionsApp(Application[UUID]):
         """The connection, whichever tenant's: for the service's own paths that act for no
         tenant (the followers, the workers, the owner's signed links and Amazon's
         callbacks, a connection the token path already checked). A request acting for a
-        tenant uses `load`."""
+        tenant uses `load`. At a `version` this process's cache holds, a copy of the
+        cached aggregate: the library reads a past version from the store, and the mail
+        outbox asks for each mailed event's own version, usually the latest."""
+        if version is not None and (cached := self._cached_at(connection_id, version)):
+            return cached
         try:
             aggregate = self.repository.get(UUID(str(connection_id)), version=version)
         except (ValueError, AggregateNotFoundError):
@@ -93,6 +97,19 @@ class ConnectionsApp(Application[UUID]):
         if not isinstance(aggregate, Connection):
             raise NotFound(f"No connection {str(connection_id)!r}.")
         return aggregate
+
+    def _cached_at(self, connection_id: str | UUID, version: int) -> Connection | None:
+        """A copy of the cached connection when it is at `version`, else None. The copy is
+        checked after it is taken: a thread fast-forwarding the cached one meanwhile
+        changes it in place."""
+        try:
+            cached = self.repository.cache.get(UUID(str(connection_id)))  # type: ignore[union-attr]
+        except (KeyError, ValueError, AttributeError):
+            return None
+        if not isinstance(cached, Connection) or cached.version != version:
+            return None
+        copy = deepcopy(cached)
+        return copy if copy.version == version else None
 
     def cached_version(self, tenant_id: str, connection_id: str) -> int | None:
         """The version of the tenant's connection in this process's aggregate cache, or
@@ -110,28 +127,35 @@ class ConnectionsApp(Application[UUID]):
             return None
         return cached.version
 
-    async def load_cached(
-        self, tenant_id: str, connection_id: str, reads: Any
-    ) -> Connection | None:
-        """`load` for a command on the event loop, when this process's aggregate cache
-        holds the tenant's connection at its latest version: a copy of it, and the store
-        asked in one indexed statement through the asynchronous pool (`reads`,
-        adapters.tables.async_reads) whether any event came after the copy's version.
-        None otherwise (not cached, another tenant's, moved on): the caller then takes
-        the blocking `load`, which fast-forwards the cached copy or reads the store.
-        The copy is taken before the question, so an event that a thread is applying to
-        the cached aggregate meanwhile is in the store already, and the answer is None."""
-        if self.cached_version(tenant_id, connection_id) is None:
-            return None
+    async def load_async(self, tenant_id: str, connection_id: str, reads: Any) -> Connection:
+        """`load` on the event loop (PostgreSQL: `reads`, adapters.tables.async_reads), no
+        thread: a copy of this process's cached connection with the events recorded
+        since applied to it (usually none: one indexed statement says so), or, when it
+        is not cached here (another process made it), the connection read as the library
+        reads it, from its latest snapshot and the events after. The copy is taken before
+        the question, so an event a thread applies to the cached one meanwhile is in the
+        store already and comes with the answer. NotFound as `load`."""
         try:
-            copy = deepcopy(self.repository.cache.get(UUID(connection_id)))  # type: ignore[union-attr]
-        except KeyError:
-            return None
-        if not isinstance(copy, Connection) or copy.tenant_id != tenant_id:
-            return None
-        if await reads.query(reads.events_after, (copy.id, copy.version)):
-            return None
-        return copy
+            key = UUID(connection_id)
+        except ValueError:
+            raise NotFound(f"No connection {connection_id!r}.") from None
+        aggregate: Any = None
+        try:
+            cached = self.repository.cache.get(key)  # type: ignore[union-attr]
+        except (KeyError, AttributeError):
+            cached = None
+        if isinstance(cached, Connection) and cached.tenant_id == tenant_id:
+            aggregate = deepcopy(cached)
+        elif reads.latest_snapshot is not None and cached is None:
+            for row in await reads.query(reads.latest_snapshot, (key,)):
+                aggregate = self.mapper.to_domain_event(StoredEvent(**row)).mutate(None)
+        if cached is None or aggregate is not None:
+            after = aggregate.version if aggregate is not None else 0
+            for row in await reads.query(reads.events_from, (key, after)):
+                aggregate = self.mapper.to_domain_event(StoredEvent(**row)).mutate(aggregate)
+        if not isinstance(aggregate, Connection) or aggregate.tenant_id != tenant_id:
+            raise NotFound(f"No connection {connection_id!r}.")
+        return aggregate
 
     def remember(self, aggregate: Any) -> None:
         """Keeps a connection this process just saved in its aggregate cache (the library

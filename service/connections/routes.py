@@ -266,8 +266,8 @@ def _action_handler(action: str) -> Any:
 
     async def handler(request: Request, connection_id: str, data: Any = None) -> Response:
         body = msgspec.structs.asdict(data) if data is not None else {}
-        # Without an Idempotency-Key (kept in the blocking tables), a connection this
-        # process has cached at its latest version is acted on without leaving the loop.
+        # Without an Idempotency-Key (kept in the blocking tables), the command is loaded,
+        # made and saved without leaving the loop (PostgreSQL).
         if "idempotency-key" not in request.headers:
             connections = services_of(request).connections
             expected = _if_match(request)

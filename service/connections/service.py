@@ -149,16 +149,14 @@ class ConnectionService:
         body: dict[str, Any],
         expected_version: int | None = None,
     ) -> ActionResult | None:
-        """`act` on the event loop when the connection is in this process's cache at its
-        latest version (ConnectionsApp.load_cached; PostgreSQL, `async_reads` set): no
-        thread for the load, and the command joins the loop's group commit. None when
-        it cannot: the blocking `act` answers instead."""
+        """`act` on the event loop (PostgreSQL, `async_reads` set): the connection loaded
+        without a thread (ConnectionsApp.load_async), and the command joins the loop's
+        group commit. None without the asynchronous reads (SQLite): the blocking `act`
+        answers instead."""
         reads = self.async_reads
         if reads is None:
             return None
-        connection = await self.app.load_cached(caller.tenant_id, connection_id, reads)
-        if connection is None:
-            return None
+        connection = await self.app.load_async(caller.tenant_id, connection_id, reads)
         if expected_version is not None and expected_version != connection.version:
             raise VersionConflict(
                 f"If-Match expected version {expected_version}, but the connection is at "

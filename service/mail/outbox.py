@@ -14,6 +14,7 @@ from adapters.tables.instants import iso
 from adapters.tables.mail_outbox import PENDING, SUPPRESSED, MailRow, MailTables
 from domain.connection import Connection
 from domain.marketplaces import REGIONS
+from service.connections.latest_states import LatestStates
 from service.connections.presenters import event_id
 from service.follower import Follower
 
@@ -52,6 +53,9 @@ class MailOutbox:
         self.clock = clock
         self.transport = transport  # None: mail is not configured here, so nothing is sent
         self.follower = Follower(self, app, faults, clock, batch=200)
+        # Each mailed event's connection, as of that event: a first event is the whole
+        # connection, and a resent invitation follows the one before it.
+        self.states = LatestStates(app)
 
     def catch_up(self, until: int | None = None) -> int:
         """Processes everything recorded so far (or up to `until`); returns how many
@@ -79,12 +83,7 @@ class MailOutbox:
         if isinstance(e, Connection.ReauthMarkedDue) and not e.error:
             return []  # the yearly notice: the 30-day reminder says it
         kind, audience = MAILED[type(e)]
-        # A first event is the whole connection: no need to read it back from the store.
-        c = (
-            e.mutate(None)
-            if e.originator_version == 1
-            else self.app.load_without_tenant_check(e.originator_id, e.originator_version)
-        )
+        c = self.states.after(e)
         recipients = _recipients(c, audience)
         if not recipients:
             return []

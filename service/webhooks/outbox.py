@@ -21,6 +21,7 @@ from adapters.tables.instants import iso
 from adapters.tables.webhook_outbox import EventRow
 from adapters.tables.webhooks import WebhookTables
 from domain.connection import EVENT_TYPES, Connection, event_type
+from service.connections.latest_states import LatestStates
 from service.connections.presenters import connection_json, event_id, rfc3339
 from service.follower import Follower
 from service.webhooks.ids import new_id
@@ -32,9 +33,6 @@ class WebhookOutbox:
     any number of processes may run it and each event is fanned out exactly once."""
 
     name = "webhook_outbox"
-    # Connections whose state after their latest event stays in memory, so that their
-    # next event is built from it instead of loading the aggregate from the store.
-    remembered = 5_000
     remembered_tenants = 100_000  # connection id -> tenant, for passing events over
 
     def __init__(
@@ -44,7 +42,7 @@ class WebhookOutbox:
         self.tables = tables
         self.clock = clock
         self.follower = Follower(self, app, faults, clock, batch)
-        self._latest: OrderedDict[Any, Connection] = OrderedDict()
+        self.states = LatestStates(app)  # each event's connection, as of that event
         self._tenants: OrderedDict[Any, str] = OrderedDict()
 
     def catch_up(self, until: int | None = None) -> int:
@@ -80,9 +78,7 @@ class WebhookOutbox:
             tenant = tenants.get(e.originator_id)
             if tenant is not None and tenant not in subscribed:
                 continue
-            connection = e.mutate(self._state_before(e))
-            self._remember(connection)
-            rows.append(_event_row(e, connection, notification.id))
+            rows.append(_event_row(e, self.states.after(e), notification.id))
         return rows
 
     def _tenants_of(self, events: list[Any]) -> dict[Any, str]:
@@ -106,20 +102,6 @@ class WebhookOutbox:
         while len(self._tenants) > self.remembered_tenants:
             self._tenants.popitem(last=False)
         return found
-
-    def _state_before(self, e: Any) -> Connection | None:
-        if e.originator_version == 1:
-            return None
-        known = self._latest.get(e.originator_id)
-        if known is not None and known.version == e.originator_version - 1:
-            return known  # states follow from the events alone: whoever recorded them
-        return self.app.load_without_tenant_check(e.originator_id, e.originator_version - 1)
-
-    def _remember(self, connection: Connection) -> None:
-        self._latest[connection.id] = connection
-        self._latest.move_to_end(connection.id)
-        if len(self._latest) > self.remembered:
-            self._latest.popitem(last=False)
 
 
 def _event_row(e: Any, connection: Connection, notification_id: int) -> EventRow:

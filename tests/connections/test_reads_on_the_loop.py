@@ -6,10 +6,12 @@ the blocking path (which catches up) first."""
 from __future__ import annotations
 
 import asyncio
+from uuid import UUID
 
 import pytest
 
 from adapters.tables.read_model import ListQuery
+from domain.exceptions import NotFound
 from service.api.caller import Caller
 from service.connections.presenters import Bodies
 from service.container import build
@@ -104,3 +106,53 @@ def test_on_sqlite_every_read_takes_the_blocking_path(sqlite_url):
         assert asyncio.run(services.connections.get_json_async(CALLER, body["id"])) is None
     finally:
         services.close()
+
+
+@pytest.mark.postgres
+def test_a_command_on_the_loop_acts_on_the_latest_version_whichever_process_wrote_it(
+    pg_schema_url,
+):
+    """An action without an Idempotency-Key is loaded on the loop: from this process's
+    cache brought up to the store, or, never seen here, from the store (its snapshot and
+    the events after); the same connection the blocking load gives, and only to its
+    tenant."""
+    here, there = build(make_settings(pg_schema_url)), build(make_settings(pg_schema_url))
+    loop = asyncio.new_event_loop()
+
+    def act(services, caller, cid):
+        return loop.run_until_complete(
+            services.connections.act_async(caller, cid, "resend_invitation", {})
+        )
+
+    try:
+        cid = str(here.connections.create(CALLER, **SPEC).id)
+        # Never loaded over there: read from the store on the loop.
+        assert act(there, CALLER, cid).connection.version == 2
+        # Cached here at version 1; the store has 2: brought up to it, then acted on.
+        assert act(here, CALLER, cid).connection.version == 3
+        for services in (here, there):
+            with pytest.raises(NotFound):
+                act(services, Caller(tenant_id="tenant_b", actor="test"), cid)
+            with pytest.raises(NotFound):
+                act(services, CALLER, "not-a-uuid")
+            with pytest.raises(NotFound):
+                act(services, CALLER, "00000000-0000-4000-8000-000000000000")
+
+        # From a snapshot and the events after it, in a process that never saw it.
+        here.app.take_snapshot(UUID(cid))
+        here.connections.act(CALLER, cid, "resend_invitation", {})
+        fresh = build(make_settings(pg_schema_url))
+        try:
+            loaded = loop.run_until_complete(
+                fresh.app.load_async("tenant_a", cid, fresh.connections.async_reads)
+            )
+            assert loaded.version == 4
+            assert loaded.__dict__ == here.app.load("tenant_a", cid).__dict__
+        finally:
+            loop.run_until_complete(fresh.connections.async_reads.close())
+            fresh.close()
+    finally:
+        for services in (here, there):
+            loop.run_until_complete(services.connections.async_reads.close())
+            services.close()
+        loop.close()

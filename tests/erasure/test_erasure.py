@@ -102,6 +102,12 @@ def test_an_erased_connection_is_forgotten_everywhere_and_its_history_still_veri
     assert_forgotten(everything, values_of(gone))
     assert mail_ids and not any(mail_id.encode() in everything for mail_id in mail_ids)
 
+    # Nor does this process keep its values in memory: what its outboxes follow the
+    # connection with is gone, or already as of the erasure.
+    for outbox in (live.services.mail.outbox, live.services.webhooks.outbox):
+        state = outbox.states.kept(erased_id)
+        assert state is None or state.owner_email == ERASED, outbox.name
+
     # Every chain verifies; the erased one says what it can no longer check.
     audit = api.get(f"/v1/connections/{erased_id}/audit").json()
     assert audit["ok"] and audit["erased"] and audit["personal_values_checked"] == 0, audit

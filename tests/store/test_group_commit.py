@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from domain.exceptions import VersionConflict
+from domain.exceptions import NotFound, VersionConflict
 from service.api.caller import Caller
 from service.container import Services, build
 from service.metrics import GROUP_COMMIT_SIZE
@@ -231,10 +231,11 @@ def test_commands_made_on_the_event_loop_join_one_batch_and_only_the_loser_is_re
         acted = asyncio.run(act())
         assert acted is not None and acted.connection.version == 2
         assert services.app.load(TENANT, str(remembered.id)).version == 2
-        # Another tenant's: not served from the cache (the blocking `load` refuses it).
+        # Another tenant's: as absent as a missing one, cached or not.
         other = Caller(tenant_id="tenant_other", actor="test", request_id="x")
 
         async def foreign():
             return await connections.act_async(other, str(remembered.id), "resend_invitation", {})
 
-        assert asyncio.run(foreign()) is None
+        with pytest.raises(NotFound):
+            asyncio.run(foreign())

@@ -70,7 +70,7 @@ def test_the_payload_is_the_connection_as_the_api_shows_that_version(hooked, rec
         c = new_connection(api)
         assert hooks(hooked).run_once() == 1
         if not remembered:
-            hooks(hooked).outbox._latest.clear()  # as in a worker process that just started
+            hooks(hooked).outbox.states.forget(c["id"])  # as in a worker that just started
         api.post(f"/v1/connections/{c['id']}/resend_invitation").raise_for_status()
         api.post(f"/v1/connections/{c['id']}/start_authorization").raise_for_status()
         assert hooks(hooked).run_once() == 2
