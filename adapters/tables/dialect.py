@@ -43,6 +43,10 @@ class Dialect:
         """Inside the caller's transaction: tells the processes listening on `channel`,
         once it commits. Nothing where the database has no notifications."""
 
+    def one_of(self, column: str, values: Sequence[Any]) -> tuple[str, tuple[Any, ...]]:
+        """`column` among `values`: the condition and its parameters."""
+        return f"{column} IN ({', '.join('?' for _ in values)})", tuple(values)
+
     def sql(self, text: str) -> str:
         text = text.replace("{p}", self.prefix)
         return text if self.placeholder == "?" else text.replace("?", self.placeholder)

@@ -74,10 +74,8 @@ class ConnectionsViewTables:
     def rows(self, ids: Sequence[str]) -> list[ViewRow]:
         if not ids:
             return []
-        marks = ", ".join("?" for _ in ids)
-        rows = self.t.query(
-            f"SELECT * FROM {{p}}connections_view WHERE id IN ({marks})", tuple(ids)
-        )
+        among, params = self.t.one_of("id", ids)
+        rows = self.t.query(f"SELECT * FROM {{p}}connections_view WHERE {among}", params)
         return [_view_row(r) for r in rows]
 
     def apply(

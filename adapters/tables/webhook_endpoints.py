@@ -116,11 +116,10 @@ class WebhookEndpointTables:
         """Which of these tenants have an enabled endpoint now."""
         if not tenant_ids:
             return set()
-        marks = ", ".join("?" for _ in tenant_ids)
+        among, params = self.t.one_of("tenant_id", tenant_ids)
         rows = self.t.query(
-            f"SELECT DISTINCT tenant_id FROM {{p}}webhook_endpoints WHERE enabled = 1 "
-            f"AND tenant_id IN ({marks})",
-            tuple(tenant_ids),
+            f"SELECT DISTINCT tenant_id FROM {{p}}webhook_endpoints WHERE enabled = 1 AND {among}",
+            params,
         )
         return {r["tenant_id"] for r in rows}
 

@@ -38,10 +38,9 @@ class WebhookOutboxTables:
         """The tenant of each of these connections the read model holds."""
         if not connection_ids:
             return {}
-        marks = ", ".join("?" for _ in connection_ids)
+        among, params = self.t.one_of("id", connection_ids)
         rows = self.t.query(
-            f"SELECT id, tenant_id FROM {{p}}connections_view WHERE id IN ({marks})",
-            tuple(connection_ids),
+            f"SELECT id, tenant_id FROM {{p}}connections_view WHERE {among}", params
         )
         return {r["id"]: r["tenant_id"] for r in rows}
 
@@ -64,14 +63,10 @@ class WebhookOutboxTables:
                 return None
             if not events:
                 return 0
-            tenants = sorted({e.tenant_id for e in events})
-            marks = ", ".join("?" for _ in tenants)
+            among, params = self.t.one_of("tenant_id", sorted({e.tenant_id for e in events}))
             c.execute(
-                self.t.sql(
-                    f"SELECT * FROM {{p}}webhook_endpoints WHERE enabled = 1 "
-                    f"AND tenant_id IN ({marks})"
-                ),
-                tuple(tenants),
+                self.t.sql(f"SELECT * FROM {{p}}webhook_endpoints WHERE enabled = 1 AND {among}"),
+                params,
             )
             endpoints = [endpoint_of(r) for r in rows_of(c)]
             deliveries = [

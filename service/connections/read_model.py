@@ -74,7 +74,11 @@ class ConnectionsProjection:
     def _rows_after(self, notifications: Any) -> tuple[list[ViewRow], list[EventRow]]:
         pairs = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
         pairs = [(p, e) for p, e in pairs if isinstance(e, Connection.Event)]
-        ids = list(dict.fromkeys(str(e.originator_id) for _, e in pairs))
+        # The rows of the connections this batch moves; one it starts has none yet.
+        first = {}
+        for _, e in pairs:
+            first.setdefault(str(e.originator_id), e.originator_version)
+        ids = [key for key, version in first.items() if version > 1]
         aggregates: dict[str, Connection | None] = {
             row.id: self.from_row(row) for row in self.view.rows(ids)
         }
