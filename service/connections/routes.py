@@ -179,8 +179,8 @@ async def get_connection(
     if version is not None and as_of is not None:
         raise ValidationFailed("Use either version or as_of, not both.")
     connections = services_of(request).connections
-    # The latest version on the event loop when this process has it (PostgreSQL);
-    # otherwise, and for a version or an instant of the past, in a thread.
+    # The latest version on the event loop (PostgreSQL); on SQLite, and for a version
+    # or an instant of the past, in a thread.
     if version is None and as_of is None:
         body = await connections.get_json_async(caller, connection_id)
         if body is not None:

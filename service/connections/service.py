@@ -233,24 +233,26 @@ class ConnectionService:
 
     async def get_json_async(self, caller: Caller, connection_id: str) -> dict[str, Any] | None:
         """The connection's API body now, on the event loop (PostgreSQL, `async_reads`
-        set), when this process has it: its cached aggregate's version, that version's
-        body already rendered (bodies never change), and the store saying, in one
-        indexed statement through the asynchronous pool, that no event came after it.
-        None otherwise (not cached, a newer event, SQLite): the blocking `get` answers,
-        which also brings the cached copy up to date. Another tenant's connection is
-        never cached for this tenant, so it too goes the blocking way (and is absent)."""
+        set): when this process has its latest version cached and rendered (bodies never
+        change), one indexed statement through the asynchronous pool saying that no
+        event came after it; otherwise the connection loaded on the loop as a command
+        loads it (ConnectionsApp.load_async), rendered, and kept in the cache for the
+        next read. NotFound as `get`. None on SQLite: the blocking `get` answers."""
         reads = self.async_reads
         if reads is None:
             return None
         version = self.app.cached_version(caller.tenant_id, connection_id)
-        if version is None:
-            return None
-        key = UUID(connection_id)
-        body = self.bodies.get(str(key), version)
-        if body is None:
-            return None
-        newer = await reads.query(reads.events_after, (key, version))
-        return None if newer else body
+        if version is not None:
+            body = self.bodies.get(str(UUID(connection_id)), version)
+            newer = body is None or await reads.query(
+                reads.events_after, (UUID(connection_id), version)
+            )
+            if not newer:
+                return body
+        connection = await self.app.load_async(caller.tenant_id, connection_id, reads)
+        body = self.bodies.of(connection)
+        self.app.remember(connection)  # after rendering: the cache may move it on
+        return body
 
     def _as_of(self, caller: Caller, connection_id: str, as_of: datetime) -> Connection:
         originator, first = self._owned(caller, connection_id)
