@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.http import BODY, Lag, commands_per_commit, ids_of, integrity, wrk
+from bench.http import BODY, Drained, Lag, commands_per_commit, ids_of, integrity, wrk
 from bench.server import Peer, Server, fresh_store
 
 
@@ -36,13 +36,17 @@ def main() -> int:
         try:
             key = server.api_key()
 
+            drained = Drained()
+
             def run(target: Any, method: str, path: str, secret: str, **kw: Any) -> dict:
                 target.settle()
+                drained.settled(target)
                 cpu = target.cpu_seconds()
                 result = wrk(target.url, method, path, secret, seconds, **kw)
                 result["server_cpu_ms_per_request"] = round(
                     (target.cpu_seconds() - cpu) / max(result["requests"], 1) * 1000, 3
                 )
+                drained.ran(target, cpu, result)
                 return result
 
             for n in range(rounds):
@@ -90,6 +94,17 @@ def main() -> int:
                     flush=True,
                 )
             out["drained_s"] = Lag(postgres, store.ceiling_target).drained_after()
+            server.settle()
+            drained.settled(server)
+            print(
+                "CPU ms per request once the followers finished what each run left them: "
+                + "; ".join(
+                    f"round {n + 1} create {r['create'].get('server_cpu_ms_per_request_drained')}"
+                    f" action {r['action'].get('server_cpu_ms_per_request_drained')}"
+                    for n, r in enumerate(out["rounds"])
+                ),
+                file=sys.stderr,
+            )
         finally:
             server.stop()
             peer.stop()
