@@ -64,14 +64,14 @@ class PostgresTables(Tables):
         # slower, still correct, and test_stores' dropped-connection test would show it.)
         datastore.pool._check = idle_check(datastore.pool)
 
-    # One statement needs no BEGIN … COMMIT around it: the pool's connections are in
-    # autocommit, so these take one round trip instead of three.
     def one_of(self, column: str, values: Sequence[Any]) -> tuple[str, tuple[Any, ...]]:
         """One array parameter, so the statement's text is the same however many values
         (psycopg parses a text once: a list of 500 placeholders was a tenth of a
         follower's time)."""
         return f"{column} = ANY(?)", (list(values),)
 
+    # One statement needs no BEGIN … COMMIT around it: the pool's connections are in
+    # autocommit, so these take one round trip instead of three.
     def execute(self, text: str, params: Sequence[Any] = ()) -> list[Any]:
         with self.datastore.get_connection() as conn:
             c = _reading_text(conn).cursor()

@@ -129,30 +129,36 @@ class ConnectionsApp(Application[UUID]):
 
     async def load_async(self, tenant_id: str, connection_id: str, reads: Any) -> Connection:
         """`load` on the event loop (PostgreSQL: `reads`, adapters.tables.async_reads), no
-        thread: a copy of this process's cached connection with the events recorded
-        since applied to it (usually none: one indexed statement says so), or, when it
-        is not cached here (another process made it), the connection read as the library
-        reads it, from its latest snapshot and the events after. The copy is taken before
-        the question, so an event a thread applies to the cached one meanwhile is in the
-        store already and comes with the answer. NotFound as `load`."""
+        thread: a copy of this process's cached connection when one indexed statement says
+        no event came after it; otherwise (not cached here, or moved on since) the
+        connection read as the library reads it, from its latest snapshot and the events
+        after. A copy the store has moved past is never brought up to date in place: a
+        thread fast-forwarding the cached aggregate while it was copied may have left it
+        half changed (its version is set last, so such a copy always looks behind).
+        NotFound as `load`."""
         try:
             key = UUID(connection_id)
         except ValueError:
             raise NotFound(f"No connection {connection_id!r}.") from None
-        aggregate: Any = None
         try:
             cached = self.repository.cache.get(key)  # type: ignore[union-attr]
         except (KeyError, AttributeError):
             cached = None
-        if isinstance(cached, Connection) and cached.tenant_id == tenant_id:
-            aggregate = deepcopy(cached)
-        elif reads.latest_snapshot is not None and cached is None:
+        if cached is not None and (
+            not isinstance(cached, Connection) or cached.tenant_id != tenant_id
+        ):
+            raise NotFound(f"No connection {connection_id!r}.")
+        if cached is not None:
+            copy = deepcopy(cached)
+            if not await reads.query(reads.events_after, (key, copy.version)):
+                return copy
+        aggregate: Any = None
+        if reads.latest_snapshot is not None:
             for row in await reads.query(reads.latest_snapshot, (key,)):
                 aggregate = self.mapper.to_domain_event(StoredEvent(**row)).mutate(None)
-        if cached is None or aggregate is not None:
-            after = aggregate.version if aggregate is not None else 0
-            for row in await reads.query(reads.events_from, (key, after)):
-                aggregate = self.mapper.to_domain_event(StoredEvent(**row)).mutate(aggregate)
+        after = aggregate.version if aggregate is not None else 0
+        for row in await reads.query(reads.events_from, (key, after)):
+            aggregate = self.mapper.to_domain_event(StoredEvent(**row)).mutate(aggregate)
         if not isinstance(aggregate, Connection) or aggregate.tenant_id != tenant_id:
             raise NotFound(f"No connection {connection_id!r}.")
         return aggregate

@@ -110,9 +110,9 @@ def test_a_command_on_the_loop_acts_on_the_latest_version_whichever_process_wrot
     pg_schema_url,
 ):
     """An action without an Idempotency-Key is loaded on the loop: from this process's
-    cache brought up to the store, or, never seen here, from the store (its snapshot and
-    the events after); the same connection the blocking load gives, and only to its
-    tenant."""
+    cache when the store has nothing newer, else (moved on since, or never seen here)
+    from the store, its snapshot and the events after; the same connection the blocking
+    load gives, and only to its tenant."""
     here, there = build(make_settings(pg_schema_url)), build(make_settings(pg_schema_url))
     loop = asyncio.new_event_loop()
 
@@ -125,7 +125,7 @@ def test_a_command_on_the_loop_acts_on_the_latest_version_whichever_process_wrot
         cid = str(here.connections.create(CALLER, **SPEC).id)
         # Never loaded over there: read from the store on the loop.
         assert act(there, CALLER, cid).connection.version == 2
-        # Cached here at version 1; the store has 2: brought up to it, then acted on.
+        # Cached here at version 1; the store has 2: read from the store, then acted on.
         assert act(here, CALLER, cid).connection.version == 3
         for services in (here, there):
             with pytest.raises(NotFound):
