@@ -122,11 +122,18 @@ def test_a_command_on_the_loop_acts_on_the_latest_version_whichever_process_wrot
         )
 
     try:
-        cid = str(here.connections.create(CALLER, **SPEC).id)
+        created = here.connections.create(CALLER, **SPEC)
+        cid = str(created.id)
+        here.app.remember(created)
+        assert here.app.cached_version("tenant_a", cid) == 1
         # Never loaded over there: read from the store on the loop.
         assert act(there, CALLER, cid).connection.version == 2
-        # Cached here at version 1; the store has 2: read from the store, then acted on.
-        assert act(here, CALLER, cid).connection.version == 3
+        # Cached here at version 1, and (as a thread bringing it up to version 2 may
+        # leave it while the loop copies it) half changed; the store has 2, so the copy
+        # is not used: read from the store, then acted on.
+        created.owner_email = "half@changed.example"
+        acted = act(here, CALLER, cid).connection
+        assert (acted.version, acted.owner_email) == (3, SPEC["owner_email"])
         for services in (here, there):
             with pytest.raises(NotFound):
                 act(services, Caller(tenant_id="tenant_b", actor="test"), cid)
