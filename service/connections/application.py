@@ -102,10 +102,7 @@ class ConnectionsApp(Application[UUID]):
         """A copy of the cached connection when it is at `version`, else None. The copy is
         checked after it is taken: a thread fast-forwarding the cached one meanwhile
         changes it in place."""
-        try:
-            cached = self.repository.cache.get(UUID(str(connection_id)))  # type: ignore[union-attr]
-        except (KeyError, ValueError, AttributeError):
-            return None
+        cached = self._cached(connection_id)
         if not isinstance(cached, Connection) or cached.version != version:
             return None
         copy = deepcopy(cached)
@@ -119,13 +116,18 @@ class ConnectionsApp(Application[UUID]):
         (ConnectionService.get_json_async). A cached aggregate is fast-forwarded in place
         by the library, so only the two fields that say which version it is are read:
         its version, and its tenant (which never changes)."""
-        try:
-            cached = self.repository.cache.get(UUID(connection_id))
-        except (KeyError, ValueError, AttributeError):
-            return None
+        cached = self._cached(connection_id)
         if not isinstance(cached, Connection) or cached.tenant_id != tenant_id:
             return None
         return cached.version
+
+    def _cached(self, connection_id: str | UUID) -> Any:
+        """What this process's aggregate cache holds under the id (the library's object,
+        which it fast-forwards in place: read it, or copy it), or None."""
+        try:
+            return self.repository.cache.get(UUID(str(connection_id)))  # type: ignore[union-attr]
+        except (KeyError, ValueError, AttributeError):
+            return None
 
     async def load_async(self, tenant_id: str, connection_id: str, reads: Any) -> Connection:
         """`load` on the event loop (PostgreSQL: `reads`, adapters.tables.async_reads), no
@@ -140,10 +142,7 @@ class ConnectionsApp(Application[UUID]):
             key = UUID(connection_id)
         except ValueError:
             raise NotFound(f"No connection {connection_id!r}.") from None
-        try:
-            cached = self.repository.cache.get(key)  # type: ignore[union-attr]
-        except (KeyError, AttributeError):
-            cached = None
+        cached = self._cached(key)
         if cached is not None and (
             not isinstance(cached, Connection) or cached.tenant_id != tenant_id
         ):

@@ -242,12 +242,10 @@ class ConnectionService:
         if reads is None:
             return None
         version = self.app.cached_version(caller.tenant_id, connection_id)
-        if version is not None:
-            body = self.bodies.get(str(UUID(connection_id)), version)
-            newer = body is None or await reads.query(
-                reads.events_after, (UUID(connection_id), version)
-            )
-            if not newer:
+        if version is not None:  # a cached version: connection_id is a UUID
+            key = UUID(connection_id)
+            body = self.bodies.get(str(key), version)
+            if body is not None and not await reads.query(reads.events_after, (key, version)):
                 return body
         connection = await self.app.load_async(caller.tenant_id, connection_id, reads)
         body = self.bodies.of(connection)
