@@ -11,6 +11,7 @@ from adapters.tables.sandbox_levers import SandboxLevers
 from service.api import meta
 from service.api import pages as connect_pages
 from service.api.allow import options_handlers
+from service.api.auth import guards_on_the_handler
 from service.api.docs import OfflineSwagger, assets_router
 from service.api.edge.guard import edge_guard
 from service.api.openapi_media import document_media
@@ -110,6 +111,7 @@ def create_app(
         app.on_shutdown.append(reads.close)  # this loop's pool (adapters.tables.async_reads)
     # Around the whole app, not per route: unknown paths get an id, a log line, metrics.
     app.asgi_handler = request_id_middleware(cached_access_tokens(app, app.asgi_handler))
+    guards_on_the_handler(app)
     document_problems(app)
     document_media(app)
     return app
