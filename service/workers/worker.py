@@ -22,7 +22,13 @@ from service.metrics import WORKER_LAST_PASS, WORKER_STEP_FAILURES
 from service.workers.deadlines import Deadlines, RefreshHealth
 
 log = logging.getLogger(__name__)
-BUSY_PAUSE = 0.005
+# After a pass that found work, the next waits this long, so a busy log is followed in
+# batches of tens of events: a pass costs about a millisecond of CPU before its first
+# event (each follower's position, notifications, faults and commit, the outboxes' due
+# rows). 40 ms against the former 5 ms took 6-10 % off the CPU of a create and 9-18 % off
+# an action's (bench.commands, taken in turns); idle, a commit still wakes the worker at
+# once, and a reader of the read model catches it up itself (fresh_view).
+BUSY_PAUSE = 0.04
 
 
 class WorkerPassFailed(RuntimeError):
