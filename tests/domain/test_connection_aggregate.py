@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -268,3 +270,31 @@ def test_every_event_keeps_its_stored_topic_and_its_webhook_type():
     assert {get_topic(cls): kind for cls, kind in EVENT_TYPES.items()} == EVENT_TOPICS
     for topic in EVENT_TOPICS:
         assert get_topic(resolve_topic(topic)) == topic
+
+
+def _scribble(value: Any) -> None:
+    """Changes every list and dict inside `value`, however deep."""
+    if isinstance(value, list):
+        value.append("scribbled")
+    if isinstance(value, dict):
+        value["scribbled"] = True
+    for item in value.values() if isinstance(value, dict) else value:
+        if isinstance(item, list | dict | tuple):
+            _scribble(item)
+
+
+@pytest.mark.parametrize("state", ["invited", "active", "reauth_due", "disconnected"])
+def test_a_copy_is_the_same_connection_and_a_change_to_it_never_reaches_the_original(state):
+    # The aggregate cache hands each command and read a copy (ConnectionsApp): whatever
+    # happens to the copy, the cached connection stays as it was.
+    original = connection_in(state, requires_advertising=True)
+    before = observable(original)
+    copied = copy.deepcopy(original)
+    assert type(copied) is Connection
+    assert vars(copied) == vars(original)
+    for value in vars(copied).values():
+        if isinstance(value, list | dict | tuple):
+            _scribble(value)
+    if copied.state != "disconnected":
+        fire(copied, "disconnect", 99)
+    assert observable(original) == before
