@@ -51,11 +51,12 @@ class DataKeyRows:
 
     def add_many(self, keys: Sequence[tuple[str, str]], at: str) -> None:
         """(key_id, wrapped key) pairs, made ahead of use, in one transaction."""
-        # One statement with a row of values per key: one round trip for the batch.
-        self.t.execute(
-            "INSERT INTO {p}connection_data_keys (key_id, wrapped_key, created_at) VALUES "
-            + ", ".join(["(?, ?, ?)"] * len(keys)),
-            tuple(v for key_id, wrapped in keys for v in (key_id, wrapped, at)),
+        # PostgreSQL: COPY (Dialect.append). A statement with a row of values per key was
+        # too long a text for psycopg to keep parsed: 1.4 % of a create's server time.
+        self.t.append(
+            "connection_data_keys",
+            ("key_id", "wrapped_key", "created_at"),
+            [(key_id, wrapped, at) for key_id, wrapped in keys],
         )
 
     def claimed_by(self, connection_id: str) -> list[DataKeyRow]:
