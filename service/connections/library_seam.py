@@ -23,7 +23,10 @@ def processing(saves: Iterable[tuple[Any, list[Any]]]) -> ProcessingEvent:
     `Application.save` builds it for several aggregates."""
     unit: ProcessingEvent = ProcessingEvent()
     for aggregate, events in saves:
-        unit.collect_events(*events)
+        # What `collect_events(*events)` does with domain events, without its check of
+        # each against a runtime Protocol (an isinstance that walks the protocol's
+        # members: 1 % of a create's server time).
+        unit.events.extend(events)
         unit.aggregates[aggregate.id] = aggregate
     return unit
 

@@ -58,6 +58,21 @@ def test_the_private_methods_the_seam_calls_keep_their_signatures():
     assert parameters(Application._notify) == ["self", "recordings"]
     assert parameters(ProcessingEvent.collect_events) == ["self", "objs", "kwargs"]
     assert isinstance(ProcessingEvent().aggregates, dict)
+    assert ProcessingEvent().events == []
+
+
+def test_the_unit_holds_the_events_the_librarys_collect_events_would():
+    # processing() appends the events itself instead of calling collect_events.
+    counter = Counter()
+    counter.count_one()
+    events = list(counter.collect_events())
+    library = ProcessingEvent()
+    library.collect_events(*events)
+
+    unit = library_seam.processing([(counter, events)])
+
+    assert unit.events == library.events == events
+    assert unit.aggregates == {counter.id: counter}
 
 
 def test_the_librarys_save_is_exactly_record_then_snapshots_then_notify():
