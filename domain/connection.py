@@ -106,8 +106,10 @@ class Connection(Aggregate):
         strings, numbers, instants and ids are immutable and shared, its containers
         (lists, dicts, tuples of dicts) copied. A connection is copied out of the
         aggregate cache for each command and read it serves (ConnectionsApp, and the
-        library's repository). The state is taken in one step first, so a thread that
-        fast-forwards this connection meanwhile cannot change it under the loop."""
+        library's repository). The attributes are read in one step (a copy of the
+        dict), so a thread fast-forwarding this connection meanwhile cannot make the
+        copy fail halfway; such a copy may mix two versions, and then looks behind
+        (the library sets the version last), which ConnectionsApp checks."""
         copy = object.__new__(type(self))
         memo[id(self)] = copy
         copy.__dict__.update(
