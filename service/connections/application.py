@@ -18,6 +18,7 @@ from domain.connection import Connection
 from domain.exceptions import NotFound, VersionConflict
 from domain.seller_claims import SellerClaim, SellingPartnerAlreadyConnected, claim_id
 from service.connections.group_commit import GroupCommit, LoopBatcher
+from service.connections.library_seam import fastforward_lock
 
 
 class ConnectionsApp(Application[UUID]):
@@ -99,13 +100,14 @@ class ConnectionsApp(Application[UUID]):
         return aggregate
 
     def _cached_at(self, connection_id: str | UUID, version: int) -> Connection | None:
-        """A copy of the cached connection when it is at `version`, else None. The copy is
-        checked after it is taken: a thread fast-forwarding the cached one meanwhile
-        changes it in place."""
+        """A copy of the cached connection when it is at `version`, else None. Taken under
+        the library's fast-forward lock, and checked after: a thread fast-forwarding the
+        cached one changes it in place, version last."""
         cached = self._cached(connection_id)
         if not isinstance(cached, Connection) or cached.version != version:
             return None
-        copy = deepcopy(cached)
+        with fastforward_lock(self, cached.id):
+            copy = deepcopy(cached)
         return copy if copy.version == version else None
 
     def cached_version(self, tenant_id: str, connection_id: str) -> int | None:

@@ -8,11 +8,15 @@ service does not implement), and offers no public way to take the steps apart. S
 module is the seam: nothing else touches the library's insides, and
 tests/connections/test_library_seam.py pins the three methods' signatures and behaviour,
 so that an upgrade that changes them fails there first.
+
+The repository's fast-forward lock is the other private part used here: a copy of a
+cached aggregate taken under it is of one version (`fastforward_lock`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from eventsourcing.application import Application, ProcessingEvent, Recording
@@ -42,3 +46,18 @@ def after_recording(app: Application, unit: ProcessingEvent, recordings: list[Re
     then the application's `_notify` hook."""
     app._take_snapshots(unit)
     app._notify(recordings)
+
+
+@contextmanager
+def fastforward_lock(app: Application, aggregate_id: Any) -> Iterator[None]:
+    """Held while the library's repository brings a cached aggregate up to the store's
+    version in place (`Repository.get`, which sets the version last): a copy taken under
+    it is of one version, never of one half brought up to the next. (The library's own
+    copy in `get` is taken after it lets go.) Blocking: for threads, not the event loop."""
+    repository = app.repository
+    lock = repository._use_fastforward_lock(aggregate_id)
+    try:
+        with lock:
+            yield
+    finally:
+        repository._disuse_fastforward_lock(aggregate_id)

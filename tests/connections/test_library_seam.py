@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 from typing import Any, ClassVar
 
-from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.application import Application, ProcessingEvent, Repository
 from eventsourcing.domain import Aggregate, event
 
 from service.connections import library_seam
@@ -57,6 +57,8 @@ def test_the_private_methods_the_seam_calls_keep_their_signatures():
     assert parameters(Application._take_snapshots) == ["self", "processing_event"]
     assert parameters(Application._notify) == ["self", "recordings"]
     assert parameters(ProcessingEvent.collect_events) == ["self", "objs", "kwargs"]
+    assert parameters(Repository._use_fastforward_lock) == ["self", "aggregate_id"]
+    assert parameters(Repository._disuse_fastforward_lock) == ["self", "aggregate_id"]
     assert isinstance(ProcessingEvent().aggregates, dict)
     assert ProcessingEvent().events == []
 
@@ -121,7 +123,9 @@ def test_after_recording_takes_due_snapshots_then_calls_the_notify_hook():
 
 
 def test_no_module_but_the_seam_calls_the_librarys_private_methods():
-    private = re.compile(r"\bapp\s*\.\s*_(record|take_snapshots|notify)\b")
+    private = re.compile(
+        r"\bapp\s*\.\s*_(record|take_snapshots|notify)\b|_(use|disuse)_fastforward_lock\b"
+    )
     callers = [
         f"{path.relative_to(SERVICE.parent)}:{number}"
         for path in sorted(SERVICE.rglob("*.py"))

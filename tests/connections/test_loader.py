@@ -5,6 +5,7 @@ paths), and another tenant's connection is as absent as a missing one."""
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 
 from domain.connection import Connection, Context
 from domain.exceptions import NotFound
+from service.connections import library_seam
 from service.connections.application import ConnectionsApp
 
 SERVICE = Path(__file__).resolve().parents[2] / "service"
@@ -95,3 +97,29 @@ def test_a_missing_connection_is_the_domains_not_found_without_the_librarys_caus
         app.load_without_tenant_check(uuid4())
     assert raised.value.__cause__ is None
     assert raised.value.__suppress_context__
+
+
+def test_a_version_from_the_cache_is_never_one_half_brought_up_to_the_next():
+    # The outboxes load a connection at a version (LatestStates) from this process's
+    # aggregate cache, which the library fast-forwards in place under its lock, setting
+    # the version last. Here the "fast-forward" has changed a field but not the version
+    # yet: the load waits for it, then reads version 1 from the store instead.
+    app = ConnectionsApp(
+        env={"PERSISTENCE_MODULE": "eventsourcing.popo", "AGGREGATE_CACHE_MAXSIZE": "10"}
+    )
+    c = saved(app, "tenant_a")
+    app.remember(c)
+    cached = app.repository.cache.get(c.id)
+    found: list[Connection] = []
+    with library_seam.fastforward_lock(app, c.id):
+        cached.owner_email = "half@changed.example"
+        loading = threading.Thread(
+            target=lambda: found.append(app.load_without_tenant_check(c.id, version=1))
+        )
+        loading.start()
+        loading.join(timeout=0.3)
+        assert found == []  # waiting for the fast-forward
+        cached._version = 2  # done (its event is not stored: only the copy matters here)
+    loading.join(timeout=5)
+    assert [(f.version, f.owner_email) for f in found] == [(1, "owner@example.com")]
+    app.close()
