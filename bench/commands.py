@@ -16,7 +16,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.http import BODY, Drained, Lag, commands_per_commit, ids_of, integrity, wrk
+from bench.http import (
+    BODY,
+    Drained,
+    Lag,
+    commands_per_commit,
+    ids_of,
+    integrity,
+    settled_run,
+)
 from bench.server import Peer, Server, fresh_store
 
 
@@ -39,15 +47,7 @@ def main() -> int:
             drained = Drained()
 
             def run(target: Any, method: str, path: str, secret: str, **kw: Any) -> dict:
-                target.settle()
-                drained.settled(target)
-                cpu = target.cpu_seconds()
-                result = wrk(target.url, method, path, secret, seconds, **kw)
-                result["server_cpu_ms_per_request"] = round(
-                    (target.cpu_seconds() - cpu) / max(result["requests"], 1) * 1000, 3
-                )
-                drained.ran(target, cpu, result)
-                return result
+                return settled_run(target, drained, method, path, secret, seconds, **kw)
 
             for n in range(rounds):
                 row = {

@@ -344,15 +344,8 @@ def main() -> int:
             drained = Drained()
 
             def run(target: Server | Peer, name: str, method: str, path: str, **kw: Any) -> None:
-                target.settle()
-                drained.settled(target)
-                cpu = target.cpu_seconds()
                 secret = kw.pop("key", peer.key if target is peer else key)
-                result = wrk(target.url, method, path, secret, seconds, **kw)
-                result["server_cpu_ms_per_request"] = round(
-                    (target.cpu_seconds() - cpu) / max(result["requests"], 1) * 1000, 3
-                )
-                drained.ran(target, cpu, result)
+                result = settled_run(target, drained, method, path, secret, seconds, **kw)
                 (peer_runs if target is peer else runs)[name] = result
                 progress(
                     f"{'peer' if target is peer else 'service'} {name}: "
@@ -493,6 +486,31 @@ def render(out: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def settled_run(
+    target: Any,
+    drained: Drained,
+    method: str,
+    path: str,
+    secret: str | None,
+    seconds: float,
+    **kw: Any,
+) -> dict[str, Any]:
+    """One wrk run against `target` once it has settled, with what it cost the server's
+    processes per request (`server_cpu_ms_per_request`; `drained` adds the figure with the
+    followers' catch-up when the target settles before its next run)."""
+    target.settle()
+    drained.settled(target)
+    cpu = target.cpu_seconds()
+    result = wrk(target.url, method, path, secret, seconds, **kw)
+    result["server_cpu_ms_per_request"] = _cpu_ms_per_request(target, cpu, result)
+    drained.ran(target, cpu, result)
+    return result
+
+
+def _cpu_ms_per_request(target: Any, cpu_at_start: float, result: dict[str, Any]) -> float:
+    return round((target.cpu_seconds() - cpu_at_start) / max(result["requests"], 1) * 1000, 3)
+
+
 class Drained:
     """The CPU per request a run cost a server once its followers finished what the run
     left them (`server_cpu_ms_per_request_drained`): taken when the server has settled
@@ -510,9 +528,7 @@ class Drained:
         opened = self._open.pop(id(target), None)
         if opened is not None:
             _, cpu, result = opened
-            result["server_cpu_ms_per_request_drained"] = round(
-                (target.cpu_seconds() - cpu) / max(result["requests"], 1) * 1000, 3
-            )
+            result["server_cpu_ms_per_request_drained"] = _cpu_ms_per_request(target, cpu, result)
 
 
 def _pair(mine: dict[str, Any], peer: dict[str, Any], field: str) -> str:

@@ -145,11 +145,9 @@ class ConnectionsApp(Application[UUID]):
         except ValueError:
             raise NotFound(f"No connection {connection_id!r}.") from None
         cached = self._cached(key)
-        if cached is not None and (
-            not isinstance(cached, Connection) or cached.tenant_id != tenant_id
-        ):
-            raise NotFound(f"No connection {connection_id!r}.")
         if cached is not None:
+            if not isinstance(cached, Connection) or cached.tenant_id != tenant_id:
+                raise NotFound(f"No connection {connection_id!r}.")
             copy = deepcopy(cached)
             if not await reads.query(reads.events_after, (key, copy.version)):
                 return copy
