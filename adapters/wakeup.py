@@ -213,7 +213,10 @@ class PostgresListener:
                 else:
                     conn.execute("SELECT 1")  # a silently dead connection fails here
                 # A short timeout keeps stop() prompt (and a standby's next try close).
-                for notify in conn.notifies(timeout=0.5, stop_after=1):
+                # Whatever arrives within it is heard in this one wait: a busy store
+                # sends a notification per commit, and a `SELECT 1` after each one was a
+                # round trip per commit in every process.
+                for notify in conn.notifies(timeout=0.5):
                     for subscription in self._subscriptions:
                         if subscription.channel == notify.channel:
                             subscription.on_notify(notify.payload)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from datetime import datetime
+from hashlib import sha1
 from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import NAMESPACE_URL, UUID
 
 from domain.connection import SECRET_FIELDS, Connection, event_type
 
@@ -106,8 +107,17 @@ class Bodies:
 
 
 def event_id(originator_id: UUID, version: int) -> str:
-    """A stable id per event, the same in history, webhooks and exports."""
-    return f"evt_{uuid5(NAMESPACE_URL, f'{originator_id}/{version}').hex}"
+    """A stable id per event, the same in history, webhooks and exports: the hex of
+    `uuid5(NAMESPACE_URL, f"{originator_id}/{version}")`, computed as RFC 9562 §5.5 does
+    (SHA-1 of the namespace and the name, version and variant bits set) without building
+    the UUID objects: every follower names every event (about half the cost)."""
+    digest = bytearray(sha1(_EVENT_NAMESPACE + f"{originator_id}/{version}".encode()).digest())
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # the RFC's variant
+    return "evt_" + digest[:16].hex()
+
+
+_EVENT_NAMESPACE = NAMESPACE_URL.bytes
 
 
 _ENVELOPE = {"originator_id", "originator_version", "originator_topic", "timestamp", "meta"}

@@ -5,7 +5,9 @@ it and in another that renders it from the store."""
 from __future__ import annotations
 
 from typing import Any
+from uuid import NAMESPACE_URL, uuid4, uuid5
 
+from service.connections.presenters import event_id
 from tests.conftest import LiveService, consent, new_connection, start_service
 
 
@@ -52,3 +54,11 @@ def test_an_actions_answer_is_the_connection_at_its_version_and_what_the_action_
                 }
     finally:
         other.stop()
+
+
+def test_event_ids_are_the_uuid5_of_the_connection_and_version_they_always_were():
+    # Ids already sent in webhooks and exports must not change with how they are computed.
+    for connection in (uuid4() for _ in range(200)):
+        for version in (1, 2, 17, 10_000):
+            expected = f"evt_{uuid5(NAMESPACE_URL, f'{connection}/{version}').hex}"
+            assert event_id(connection, version) == expected
