@@ -92,11 +92,17 @@ class ConnectionsApp(Application[UUID]):
         if version is not None and (cached := self._cached_at(connection_id, version)):
             return cached
         try:
-            aggregate = self.repository.get(UUID(str(connection_id)), version=version)
+            key = UUID(str(connection_id))
+            # Uncopied: the library copies a cached aggregate after letting go of its
+            # fast-forward lock, when another thread's fast-forward may be half done in it.
+            aggregate = self.repository.get(key, version=version, deepcopy_from_cache=False)
         except (ValueError, AggregateNotFoundError):
             raise NotFound(f"No connection {str(connection_id)!r}.") from None
         if not isinstance(aggregate, Connection):
             raise NotFound(f"No connection {str(connection_id)!r}.")
+        if version is None and self.repository.cache is not None:  # the cached object
+            with fastforward_lock(self, key):
+                aggregate = deepcopy(aggregate)
         return aggregate
 
     def _cached_at(self, connection_id: str | UUID, version: int) -> Connection | None:

@@ -53,7 +53,8 @@ def fastforward_lock(app: Application, aggregate_id: Any) -> Iterator[None]:
     """Held while the library's repository brings a cached aggregate up to the store's
     version in place (`Repository.get`, which sets the version last): a copy taken under
     it is of one version, never of one half brought up to the next. (The library's own
-    copy in `get` is taken after it lets go.) Blocking: for threads, not the event loop."""
+    copy in `get` is taken after it lets go: the loader asks `get` for the cached object
+    uncopied and copies it under this lock.) Blocking: for threads, not the event loop."""
     repository = app.repository
     lock = repository._use_fastforward_lock(aggregate_id)
     try:

@@ -123,3 +123,41 @@ def test_a_version_from_the_cache_is_never_one_half_brought_up_to_the_next():
     loading.join(timeout=5)
     assert [(f.version, f.owner_email) for f in found] == [(1, "owner@example.com")]
     app.close()
+
+
+def test_a_latest_load_never_copies_a_connection_half_brought_up_to_the_next(monkeypatch):
+    # The library copies a cached aggregate after letting go of its fast-forward lock.
+    # Here another thread starts fast-forwarding the cached connection in that moment:
+    # the load's copy waits for it and is of one version, never a mix of two.
+    app = ConnectionsApp(
+        env={"PERSISTENCE_MODULE": "eventsourcing.popo", "AGGREGATE_CACHE_MAXSIZE": "10"}
+    )
+    c = saved(app, "tenant_a")
+    app.remember(c)
+    cached = app.repository.cache.get(c.id)
+    found: list[Connection] = []
+    loader = threading.Thread(target=lambda: found.append(app.load_without_tenant_check(c.id)))
+    changing = threading.Event()
+
+    def fast_forward_elsewhere() -> None:
+        with library_seam.fastforward_lock(app, c.id):
+            cached.owner_email = "half@changed.example"
+            changing.set()
+            loader.join(timeout=0.3)  # a load that does not wait has copied by now
+            cached._version = 2  # done (its event is not stored: only the copy matters)
+
+    elsewhere = threading.Thread(target=fast_forward_elsewhere)
+    release = app.repository._disuse_fastforward_lock
+
+    def released(aggregate_id):
+        release(aggregate_id)
+        if threading.current_thread() is loader and not changing.is_set():
+            elsewhere.start()  # right after the load's own fast-forward
+            changing.wait(timeout=5)
+
+    monkeypatch.setattr(app.repository, "_disuse_fastforward_lock", released)
+    loader.start()
+    loader.join(timeout=5)
+    elsewhere.join(timeout=5)
+    assert [(f.version, f.owner_email) for f in found] == [(2, "half@changed.example")]
+    app.close()
