@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from copy import deepcopy
 from typing import Any, NoReturn
 from uuid import UUID
@@ -21,11 +21,22 @@ from service.connections.group_commit import GroupCommit, LoopBatcher
 from service.connections.library_seam import fastforward_lock
 
 
+def project(aggregate: Any, events: Iterable[Any]) -> Any:
+    """The library's `project_aggregate` (each event's `mutate` in turn) without its check
+    of every event against a runtime Protocol: an `isinstance` that walks the protocol's
+    members, 40 % of the time a load from a snapshot and 49 events took. Every event of
+    this store (the connections', the seller claims', snapshots) mutates."""
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
+
+
 class ConnectionsApp(Application[UUID]):
     name = "connections"
     # A long-lived connection (years of reminders and refresh warnings) loads from its
     # latest snapshot plus a few events instead of its whole history.
     snapshotting_intervals = {Connection: 50}  # noqa: RUF012 - the library's class attribute
+    snapshotting_projectors = {Connection: project}  # noqa: RUF012 - as above
 
     def construct_mapper(self) -> Mapper:
         """The library's mapper, with personal values sealed per connection (SPEC §14,
@@ -95,7 +106,9 @@ class ConnectionsApp(Application[UUID]):
             key = UUID(str(connection_id))
             # Uncopied: the library copies a cached aggregate after letting go of its
             # fast-forward lock, when another thread's fast-forward may be half done in it.
-            aggregate = self.repository.get(key, version=version, deepcopy_from_cache=False)
+            aggregate = self.repository.get(
+                key, version=version, projector_func=project, deepcopy_from_cache=False
+            )
         except (ValueError, AggregateNotFoundError):
             raise NotFound(f"No connection {str(connection_id)!r}.") from None
         if not isinstance(aggregate, Connection):
@@ -240,7 +253,9 @@ class ConnectionsApp(Application[UUID]):
 
     def _claim(self, tenant_id: str, selling_partner_id: str) -> SellerClaim | None:
         try:
-            claim = self.repository.get(claim_id(tenant_id, selling_partner_id))
+            claim = self.repository.get(
+                claim_id(tenant_id, selling_partner_id), projector_func=project
+            )
         except AggregateNotFoundError:
             return None
         return claim if isinstance(claim, SellerClaim) else None

@@ -161,3 +161,21 @@ def test_a_latest_load_never_copies_a_connection_half_brought_up_to_the_next(mon
     elsewhere.join(timeout=5)
     assert [(f.version, f.owner_email) for f in found] == [(2, "half@changed.example")]
     app.close()
+
+
+def test_the_loader_builds_a_connection_as_the_librarys_own_projection_does():
+    # The loader's projection (and the snapshots') skips the library's per-event Protocol
+    # check and nothing else: from a snapshot and the 49 events after it, at a past
+    # version and at the latest, it builds what the library's `project_aggregate` builds.
+    app = ConnectionsApp(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    c = saved(app, "tenant_a")
+    for n in range(98):
+        c.resend_invitation(Context(actor="user_1", at=AT, request_id=f"req_{n}"))
+        app.store(c)
+    assert [s.originator_version for s in app.snapshots.get(c.id)] == [50]
+    for version in (None, 30, 99):
+        loaded = app.load_without_tenant_check(c.id, version=version)
+        library = app.repository.get(c.id, version=version)  # project_aggregate
+        assert loaded.version == (version or 99)
+        assert vars(loaded) == vars(library)
+    app.close()
