@@ -106,6 +106,9 @@ class Bodies:
         return body
 
 
+_EVENT_NAMESPACE = NAMESPACE_URL.bytes
+
+
 def event_id(originator_id: UUID, version: int) -> str:
     """A stable id per event, the same in history, webhooks and exports: the hex of
     `uuid5(NAMESPACE_URL, f"{originator_id}/{version}")`, computed as RFC 9562 §5.5 does
@@ -115,9 +118,6 @@ def event_id(originator_id: UUID, version: int) -> str:
     digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
     digest[8] = (digest[8] & 0x3F) | 0x80  # the RFC's variant
     return "evt_" + digest[:16].hex()
-
-
-_EVENT_NAMESPACE = NAMESPACE_URL.bytes
 
 
 _ENVELOPE = {"originator_id", "originator_version", "originator_topic", "timestamp", "meta"}
