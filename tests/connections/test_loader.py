@@ -42,6 +42,17 @@ def saved(app: ConnectionsApp, tenant_id: str) -> Connection:
     return c
 
 
+def with_a_cached_connection() -> tuple[ConnectionsApp, Connection, Connection]:
+    """An application with an aggregate cache, a connection it saved, and the cache's own
+    object for it (which the library fast-forwards in place)."""
+    app = ConnectionsApp(
+        env={"PERSISTENCE_MODULE": "eventsourcing.popo", "AGGREGATE_CACHE_MAXSIZE": "10"}
+    )
+    c = saved(app, "tenant_a")
+    app.remember(c)
+    return app, c, app.repository.cache.get(c.id)
+
+
 def test_no_module_but_the_loader_reads_the_repository():
     bypasses = [
         f"{path.relative_to(SERVICE.parent)}:{number}"
@@ -104,12 +115,7 @@ def test_a_version_from_the_cache_is_never_one_half_brought_up_to_the_next():
     # aggregate cache, which the library fast-forwards in place under its lock, setting
     # the version last. Here the "fast-forward" has changed a field but not the version
     # yet: the load waits for it, then reads version 1 from the store instead.
-    app = ConnectionsApp(
-        env={"PERSISTENCE_MODULE": "eventsourcing.popo", "AGGREGATE_CACHE_MAXSIZE": "10"}
-    )
-    c = saved(app, "tenant_a")
-    app.remember(c)
-    cached = app.repository.cache.get(c.id)
+    app, c, cached = with_a_cached_connection()
     found: list[Connection] = []
     with library_seam.fastforward_lock(app, c.id):
         cached.owner_email = "half@changed.example"
@@ -129,12 +135,7 @@ def test_a_latest_load_never_copies_a_connection_half_brought_up_to_the_next(mon
     # The library copies a cached aggregate after letting go of its fast-forward lock.
     # Here another thread starts fast-forwarding the cached connection in that moment:
     # the load's copy waits for it and is of one version, never a mix of two.
-    app = ConnectionsApp(
-        env={"PERSISTENCE_MODULE": "eventsourcing.popo", "AGGREGATE_CACHE_MAXSIZE": "10"}
-    )
-    c = saved(app, "tenant_a")
-    app.remember(c)
-    cached = app.repository.cache.get(c.id)
+    app, c, cached = with_a_cached_connection()
     found: list[Connection] = []
     loader = threading.Thread(target=lambda: found.append(app.load_without_tenant_check(c.id)))
     changing = threading.Event()
