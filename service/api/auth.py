@@ -14,6 +14,7 @@ import anyio.to_thread
 from litestar.connection import ASGIConnection
 from litestar.exceptions import TooManyRequestsException
 from litestar.handlers.base import BaseRouteHandler
+from litestar.handlers.http_handlers import HTTPRouteHandler
 
 from domain.exceptions import DomainError
 from service.api.caller import Caller
@@ -143,13 +144,20 @@ def guards_on_the_handler(app: Any) -> None:
     fresh `copy(handler)` on each request (BaseRouteHandler.authorize_connection) so that
     a guard cannot change the route; the copy was 3 % of a create's server time and more
     of a GET's (`make profile`). This service's guards never touch the handler (`requires`
-    ignores it), so nothing needs the copy. (litestar's own OPTIONS handlers have no
-    `__dict__` to hold the replacement; they keep the copy.)"""
+    ignores it), so nothing needs the copy. A handler needs a `__dict__` to hold the
+    replacement: litestar's `get`, `post` and the like have one, its slotted
+    `HTTPRouteHandler` (`route`, its own OPTIONS handlers) has none, hence `guarded_route`
+    for a guarded route of several methods."""
     for route in app.routes:
         for handler in getattr(route, "route_handlers", ()):
             guards = tuple(handler.resolve_guards())
             if guards and hasattr(handler, "__dict__"):
                 handler.authorize_connection = _authorizer(handler, guards)
+
+
+class guarded_route(HTTPRouteHandler):  # lower case: a decorator, as litestar's `route`
+    """litestar's `route` (one handler for several methods) with an instance `__dict__`,
+    so that `guards_on_the_handler` can spare its requests the copy."""
 
 
 def _authorizer(handler: BaseRouteHandler, guards: tuple[Guard, ...]) -> Any:

@@ -7,13 +7,13 @@ from typing import Any
 
 import anyio.to_thread
 import msgspec
-from litestar import HttpMethod, Request, Response, get, post, route
+from litestar import HttpMethod, Request, Response, get, post
 from litestar.params import Parameter
 from litestar.response import Stream
 
 from domain.access import ADS, advertising_profiles, chosen_profile
 from domain.exceptions import ValidationFailed
-from service.api.auth import caller_of, requires, services_of
+from service.api.auth import caller_of, guarded_route, requires, services_of
 from service.api.idempotency import begin
 from service.api.instants import optional_instant
 from service.api.problems import status_of
@@ -148,7 +148,7 @@ def _proxy_operation_id(handler: Any, method: Any, components: Any) -> str:
     return f"proxy{str(method).capitalize()}"
 
 
-@route(
+@guarded_route(
     "/v1/connections/{connection_id:str}/proxy/{api:str}/{path:path}",
     http_method=[
         HttpMethod.GET,

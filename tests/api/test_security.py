@@ -161,6 +161,15 @@ def test_every_route_is_public_by_name_or_requires_its_scope_of_the_callers_own_
     http.close()
 
 
+def test_every_guarded_route_runs_its_guards_without_a_copy_of_its_handler(served):
+    # litestar copies a route's handler on every request to run its guards, unless
+    # guards_on_the_handler gave the handler a call of its own (service/api/auth.py); a
+    # slotted handler cannot hold one, and the proxy's (the busiest route) was slotted.
+    for method, path, handler in routes(served):
+        if method != "OPTIONS" and handler.resolve_guards():
+            assert "authorize_connection" in getattr(handler, "__dict__", {}), f"{method} {path}"
+
+
 def test_every_paginated_route_caps_its_page_size(served):
     live = served
     document = httpx.get(f"{live.url}/openapi.json").json()
