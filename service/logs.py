@@ -72,13 +72,24 @@ def add_request_context(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any
     return event
 
 
-# Every pattern above needs one of these; most log text has none and is passed at once.
-_MAYBE_SECRET = re.compile(r"(?i)bearer|sk_|whsec_|atz[ra]\||@|[?&]\w")
+_QUERY_WORD = re.compile(r"[?&]\w")
+
+
+def _maybe_secret(text: str) -> bool:
+    """Whether `text` holds what one of the patterns above needs: "bearer", "sk_",
+    "whsec_", "atzr|" or "atza|" in any case, an "@", or a "?" or "&" before a word
+    character. Most log text has none and is passed at once. Tested by substring, not
+    by one case-insensitive alternation, which tried every branch at every position
+    (7 µs for a proxied call's path; 19 µs of every access line)."""
+    if "@" in text or (("?" in text or "&" in text) and _QUERY_WORD.search(text)):
+        return True
+    low = text.lower()
+    return "bearer" in low or "sk_" in low or "whsec_" in low or "atzr|" in low or "atza|" in low
 
 
 def _scrub(value: Any) -> Any:
     if isinstance(value, str):
-        if not _MAYBE_SECRET.search(value):
+        if not _maybe_secret(value):
             return value
         for pattern, replacement in _SECRET_TEXT:
             value = pattern.sub(replacement, value)
