@@ -94,6 +94,9 @@ def restricted(method: str, path: str) -> bool:
     return method == "GET" and any(p.match(path) for p in _RESTRICTED)
 
 
+_SPACE_OR_CONTROL = re.compile(r"[\x00-\x20]")
+
+
 def check_path(path: str) -> None:
     """Refuses any path that could leave the base it is appended to (dot segments, encoded
     slashes or dots, a scheme or authority smuggled in)."""
@@ -107,7 +110,7 @@ def check_path(path: str) -> None:
         or "%2e" in lowered
         or "%5c" in lowered
         or "\\" in path
-        or any(ord(ch) < 0x21 for ch in path)
+        or _SPACE_OR_CONTROL.search(path) is not None
     ):
         raise ValidationFailed(
             "The proxied path must be an absolute path on Amazon's API, without dot "

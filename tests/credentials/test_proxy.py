@@ -9,6 +9,7 @@ from dataclasses import replace
 import httpx
 import pytest
 
+from domain.exceptions import ValidationFailed
 from service.credentials import proxy
 from tests.conftest import LiveService, start_service
 from tests.credentials.helpers import SCOPES, active, token
@@ -135,6 +136,14 @@ def test_the_proxy_never_leaves_amazons_regional_host(served, backend, path):
     c = active(backend)
     answer = backend.get(f"/v1/connections/{c['id']}/proxy/sp-api{path}")
     assert answer.status_code in (404, 422), answer.text
+
+
+def test_a_proxied_path_with_a_space_or_a_control_character_is_refused():
+    # Decoded from %20, %09 and the like: never sent on to Amazon's host.
+    for code in range(0x21):
+        with pytest.raises(ValidationFailed):
+            proxy.check_path(f"/orders/v0/orders{chr(code)}x")
+    proxy.check_path("/orders/v0/orders!x")  # the first character above the space passes
 
 
 def test_the_proxy_needs_the_proxy_scope(served):
