@@ -105,11 +105,12 @@ class Connection(Aggregate):
         """deepcopy's result at a third of its cost (87 against 28 us): the state's
         strings, numbers, instants and ids are immutable and shared, its containers
         (lists, dicts, tuples of dicts) copied. A connection is copied out of the
-        aggregate cache for each command and read it serves (ConnectionsApp, and the
-        library's repository). The attributes are read in one step (a copy of the
-        dict), so a thread fast-forwarding this connection meanwhile cannot make the
-        copy fail halfway; such a copy may mix two versions, and then looks behind
-        (the library sets the version last), which ConnectionsApp checks."""
+        aggregate cache for each command and read it serves (ConnectionsApp's loader,
+        under the library's fast-forward lock in threads). The attributes are read in
+        one step (a copy of the dict), so a thread fast-forwarding this connection
+        meanwhile cannot make the copy fail halfway; a copy taken without the lock (on
+        the event loop, which must not block) may mix two versions, and then looks
+        behind (the library sets the version last), which ConnectionsApp checks."""
         copy = object.__new__(type(self))
         memo[id(self)] = copy
         copy.__dict__.update(
